@@ -1,0 +1,60 @@
+/* main.c - the neural_rps binary: dispatches to the subcommands declared in cli.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include <onnxruntime_c_api.h>
+
+#include "cli/cli.h"
+#include "util/util.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} command;
+
+static const command COMMANDS[] = {
+    {"benchmark", cmd_benchmark, "time ONNX models through ONNX Runtime (CPU/GPU providers) and native C/CUDA"},
+    {"train", cmd_train, "AlphaZero-style self-play training; writes policy/value ONNX models"},
+    {"arena", cmd_arena, "pit two agents against each other over paired deals, with intervals and Elo"},
+    {"play", cmd_play, "play a game in the terminal against an agent"},
+    {"replay", cmd_replay, "replay JSON-lines game records and print final boards/results"},
+    {"solve", cmd_solve, "exact game-theoretic value and best moves of a position"},
+    {"import-go", cmd_import_go, "convert the original project's .model JSON into ONNX"},
+    {"info", cmd_info, "describe an ONNX model: inputs, outputs, layers, metadata"},
+};
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *f) {
+    fprintf(f, "neural_rps %s - a 3x3 rock-paper-scissors card game lab and neural-network inference benchmark\n\n",
+            NRPS_VERSION);
+    fprintf(f, "usage: neural_rps <command> [flags]     (neural_rps <command> --help for its flags)\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "\n  --version  print the version and the ONNX Runtime version loaded\n  --help     this text\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(c, "--version")) {
+        printf("neural_rps %s\nONNX Runtime %s (C API version %d)\n", NRPS_VERSION,
+               OrtGetApiBase()->GetVersionString(), ORT_API_VERSION);
+#ifdef NRPS_HAVE_CUDA
+        printf("native CUDA backend: compiled in\n");
+#else
+        printf("native CUDA backend: not compiled in (no nvcc at build time)\n");
+#endif
+        return 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(c, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "neural_rps: unknown command '%s' (see 'neural_rps --help')\n", c);
+    return 2;
+}

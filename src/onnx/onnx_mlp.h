@@ -1,0 +1,37 @@
+/* onnx_mlp.h - reading and writing the MLP family as ONNX with protobuf-c and Debian's onnx.proto,
+ * and importing the original Go project's .model JSON files. */
+#ifndef NRPS_ONNX_MLP_H
+#define NRPS_ONNX_MLP_H
+
+#include "nn/mlp.h"
+
+/* What was found in / is written to the file besides the weights. */
+typedef struct {
+    char input_name[64], output_name[64];
+    long long opset;          /* default-domain opset */
+    char producer[64], producer_version[32];
+    /* Metadata we write (and read back when present): "hidden_size", "training_games", "seed", "kind". */
+    char kind[16];            /* "policy" or "value" (from metadata, else guessed from out size) */
+    long long training_games; /* -1 when unknown */
+    long long seed;           /* -1 when unknown */
+} onnx_mlp_info;
+
+/* Reads an ONNX file holding a supported MLP (see the ONNX section of README.md for what is accepted:
+ * Gemm (transB 0/1, alpha/beta 1) or MatMul+Add, Relu/Tanh/Sigmoid, Softmax/LogSoftmax/Sigmoid/Tanh or
+ * none, Flatten/Identity no-ops, opsets 9-21, float32). On error sets a one-line message naming the file
+ * and the unsupported operator/shape, and returns NRPS_ERR_IO/FORMAT/UNSUPPORTED. info may be NULL. */
+nrps_status onnx_mlp_load(const char *path, mlp *out, onnx_mlp_info *info);
+
+/* Writes m as Gemm -> Relu -> Gemm -> (Softmax|Sigmoid|...) with input "input" [batch_size, in] and
+ * output "output" [batch_size, out], opset 17, atomically (temp + rename). info may be NULL (defaults). */
+nrps_status onnx_mlp_save(const char *path, const mlp *m, const onnx_mlp_info *info);
+
+/* Writes a trivial graph (Identity: input [batch_size, n] -> output) used to measure ONNX Runtime's
+ * per-call floor. */
+nrps_status onnx_identity_save(const char *path, int n);
+
+/* Imports an original Go .model JSON (policy or value, any hidden size): policy gets Softmax, value
+ * Sigmoid. Malformed JSON or inconsistent sizes: error naming the file and the key. */
+nrps_status onnx_import_go_model(const char *path, mlp *out, char kind_out[16]);
+
+#endif

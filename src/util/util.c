@@ -1,0 +1,320 @@
+/* util.c - see util.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+const char *nrps_status_str(nrps_status s) {
+    switch (s) {
+    case NRPS_OK: return "ok";
+    case NRPS_ERR_IO: return "I/O error";
+    case NRPS_ERR_FORMAT: return "malformed input";
+    case NRPS_ERR_UNSUPPORTED: return "unsupported";
+    case NRPS_ERR_ARG: return "bad argument";
+    case NRPS_ERR_NOMEM: return "out of memory";
+    case NRPS_ERR_BACKEND: return "backend error";
+    case NRPS_ERR_UNAVAILABLE: return "unavailable";
+    case NRPS_ERR_ILLEGAL: return "illegal move";
+    case NRPS_ERR_INTERRUPTED: return "interrupted";
+    }
+    return "unknown status";
+}
+
+static _Thread_local char g_err[1024];
+
+void nrps_set_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+}
+
+const char *nrps_last_error(void) { return g_err[0] ? g_err : "no error detail"; }
+
+/* ---- PRNG ---- */
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void nrps_rng_seed(nrps_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t nrps_rng_next(nrps_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint32_t nrps_rng_below(nrps_rng *r, uint32_t n) {
+    /* Lemire's nearly divisionless method with rejection: unbiased. */
+    uint64_t m = (nrps_rng_next(r) >> 32) * (uint64_t)n;
+    uint32_t l = (uint32_t)m;
+    if (l < n) {
+        uint32_t t = (uint32_t)(-n) % n;
+        while (l < t) {
+            m = (nrps_rng_next(r) >> 32) * (uint64_t)n;
+            l = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+double nrps_rng_uniform(nrps_rng *r) { return (double)(nrps_rng_next(r) >> 11) * 0x1.0p-53; }
+
+double nrps_rng_normal(nrps_rng *r) {
+    double u1 = nrps_rng_uniform(r), u2 = nrps_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+double nrps_rng_gamma(nrps_rng *r, double alpha) {
+    if (alpha < 1.0) {
+        /* Boost: Gamma(a) = Gamma(a+1) * U^(1/a). */
+        double u = nrps_rng_uniform(r);
+        if (u < 1e-300) u = 1e-300;
+        return nrps_rng_gamma(r, alpha + 1.0) * pow(u, 1.0 / alpha);
+    }
+    double d = alpha - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x, v;
+        do {
+            x = nrps_rng_normal(r);
+            v = 1.0 + c * x;
+        } while (v <= 0.0);
+        v = v * v * v;
+        double u = nrps_rng_uniform(r);
+        if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+        if (log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) return d * v;
+    }
+}
+
+/* ---- clock ---- */
+uint64_t nrps_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+double nrps_now_s(void) { return (double)nrps_now_ns() * 1e-9; }
+
+/* ---- files ---- */
+nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char *mode) {
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path) + 32;
+    af->path = strdup(path);
+    af->tmp = malloc(n);
+    if (!af->path || !af->tmp) {
+        free(af->path);
+        free(af->tmp);
+        af->path = af->tmp = NULL;
+        nrps_set_error("%s: out of memory", path);
+        return NRPS_ERR_NOMEM;
+    }
+    snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    af->f = fopen(af->tmp, mode);
+    if (!af->f) {
+        nrps_set_error("%s: cannot write: %s", path, strerror(errno));
+        free(af->path);
+        free(af->tmp);
+        af->path = af->tmp = NULL;
+        return NRPS_ERR_IO;
+    }
+    return NRPS_OK;
+}
+
+nrps_status nrps_atomic_commit(nrps_atomic_file *af) {
+    nrps_status st = NRPS_OK;
+    if (!af->f) return NRPS_ERR_ARG;
+    int bad = fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0;
+    int err = errno;
+    if (fclose(af->f) != 0) bad = 1;
+    af->f = NULL;
+    if (bad) {
+        nrps_set_error("%s: write failed: %s", af->path, strerror(err));
+        remove(af->tmp);
+        st = NRPS_ERR_IO;
+    } else if (rename(af->tmp, af->path) != 0) {
+        nrps_set_error("%s: cannot rename temp file into place: %s", af->path, strerror(errno));
+        remove(af->tmp);
+        st = NRPS_ERR_IO;
+    }
+    free(af->path);
+    free(af->tmp);
+    af->path = af->tmp = NULL;
+    return st;
+}
+
+void nrps_atomic_abort(nrps_atomic_file *af) {
+    if (af->f) fclose(af->f);
+    if (af->tmp) remove(af->tmp);
+    free(af->path);
+    free(af->tmp);
+    memset(af, 0, sizeof *af);
+}
+
+nrps_status nrps_write_file_atomic(const char *path, const void *data, size_t len) {
+    nrps_atomic_file af;
+    nrps_status st = nrps_atomic_open(&af, path, "wb");
+    if (st) return st;
+    if (len && fwrite(data, 1, len, af.f) != len) {
+        nrps_set_error("%s: write failed: %s", path, strerror(errno));
+        nrps_atomic_abort(&af);
+        return NRPS_ERR_IO;
+    }
+    return nrps_atomic_commit(&af);
+}
+
+nrps_status nrps_read_file(const char *path, size_t max_bytes, char **data, size_t *len) {
+    *data = NULL;
+    *len = 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        nrps_set_error("%s: cannot open: %s", path, strerror(errno));
+        return NRPS_ERR_IO;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        nrps_set_error("%s: is a directory, expected a file", path);
+        return NRPS_ERR_IO;
+    }
+    if ((size_t)sb.st_size > max_bytes) {
+        nrps_set_error("%s: file is %lld bytes, more than the %zu allowed", path, (long long)sb.st_size,
+                       max_bytes);
+        return NRPS_ERR_FORMAT;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nrps_set_error("%s: cannot open: %s", path, strerror(errno));
+        return NRPS_ERR_IO;
+    }
+    size_t cap = (size_t)sb.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        nrps_set_error("%s: out of memory", path);
+        return NRPS_ERR_NOMEM;
+    }
+    for (;;) {
+        if (n + 1 >= cap) { /* file grew or is a pipe: extend within max_bytes */
+            if (cap > max_bytes) {
+                free(buf);
+                fclose(f);
+                nrps_set_error("%s: file is larger than the %zu bytes allowed", path, max_bytes);
+                return NRPS_ERR_FORMAT;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                nrps_set_error("%s: out of memory", path);
+                return NRPS_ERR_NOMEM;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        free(buf);
+        nrps_set_error("%s: read error", path);
+        return NRPS_ERR_IO;
+    }
+    buf[n] = 0;
+    *data = buf;
+    *len = n;
+    return NRPS_OK;
+}
+
+int nrps_parse_long(const char *s, long lo, long hi, long *out) {
+    if (!s || !*s) return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+int nrps_parse_double(const char *s, double lo, double hi, double *out) {
+    if (!s || !*s) return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < lo || v > hi) return 0;
+    *out = v;
+    return 1;
+}
+
+nrps_status nrps_sha256_file(const char *path, char out_hex[65]) {
+    out_hex[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nrps_set_error("%s: cannot open: %s", path, strerror(errno));
+        return NRPS_ERR_IO;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    nrps_status st = NRPS_OK;
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        st = NRPS_ERR_NOMEM;
+        goto cleanup;
+    }
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) EVP_DigestUpdate(ctx, buf, n);
+    if (ferror(f)) {
+        nrps_set_error("%s: read error", path);
+        st = NRPS_ERR_IO;
+        goto cleanup;
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    for (unsigned i = 0; i < 32; i++) snprintf(out_hex + 2 * i, 3, "%02x", md[i]);
+cleanup:
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    return st;
+}
+
+volatile sig_atomic_t nrps_interrupted = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (nrps_interrupted) _exit(130); /* second Ctrl-C: leave now */
+    nrps_interrupted = 1;
+}
+
+void nrps_install_sigint_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}

@@ -1,0 +1,30 @@
+# cli_lib.sh - sourced by the tests/test_*.sh CLI tests. Provides a temp dir ($T), the binary ($BIN),
+# and assertions that count passes/failures; finish with `summary NAME`.
+set -u
+BIN=${NRPS_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/neural_rps}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+_p=0 _f=0 _s=0
+ok()   { echo "  ok $1"; _p=$((_p + 1)); }
+bad()  { echo "  not ok $1"; _f=$((_f + 1)); }
+skip() { echo "  SKIP $1"; _s=$((_s + 1)); }
+# run_cmd: runs the binary, capturing stdout in $T/out, stderr in $T/err and the status in $RC.
+run_cmd() { "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+# expect_fail NAME EXPECTED_RC PATTERN -- ARGS...: the command must exit EXPECTED_RC, print exactly one
+# line on stderr matching PATTERN (grep -E), and nothing on stdout.
+expect_fail() {
+  local name=$1 want=$2 pat=$3; shift 4
+  run_cmd "$@"
+  local lines; lines=$(grep -c '' "$T/err")
+  if [ "$RC" -eq "$want" ] && [ "$lines" -eq 1 ] && grep -qE "$pat" "$T/err" && [ ! -s "$T/out" ]; then ok "$name"
+  else bad "$name (rc=$RC want $want, stderr: $(head -c 300 "$T/err" | tr '\n' '|'), stdout bytes: $(wc -c <"$T/out"))"; fi
+}
+# expect_ok NAME PATTERN -- ARGS...: exit 0 and stdout matching PATTERN.
+expect_ok() {
+  local name=$1 pat=$2; shift 3
+  run_cmd "$@"
+  if [ "$RC" -eq 0 ] && grep -qE "$pat" "$T/out"; then ok "$name"
+  else bad "$name (rc=$RC, stdout: $(head -c 300 "$T/out" | tr '\n' '|'), stderr: $(head -c 300 "$T/err" | tr '\n' '|'))"; fi
+}
+summary() { echo "RESULT $1: $_p passed, $_f failed, $_s skipped"; [ "$_f" -eq 0 ]; }
