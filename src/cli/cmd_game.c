@@ -1,6 +1,0 @@
-/* cmd_game.c - placeholder until the module lands (being written now). */
-#include "cli/cli.h"
-int cmd_arena(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }
-int cmd_play(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }
-int cmd_replay(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }
-int cmd_solve(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }

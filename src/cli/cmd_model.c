@@ -1,4 +1,0 @@
-/* cmd_model.c - placeholder until the module lands (being written now). */
-#include "cli/cli.h"
-int cmd_import_go(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }
-int cmd_info(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }
