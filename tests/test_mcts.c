@@ -8,6 +8,7 @@
 #include "game/game.h"
 #include "search/eval_basic.h"
 #include "search/mcts.h"
+#include "search/solver.h"
 
 /* Exact value (1 win / 0.5 draw / 0 loss) for the player to move, plain negamax over merged moves. */
 static double negamax(const rps_state *s) {
@@ -401,7 +402,61 @@ static void test_rollout_evaluator(void) {
     CHECK(eval_rollout_create(1, 0) == NULL);
 }
 
+/* Exact values from the solver with uniform priors (the solver evaluator's own policy would hint the answer). */
+static nrps_status exact_uniform_eval(void *ctx, const rps_state *states, int n, float *policy, float *value) {
+    const mcts_evaluator *inner = ctx;
+    nrps_status st = inner->evaluate(inner->ctx, states, n, policy, value);
+    for (int i = 0; i < n * 9; i++) policy[i] = 1.0f / 9;
+    return st;
+}
+
+/* With exact leaf values MCTS plays perfectly: on positions from every ply, for both players, the chosen
+ * move keeps the game-theoretic result (compared with the solver's analysis). */
+static void test_exact_evaluator_plays_perfectly(void) {
+    rps_solver *sv = rps_solver_create(18);
+    REQUIRE(sv);
+    mcts_evaluator inner;
+    rps_solver_evaluator_init(&inner, sv);
+    mcts_evaluator ev = {.ctx = &inner, .evaluate = exact_uniform_eval, .max_batch = 8, .name = "exact-uniform"};
+    mcts_config cfg = mcts_config_default();
+    cfg.playouts = 300;
+    cfg.batch = 4;
+    mcts *m = mcts_create(&cfg);
+    REQUIRE(m);
+    nrps_rng rng;
+    nrps_rng_seed(&rng, 17);
+    int tested = 0, right = 0, nontrivial = 0, by_player[3] = {0, 0, 0};
+    for (uint64_t seed = 1; seed <= 80; seed++) {
+        rps_state s;
+        random_position(&s, 1000 + seed, (int)(seed % 8));
+        if (rps_state_is_over(&s)) continue;
+        rps_solve_info info;
+        REQUIRE(rps_solver_analyse(sv, &s, &info) == NRPS_OK);
+        mcts_result res;
+        REQUIRE(mcts_search_run(m, &s, &ev, &rng, &res) == NRPS_OK);
+        const mcts_child_stat *c = &res.children[res.chosen];
+        int found = 0;
+        for (int i = 0; i < info.n_moves; i++)
+            if (info.moves[i].type == c->type && info.moves[i].move.pos == c->pos) {
+                found = 1;
+                right += info.moves[i].result == info.result;
+            }
+        CHECK(found);
+        tested++;
+        by_player[s.to_move]++;
+        nontrivial += info.n_result_optimal < info.n_moves;
+        /* the chosen child's mean value agrees with the exact result for the side to move */
+        if (info.result > 0) CHECK_MSG(c->q > 0.5, "won position, q %g, root value %g", c->q, res.value);
+        if (info.result < 0) CHECK_MSG(c->q < 0.5, "lost position, q %g, root value %g", c->q, res.value);
+    }
+    CHECK(tested >= 70 && by_player[1] >= 20 && by_player[2] >= 20 && nontrivial >= 20);
+    CHECK_MSG(right == tested, "%d of %d moves keep the exact result", right, tested);
+    mcts_destroy(m);
+    rps_solver_destroy(sv);
+}
+
 int main(void) {
+    RUN(test_exact_evaluator_plays_perfectly);
     RUN(test_backup_sign_both_players);
     RUN(test_forced_wins_rollouts);
     RUN(test_priors_masked_and_split);
