@@ -24,7 +24,7 @@ static void usage(FILE *f) {
             "  --ply K       the position after the first K moves of that record (default 0 = the deal)\n"
             "  --json        one JSON line: {\"to_move\",\"ply\",\"round\",\"result\",\"margin\",\"board\",\"hands\",\n"
             "                \"moves\":[{\"card\",\"type\",\"pos\",\"margin\",\"result\",\"optimal\"}...],\"nodes\",\"seconds\"}\n"
-            "  --tt-log2 N   transposition table of 2^N entries (10..28, default 20 = 16 MiB)\n");
+            "  --tt-log2 N   transposition table of 2^N entries (10..28, default 16 = 1 MiB)\n");
 }
 
 static const char *result_word(int r) { return r > 0 ? "win" : r < 0 ? "loss" : "draw"; }
@@ -110,7 +110,7 @@ int cmd_solve(int argc, char **argv) {
         {"rounds", required_argument, 0, 'r'}, {"record", required_argument, 0, 'f'}, {"line", required_argument, 0, 'l'},
         {"ply", required_argument, 0, 'p'},  {"json", no_argument, 0, 'j'},         {"tt-log2", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
-    long seed = 1, deck = 21, hand = 5, rounds = 10, line = 1, ply = 0, ttl = 20;
+    long seed = 1, deck = 21, hand = 5, rounds = 10, line = 1, ply = 0, ttl = 16;
     int json = 0, have_deal_flag = 0, have_line_flag = 0;
     const char *record = NULL;
     optind = 0;
