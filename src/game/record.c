@@ -131,9 +131,11 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
         goto cleanup;
     }
     static const char *const keys[3] = {"deck_size", "hand_size", "max_rounds"};
+    static const char *const alias[3] = {"deck", "hand", "rounds"};
     long v[3];
     for (int k = 0; k < 3; k++) {
         cJSON *x = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
+        if (!x) x = cJSON_GetObjectItemCaseSensitive(o, alias[k]);
         if (!x) {
             nrps_set_error("missing key \"%s\"", keys[k]);
             goto cleanup;
@@ -149,12 +151,14 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
         goto cleanup;
     }
     cJSON *hands = cJSON_GetObjectItemCaseSensitive(o, "hands");
-    if (!cJSON_IsArray(hands) || cJSON_GetArraySize(hands) != 2) {
+    cJSON *split[2] = {cJSON_GetObjectItemCaseSensitive(o, "p1_hand"), cJSON_GetObjectItemCaseSensitive(o, "p2_hand")};
+    int use_split = !hands && split[0] && split[1];
+    if (!use_split && (!cJSON_IsArray(hands) || cJSON_GetArraySize(hands) != 2)) {
         nrps_set_error("\"hands\" must be an array of two arrays");
         goto cleanup;
     }
     for (int k = 0; k < 2; k++) {
-        cJSON *h = cJSON_GetArrayItem(hands, k);
+        cJSON *h = use_split ? split[k] : cJSON_GetArrayItem(hands, k);
         if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != r->cfg.hand_size) {
             nrps_set_error("\"hands\"[%d] (%s) must be an array of %d card types", k, moves_name(k),
                            r->cfg.hand_size);
@@ -195,6 +199,20 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
     st = rps_record_replay(r, -1, &s);
     if (st == NRPS_ERR_ARG) {
         prefix_error("invalid hands: ");
+        st = NRPS_ERR_FORMAT;
+    }
+    if (st || !rps_state_is_over(&s)) goto cleanup;
+    /* Optional "winner" (0 draw, 1, 2) and "score" ([p1, p2]) must agree with the replayed game. */
+    int a, b, w = rps_state_winner(&s);
+    rps_state_score(&s, &a, &b);
+    cJSON *jw = cJSON_GetObjectItemCaseSensitive(o, "winner"), *js = cJSON_GetObjectItemCaseSensitive(o, "score");
+    long rw, ra, rb;
+    if (jw && (!get_int(jw, 0, 2, &rw) || rw != w)) {
+        nrps_set_error("recorded \"winner\" does not match the replayed game (winner %d, %d-%d)", w, a, b);
+        st = NRPS_ERR_FORMAT;
+    } else if (js && (!cJSON_IsArray(js) || cJSON_GetArraySize(js) != 2 || !get_int(cJSON_GetArrayItem(js, 0), 0, 9, &ra) ||
+                      !get_int(cJSON_GetArrayItem(js, 1), 0, 9, &rb) || ra != a || rb != b)) {
+        nrps_set_error("recorded \"score\" does not match the replayed game (%d-%d)", a, b);
         st = NRPS_ERR_FORMAT;
     }
 cleanup:
