@@ -70,7 +70,8 @@ nrps_status train_config_check(const train_config *c) {
     if (!(c->lr > 0 && c->lr <= 10)) BAD("--lr must be in (0, 10], got %g", c->lr);
     if (!(c->lr_final >= 0 && c->lr_final <= 10)) BAD("--lr-final must be in [0, 10], got %g", c->lr_final);
     if (!(c->weight_decay >= 0 && c->weight_decay <= 10)) BAD("--weight-decay must be in [0, 10], got %g", c->weight_decay);
-    if (c->batch < 1 || c->batch > 65536) BAD("--batch must be in [1, 65536], got %d", c->batch);
+    int maxb = mlp_train_config_default().max_batch;
+    if (c->batch < 1 || c->batch > maxb) BAD("--batch must be in [1, %d], got %d", maxb, c->batch);
     if (c->epochs < 1 || c->epochs > 10000) BAD("--epochs must be in [1, 10000], got %d", c->epochs);
     if (c->window < 1 || c->window > REPLAY_MAX_WINDOW) BAD("--window must be in [1, %d], got %d", REPLAY_MAX_WINDOW, c->window);
     if (c->value_loss != MLP_LOSS_BCE && c->value_loss != MLP_LOSS_MSE) BAD("--value-loss must be bce or mse");
@@ -700,6 +701,52 @@ static void match_text(char *buf, size_t n, const char *label, const match_stat 
  * The loop
  * ---------------------------------------------------------------------------------------------- */
 
+/* One epoch of shuffled minibatches of cfg->batch samples, like mlp_trainer_fit_epoch, but with the
+ * minibatch size taken from the run's configuration: a trainer restored by mlp_trainer_load gets the
+ * default max_batch, so the step size must not depend on the trainer's own setting. */
+static nrps_status fit_epoch(mlp_trainer *tr, const float *x, const float *t, long n, int batch, nrps_rng *rng,
+                             double *mean_loss) {
+    const mlp *m = mlp_trainer_net(tr);
+    const int in = m->in, out = m->out;
+    long *perm = malloc((size_t)n * sizeof *perm);
+    float *bx = malloc((size_t)batch * in * sizeof *bx), *bt = malloc((size_t)batch * out * sizeof *bt);
+    nrps_status rc = NRPS_OK;
+    if (!perm || !bx || !bt) {
+        nrps_set_error("train: out of memory for an epoch of %ld samples", n);
+        rc = NRPS_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (long i = 0; i < n; i++) perm[i] = i;
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)nrps_rng_below(rng, (uint32_t)i + 1);
+        long tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    double sum = 0;
+    for (long s = 0; s < n; s += batch) {
+        if (nrps_interrupted) {
+            nrps_set_error("training interrupted");
+            rc = NRPS_ERR_INTERRUPTED;
+            goto cleanup;
+        }
+        int nb = n - s < batch ? (int)(n - s) : batch;
+        for (int r = 0; r < nb; r++) {
+            memcpy(bx + (size_t)r * in, x + (size_t)perm[s + r] * in, (size_t)in * sizeof *bx);
+            memcpy(bt + (size_t)r * out, t + (size_t)perm[s + r] * out, (size_t)out * sizeof *bt);
+        }
+        double l = 0;
+        if ((rc = mlp_trainer_step(tr, bx, bt, nb, &l)) != NRPS_OK) goto cleanup;
+        sum += l * nb;
+    }
+    *mean_loss = sum / (double)n;
+cleanup:
+    free(perm);
+    free(bx);
+    free(bt);
+    return rc;
+}
+
 static float lr_for(const train_config *c, int g) {
     if (c->lr_final <= 0 || c->generations <= 1) return (float)c->lr;
     double f = (double)(g - 1) / (c->generations - 1);
@@ -721,7 +768,7 @@ static nrps_status fresh_state(const train_config *cfg, train_state *s) {
     mlp_train_config tc = mlp_train_config_default();
     tc.lr = (float)cfg->lr;
     tc.weight_decay = (float)cfg->weight_decay;
-    tc.max_batch = cfg->batch;
+    /* max_batch stays the default: mlp_trainer_load restores that value (the batch limit is checked) */
     tc.value_loss = MLP_LOSS_MSE;
     if (!(s->tp = mlp_trainer_create_ex(&s->pol, &tc))) return NRPS_ERR_ARG;
     tc.value_loss = cfg->value_loss;
@@ -826,8 +873,8 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
                 fprintf(stderr, "\r%s  training epoch %d/%d on %ld positions   ", label, e + 1, cfg->epochs, ds.n);
                 fflush(stderr);
             }
-            if ((rc = mlp_trainer_fit_epoch(s.tp, ds.x, ds.tp, (int)ds.n, &trng, &lp)) != NRPS_OK) goto cleanup;
-            if ((rc = mlp_trainer_fit_epoch(s.tv, ds.x, ds.tv, (int)ds.n, &trng, &lv)) != NRPS_OK) goto cleanup;
+            if ((rc = fit_epoch(s.tp, ds.x, ds.tp, ds.n, cfg->batch, &trng, &lp)) != NRPS_OK) goto cleanup;
+            if ((rc = fit_epoch(s.tv, ds.x, ds.tv, ds.n, cfg->batch, &trng, &lv)) != NRPS_OK) goto cleanup;
         }
         if (cfg->progress) fprintf(stderr, "\r\033[K");
         double t2 = nrps_now_s();
