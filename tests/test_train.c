@@ -103,7 +103,7 @@ static void test_selfplay_targets(void) {
         sp_sample smp[RPS_MAX_PLIES];
         rps_state st[RPS_MAX_PLIES];
         int n = 0, w = -1;
-        REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(9, 1, g), smp, st, &n, &w, NULL) ==
+        REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(9, 1, g), 0, smp, st, &n, &w, NULL) ==
                 NRPS_OK);
         CHECK(n == 9); /* standard games always have 9 plies */
         CHECK(w == RPS_P1 || w == RPS_P2);
@@ -131,6 +131,41 @@ static void test_selfplay_targets(void) {
         CHECK(rps_state_is_over(&last) && rps_state_winner(&last) == w);
     }
     CHECK(p1_wins > 0 && p2_wins > 0);
+    sp_net_eval_destroy(ne);
+    mcts_destroy(m);
+    mlp_free(&pol);
+    mlp_free(&val);
+}
+
+static void test_selfplay_random_opponent(void) {
+    mlp pol = {0}, val = {0};
+    random_nets(&pol, &val, 6);
+    mcts_config mc = mcts_config_default();
+    mc.playouts = 16;
+    mc.reuse_tree = 1;
+    mcts *m = mcts_create(&mc);
+    sp_net_eval *ne = sp_net_eval_create(&pol, &val, 1);
+    REQUIRE(m && ne);
+    rps_config cfg = rps_config_standard();
+    for (int seat = RPS_P1; seat <= RPS_P2; seat++)
+        for (int g = 0; g < 4; g++) {
+            sp_sample smp[RPS_MAX_PLIES];
+            rps_state st[RPS_MAX_PLIES];
+            int n = 0, w = -1;
+            REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(3, 1, g), seat, smp, st, &n,
+                                  &w, NULL) == NRPS_OK);
+            CHECK(n == (seat == RPS_P1 ? 4 : 5)); /* only the searching side's positions */
+            for (int i = 0; i < n; i++) {
+                CHECK(st[i].to_move == 3 - seat);
+                CHECK(smp[i].value == (w == 3 - seat ? 1.0f : 0.0f));
+            }
+        }
+    /* the random seat is drawn per game with the given share, reproducibly */
+    int seats[3] = {0, 0, 0};
+    for (long g = 0; g < 2000; g++) seats[selfplay_random_seat(1, 2, g, 0.3)]++;
+    CHECK(seats[0] > 1300 && seats[0] < 1500 && seats[1] > 220 && seats[2] > 220);
+    CHECK(selfplay_random_seat(1, 2, 17, 0.3) == selfplay_random_seat(1, 2, 17, 0.3));
+    for (long g = 0; g < 100; g++) CHECK(selfplay_random_seat(1, 2, g, 0.0) == 0);
     sp_net_eval_destroy(ne);
     mcts_destroy(m);
     mlp_free(&pol);
@@ -345,6 +380,7 @@ int main(void) {
     RUN(test_key_encoding);
     RUN(test_sparse_forward_equals_reference);
     RUN(test_selfplay_targets);
+    RUN(test_selfplay_random_opponent);
     RUN(test_selfplay_threads_independent);
     RUN(test_replay_aggregation);
     RUN(test_config_check);

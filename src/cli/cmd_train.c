@@ -37,6 +37,8 @@ static void usage(FILE *f) {
             "  --c-puct X            PUCT constant (default %g)          --mcts-batch N  leaves per net call (default %d)\n"
             "  --dirichlet-alpha X   root noise alpha (default %g)      --dirichlet-weight X  noise weight (default %g)\n"
             "  --temperature-plies N plies sampled with temperature 1, then greedy (default %d)\n"
+            "  --random-opponents X  share of games where one seat plays uniformly random moves (not recorded;\n"
+            "                        default %g = pure self-play)\n"
             "  --eval-games N        games per arena after each generation (vs previous, vs random, raw net vs\n"
             "                        random; default %ld, 0 = none)   --eval-playouts N  (default %d)\n"
             "  --quiet               no per-generation lines on stdout\n"
@@ -45,13 +47,13 @@ static void usage(FILE *f) {
             "argmax and value sign with the exact solver.\n",
             d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, d.hidden_policy,
             d.hidden_value, d.lr, d.weight_decay, d.batch, d.epochs, d.window, d.c_puct, d.mcts_batch,
-            d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.eval_games, d.eval_playouts);
+            d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.random_share, d.eval_games, d.eval_playouts);
 }
 
 enum {
     O_OUT = 256, O_GEN, O_GAMES, O_PLAYOUTS, O_THREADS, O_SEED, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD, O_BATCH,
     O_EPOCHS, O_WINDOW, O_CPUCT, O_ALPHA, O_WEIGHT, O_TPLIES, O_EGAMES, O_EPLAYOUTS, O_MBATCH, O_VLOSS, O_QUIET,
-    O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_HELP, O_LAST
+    O_RANDOM, O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_HELP, O_LAST
 };
 
 static void pct(FILE *f, const char *label, long k, long n, double random_share) {
@@ -108,7 +110,7 @@ int cmd_train(int argc, char **argv) {
         {"dirichlet-alpha", required_argument, 0, O_ALPHA}, {"dirichlet-weight", required_argument, 0, O_WEIGHT},
         {"temperature-plies", required_argument, 0, O_TPLIES}, {"eval-games", required_argument, 0, O_EGAMES},
         {"eval-playouts", required_argument, 0, O_EPLAYOUTS}, {"mcts-batch", required_argument, 0, O_MBATCH},
-        {"value-loss", required_argument, 0, O_VLOSS}, {"quiet", no_argument, 0, O_QUIET},
+        {"random-opponents", required_argument, 0, O_RANDOM}, {"value-loss", required_argument, 0, O_VLOSS}, {"quiet", no_argument, 0, O_QUIET},
         {"analyse", required_argument, 0, O_ANALYSE},  {"analyze", required_argument, 0, O_ANALYSE},
         {"source", required_argument, 0, O_SOURCE},    {"positions", required_argument, 0, O_POSITIONS},
         {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
@@ -156,6 +158,7 @@ int cmd_train(int argc, char **argv) {
             else if (!strcmp(optarg, "mse")) cfg.value_loss = MLP_LOSS_MSE;
             else return cli_usage_error(cmd, "--value-loss expects bce or mse, got '%s'", optarg);
             break;
+        case O_RANDOM: if (!cli_double(cmd, "random-opponents", optarg, 0, 1, &d)) return 2; cfg.random_share = d; break;
         case O_QUIET: cfg.quiet = 1; break;
         case O_ANALYSE:
             if (!optarg[0] || strlen(optarg) >= 900) return cli_usage_error(cmd, "--analyse expects a folder, got '%s'", optarg);
@@ -176,7 +179,7 @@ int cmd_train(int argc, char **argv) {
 
     if (analyse) {
         static const int train_only[] = {O_OUT, O_GEN, O_GAMES, O_THREADS, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD,
-                                         O_BATCH, O_EPOCHS, O_WINDOW, O_EGAMES, O_EPLAYOUTS, O_VLOSS, O_QUIET};
+                                         O_BATCH, O_EPOCHS, O_WINDOW, O_EGAMES, O_EPLAYOUTS, O_VLOSS, O_QUIET, O_RANDOM};
         for (size_t i = 0; i < sizeof train_only / sizeof *train_only; i++)
             if (given[train_only[i]]) {
                 const char *name = "?";
@@ -206,7 +209,7 @@ int cmd_train(int argc, char **argv) {
             {O_EPOCHS, cfg.epochs, st.epochs}, {O_WINDOW, cfg.window, st.window}, {O_CPUCT, cfg.c_puct, st.c_puct},
             {O_ALPHA, cfg.dirichlet_alpha, st.dirichlet_alpha}, {O_WEIGHT, cfg.dirichlet_weight, st.dirichlet_weight},
             {O_TPLIES, cfg.temperature_plies, st.temperature_plies}, {O_MBATCH, cfg.mcts_batch, st.mcts_batch},
-            {O_VLOSS, cfg.value_loss, st.value_loss}};
+            {O_VLOSS, cfg.value_loss, st.value_loss}, {O_RANDOM, cfg.random_share, st.random_share}};
         for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
             if (given[fixed[i].opt] && fixed[i].given != fixed[i].stored) {
                 const char *name = "?";

@@ -148,8 +148,16 @@ const mcts_evaluator *sp_net_eval_evaluator(sp_net_eval *e) { return eval_net_ev
 
 /* ---- one game ---- */
 
+int selfplay_random_seat(uint64_t seed, int gen, long g, double share) {
+    if (!(share > 0)) return 0;
+    nrps_rng r;
+    nrps_rng_seed(&r, selfplay_game_seed(seed ^ 0x0dd5ea7ULL, gen, g));
+    if (!(nrps_rng_uniform(&r) < share)) return 0;
+    return nrps_rng_below(&r, 2) ? RPS_P2 : RPS_P1;
+}
+
 nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, uint64_t game_seed,
-                          sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st) {
+                          int random_seat, sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st) {
     nrps_rng rng;
     nrps_rng_seed(&rng, game_seed);
     rps_state s;
@@ -161,6 +169,15 @@ nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *g
         if (cnt >= RPS_MAX_PLIES) {
             nrps_set_error("selfplay: game longer than %d plies", RPS_MAX_PLIES);
             return NRPS_ERR_ARG;
+        }
+        if (s.to_move == random_seat) {
+            rps_move lm[RPS_MAX_MOVES];
+            int nl = rps_state_legal_moves(&s, lm);
+            if (rps_state_apply(&s, lm[nrps_rng_below(&rng, (uint32_t)nl)]) != NRPS_OK) {
+                nrps_set_error("selfplay: illegal random move");
+                return NRPS_ERR_ILLEGAL;
+            }
+            continue;
         }
         sp_sample *smp = &out[cnt];
         memset(smp, 0, sizeof *smp);
@@ -251,7 +268,7 @@ static void *worker_main(void *arg) {
         if (g >= sh->ngames) break;
         int n = 0, winner = 0;
         rc = selfplay_game(m, ev, &cfg->game, selfplay_game_seed(cfg->seed, sh->gen, g),
-                           &sh->slots[g * RPS_MAX_PLIES], NULL, &n, &winner, &w->st);
+                           selfplay_random_seat(cfg->seed, sh->gen, g, cfg->random_share), &sh->slots[g * RPS_MAX_PLIES], NULL, &n, &winner, &w->st);
         if (rc != NRPS_OK) goto fail;
         sh->counts[g] = (int8_t)n;
         pthread_mutex_lock(&sh->mu);

@@ -34,6 +34,8 @@ typedef struct {
     mcts_config mcts;    /* playouts, c_puct, batch, Dirichlet noise, temperature (+ plies), reuse */
     int threads;         /* >= 1 */
     uint64_t seed;
+    double random_share; /* share of games (0..1) in which one seat, chosen at random, plays uniformly
+                            random moves; only the searching side's positions are recorded there */
     int progress;        /* draw a progress line on stderr (the caller decides: terminal only) */
     const char *label;   /* progress prefix, e.g. "gen 3/20" (may be NULL) */
 } selfplay_config;
@@ -51,9 +53,13 @@ uint64_t selfplay_game_seed(uint64_t seed, int gen, long g);
 /* Plays one self-play game with an existing search m and evaluator ev, seeded with game_seed; writes at
  * most RPS_MAX_PLIES samples to out (and, when states is not NULL, the position of each sample to states)
  * and returns their count in *n. *winner gets RPS_P1/RPS_P2/RPS_NONE.
- * Positions with a single distinct move are recorded without a search (one-hot target). */
+ * Positions with a single distinct move are recorded without a search (one-hot target). random_seat
+ * (RPS_P1/RPS_P2, or 0 for none): that player picks uniformly random legal moves, which are not recorded. */
 nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, uint64_t game_seed,
-                          sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st);
+                          int random_seat, sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st);
+/* The seat (RPS_P1/RPS_P2) that plays random moves in game g of generation gen, or 0 (pure self-play):
+ * drawn from its own stream of (seed, gen, g) with probability share. */
+int selfplay_random_seat(uint64_t seed, int gen, long g, double share);
 
 /* Plays games 0..ngames-1 of generation gen on cfg->threads threads with the networks policy (81->9) and
  * value (81->1), read-only here (each thread has its own scratch, search and rng). On success *out is a

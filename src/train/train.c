@@ -65,6 +65,7 @@ nrps_status train_config_check(const train_config *c) {
     if (!(c->dirichlet_weight >= 0 && c->dirichlet_weight <= 1)) BAD("--dirichlet-weight must be in [0, 1], got %g", c->dirichlet_weight);
     if (!(c->temperature >= 0 && c->temperature <= 100)) BAD("temperature must be in [0, 100], got %g", c->temperature);
     if (c->temperature_plies < 0 || c->temperature_plies > RPS_MAX_PLIES) BAD("--temperature-plies must be in [0, %d], got %d", RPS_MAX_PLIES, c->temperature_plies);
+    if (!(c->random_share >= 0 && c->random_share <= 1)) BAD("--random-opponents must be in [0, 1], got %g", c->random_share);
     if (c->hidden_policy < 1 || c->hidden_policy > 65536) BAD("--hidden-policy must be in [1, 65536], got %d", c->hidden_policy);
     if (c->hidden_value < 1 || c->hidden_value > 65536) BAD("--hidden-value must be in [1, 65536], got %d", c->hidden_value);
     if (!(c->lr > 0 && c->lr <= 10)) BAD("--lr must be in (0, 10], got %g", c->lr);
@@ -219,6 +220,7 @@ static cJSON *config_to_json(const train_config *c) {
     cJSON_AddNumberToObject(o, "dirichlet_weight", c->dirichlet_weight);
     cJSON_AddNumberToObject(o, "temperature", c->temperature);
     cJSON_AddNumberToObject(o, "temperature_plies", c->temperature_plies);
+    cJSON_AddNumberToObject(o, "random_opponent_share", c->random_share);
     cJSON_AddNumberToObject(o, "hidden_policy", c->hidden_policy);
     cJSON_AddNumberToObject(o, "hidden_value", c->hidden_value);
     cJSON_AddNumberToObject(o, "lr", c->lr);
@@ -263,6 +265,7 @@ static int config_from_json(const cJSON *o, train_config *c) {
     GETI("hidden_value", hidden_value) GETD("lr", lr) GETD("lr_final", lr_final)
     GETD("weight_decay", weight_decay) GETI("batch", batch) GETI("epochs", epochs) GETI("window", window)
     GETI("threads", threads) GETL("eval_games", eval_games) GETI("eval_playouts", eval_playouts)
+    c->random_share = json_num(o, "random_opponent_share", &v) ? v : 0.0;
 #undef GETI
 #undef GETL
 #undef GETD
@@ -849,6 +852,7 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
         sc.mcts.reuse_tree = 1;
         sc.threads = cfg->threads;
         sc.seed = cfg->seed;
+        sc.random_share = cfg->random_share;
         sc.progress = cfg->progress;
         sc.label = label;
         selfplay_stats sst;
@@ -1044,7 +1048,7 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
             rc = NRPS_ERR_INTERRUPTED;
             goto cleanup;
         }
-        if ((rc = selfplay_game(m, ev, &cfg->game, selfplay_game_seed(cfg->seed, -1, g), smp, st, &n, &w, NULL)) != NRPS_OK)
+        if ((rc = selfplay_game(m, ev, &cfg->game, selfplay_game_seed(cfg->seed, -1, g), 0, smp, st, &n, &w, NULL)) != NRPS_OK)
             goto cleanup;
         res->games++;
         for (int i = 0; i < n && res->positions < cfg->positions; i++) {

@@ -34,6 +34,8 @@ typedef struct {
     double c_puct, dirichlet_alpha, dirichlet_weight;
     double temperature;       /* move sampling temperature for the first temperature_plies plies */
     int temperature_plies;
+    double random_share;      /* share of self-play games where one seat plays uniformly random moves (0 = pure
+                                 self-play); only the searching side's positions are recorded in those */
     int hidden_policy, hidden_value;
     double lr, weight_decay;
     double lr_final;          /* learning rate of the last generation (linear decay from lr); <= 0: constant */
