@@ -30,7 +30,7 @@ static void usage(FILE *f) {
             "  --resume              continue the run in --out from its last finished generation\n"
             "  --hidden-policy H     policy hidden size (default %d)     --hidden-value H  value hidden size (default %d)\n"
             "  --lr X                AdamW learning rate (default %g)    --lr-final X  linear decay to X at the last\n"
-            "                        generation (default 0 = constant)   --weight-decay X  (default %g)\n"
+            "                        generation (default %g; 0 = constant)  --weight-decay X  (default %g)\n"
             "  --batch N             minibatch size (default %d)         --epochs N  epochs per generation (default %d)\n"
             "  --window W            replay window in generations (default %d)\n"
             "  --value-loss bce|mse  value loss (default bce)\n"
