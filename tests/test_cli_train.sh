@@ -64,7 +64,7 @@ KILL=(--generations 4 --games 150 --playouts 16 --hidden-policy 16 --hidden-valu
       --seed 11 --threads 1 --eval-games 0 --quiet)
 "$BIN" train --out "$T/k" "${KILL[@]}" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1200); do
   if grep -qs "gen_0001" "$T/k/checkpoint/LATEST"; then break; fi
   sleep 0.05
 done
