@@ -111,7 +111,8 @@ static void test_standard_midgame(void) {
 
 static void test_standard_near_opening(void) {
     /* A standard deal after one random ply: solver vs merged brute force over the remaining 8 plies (2.3e7
-     * positions, no table, no pruning; the whole merged tree of this deal has 3.5e8). Standard games are never drawn (every game fills the 9 cells). */
+     * positions, no table, no pruning; the whole merged tree of this deal has 3.5e8). Standard games are
+     * never drawn (every game fills the 9 cells). */
     rps_solver *sv = rps_solver_create(0);
     REQUIRE(sv);
     nrps_rng r;
