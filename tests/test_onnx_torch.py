@@ -88,6 +88,15 @@ def main():
         def forward(self, v):
             return torch.softmax(self.b2 + torch.relu(v @ self.w1 + self.b1) @ self.w2, dim=1)
 
+    class Reshaped(nn.Module):
+        """x.reshape(-1, 81) first: a Reshape with a constant [-1, 81] shape."""
+        def __init__(self):
+            super().__init__()
+            self.inner = Std(16, 9, nn.ReLU(), nn.Softmax(dim=1))
+
+        def forward(self, v):
+            return self.inner(v.reshape(-1, 81))
+
     class Scaled(nn.Module):  # an input Mul: not an MLP we read
         def __init__(self):
             super().__init__()
@@ -131,6 +140,7 @@ def main():
         ("relu/sigmoid value opset 10", lambda: Std(64, 1, nn.ReLU(), nn.Sigmoid()), 10, ("relu", "sigmoid")),
         ("no-bias linear layers opset 17", lambda: Std(16, 9, nn.ReLU(), nn.Softmax(dim=1), bias=False), 17,
          ("relu", "softmax")),
+        ("reshape(-1, 81) first opset 13", lambda: Reshaped(), 13, ("relu", "softmax")),
         ("flatten first opset 17", lambda: Std(16, 9, nn.ReLU(), nn.Softmax(dim=1), flatten=True), 17,
          ("relu", "softmax")),
     ]
