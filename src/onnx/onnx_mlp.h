@@ -34,4 +34,23 @@ nrps_status onnx_identity_save(const char *path, int n);
  * Sigmoid. Malformed JSON or inconsistent sizes: error naming the file and the key. */
 nrps_status onnx_import_go_model(const char *path, mlp *out, char kind_out[16]);
 
+/* ---- additions (nn developer) ---- */
+/* Everything `neural_rps info` shows beyond onnx_mlp_info. */
+#define ONNX_MLP_MAX_META 16
+typedef struct {
+    long long ir_version;     /* -1 when absent */
+    char graph_name[64];
+    char ops[256];            /* the node chain as read, e.g. "Gemm Relu Gemm Softmax" */
+    char input_batch[64];     /* the batch dimension: dim_param name, a number, or "?" */
+    int n_meta;               /* metadata_props (first ONNX_MLP_MAX_META, truncated strings) */
+    char meta_key[ONNX_MLP_MAX_META][64], meta_value[ONNX_MLP_MAX_META][128];
+} onnx_mlp_extra;
+
+/* onnx_mlp_load plus the details above (extra may be NULL). */
+nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra);
+
+/* Defaults for onnx_mlp_save: names "input"/"output", opset 17, producer neural_rps NRPS_VERSION,
+ * kind guessed from m->out (9 policy, 1 value), training_games/seed -1 (written as "unknown"). */
+void onnx_mlp_info_default(onnx_mlp_info *info, const mlp *m);
+
 #endif
