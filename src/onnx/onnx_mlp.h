@@ -53,4 +53,9 @@ nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, on
  * kind guessed from m->out (9 policy, 1 value), training_games/seed -1 (written as "unknown"). */
 void onnx_mlp_info_default(onnx_mlp_info *info, const mlp *m);
 
+/* Runs the ONNX file once through ONNX Runtime (CPU, 1 thread), independently of onnx_mlp_load:
+ * x[batch][in] -> y[batch][out]; the output must be [batch, out]. A session per call: a checking tool,
+ * not a hot path. Errors name the file and the ONNX Runtime message (NRPS_ERR_BACKEND). */
+nrps_status onnx_ort_eval(const char *path, const float *x, int batch, int in, float *y, int out);
+
 #endif
