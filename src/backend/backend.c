@@ -14,7 +14,7 @@ be_options be_options_default(void) { return (be_options){.threads = 1, .device_
 
 int be_name_known(const char *name) {
     return !strcmp(name, "native-cpu") || !strcmp(name, "native-cuda") || !strcmp(name, "ort") ||
-           (!strncmp(name, "ort-", 4) && name[4]);
+           (!strncmp(name, "ort-", 4) && be_ort_provider_known(name + 4));
 }
 
 int be_is_gpu(const char *name) {
@@ -22,7 +22,9 @@ int be_is_gpu(const char *name) {
     if (!strncmp(name, "ort-", 4)) {
         const char *p = name + 4;
         /* CPU-side providers (no separate device memory) */
-        return strcmp(p, "cpu") && strcmp(p, "xnnpack") && strcmp(p, "openvino");
+        const char *full = be_ort_provider_full_name(p);
+        return strcmp(full, "CPUExecutionProvider") && strcmp(full, "XnnpackExecutionProvider") &&
+               strcmp(full, "OpenVINOExecutionProvider");
     }
     return 0;
 }
@@ -33,8 +35,8 @@ nrps_status be_create(const char *name, const char *model_path, const be_options
     if (opt.threads <= 0) opt.threads = 1;
     if (opt.max_batch <= 0) opt.max_batch = 1024;
     if (!be_name_known(name)) {
-        nrps_set_error("unknown backend '%s' (expected ort-cpu, ort-cuda, ort-tensorrt, ort-<provider>, native-cpu, "
-                       "native-cuda)",
+        nrps_set_error("unknown backend '%s' (expected ort-cpu, ort-cuda, ort-tensorrt, ort-<provider> with an ONNX "
+                       "Runtime provider name, native-cpu, native-cuda)",
                        name);
         return NRPS_ERR_ARG;
     }

@@ -72,6 +72,8 @@ void be_ort_providers(char *buf, size_t len);
 /* Maps a short provider name ("cuda", "tensorrt", "rocm", ...) to ONNX Runtime's provider name
  * ("CUDAExecutionProvider", ...); unknown names are returned unchanged. */
 const char *be_ort_provider_full_name(const char *shortname);
+/* 1 if ONNX Runtime has a provider of that name (short, generic or full "...ExecutionProvider" spelling). */
+int be_ort_provider_known(const char *name);
 
 /* Internal constructors (one per source file); same contract as be_create. */
 nrps_status be_ort_create(const char *model_path, const char *provider, const be_options *opt, be_backend *b);

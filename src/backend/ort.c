@@ -90,6 +90,11 @@ static int provider_index(const char *name) {
     return -1;
 }
 
+int be_ort_provider_known(const char *name) {
+    size_t n = strlen(name), k = strlen("ExecutionProvider");
+    return provider_index(name) >= 0 || (n > k && !strcmp(name + n - k, "ExecutionProvider"));
+}
+
 const char *be_ort_provider_full_name(const char *shortname) {
     int i = provider_index(shortname);
     return i < 0 ? shortname : PROVIDERS[i].full;
