@@ -58,4 +58,10 @@ void onnx_mlp_info_default(onnx_mlp_info *info, const mlp *m);
  * not a hot path. Errors name the file and the ONNX Runtime message (NRPS_ERR_BACKEND). */
 nrps_status onnx_ort_eval(const char *path, const float *x, int batch, int in, float *y, int out);
 
+/* onnx_import_go_model with an explicit kind ("policy", "value"; NULL or "" = detect from the keys:
+ * biasesOutput -> policy, biasOutput -> value). Unknown or duplicate keys, wrong types, sizes other than
+ * inputSize 81 / outputSize 9 (policy) or 1 (value) / hiddenSize 1..65536 matching every array, and
+ * non-finite numbers are errors naming the file and the key. */
+nrps_status onnx_import_go_model_ex(const char *path, const char *kind, mlp *out, char kind_out[16]);
+
 #endif
