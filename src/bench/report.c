@@ -139,8 +139,8 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                 }
             }
             if (!gpu_lines)
-                fprintf(f, "    %-32s no ratio: no GPU backend measured in this run%s%s\n", label,
-                        e && e->gpu_note[0] ? " - " : "", e ? e->gpu_note : "");
+                fprintf(f, "    %-32s no ratio: no GPU backend measured in this run%s\n", label,
+                        e && e->gpu_note[0] ? " (reason below)" : "");
             const bench_row *nat = find_row(rows, n, "native-cpu", models[m], bsz);
             const bench_row *ort = find_row(rows, n, "ort-cpu", models[m], bsz);
             if (nat && ort)

@@ -266,9 +266,9 @@ int cmd_benchmark(int argc, char **argv) {
             goto cleanup;
         }
         models[m].loaded = 1;
+        /* label by what the file says it is (metadata, else output width), so MODEL_FILE=value.onnx reads right */
         if (!strcmp(models[m].info.kind, "policy") || !strcmp(models[m].info.kind, "value"))
-            if (strcmp(models[m].info.kind, models[1 - m < nmodels ? 1 - m : m].info.kind) || nmodels == 1)
-                models[m].label = !strcmp(models[m].info.kind, "policy") ? "policy" : "value";
+            models[m].label = !strcmp(models[m].info.kind, "policy") ? "policy" : "value";
         const mlp *r = &models[m].ref;
         if (in_size > 0 && in_size != r->in)
             fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d inputs); using the "
@@ -323,11 +323,9 @@ int cmd_benchmark(int argc, char **argv) {
                 }
                 continue;
             }
-            if (!gpu || explicit_backends) {
-                if (!gpu) {
-                    cli_fail(CMD, "%s", nrps_last_error());
-                    goto cleanup;
-                }
+            if (!gpu || explicit_backends) { /* a backend asked for by name must work */
+                cli_fail(CMD, "%s", nrps_last_error());
+                goto cleanup;
             }
             ngpu_tried++;
             size_t used = strlen(env.gpu_note);
@@ -389,7 +387,6 @@ int cmd_benchmark(int argc, char **argv) {
     }
     printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %ld\n", env.inputs, env.warmup, env.iterations,
            threads);
-    if (env.gpu_note[0]) printf("  GPU       no GPU results: %s\n", env.gpu_note);
     fflush(stdout);
 
     bench_loop_opts lo = bench_loop_opts_default();
