@@ -92,6 +92,15 @@ if command -v gnuplot >/dev/null; then
   [ "$(head -c 4 "$T/s.png" | od -An -c | tr -d ' ')" = "211PNG" ] && ok "plot is a PNG" || bad "plot is a PNG"
 else skip "plot (no gnuplot)"; fi
 
+# the original's wrapper: MODEL_FILE, --flag=value forms, prints what it runs
+MODEL_FILE="$T/v.onnx" NRPS_BIN="$BIN" "$ROOT/run_benchmark.sh" --batch-size=4 --iterations=20 --warmup=2 --cpu-only \
+  --no-floor >"$T/wout" 2>"$T/werr"; rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^run_benchmark.sh: running: .*benchmark --model-path .*v.onnx --batch-size 4 --iterations 20" "$T/wout" &&
+   grep -qE "^native-cpu +value +4 " "$T/wout" && ! grep -qE " policy " "$T/wout"
+then ok "run_benchmark.sh"; else bad "run_benchmark.sh (rc=$rc, $(head -c 300 "$T/werr"))"; fi
+NRPS_BIN="$BIN" "$ROOT/run_benchmark.sh" --batch-size=0 >"$T/wout" 2>"$T/werr"; rc=$?
+[ "$rc" -eq 2 ] && grep -q "batch-size expects" "$T/werr" && ok "run_benchmark.sh passes the exit status" || bad "run_benchmark.sh exit status ($rc)"
+
 # SIGINT during a long run: what was measured is printed, exit 130, JSON marked interrupted
 "$BIN" benchmark "${M[@]}" --duration 30 --warmup 1 --cpu-only --json "$T/int.json" >"$T/iout" 2>"$T/ierr" &
 pid=$!
