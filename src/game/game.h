@@ -14,6 +14,9 @@ enum { RPS_NONE = 0, RPS_P1 = 1, RPS_P2 = 2 };
 enum { RPS_CELLS = 9, RPS_MAX_HAND = 16, RPS_INPUT_SIZE = 81, RPS_POLICY_SIZE = 9 };
 /* A move is (card index in the mover's hand, position): at most RPS_MAX_HAND * 9 of them. */
 enum { RPS_MAX_MOVES = RPS_MAX_HAND * RPS_CELLS };
+/* Largest deck rps_config_check accepts (the deal shuffles the whole deck on the stack). Every move fills a
+ * cell, so a game has at most RPS_CELLS plies. */
+enum { RPS_MAX_DECK = 4096, RPS_MAX_PLIES = RPS_CELLS };
 
 typedef struct { int8_t type; int8_t owner; } rps_cell;         /* type -1 when empty */
 typedef struct { int8_t card; int8_t pos; } rps_move;
@@ -34,13 +37,16 @@ typedef struct {
 
 /* Standard setup (21, 5, 10). */
 rps_config rps_config_standard(void);
-/* Checks 1 <= hand <= RPS_MAX_HAND, deck >= 2*hand, max_rounds >= 1; sets the error and returns NRPS_ERR_ARG. */
+/* Checks 1 <= hand <= RPS_MAX_HAND, 2*hand <= deck <= RPS_MAX_DECK, 1 <= max_rounds <= 10000; sets the error
+ * and returns NRPS_ERR_ARG. */
 nrps_status rps_config_check(const rps_config *cfg);
 
 /* Deals a new game: deck card i has type i%3, shuffled (Fisher-Yates with rng), P1 gets deck[0..h-1],
  * P2 deck[h..2h-1]; Player1 to move, round 1. */
 void rps_state_deal(rps_state *s, const rps_config *cfg, nrps_rng *rng);
-/* Sets up a game from given hands (types 0..2), as replay records do. */
+/* Sets up a game from given hands (types 0..2), as replay records do. Requires a valid cfg,
+ * n1 == n2 == cfg->hand_size, and hands the deck could have dealt (for each type, the two hands together hold
+ * at most the deck's cards of that type). Returns NRPS_ERR_ARG with a message otherwise. */
 nrps_status rps_state_from_hands(rps_state *s, const rps_config *cfg, const int8_t *p1, int n1, const int8_t *p2,
                                  int n2);
 
@@ -55,6 +61,15 @@ int rps_state_is_over(const rps_state *s);
 void rps_state_score(const rps_state *s, int *p1, int *p2);
 /* RPS_P1, RPS_P2 or RPS_NONE (draw); meaningful when the game is over. */
 int rps_state_winner(const rps_state *s);
+
+/* Legal moves merged by card type (two hand cards of the same type give identical successors): one move
+ * per (distinct type, empty position), using the first hand index holding that type; ordered by that
+ * hand index (outer) then position (inner). out needs room for 3*9 moves; returns count (0 when over). */
+int rps_state_distinct_moves(const rps_state *s, rps_move *out);
+/* Count of cards of each type in player's hand (player RPS_P1 or RPS_P2). */
+void rps_state_hand_counts(const rps_state *s, int player, int counts[RPS_NTYPES]);
+/* 1 if type a beats type b (Rock>Scissors, Paper>Rock, Scissors>Paper). */
+int rps_type_beats(int a, int b);
 
 /* The 81-float network input of DESIGN.md section 2. */
 void rps_state_encode(const rps_state *s, float out[RPS_INPUT_SIZE]);
