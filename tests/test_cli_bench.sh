@@ -40,7 +40,7 @@ fi
 
 expect_ok "default run: both nets, CPU backends" "^native-cpu +value +64 " -- benchmark "${M[@]}" "${Q[@]}" --json "$T/r.json" --csv "$T/r.csv"
 for pat in "^ort-cpu +policy +1 " "^native-cpu +policy +64 " "^ort-cpu +floor +64 " "Performance Comparison" \
-           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu" "ONNX Runtime per-call floor"; do
+           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu \(native-cpu vs ort-cpu, p50 " "ONNX Runtime per-call floor"; do
   grep -qE "$pat" "$T/out" && ok "report has '$pat'" || bad "report has '$pat'"
 done
 if grep -qE "^(ort-cuda|native-cuda) " "$T/out"; then skip "GPU-absent line (GPU present)"

@@ -1,9 +1,9 @@
 /* cpu.c - the native-cpu backend: our own C forward pass on the weights read (with onnx_mlp_load) from the
  * same ONNX file ONNX Runtime runs. Single-threaded, no allocation per call.
- * Layout and kernel: the hidden width is padded to a multiple of 8 (zero weights), W1 is stored transposed
- * ([in][hidden8]); samples go through in tiles of 8, transposed to [in][8], and each 8-wide block of hidden units
- * is accumulated for the 8 samples in 8 vector registers (GCC vector extensions: one AVX register or two SSE
- * registers). The output layer is an 8-lane dot product per output. On x86-64 with GCC the kernel is compiled
+ * Layout and kernel: hidden and output widths are padded to multiples of 8 (zero weights), W1 and W2 are stored
+ * transposed ([in][hidden8], [hidden8][out8]); samples go through in tiles of 8 and each 8-wide block of outputs
+ * of a layer is accumulated for the 8 samples in 8 vector registers (GCC vector extensions: one AVX register or
+ * two SSE registers), ReLU fused. On x86-64 with GCC the kernel is compiled
  * twice (target_clones: x86-64-v3 = AVX2, and the baseline) and the loader picks one at run time, as ONNX
  * Runtime's MLAS does. No FMA contraction (-std=c11), so sums are plain float adds in a different order than
  * mlp_forward, the numerical reference: results agree to float rounding (tests/test_backend.c). */
@@ -27,12 +27,13 @@ typedef float v8f __attribute__((vector_size(32)));
 
 typedef struct {
     mlp m;
-    int hp;          /* hidden padded to a multiple of 8 */
+    int hp, op;      /* hidden and output widths padded to multiples of 8 */
     float *w1t;      /* [in][hp] */
     float *b1;       /* [hp] */
-    float *w2;       /* [out][hp] */
-    float *xt;       /* [in][TILE] transposed input tile */
+    float *w2t;      /* [hp][op] */
+    float *b2;       /* [op] */
     float *h;        /* [TILE][hp] */
+    float *y;        /* [TILE][op] */
     float *in_buf, *out_buf; /* max_batch samples, for io_buffers */
 } cpu_ctx;
 
@@ -42,9 +43,10 @@ static void cpu_destroy(void *p) {
     mlp_free(&c->m);
     free(c->w1t);
     free(c->b1);
-    free(c->w2);
-    free(c->xt);
+    free(c->w2t);
+    free(c->b2);
     free(c->h);
+    free(c->y);
     free(c->in_buf);
     free(c->out_buf);
     free(c);
@@ -87,72 +89,76 @@ static void out_act(mlp_act a, float *y, int n) {
 /* Unaligned 8-float load/store (memcpy compiles to one vector move). */
 #define LD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
 #define ST8(p, v) memcpy((p), &(v), sizeof(v8f))
+typedef int v8i __attribute__((vector_size(32)));
+#define RELU8(v) ((v) = (v8f)((v8i)(v) & (v8i)((v) > (v8f){0})))
 
-/* Hidden layer for one tile: h[s][j] = b1[j] + sum_i xt[i][s] * w1t[i][j] (before the activation). */
-NRPS_CLONES static void hidden_tile(const float *restrict xt, const float *restrict w1t, const float *restrict b1,
-                                    float *restrict h, int I, int hp) {
+/* One 8x8 register block, 8 samples (rows x0..x7, n terms each) times 8 consecutive columns of w (row stride ws):
+ * acc_s = bias + sum_i x_s[i] * w[i][0..7], optionally ReLU'd, stored to out + s*os. */
+#define BLOCK8(x, n, w, ws, bias, relu, out, os)                                                                   \
+    do {                                                                                                           \
+        v8f a0, a1, a2, a3, a4, a5, a6, a7, wv;                                                                    \
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = (bias);                                                            \
+        const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7]; \
+        for (int i = 0; i < (n); i++) {                                                                            \
+            LD8(wv, (w) + (size_t)i * (ws));                                                                       \
+            a0 += x0[i] * wv;                                                                                      \
+            a1 += x1[i] * wv;                                                                                      \
+            a2 += x2[i] * wv;                                                                                      \
+            a3 += x3[i] * wv;                                                                                      \
+            a4 += x4[i] * wv;                                                                                      \
+            a5 += x5[i] * wv;                                                                                      \
+            a6 += x6[i] * wv;                                                                                      \
+            a7 += x7[i] * wv;                                                                                      \
+        }                                                                                                          \
+        if (relu) {                                                                                                \
+            RELU8(a0), RELU8(a1), RELU8(a2), RELU8(a3), RELU8(a4), RELU8(a5), RELU8(a6), RELU8(a7);                \
+        }                                                                                                          \
+        ST8((out) + 0 * (size_t)(os), a0), ST8((out) + 1 * (size_t)(os), a1);                                      \
+        ST8((out) + 2 * (size_t)(os), a2), ST8((out) + 3 * (size_t)(os), a3);                                      \
+        ST8((out) + 4 * (size_t)(os), a4), ST8((out) + 5 * (size_t)(os), a5);                                      \
+        ST8((out) + 6 * (size_t)(os), a6), ST8((out) + 7 * (size_t)(os), a7);                                      \
+    } while (0)
+
+/* Hidden layer for 8 samples (row pointers x[8], I inputs each): h[s][j] = act(b1[j] + sum_i x[s][i] w1t[i][j]),
+ * ReLU fused when relu != 0 (other activations are applied by the caller). */
+NRPS_CLONES static void hidden_tile(const float *const x[TILE], const float *restrict w1t, const float *restrict b1,
+                                    float *restrict h, int I, int hp, int relu) {
     for (int jb = 0; jb < hp; jb += LANES) {
-        v8f bias, acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7;
+        v8f bias;
         LD8(bias, b1 + jb);
-        acc0 = acc1 = acc2 = acc3 = acc4 = acc5 = acc6 = acc7 = bias;
-        for (int i = 0; i < I; i++) {
-            v8f w;
-            LD8(w, w1t + (size_t)i * hp + jb);
-            const float *x = xt + (size_t)i * TILE;
-            acc0 += x[0] * w;
-            acc1 += x[1] * w;
-            acc2 += x[2] * w;
-            acc3 += x[3] * w;
-            acc4 += x[4] * w;
-            acc5 += x[5] * w;
-            acc6 += x[6] * w;
-            acc7 += x[7] * w;
-        }
-        ST8(h + 0 * hp + jb, acc0);
-        ST8(h + 1 * hp + jb, acc1);
-        ST8(h + 2 * hp + jb, acc2);
-        ST8(h + 3 * hp + jb, acc3);
-        ST8(h + 4 * hp + jb, acc4);
-        ST8(h + 5 * hp + jb, acc5);
-        ST8(h + 6 * hp + jb, acc6);
-        ST8(h + 7 * hp + jb, acc7);
+        BLOCK8(x, I, w1t + jb, hp, bias, relu, h + jb, hp);
     }
 }
 
-/* Output layer for one sample: y[o] = b2[o] + h . w2[o], 8 lanes then a fixed-order horizontal sum. */
-NRPS_CLONES static void output_row(const float *restrict h, const float *restrict w2, const float *restrict b2,
-                                   float *restrict y, int O, int hp) {
-    for (int o = 0; o < O; o++) {
-        v8f acc = {0}, a, b;
-        const float *w = w2 + (size_t)o * hp;
-        for (int j = 0; j < hp; j += LANES) {
-            LD8(a, h + j);
-            LD8(b, w + j);
-            acc += a * b;
-        }
-        y[o] = b2[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+/* Output layer for 8 samples: y[s][o] = b2[o] + sum_j h[s][j] w2t[j][o], o padded to op (multiple of 8). */
+NRPS_CLONES static void output_tile(const float *restrict h, const float *restrict w2t, const float *restrict b2p,
+                                    float *restrict y, int hp, int op) {
+    const float *hs[TILE];
+    for (int s = 0; s < TILE; s++) hs[s] = h + (size_t)s * hp;
+    for (int ob = 0; ob < op; ob += LANES) {
+        v8f bias;
+        LD8(bias, b2p + ob);
+        BLOCK8(hs, hp, w2t + ob, op, bias, 0, y + ob, op);
     }
 }
 
 static nrps_status cpu_run(void *p, const float *in, int batch, float *out) {
     cpu_ctx *c = p;
     const mlp *m = &c->m;
-    const int I = m->in, O = m->out, hp = c->hp;
+    const int I = m->in, O = m->out, hp = c->hp, op = c->op;
+    const int relu = m->hidden_act == MLP_ACT_RELU;
     for (int s0 = 0; s0 < batch; s0 += TILE) {
         int ns = batch - s0 < TILE ? batch - s0 : TILE;
-        for (int s = 0; s < TILE; s++) {
-            const float *x = in + (size_t)(s0 + (s < ns ? s : 0)) * I; /* a short tail tile repeats sample s0 */
-            for (int i = 0; i < I; i++) c->xt[(size_t)i * TILE + s] = x[i];
-        }
-        hidden_tile(c->xt, c->w1t, c->b1, c->h, I, hp);
+        const float *x[TILE];
+        for (int s = 0; s < TILE; s++) x[s] = in + (size_t)(s0 + (s < ns ? s : 0)) * I; /* short tail: repeat */
+        hidden_tile(x, c->w1t, c->b1, c->h, I, hp, relu);
+        if (!relu)
+            for (int s = 0; s < ns; s++)
+                for (int j = 0; j < m->hidden; j++) c->h[(size_t)s * hp + j] = act1(m->hidden_act, c->h[(size_t)s * hp + j]);
+        output_tile(c->h, c->w2t, c->b2, c->y, hp, op);
         for (int s = 0; s < ns; s++) {
-            float *h = c->h + (size_t)s * hp;
-            if (m->hidden_act == MLP_ACT_RELU)
-                for (int j = 0; j < hp; j++) h[j] = h[j] > 0.0f ? h[j] : 0.0f;
-            else
-                for (int j = 0; j < m->hidden; j++) h[j] = act1(m->hidden_act, h[j]);
             float *y = out + (size_t)(s0 + s) * O;
-            output_row(h, c->w2, m->b2, y, O, hp);
+            memcpy(y, c->y + (size_t)s * op, sizeof(float) * O);
             out_act(m->out_act, y, O);
         }
     }
@@ -175,14 +181,16 @@ nrps_status be_cpu_create(const char *model_path, const be_options *opt, be_back
     }
     const int I = c->m.in, H = c->m.hidden, O = c->m.out;
     const int hp = c->hp = (H + LANES - 1) / LANES * LANES;
+    const int op = c->op = (O + LANES - 1) / LANES * LANES;
     c->w1t = calloc((size_t)I * hp, sizeof(float));
     c->b1 = calloc((size_t)hp, sizeof(float));
-    c->w2 = calloc((size_t)O * hp, sizeof(float));
-    c->xt = calloc((size_t)I * TILE, sizeof(float));
+    c->w2t = calloc((size_t)hp * op, sizeof(float));
+    c->b2 = calloc((size_t)op, sizeof(float));
     c->h = calloc((size_t)TILE * hp, sizeof(float));
+    c->y = calloc((size_t)TILE * op, sizeof(float));
     c->in_buf = calloc((size_t)opt->max_batch * I, sizeof(float));
     c->out_buf = calloc((size_t)opt->max_batch * O, sizeof(float));
-    if (!c->w1t || !c->b1 || !c->w2 || !c->xt || !c->h || !c->in_buf || !c->out_buf) {
+    if (!c->w1t || !c->b1 || !c->w2t || !c->b2 || !c->h || !c->y || !c->in_buf || !c->out_buf) {
         cpu_destroy(c);
         nrps_set_error("out of memory for %d-sample native-cpu buffers", opt->max_batch);
         return NRPS_ERR_NOMEM;
@@ -190,8 +198,9 @@ nrps_status be_cpu_create(const char *model_path, const be_options *opt, be_back
     for (int j = 0; j < H; j++) {
         for (int i = 0; i < I; i++) c->w1t[(size_t)i * hp + j] = c->m.w1[(size_t)j * I + i];
         c->b1[j] = c->m.b1[j];
-        for (int o = 0; o < O; o++) c->w2[(size_t)o * hp + j] = c->m.w2[(size_t)o * H + j];
+        for (int o = 0; o < O; o++) c->w2t[(size_t)j * op + o] = c->m.w2[(size_t)o * H + j];
     }
+    for (int o = 0; o < O; o++) c->b2[o] = c->m.b2[o];
     b->info.create_ms = (nrps_now_s() - t0) * 1e3;
     snprintf(b->info.input_name, sizeof b->info.input_name, "%s", oi.input_name[0] ? oi.input_name : "input");
     snprintf(b->info.output_name, sizeof b->info.output_name, "%s", oi.output_name[0] ? oi.output_name : "output");

@@ -33,6 +33,8 @@ typedef struct {
     long n;                /* timed calls */
     double *samples_us;    /* n per-call latencies (owned; bench_timing_free) */
     double total_s;        /* wall time of the timed calls */
+    double cpu_per_call_us; /* process CPU time (all threads) over the timed calls / n: unlike wall time, not
+                             * inflated when the scheduler preempts us on a busy machine */
     int interrupted;       /* SIGINT stopped it early (n may be 0) */
     bench_stats st;        /* valid when n >= 1 */
 } bench_timing;
@@ -91,6 +93,7 @@ typedef struct {
 typedef struct {
     char cpu_model[128], os[160], ort_version[32], providers[256], git_commit[48], timestamp[32];
     int cores, threads;
+    double loadavg_start, loadavg_end; /* 1-minute load average before / after the measurements (-1 unknown) */
     char inputs[160];
     unsigned long long seed;
     char warmup[128], iterations[64];

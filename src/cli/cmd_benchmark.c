@@ -489,6 +489,10 @@ int cmd_benchmark(int argc, char **argv) {
         }
     }
     if (cli_isatty_err()) fprintf(stderr, "\r%60s\r", "");
+    {
+        double la[1];
+        env.loadavg_end = getloadavg(la, 1) == 1 ? la[0] : -1;
+    }
 
     bench_report_text(stdout, rows, nrows, &env);
     if (env.gpu_note[0] && !gpu_only) printf("\nGPU results absent: %s\n", env.gpu_note);
