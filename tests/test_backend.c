@@ -99,6 +99,18 @@ static void check_backend(const char *name) {
 }
 
 static void test_native_cpu(void) { check_backend("native-cpu"); }
+/* the 8-lane kernel too, where the CPU would pick the AVX-512 one */
+static void test_native_cpu_8_lanes(void) {
+    setenv("NRPS_NO_AVX512", "1", 1);
+    be_options o = be_options_default();
+    be_backend *b = NULL;
+    REQUIRE(be_create("native-cpu", g_policy, &o, &b) == NRPS_OK);
+    CHECK(strstr(b->info.provider, "AVX-512") == NULL);
+    printf("  kernel: %s\n", b->info.provider);
+    be_destroy(b);
+    check_backend("native-cpu");
+    unsetenv("NRPS_NO_AVX512");
+}
 static void test_ort_cpu(void) { check_backend("ort-cpu"); }
 static void test_ort_generic_provider_name(void) { check_backend("ort-CPUExecutionProvider"); }
 
@@ -108,6 +120,7 @@ static void test_native_cpu_large_batch(void) {
     o.max_batch = 1000;
     be_backend *b = NULL;
     REQUIRE(be_create("native-cpu", g_policy, &o, &b) == NRPS_OK);
+    printf("  kernel: %s\n", b->info.provider);
     float *x = malloc(sizeof(float) * 1000 * 81), *y = malloc(sizeof(float) * 1000 * 9),
           *r = malloc(sizeof(float) * 1000 * 9), *sc = malloc(sizeof(float) * 1000 * 128);
     char d[128];
@@ -270,6 +283,7 @@ int main(void) {
         return 1;
     }
     RUN(test_native_cpu);
+    RUN(test_native_cpu_8_lanes);
     RUN(test_native_cpu_large_batch);
     RUN(test_ort_cpu);
     RUN(test_ort_generic_provider_name);
