@@ -201,6 +201,8 @@ int cmd_benchmark(int argc, char **argv) {
     if ((json && !check_out_path("json", json)) || (csv && !check_out_path("csv", csv)) ||
         (plot && !check_out_path("plot", plot)))
         return 2;
+    if (plot && system("command -v gnuplot >/dev/null 2>&1") != 0)
+        return cli_usage_error(CMD, "--plot needs gnuplot, which is not installed (Debian: gnuplot-nox)");
 
     /* batch sizes */
     int batches[MAX_BATCHES], nb;
