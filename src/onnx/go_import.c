@@ -59,8 +59,12 @@ static int vec_get(const char *path, const cJSON *v, const char *key, int n, flo
     int i = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, v) {
+        if (!cJSON_IsNumber(e)) {
+            nrps_set_error("%s: key '%s': entry %d is not a number", path, key, i);
+            return 0;
+        }
         if (!num_get(path, e, key, &out[i])) {
-            nrps_set_error("%s: key '%s': entry %d is not a finite number", path, key, i);
+            nrps_set_error("%s: key '%s': entry %d (%g) is not a finite float32 value", path, key, i, e->valuedouble);
             return 0;
         }
         i++;

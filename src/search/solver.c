@@ -5,9 +5,12 @@
  * never matters to the value, and equal cards are merged), side to move, round. The table key packs the
  * whole position into 62 bits: 9 cells x 3 bits, 6 counts x 5 bits, side, rounds left clipped to 15 (at most
  * 9 plies = 5 rounds remain, so the clip loses nothing). Values are exact margins in -9..9 stored with
- * EXACT/LOWER/UPPER bounds from fail-soft alpha-beta. */
+ * EXACT/LOWER/UPPER bounds from fail-soft alpha-beta. The 8 symmetries of the square preserve adjacency
+ * and so values: the key uses the smallest of the 8 transformed board codes (kept incrementally), which
+ * cuts the nodes of a standard solve about 3x; the stored best move is kept in that canonical frame. */
 #include "search/solver.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +40,7 @@ typedef struct {
     uint8_t side;    /* 0 = Player1 to move, 1 = Player2 */
     uint8_t empties;
     int round, max_rounds;
+    uint64_t bcode[8]; /* board code under each symmetry: sum over cells q of cell[q] << SH[q][k] */
 } pos_t;
 
 /* Neighbours (up, right, down, left) of each cell, -1 terminated. */
@@ -44,11 +48,33 @@ static const int8_t NB[RPS_CELLS][5] = {
     {1, 3, -1}, {2, 4, 0, -1}, {5, 1, -1}, {0, 4, 6, -1}, {1, 5, 7, 3, -1},
     {2, 8, 4, -1}, {3, 7, -1}, {4, 8, 6, -1}, {5, 7, -1},
 };
+/* The 8 symmetries of the square (rotations, reflections) preserve orthogonal adjacency, hence values.
+ * SYM[k][p] = image of cell p under symmetry k; SYM_INV[k] its inverse. */
+static const int8_t SYM[8][RPS_CELLS] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8}, {2, 5, 8, 1, 4, 7, 0, 3, 6}, {8, 7, 6, 5, 4, 3, 2, 1, 0},
+    {6, 3, 0, 7, 4, 1, 8, 5, 2}, {2, 1, 0, 5, 4, 3, 8, 7, 6}, {6, 7, 8, 3, 4, 5, 0, 1, 2},
+    {0, 3, 6, 1, 4, 7, 2, 5, 8}, {8, 5, 2, 7, 4, 1, 6, 3, 0},
+};
+static int8_t SYM_INV[8][RPS_CELLS];
+static uint8_t SH[RPS_CELLS][8]; /* bit offset of cell q in the board code under symmetry k */
+static void sym_init_once(void) {
+    for (int k = 0; k < 8; k++)
+        for (int p = 0; p < RPS_CELLS; p++) {
+            SYM_INV[k][SYM[k][p]] = (int8_t)p;
+            SH[p][k] = (uint8_t)(3 * (8 - SYM[k][p]));
+        }
+}
+
+/* cell q changes by delta (mod 2^64 arithmetic makes negative deltas work). */
+static inline void bcode_update(pos_t *ps, int q, int delta) {
+    for (int k = 0; k < 8; k++) ps->bcode[k] += (uint64_t)(int64_t)delta << SH[q][k];
+}
+
 /* BEATEN[t] = the type that type t beats. */
 static const uint8_t BEATEN[3] = {RPS_SCISSORS, RPS_ROCK, RPS_PAPER};
 
 rps_solver *rps_solver_create(int tt_log2) {
-    if (tt_log2 == 0) tt_log2 = 20;
+    if (tt_log2 == 0) tt_log2 = 16;
     if (tt_log2 < 10 || tt_log2 > 28) {
         nrps_set_error("solver table size 2^%d out of range [2^10, 2^28]", tt_log2);
         return NULL;
@@ -59,6 +85,8 @@ rps_solver *rps_solver_create(int tt_log2) {
     if (!sv->tt) goto oom;
     sv->mask = ((uint64_t)1 << tt_log2) - 1;
     sv->shift = 64 - tt_log2;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sym_init_once);
     return sv;
 oom:
     free(sv);
@@ -112,6 +140,7 @@ static nrps_status pos_from_state(pos_t *ps, const rps_state *s) {
         }
         ps->left[o] = (uint8_t)n;
     }
+    for (int p = 0; p < RPS_CELLS; p++) bcode_update(ps, p, ps->cell[p]);
     ps->side = (uint8_t)(s->to_move - 1);
     ps->round = s->round;
     ps->max_rounds = s->cfg.max_rounds;
@@ -122,9 +151,16 @@ static inline int pos_terminal(const pos_t *ps) {
     return ps->left[ps->side] == 0 || ps->empties == 0 || ps->round > ps->max_rounds;
 }
 
-static inline uint64_t pos_key(const pos_t *ps) {
-    uint64_t k = 0;
-    for (int p = 0; p < RPS_CELLS; p++) k = (k << 3) | ps->cell[p];
+/* Packed key of the position under its canonical symmetry (the one giving the smallest board code);
+ * *sym receives that symmetry's index. */
+static inline uint64_t pos_key(const pos_t *ps, int *sym) {
+    uint64_t k = ps->bcode[0];
+    *sym = 0;
+    for (int s = 1; s < 8; s++)
+        if (ps->bcode[s] < k) {
+            k = ps->bcode[s];
+            *sym = s;
+        }
     for (int o = 0; o < 2; o++)
         for (int t = 0; t < 3; t++) k = (k << 5) | ps->cnt[o][t];
     int rl = ps->max_rounds - ps->round + 1;
@@ -139,6 +175,7 @@ static inline unsigned pos_make(pos_t *ps, int t, int p) {
     int me = ps->side, opp = me ^ 1;
     unsigned cap = 0;
     ps->cell[p] = (uint8_t)(1 + t + 3 * me);
+    bcode_update(ps, p, 1 + t + 3 * me);
     ps->cnt[me][t]--;
     ps->left[me]--;
     ps->score[me]++;
@@ -147,6 +184,7 @@ static inline unsigned pos_make(pos_t *ps, int t, int p) {
     for (const int8_t *q = NB[p]; *q >= 0; q++) {
         if (ps->cell[*q] == victim) {
             ps->cell[*q] = (uint8_t)(victim - 3 * opp + 3 * me);
+            bcode_update(ps, *q, 3 * me - 3 * opp);
             cap |= 1u << *q;
             ps->score[me]++;
             ps->score[opp]--;
@@ -164,10 +202,12 @@ static inline void pos_unmake(pos_t *ps, int t, int p, unsigned cap) {
     for (int q = 0; q < RPS_CELLS; q++) {
         if (cap & (1u << q)) {
             ps->cell[q] = (uint8_t)(ps->cell[q] - 3 * me + 3 * opp);
+            bcode_update(ps, q, 3 * opp - 3 * me);
             ps->score[me]--;
             ps->score[opp]++;
         }
     }
+    bcode_update(ps, p, -(int)ps->cell[p]);
     ps->cell[p] = 0;
     ps->cnt[me][t]++;
     ps->left[me]++;
@@ -186,7 +226,8 @@ static inline int pos_gain(const pos_t *ps, int t, int p) {
 static int negamax(rps_solver *sv, pos_t *ps, int alpha, int beta) {
     sv->nodes++;
     if (pos_terminal(ps)) return ps->score[ps->side] - ps->score[ps->side ^ 1];
-    uint64_t key = pos_key(ps);
+    int sym = 0;
+    uint64_t key = pos_key(ps, &sym);
     tt_entry *e = &sv->tt[(key * 0x9E3779B97F4A7C15ULL) >> sv->shift];
     int tt_move = NO_MOVE;
     if (e->key == key) {
@@ -195,7 +236,7 @@ static int negamax(rps_solver *sv, pos_t *ps, int alpha, int beta) {
         if (e->flag == TT_LOWER && v > alpha) alpha = v;
         if (e->flag == TT_UPPER && v < beta) beta = v;
         if (alpha >= beta) return v;
-        tt_move = e->best;
+        if (e->best != NO_MOVE) tt_move = (e->best / 9) * 9 + SYM_INV[sym][e->best % 9];
     }
     /* Moves: table move first, then by immediate captures (more first; bucketed by gain 0..4). */
     uint8_t moves[RPS_NTYPES * RPS_CELLS];
@@ -233,7 +274,7 @@ static int negamax(rps_solver *sv, pos_t *ps, int alpha, int beta) {
     }
     e->key = key;
     e->value = (int8_t)best;
-    e->best = (uint8_t)best_move;
+    e->best = (uint8_t)((best_move / 9) * 9 + SYM[sym][best_move % 9]);
     e->flag = best <= alpha0 ? TT_UPPER : best >= beta ? TT_LOWER : TT_EXACT;
     return best;
 }
@@ -259,10 +300,10 @@ nrps_status rps_solver_analyse(rps_solver *sv, const rps_state *s, rps_solve_inf
     pos_t ps;
     nrps_status st = pos_from_state(&ps, s);
     if (st) return st;
-    info->margin = negamax(sv, &ps, -INF, INF);
-    info->result = sign(info->margin);
     rps_move mv[RPS_MAX_MOVES];
     int n = rps_state_distinct_moves(s, mv);
+    /* The root value is the best child value; on a finished game, the board margin. */
+    info->margin = n ? -INF : negamax(sv, &ps, -INF, INF);
     for (int i = 0; i < n; i++) {
         rps_solver_move *m = &info->moves[i];
         int t = s->hand[s->to_move][mv[i].card];
@@ -273,7 +314,12 @@ nrps_status rps_solver_analyse(rps_solver *sv, const rps_state *s, rps_solve_inf
         m->type = t;
         m->margin = v;
         m->result = sign(v);
-        m->optimal = v == info->margin;
+        if (v > info->margin) info->margin = v;
+    }
+    info->result = sign(info->margin);
+    for (int i = 0; i < n; i++) {
+        rps_solver_move *m = &info->moves[i];
+        m->optimal = m->margin == info->margin;
         info->n_optimal += m->optimal;
         info->n_result_optimal += m->result == info->result;
     }
