@@ -91,6 +91,10 @@ static void check_backend(const char *name) {
         } else {
             CHECK(got[0] > 0 && got[0] < 1 && got[0] != got[5]);
         }
+        CHECK(be_forward(b, g_pos, 1, got) == NRPS_OK);
+        bench_validation v3;
+        bench_compare(got, ref, 1, ms[k]->out, 1e-5, 1e-4, &v3); /* ref still holds batch 64: row 0 = sample 0 */
+        CHECK(v3.ok);
         CHECK(be_run(b, g_pos, 0, got) == NRPS_ERR_ARG);
         CHECK(be_run(b, g_pos, 65, got) == NRPS_ERR_ARG);
         be_destroy(b);
