@@ -172,7 +172,8 @@ static cJSON *add_str_or_null(cJSON *o, const char *k, const char *v) {
     return v && v[0] ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k);
 }
 
-nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_env *e, int interrupted) {
+nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e, int interrupted) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "neural_rps.benchmark");
     cJSON_AddNumberToObject(root, "schema_version", 1);
@@ -264,6 +265,42 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         }
         cJSON_AddBoolToObject(o, "interrupted", r->tm.interrupted);
         cJSON_AddItemToArray(res, o);
+    }
+    cJSON *sa = cJSON_AddArrayToObject(root, "search");
+    for (int i = 0; i < ns; i++) {
+        const bench_search_row *r = &srows[i];
+        if (r->moves < 1) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "backend", r->backend);
+        cJSON_AddNumberToObject(o, "playouts", r->playouts);
+        cJSON_AddNumberToObject(o, "batch_size", r->batch);
+        cJSON_AddNumberToObject(o, "games", (double)r->games);
+        cJSON_AddNumberToObject(o, "moves", (double)r->moves);
+        cJSON_AddNumberToObject(o, "total_s", r->total_s);
+        cJSON *l = cJSON_AddObjectToObject(o, "move_latency_us");
+        cJSON_AddNumberToObject(l, "mean", r->move_us.mean);
+        cJSON_AddNumberToObject(l, "min", r->move_us.min);
+        cJSON_AddNumberToObject(l, "p50", r->move_us.p50);
+        cJSON_AddNumberToObject(l, "p90", r->move_us.p90);
+        cJSON_AddNumberToObject(l, "p99", r->move_us.p99);
+        cJSON_AddNumberToObject(l, "p999", r->move_us.p999);
+        cJSON_AddNumberToObject(l, "max", r->move_us.max);
+        cJSON_AddNumberToObject(l, "stdev", r->move_us.stdev);
+        cJSON_AddNumberToObject(o, "playouts_per_s", r->playouts_per_s);
+        cJSON_AddNumberToObject(o, "evals_per_s", r->evals_per_s);
+        cJSON_AddNumberToObject(o, "eval_calls", (double)r->eval_calls);
+        cJSON_AddNumberToObject(o, "eval_states", (double)r->eval_states);
+        cJSON_AddNumberToObject(o, "mean_eval_batch", r->mean_batch);
+        cJSON_AddNumberToObject(o, "eval_time_share", r->eval_share);
+        if (r->same_games < 0) {
+            cJSON_AddNullToObject(o, "same_games_as_reference");
+            cJSON_AddNullToObject(o, "reference");
+        } else {
+            cJSON_AddNumberToObject(o, "same_games_as_reference", (double)r->same_games);
+            cJSON_AddStringToObject(o, "reference", r->reference);
+        }
+        cJSON_AddBoolToObject(o, "interrupted", r->interrupted);
+        cJSON_AddItemToArray(sa, o);
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
