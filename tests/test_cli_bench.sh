@@ -7,6 +7,7 @@ PY=${PYTHON:-/usr/bin/python3}
 "$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_policy.model" --out "$T/p.onnx" >/dev/null 2>&1 &&
 "$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_value.model" --out "$T/v.onnx" >/dev/null 2>&1 ||
   { echo "  not ok import-go of the fixtures failed"; echo "RESULT cli_bench: 0 passed, 1 failed, 0 skipped"; exit 1; }
+cd "$T" || exit 1   # the benchmark caches its positions in ./.cache
 M=(--model-path "$T/p.onnx" --value-model-path "$T/v.onnx")
 Q=(--iterations 30 --warmup 3 --seed 5)
 
@@ -20,6 +21,7 @@ expect_fail "bad duration" 2 "duration expects" -- benchmark "${M[@]}" --duratio
 expect_fail "unknown backend" 2 "unknown backend 'tpu'" -- benchmark "${M[@]}" --backends ort-cpu,tpu
 expect_fail "unknown provider" 2 "unknown ONNX Runtime provider 'warp9'" -- benchmark "${M[@]}" --provider warp9
 expect_fail "bad inputs kind" 2 "inputs expects selfplay or random" -- benchmark "${M[@]}" --inputs zeros
+expect_fail "bad self-play agent" 2 "selfplay-agent: agent spec 'frob'" -- benchmark "${M[@]}" --selfplay-agent frob
 expect_fail "unknown flag" 2 "unknown flag '--frobnicate'" -- benchmark --frobnicate
 expect_fail "cpu-only and gpu-only" 2 "exclude each other" -- benchmark --cpu-only --gpu-only
 expect_fail "missing model file" 1 "nope.onnx" -- benchmark --model-path "$T/nope.onnx"
@@ -38,7 +40,7 @@ fi
 
 expect_ok "default run: both nets, CPU backends" "^native-cpu +value +64 " -- benchmark "${M[@]}" "${Q[@]}" --json "$T/r.json" --csv "$T/r.csv"
 for pat in "^ort-cpu +policy +1 " "^native-cpu +policy +64 " "^ort-cpu +floor +64 " "Performance Comparison" \
-           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu" "ONNX Runtime per-call floor"; do
+           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu \(native-cpu vs ort-cpu, p50 " "ONNX Runtime per-call floor"; do
   grep -qE "$pat" "$T/out" && ok "report has '$pat'" || bad "report has '$pat'"
 done
 if grep -qE "^(ort-cuda|native-cuda) " "$T/out"; then skip "GPU-absent line (GPU present)"
@@ -72,7 +74,27 @@ for r in rows:
     if r["model"] != "floor":
         assert r["validation"]["ok"] is True and r["validation"]["max_abs_err"] < 1e-4
 assert {r["backend"] for r in rows} == {"ort-cpu", "native-cpu"}
+# inside-search rows: {native-cpu (reference), ort-cpu} x search batches {1, 16}, 10 games of 9 moves each
+srch = d["search"]
+assert [(r["backend"], r["batch_size"]) for r in srch] == [("native-cpu", 1), ("ort-cpu", 1), ("native-cpu", 16),
+                                                           ("ort-cpu", 16)], srch
+for r in srch:
+    for k in ["playouts", "games", "moves", "move_latency_us", "playouts_per_s", "evals_per_s", "mean_eval_batch",
+              "eval_time_share", "same_games_as_reference", "reference"]:
+        assert k in r, k
+    assert r["playouts"] == 200 and r["games"] == 10 and r["moves"] == 90
+    l = r["move_latency_us"]
+    assert 0 < l["min"] <= l["p50"] <= l["p90"] <= l["p99"] <= l["max"]
+    assert 1 <= r["mean_eval_batch"] <= r["batch_size"] and 0 < r["eval_time_share"] <= 1
+    if r["backend"] == "native-cpu":
+        assert r["same_games_as_reference"] is None
+    else:
+        assert r["reference"] == "native-cpu" and 0 <= r["same_games_as_reference"] <= 10
 PYEOF
+grep -qE "^Inside MCTS search" "$T/out" && grep -qE "batch 16: (native-cpu|ort-cpu) searches [0-9]+\.[0-9]{2} times" "$T/out" &&
+  ok "inside-search section with ratios" || bad "inside-search section"
+expect_fail "bad search batch" 2 "search-batch expects" -- benchmark "${M[@]}" --search-batch 0,4
+expect_ok "policy alone: search section skipped with a reason" "inside-search benchmark skipped" -- benchmark --model-path "$T/p.onnx" "${Q[@]}" --cpu-only
 [ "$(head -1 "$T/r.csv" | cut -d, -f1-3)" = "backend,model,batch_size" ] && [ "$(grep -c '' "$T/r.csv")" -eq 11 ] &&
   ok "CSV header and rows" || bad "CSV ($(head -c 200 "$T/r.csv"))"
 
@@ -86,6 +108,9 @@ expect_ok "one model named alone, random inputs, backends list" "^native-cpu +va
 ! grep -qE "^[a-z-]+ +policy " "$T/out" && ! grep -qE "^ort-cpu " "$T/out" && ok "only the named model and backend are run" ||
   bad "only the named model and backend are run"
 grep -q "inputs *random" "$T/out" && ok "random inputs are labelled" || bad "random inputs label"
+expect_ok "self-play inputs from a named agent, cached" "inputs +selfplay: 8 positions from 'greedy' self-play games" -- \
+  benchmark --model-path "$T/v.onnx" --backends native-cpu --selfplay-agent greedy --sweep 8 "${Q[@]}"
+ls "$T"/.cache/positions-5-8-*.bin >/dev/null 2>&1 && ok "positions cached in ./.cache" || bad "positions cached in ./.cache"
 
 if command -v gnuplot >/dev/null; then
   expect_ok "sweep with plot" "^ort-cpu +policy +16 " -- benchmark "${M[@]}" "${Q[@]}" --sweep 1,4,16 --plot "$T/s.png"
@@ -104,7 +129,8 @@ NRPS_BIN="$BIN" "$ROOT/run_benchmark.sh" --batch-size=0 >"$T/wout" 2>"$T/werr"; 
 # SIGINT during a long run: what was measured is printed, exit 130, JSON marked interrupted
 "$BIN" benchmark "${M[@]}" --duration 30 --warmup 1 --cpu-only --json "$T/int.json" >"$T/iout" 2>"$T/ierr" &
 pid=$!
-sleep 2
+for _ in $(seq 1 300); do grep -q "^  timing" "$T/iout" 2>/dev/null && break; sleep 0.1; done   # header printed
+sleep 0.5
 kill -INT $pid
 wait $pid; rc=$?
 if [ "$rc" -eq 130 ] && grep -q "Interrupted (SIGINT)" "$T/iout" && grep -qE "^ort-cpu +policy +1 " "$T/iout" &&

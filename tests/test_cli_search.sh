@@ -9,7 +9,7 @@ expect_ok "arena text report" "Elo difference \(mcts:50 - random\)" -- arena --p
 grep -q "20 games on 10 deals" "$T/out" && ok "arena counts deals" || bad "arena counts deals: $(head -1 "$T/out")"
 [ ! -s "$T/err" ] && ok "no progress when stderr is not a terminal" || bad "stderr not empty: $(head -c 200 "$T/err")"
 
-expect_ok "arena json" '^\{"p1": "greedy"' -- arena --p1 greedy --p2 random --games 40 --seed 5 --json --threads 1 --record "$T/r1.jsonl"
+expect_ok "arena json" '^\{"p1":"greedy"' -- arena --p1 greedy --p2 random --games 40 --seed 5 --json --threads 1 --record "$T/r1.jsonl"
 cp "$T/out" "$T/j1"
 if "$PY" - "$T/j1" <<'P'
 import json, sys
@@ -25,8 +25,18 @@ P
 then ok "arena json is consistent"; else bad "arena json is consistent: $(cat "$T/j1")"; fi
 
 run_cmd arena --p1 greedy --p2 random --games 40 --seed 5 --json --threads 2 --record "$T/r2.jsonl"
-if [ "$RC" -eq 0 ] && cmp -s "$T/r1.jsonl" "$T/r2.jsonl" && \
-   [ "$(sed 's/"threads": [0-9]*//; s/"seconds[^,}]*//g' "$T/j1")" = "$(sed 's/"threads": [0-9]*//; s/"seconds[^,}]*//g' "$T/out")" ]; then
+same_results() { # the two JSON reports agree on everything but threads and timings
+  "$PY" - "$1" "$2" <<'P'
+import json, sys
+def strip(o):
+    if isinstance(o, dict):
+        return {k: strip(v) for k, v in o.items() if k != "threads" and not k.startswith("seconds")}
+    return o
+a, b = (strip(json.load(open(f))) for f in sys.argv[1:3])
+assert a == b, (a, b)
+P
+}
+if [ "$RC" -eq 0 ] && cmp -s "$T/r1.jsonl" "$T/r2.jsonl" && same_results "$T/j1" "$T/out"; then
   ok "threads 1 and 2 give identical games and results"
 else bad "threads 1 and 2 give identical games and results"; fi
 
@@ -36,7 +46,8 @@ import json, sys
 g = [json.loads(l) for l in open(sys.argv[1])]
 for i in range(0, 6, 2):
     x, y = g[i], g[i + 1]
-    assert x["p1_hand"] == y["p1_hand"] and x["p2_hand"] == y["p2_hand"], "paired deal"
+    assert x["hands"] == y["hands"], "paired deal"
+    assert x["deck_size"] == 21 and x["hand_size"] == 5 and x["max_rounds"] == 10, "standard record keys"
     assert x["p1"] == "mcts:30,batch=4" and y["p2"] == "mcts:30,batch=4", "seats swapped"
     assert len(x["moves"]) == 9 and sum(x["score"]) == 9 and x["winner"] in (1, 2)
 P
@@ -64,7 +75,7 @@ else bad "play: invalid input re-asked, EOF ends cleanly (rc=$RC, err: $(cat "$T
 moves=$(for p in 0 1 2 3 4 5 6 7 8; do echo "0 $p"; done)
 echo "$moves" | "$BIN" play --agent greedy --seed 4 --record "$T/game.jsonl" >"$T/out" 2>"$T/err"; RC=$?
 if [ "$RC" -eq 0 ] && grep -qE "^you (win|lose)$" "$T/out" && grep -q "game over after 9 plies" "$T/out" && \
-   grep -q '"p1": "human", "p2": "greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
+   grep -q '"p1":"human","p2":"greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
 else bad "play: scripted full game with record (rc=$RC, err: $(cat "$T/err"), tail: $(tail -3 "$T/out" | tr '\n' '|'))"; fi
 expect_ok "play record replays" "^1 records: " -- replay "$T/game.jsonl"
 echo "$moves" | "$BIN" play --agent mcts:20 --seat 2 --seed 4 >"$T/out" 2>"$T/err"; RC=$?
