@@ -7,6 +7,7 @@
 
 #include "onnx/onnx_mlp.h"
 #include "search/agent_solver.h"
+#include "search/bestresponse.h"
 #include "search/eval_basic.h"
 #include "search/eval_net.h"
 
@@ -19,6 +20,7 @@ struct agent {
     mlp policy;          /* AGENT_NET */
     float *scratch;      /* AGENT_NET: policy hidden */
     agent_solver *solver;
+    rps_br *br;          /* AGENT_BESTRESPONSE */
     mcts_result last;
     int have_last;
 };
@@ -31,6 +33,7 @@ const char *agent_kind_name(agent_kind k) {
     case AGENT_MCTS_NET: return "mcts-net";
     case AGENT_NET: return "net";
     case AGENT_SOLVER: return "solver";
+    case AGENT_BESTRESPONSE: return "bestresponse";
     }
     return "?";
 }
@@ -41,7 +44,7 @@ static nrps_status spec_error(const char *text, const char *msg, const char *det
 }
 
 #define SPEC_EXPECTED                                                                                         \
-    "expected random, greedy, solver, net[,policy=FILE], mcts[:PLAYOUTS[:CPUCT]][,key=value...] or "         \
+    "expected random, greedy, solver, bestresponse, net[,policy=FILE], mcts[:PLAYOUTS[:CPUCT]][,key=value...] or "         \
     "mcts-net[:PLAYOUTS][,key=value...]"
 
 static int set_path(char *dst, size_t cap, const char *v) {
@@ -77,6 +80,7 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
     else if (!strcmp(head, "mcts-net")) out->kind = AGENT_MCTS_NET;
     else if (!strcmp(head, "net")) out->kind = AGENT_NET;
     else if (!strcmp(head, "solver")) out->kind = AGENT_SOLVER;
+    else if (!strcmp(head, "bestresponse")) out->kind = AGENT_BESTRESPONSE;
     else return spec_error(text, SPEC_EXPECTED, NULL);
     int is_mcts = out->kind == AGENT_MCTS || out->kind == AGENT_MCTS_NET;
     if (args) {
@@ -203,6 +207,9 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
     case AGENT_SOLVER:
         if (!(a->solver = agent_solver_create())) goto fail;
         break;
+    case AGENT_BESTRESPONSE:
+        if (!(a->br = rps_br_create(20))) goto fail; /* 16 MiB, kept across games (keys are whole positions) */
+        break;
     default:
         break;
     }
@@ -221,6 +228,7 @@ void agent_destroy(agent *a) {
     mlp_free(&a->policy);
     free(a->scratch);
     agent_solver_destroy(a->solver);
+    rps_br_destroy(a->br);
     free(a);
 }
 
@@ -302,6 +310,13 @@ nrps_status agent_select_move(agent *a, const rps_state *s, rps_move *out) {
     case AGENT_GREEDY: return pick_greedy(a, s, out);
     case AGENT_NET: return pick_net(a, s, out);
     case AGENT_SOLVER: return agent_solver_pick(a->solver, s, &a->rng, out);
+    case AGENT_BESTRESPONSE: {
+        rps_move best[RPS_NTYPES * RPS_CELLS];
+        int n = rps_br_best_moves(a->br, s, best);
+        if (n < 1) return NRPS_ERR_ARG;
+        *out = best[nrps_rng_below(&a->rng, (uint32_t)n)];
+        return NRPS_OK;
+    }
     case AGENT_MCTS:
     case AGENT_MCTS_NET: {
         const mcts_evaluator *ev = a->rollout ? eval_rollout_evaluator(a->rollout) : eval_net_evaluator(a->net);

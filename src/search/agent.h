@@ -8,6 +8,9 @@
  *   net                         policy argmax over legal positions, no search; card: the type capturing
  *                               most cards at that position, ties to the lowest hand index
  *   solver                      exact play: uniformly random among the game-theoretically optimal moves
+ *   bestresponse                exact best response to `random` (expectimax, src/search/bestresponse.h):
+ *                               uniformly random among the moves maximising the expected score against a
+ *                               uniformly random opponent (not against a strong one)
  * Keys (mcts, mcts-net): cpuct=X, batch=N, vloss=X, reuse=0|1, noise=W (Dirichlet weight), alpha=X,
  *   temp=T, tplies=N (temperature for the first N plies; -1 = all).
  * Keys (mcts-net, net): policy=FILE, value=FILE (defaults models/rps_policy.onnx, models/rps_value.onnx),
@@ -20,7 +23,8 @@
 #include "game/game.h"
 #include "search/mcts.h"
 
-typedef enum { AGENT_RANDOM, AGENT_GREEDY, AGENT_MCTS, AGENT_MCTS_NET, AGENT_NET, AGENT_SOLVER } agent_kind;
+typedef enum { AGENT_RANDOM, AGENT_GREEDY, AGENT_MCTS, AGENT_MCTS_NET, AGENT_NET, AGENT_SOLVER,
+               AGENT_BESTRESPONSE } agent_kind;
 
 #define AGENT_DEFAULT_POLICY "models/rps_policy.onnx"
 #define AGENT_DEFAULT_VALUE "models/rps_value.onnx"
