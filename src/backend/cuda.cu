@@ -104,7 +104,9 @@ extern "C" int nc_create(const nc_mlp_desc *d, int device_id, int max_batch, voi
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
-        snprintf(err, err_len, "no CUDA device: %s", cudaGetErrorString(e));
+        /* Without libcuda (no NVIDIA driver) the runtime answers cudaErrorInsufficientDriver: say so plainly. */
+        snprintf(err, err_len, "no CUDA device: %s%s", cudaGetErrorString(e),
+                 e == cudaErrorInsufficientDriver ? " (no NVIDIA driver found on this machine)" : "");
         return 1;
     }
     if (n == 0) {
