@@ -106,7 +106,7 @@ extern "C" int nc_create(const nc_mlp_desc *d, int device_id, int max_batch, voi
     if (e != cudaSuccess) {
         /* Without libcuda (no NVIDIA driver) the runtime answers cudaErrorInsufficientDriver: say so plainly. */
         snprintf(err, err_len, "no CUDA device: %s%s", cudaGetErrorString(e),
-                 e == cudaErrorInsufficientDriver ? " (no NVIDIA driver found on this machine)" : "");
+                 e == cudaErrorInsufficientDriver ? " (no NVIDIA driver here, or one older than this CUDA runtime)" : "");
         return 1;
     }
     if (n == 0) {
