@@ -2,6 +2,7 @@
 #   make deps        install Debian packages + pinned ONNX Runtime (npm)      make deps-gpu   + GPU providers
 #   make             build bin/neural_rps                                       make test       all tests
 #   make test-asan   the same tests under ASan + UBSan                          make bench      the benchmark
+#   make bench-sweep batch sweep + JSON/CSV/PNG in results/                      make gpu-check  GPU machine check
 # Variables: ORT_ROOT=/path/to/onnxruntime (include/ + lib/), NO_CUDA=1 (skip the native CUDA backend),
 #            CUDA_HOME (default /usr/local/cuda), CC.
 
@@ -114,6 +115,19 @@ test-asan:
 
 bench: all
 	bin/neural_rps benchmark
+
+bench-cpu: all
+	bin/neural_rps benchmark --cpu-only
+
+# Batch sweep with every report; results/ is ignored by git.
+bench-sweep: all
+	@mkdir -p results
+	bin/neural_rps benchmark --sweep 1,8,64,256,1024,4096 --json results/bench-sweep.json \
+	  --csv results/bench-sweep.csv --plot results/bench-sweep.png
+
+# On a GPU machine: build, test and run the GPU benchmark in one go (see scripts/gpu_check.sh for what to copy first).
+gpu-check:
+	scripts/gpu_check.sh
 
 clean:
 	rm -rf build build-asan bin

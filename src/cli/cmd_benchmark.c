@@ -1,3 +1,503 @@
-/* cmd_benchmark.c - placeholder until the module lands (being written now). */
+/* cmd_benchmark.c - `neural_rps benchmark`: times the policy and value nets through ONNX Runtime (CPU and GPU
+ * execution providers) and our native C / CUDA backends, all on the same ONNX files and the same inputs
+ * (self-play positions by default), validates every backend's outputs against the plain-C reference, and reports
+ * per backend x model x batch size: session-creation time, first-call time, latency statistics in microseconds,
+ * throughput, plus the ONNX Runtime per-call floor and a "Performance Comparison" computed only from numbers
+ * measured in this run. See the README section "Benchmark" and docs/benchmark-json.md. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "bench/bench.h"
 #include "cli/cli.h"
-int cmd_benchmark(int argc, char **argv) { (void)argc; return cli_fail(argv[0], "not implemented yet"); }
+#include "nn/mlp.h"
+#include "onnx/onnx_mlp.h"
+
+#define CMD "benchmark"
+enum { MAX_BACKENDS = 16, MAX_BATCHES = 32 };
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: neural_rps benchmark [flags]\n"
+            "Times the policy and value ONNX models through ONNX Runtime and the native backends.\n\n"
+            "  --model-path P        policy model (default models/rps_policy.onnx)\n"
+            "  --value-model-path P  value model (default models/rps_value.onnx); both are benchmarked unless one\n"
+            "                        of the two flags is given alone\n"
+            "  --input-size N        expected inputs per sample (a mismatch with the model warns; the model wins)\n"
+            "  --output-size N       expected outputs of --model-path's model (same rule)\n"
+            "  --batch-size N        batch size (default 64); batch 1 is always measured too\n"
+            "  --sweep LIST          batch sizes instead, e.g. 1,8,64,256,1024,4096\n"
+            "  --iterations N        timed calls per measurement (default 1000)\n"
+            "  --duration S          time each measurement for S seconds instead of a count\n"
+            "  --warmup N            fixed warm-up calls (default: until the median of 50-call windows changes\n"
+            "                        by < 3%%, at least 100 calls, at most 20000 calls / 5 s)\n"
+            "  --backends LIST       ort-cpu,native-cpu,ort-cuda,ort-tensorrt,ort-<provider>,native-cuda\n"
+            "                        (default: ort-cpu,native-cpu + GPU backends when available)\n"
+            "  --cpu-only            CPU backends only\n"
+            "  --gpu-only            GPU backends only (fails if none is available)\n"
+            "  --provider NAME       ONNX Runtime provider for the accelerated ORT backend (cuda, tensorrt, rocm,\n"
+            "                        migraphx, openvino, coreml, dml, ... or its full name); default cuda\n"
+            "  --device-id N         GPU index (default 0)\n"
+            "  --threads N           ONNX Runtime intra-op threads (default 1; native-cpu is single-threaded)\n"
+            "  --inputs KIND         selfplay (positions from games, default) or random (uniform floats)\n"
+            "  --seed N              seed for the inputs (default 1)\n"
+            "  --no-validate         skip checking outputs against the plain-C reference (default: checked)\n"
+            "  --no-floor            skip the ONNX Runtime floor (identity graph) measurement\n"
+            "  --json FILE           write results as JSON (docs/benchmark-json.md)\n"
+            "  --csv FILE            write results as CSV\n"
+            "  --plot FILE.png       plot latency and throughput vs batch size (gnuplot)\n"
+            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 130 interrupted.\n");
+}
+
+typedef struct {
+    const char *label; /* "policy" / "value" */
+    const char *path;
+    mlp ref;
+    onnx_mlp_info info;
+    int loaded;
+} model_slot;
+
+/* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
+static int parse_batches(const char *s, int *out) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", s);
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (!nrps_parse_long(t, 1, 1000000000L, &v)) {
+            cli_usage_error(CMD, "--sweep expects comma-separated batch sizes in [1, 1000000000], got '%s'", t);
+            return -1;
+        }
+        if (n == MAX_BATCHES) {
+            cli_usage_error(CMD, "--sweep takes at most %d batch sizes", MAX_BATCHES);
+            return -1;
+        }
+        int dup = 0;
+        for (int i = 0; i < n; i++) dup |= out[i] == (int)v;
+        if (!dup) out[n++] = (int)v;
+    }
+    if (n == 0) {
+        cli_usage_error(CMD, "--sweep expects comma-separated batch sizes, got '%s'", s);
+        return -1;
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return n;
+}
+
+/* The folder of path must exist and be a directory (so nothing is half-written later). */
+static int check_out_path(const char *flag, const char *path) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const char *dir = dirname(tmp);
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_usage_error(CMD, "--%s %s: folder '%s' does not exist", flag, path, dir);
+        return 0;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_usage_error(CMD, "--%s %s is a folder, expected a file name", flag, path);
+        return 0;
+    }
+    return 1;
+}
+
+static int add_backend(char names[][32], int *n, const char *name) {
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(names[i], name)) return 1;
+    if (*n == MAX_BACKENDS) return 0;
+    snprintf(names[(*n)++], 32, "%s", name);
+    return 1;
+}
+
+int cmd_benchmark(int argc, char **argv) {
+    enum {
+        O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
+        O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
+        O_CSV, O_PLOT, O_HELP
+    };
+    static const struct option opts[] = {
+        {"model-path", required_argument, 0, O_MODEL}, {"value-model-path", required_argument, 0, O_VALUE},
+        {"input-size", required_argument, 0, O_IN},    {"output-size", required_argument, 0, O_OUT},
+        {"batch-size", required_argument, 0, O_BATCH}, {"iterations", required_argument, 0, O_ITERS},
+        {"cpu-only", no_argument, 0, O_CPU},           {"gpu-only", no_argument, 0, O_GPU},
+        {"backends", required_argument, 0, O_BACKENDS}, {"provider", required_argument, 0, O_PROVIDER},
+        {"device-id", required_argument, 0, O_DEVICE}, {"threads", required_argument, 0, O_THREADS},
+        {"warmup", required_argument, 0, O_WARMUP},    {"duration", required_argument, 0, O_DURATION},
+        {"sweep", required_argument, 0, O_SWEEP},      {"inputs", required_argument, 0, O_INPUTS},
+        {"seed", required_argument, 0, O_SEED},        {"validate", no_argument, 0, O_VALIDATE},
+        {"no-validate", no_argument, 0, O_NOVALIDATE}, {"no-floor", no_argument, 0, O_NOFLOOR},
+        {"json", required_argument, 0, O_JSON},        {"csv", required_argument, 0, O_CSV},
+        {"plot", required_argument, 0, O_PLOT},        {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
+    const char *policy_path = NULL, *value_path = NULL, *backends_arg = NULL, *provider = NULL, *json = NULL,
+               *csv = NULL, *plot = NULL, *sweep = NULL;
+    long in_size = -1, out_size = -1, batch_size = 64, iterations = 1000, device_id = 0, threads = 1, warmup = -1,
+         seed = 1;
+    double duration = 0;
+    int cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1;
+    bench_inputs_kind inputs = BENCH_INPUTS_SELFPLAY;
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(CMD, argc, argv, opts)) != -1) {
+        switch (c) {
+        case -2: return 2;
+        case O_HELP: usage(stdout); return 0;
+        case O_MODEL: policy_path = optarg; break;
+        case O_VALUE: value_path = optarg; break;
+        case O_IN: if (!cli_long(CMD, "input-size", optarg, 1, 1 << 20, &in_size)) return 2; break;
+        case O_OUT: if (!cli_long(CMD, "output-size", optarg, 1, 1 << 20, &out_size)) return 2; break;
+        case O_BATCH: if (!cli_long(CMD, "batch-size", optarg, 1, 1000000000L, &batch_size)) return 2; break;
+        case O_ITERS: if (!cli_long(CMD, "iterations", optarg, 1, 1000000000L, &iterations)) return 2; break;
+        case O_CPU: cpu_only = 1; break;
+        case O_GPU: gpu_only = 1; break;
+        case O_BACKENDS: backends_arg = optarg; break;
+        case O_PROVIDER: provider = optarg; break;
+        case O_DEVICE: if (!cli_long(CMD, "device-id", optarg, 0, 1023, &device_id)) return 2; break;
+        case O_THREADS: if (!cli_long(CMD, "threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_WARMUP: if (!cli_long(CMD, "warmup", optarg, 0, 1000000000L, &warmup)) return 2; break;
+        case O_DURATION: if (!cli_double(CMD, "duration", optarg, 0.001, 86400, &duration)) return 2; break;
+        case O_SWEEP: sweep = optarg; break;
+        case O_INPUTS:
+            if (!strcmp(optarg, "selfplay")) inputs = BENCH_INPUTS_SELFPLAY;
+            else if (!strcmp(optarg, "random")) inputs = BENCH_INPUTS_RANDOM;
+            else return cli_usage_error(CMD, "--inputs expects selfplay or random, got '%s'", optarg);
+            break;
+        case O_SEED: if (!cli_long(CMD, "seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 2; break;
+        case O_VALIDATE: validate = 1; break;
+        case O_NOVALIDATE: validate = 0; break;
+        case O_NOFLOOR: floor_on = 0; break;
+        case O_JSON: json = optarg; break;
+        case O_CSV: csv = optarg; break;
+        case O_PLOT: plot = optarg; break;
+        default: return cli_usage_error(CMD, "internal: unhandled flag");
+        }
+    }
+    if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s' (see 'neural_rps benchmark --help')", argv[optind]);
+    if (cpu_only && gpu_only) return cli_usage_error(CMD, "--cpu-only and --gpu-only exclude each other");
+    if (provider && !be_ort_provider_known(provider))
+        return cli_usage_error(CMD, "--provider: unknown ONNX Runtime provider '%s' (expected cuda, tensorrt, rocm, "
+                                    "migraphx, openvino, coreml, dml, qnn, xnnpack, webgpu, ... or a full "
+                                    "'...ExecutionProvider' name)", provider);
+    if ((json && !check_out_path("json", json)) || (csv && !check_out_path("csv", csv)) ||
+        (plot && !check_out_path("plot", plot)))
+        return 2;
+
+    /* batch sizes */
+    int batches[MAX_BATCHES], nb;
+    if (sweep) {
+        if ((nb = parse_batches(sweep, batches)) < 0) return 2;
+    } else {
+        batches[0] = 1;
+        batches[1] = (int)batch_size;
+        nb = batch_size == 1 ? 1 : 2;
+    }
+    int max_batch = batches[nb - 1];
+
+    /* backends */
+    char names[MAX_BACKENDS][32];
+    int nnames = 0, explicit_backends = backends_arg != NULL;
+    const char *gpu_ort = provider ? provider : "cuda";
+    if (backends_arg) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", backends_arg);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char nm[64];
+            if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", provider ? provider : "cpu");
+            else snprintf(nm, sizeof nm, "%s", t);
+            if (!be_name_known(nm))
+                return cli_usage_error(CMD, "--backends: unknown backend '%s' (expected ort-cpu, native-cpu, ort-cuda, "
+                                            "ort-tensorrt, ort-<provider>, native-cuda)", t);
+            if (!add_backend(names, &nnames, nm)) return cli_usage_error(CMD, "--backends: too many backends");
+        }
+    } else {
+        char prov_list[256];
+        be_ort_providers(prov_list, sizeof prov_list);
+        add_backend(names, &nnames, "ort-cpu");
+        add_backend(names, &nnames, "native-cpu");
+        char nm[64];
+        snprintf(nm, sizeof nm, "ort-%s", gpu_ort);
+        add_backend(names, &nnames, nm);
+        if (!provider && strstr(prov_list, "TensorrtExecutionProvider")) add_backend(names, &nnames, "ort-tensorrt");
+        add_backend(names, &nnames, "native-cuda");
+    }
+    {
+        int k = 0;
+        for (int i = 0; i < nnames; i++) {
+            int g = be_is_gpu(names[i]);
+            if ((cpu_only && g) || (gpu_only && !g)) continue;
+            memmove(names[k++], names[i], 32);
+        }
+        nnames = k;
+        if (!nnames)
+            return cli_usage_error(CMD, "no backend left: --%s removes every backend named in --backends",
+                                   cpu_only ? "cpu-only" : "gpu-only");
+    }
+
+    /* models */
+    model_slot models[2];
+    memset(models, 0, sizeof models);
+    int nmodels = 0;
+    if (policy_path || !value_path) models[nmodels++] = (model_slot){.label = "policy", .path = policy_path ? policy_path : "models/rps_policy.onnx"};
+    if (value_path || !policy_path) models[nmodels++] = (model_slot){.label = "value", .path = value_path ? value_path : "models/rps_value.onnx"};
+
+    int rc = 1, interrupted = 0, validation_failed = 0;
+    be_backend *bk[2][MAX_BACKENDS];
+    memset(bk, 0, sizeof bk);
+    bench_row *rows = NULL;
+    int nrows = 0;
+    float *pool = NULL, *ref = NULL, *scratch = NULL;
+    be_backend *floor_b = NULL;
+    char floor_path[64] = "";
+    bench_env env;
+    memset(&env, 0, sizeof env);
+
+    for (int m = 0; m < nmodels; m++) {
+        if (onnx_mlp_load(models[m].path, &models[m].ref, &models[m].info)) {
+            cli_fail(CMD, "%s", nrps_last_error());
+            goto cleanup;
+        }
+        models[m].loaded = 1;
+        /* label by what the file says it is (metadata, else output width), so MODEL_FILE=value.onnx reads right */
+        if (!strcmp(models[m].info.kind, "policy") || !strcmp(models[m].info.kind, "value"))
+            models[m].label = !strcmp(models[m].info.kind, "policy") ? "policy" : "value";
+        const mlp *r = &models[m].ref;
+        if (in_size > 0 && in_size != r->in)
+            fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d inputs); using the "
+                            "model's %d\n", in_size, models[m].path, r->in, r->in);
+        if (m == 0 && out_size > 0 && out_size != r->out)
+            fprintf(stderr, "neural_rps benchmark: warning: --output-size %ld disagrees with %s (%d outputs); using "
+                            "the model's %d\n", out_size, models[m].path, r->out, r->out);
+    }
+    if (nmodels == 2 && !strcmp(models[0].label, models[1].label)) models[0].label = "policy", models[1].label = "value";
+
+    /* refuse up front a batch whose buffers would not fit: per sample, each backend holds input+output buffers
+     * (ORT may hold as much again internally), plus the input pool, reference outputs and scratch */
+    {
+        double per_sample = 0;
+        for (int m = 0; m < nmodels; m++) {
+            const mlp *r = &models[m].ref;
+            per_sample += 4.0 * ((r->in + r->out) * (2.0 * nnames + 2) + r->hidden * (nnames + 1.0) + r->in);
+        }
+        double need = per_sample * max_batch;
+        double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+        if (phys > 0 && need > 0.5 * phys) {
+            rc = cli_usage_error(CMD, "batch size %d needs about %.1f GiB of buffers, more than half of this machine's "
+                                      "%.1f GiB; use a smaller --batch-size/--sweep", max_batch, need / (1 << 30),
+                                 phys / (1 << 30));
+            goto cleanup;
+        }
+    }
+
+    /* create backends (session creation timed inside) */
+    nrps_install_sigint_handler();
+    be_options bo = be_options_default();
+    bo.threads = (int)threads;
+    bo.device_id = (int)device_id;
+    bo.provider = provider;
+    bo.max_batch = max_batch;
+    int ngpu_ok = 0, ngpu_tried = 0;
+    for (int m = 0; m < nmodels; m++)
+        for (int i = 0; i < nnames; i++) {
+            int gpu = be_is_gpu(names[i]);
+            if (gpu && m > 0) {
+                /* a GPU backend that failed on the first model is not retried */
+                int failed_before = 1;
+                for (int k = 0; k < m; k++) failed_before &= bk[k][i] == NULL;
+                if (failed_before) continue;
+            }
+            if (be_create(names[i], models[m].path, &bo, &bk[m][i]) == NRPS_OK) {
+                if (gpu) ngpu_ok++;
+                if (bk[m][i]->info.input_size != models[m].ref.in || bk[m][i]->info.output_size != models[m].ref.out) {
+                    cli_fail(CMD, "%s: %s sees %d -> %d but the model file declares %d -> %d", models[m].path, names[i],
+                             bk[m][i]->info.input_size, bk[m][i]->info.output_size, models[m].ref.in, models[m].ref.out);
+                    goto cleanup;
+                }
+                continue;
+            }
+            if (!gpu || explicit_backends) { /* a backend asked for by name must work */
+                cli_fail(CMD, "%s", nrps_last_error());
+                goto cleanup;
+            }
+            ngpu_tried++;
+            size_t used = strlen(env.gpu_note);
+            snprintf(env.gpu_note + used, sizeof env.gpu_note - used, "%s%s", used ? "; " : "", nrps_last_error());
+        }
+    if (gpu_only && ngpu_ok == 0) {
+        cli_fail(CMD, "--gpu-only: no GPU backend available: %s", env.gpu_note[0] ? env.gpu_note : "none requested");
+        goto cleanup;
+    }
+    if (ngpu_ok) env.gpu_note[0] = 0;
+
+    /* inputs: one pool of max_batch samples per input width (81 for the game's nets) */
+    int width = models[0].ref.in;
+    for (int m = 1; m < nmodels; m++)
+        if (models[m].ref.in != width) {
+            cli_fail(CMD, "the models take different input sizes (%d and %d)", width, models[m].ref.in);
+            goto cleanup;
+        }
+    pool = malloc(sizeof(float) * (size_t)max_batch * width);
+    int max_out = 0, max_hidden = 0;
+    for (int m = 0; m < nmodels; m++) {
+        if (models[m].ref.out > max_out) max_out = models[m].ref.out;
+        if (models[m].ref.hidden > max_hidden) max_hidden = models[m].ref.hidden;
+    }
+    ref = malloc(sizeof(float) * (size_t)max_batch * max_out);
+    scratch = malloc(sizeof(float) * (size_t)max_batch * (max_hidden > width ? max_hidden : width));
+    rows = calloc((size_t)(nmodels + 1) * nnames * nb + nb, sizeof *rows);
+    if (!pool || !ref || !scratch || !rows) {
+        cli_fail(CMD, "out of memory for batch size %d", max_batch);
+        goto cleanup;
+    }
+    if (bench_inputs_make(inputs, max_batch, width, (uint64_t)seed, ".cache", pool, env.inputs, sizeof env.inputs)) {
+        cli_fail(CMD, "inputs: %s", nrps_last_error());
+        goto cleanup;
+    }
+
+    /* header */
+    bench_env_fill(&env);
+    env.threads = (int)threads;
+    env.seed = (unsigned long long)seed;
+    if (warmup >= 0) snprintf(env.warmup, sizeof env.warmup, "fixed: %ld calls", warmup);
+    else snprintf(env.warmup, sizeof env.warmup, "auto: 50-call windows until medians change < 3%%, >= 100 calls, <= 20000 calls / 5 s");
+    if (duration > 0) snprintf(env.iterations, sizeof env.iterations, "duration: %.3f s per measurement", duration);
+    else snprintf(env.iterations, sizeof env.iterations, "%ld calls per measurement", iterations);
+    for (int m = 0; m < nmodels; m++) {
+        int pol = !strcmp(models[m].label, "policy");
+        snprintf(pol ? env.policy_path : env.value_path, 512, "%s", models[m].path);
+        if (nrps_sha256_file(models[m].path, pol ? env.policy_sha256 : env.value_sha256)) (pol ? env.policy_sha256 : env.value_sha256)[0] = 0;
+    }
+    printf("neural_rps benchmark\n");
+    printf("  machine   %s, %d cores, %s\n", env.cpu_model, env.cores, env.os);
+    printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", env.ort_version, env.providers,
+           env.cuda_compiled ? "compiled in" : "not compiled in", env.git_commit[0] ? env.git_commit : "unknown");
+    for (int m = 0; m < nmodels; m++) {
+        const mlp *r = &models[m].ref;
+        printf("  model     %-6s %s: %d-%d-%d %s/%s, sha256 %.16s...\n", models[m].label, models[m].path, r->in,
+               r->hidden, r->out, mlp_act_name(r->hidden_act), mlp_act_name(r->out_act),
+               !strcmp(models[m].label, "policy") ? env.policy_sha256 : env.value_sha256);
+    }
+    printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %ld\n", env.inputs, env.warmup, env.iterations,
+           threads);
+    fflush(stdout);
+
+    bench_loop_opts lo = bench_loop_opts_default();
+    lo.warmup = warmup;
+    lo.iterations = iterations;
+    lo.duration_s = duration;
+    for (int m = 0; m < nmodels && !interrupted; m++)
+        for (int bi = 0; bi < nb && !interrupted; bi++) {
+            int batch = batches[bi];
+            const mlp *r = &models[m].ref;
+            if (validate && mlp_forward(r, pool, batch, ref, scratch)) {
+                cli_fail(CMD, "reference forward: %s", nrps_last_error());
+                goto cleanup;
+            }
+            for (int i = 0; i < nnames && !interrupted; i++) {
+                be_backend *b = bk[m][i];
+                if (!b) continue;
+                float *in, *out;
+                be_io_buffers(b, &in, &out);
+                if (!in) {
+                    in = pool;
+                    out = scratch;
+                } else {
+                    memcpy(in, pool, sizeof(float) * (size_t)batch * width);
+                }
+                if (cli_isatty_err())
+                    fprintf(stderr, "\r  timing %-12s %-6s batch %-7d", b->name, models[m].label, batch);
+                bench_row *row = &rows[nrows];
+                snprintf(row->backend, sizeof row->backend, "%s", b->name);
+                snprintf(row->model, sizeof row->model, "%s", models[m].label);
+                snprintf(row->model_path, sizeof row->model_path, "%s", models[m].path);
+                row->batch = batch;
+                row->info = b->info;
+                if (bench_time_backend(b, in, out, batch, &lo, &row->tm)) {
+                    cli_fail(CMD, "%s", nrps_last_error());
+                    bench_timing_free(&row->tm);
+                    goto cleanup;
+                }
+                bench_timing_free(&row->tm);
+                nrows++;
+                if (row->tm.interrupted) interrupted = 1;
+                if (validate && !interrupted) {
+                    if (be_run(b, in, batch, out)) {
+                        cli_fail(CMD, "%s", nrps_last_error());
+                        goto cleanup;
+                    }
+                    bench_compare(out, ref, batch, r->out, BENCH_ATOL, BENCH_RTOL, &row->val);
+                    row->validated = 1;
+                    if (!row->val.ok) validation_failed++;
+                }
+            }
+        }
+    /* ONNX Runtime floor: an identity graph of the same input shape through ort-cpu */
+    int have_ort_cpu = 0;
+    for (int i = 0; i < nnames; i++) have_ort_cpu |= !strcmp(names[i], "ort-cpu");
+    if (floor_on && have_ort_cpu && !interrupted) {
+        snprintf(floor_path, sizeof floor_path, "/tmp/nrps_floor_XXXXXX");
+        int fd = mkstemp(floor_path);
+        if (fd >= 0) close(fd);
+        if (fd < 0 || onnx_identity_save(floor_path, width) || be_create("ort-cpu", floor_path, &bo, &floor_b)) {
+            cli_fail(CMD, "ONNX Runtime floor: %s", nrps_last_error());
+            goto cleanup;
+        }
+        for (int bi = 0; bi < nb && !interrupted; bi++) {
+            float *in, *out;
+            be_io_buffers(floor_b, &in, &out);
+            memcpy(in, pool, sizeof(float) * (size_t)batches[bi] * width);
+            bench_row *row = &rows[nrows];
+            snprintf(row->backend, sizeof row->backend, "ort-cpu");
+            snprintf(row->model, sizeof row->model, "floor");
+            snprintf(row->model_path, sizeof row->model_path, "(identity graph, %d floats)", width);
+            row->batch = batches[bi];
+            row->info = floor_b->info;
+            if (bench_time_backend(floor_b, in, out, batches[bi], &lo, &row->tm)) {
+                cli_fail(CMD, "%s", nrps_last_error());
+                goto cleanup;
+            }
+            bench_timing_free(&row->tm);
+            nrows++;
+            if (row->tm.interrupted) interrupted = 1;
+        }
+    }
+    if (cli_isatty_err()) fprintf(stderr, "\r%60s\r", "");
+
+    bench_report_text(stdout, rows, nrows, &env);
+    if (env.gpu_note[0] && !gpu_only) printf("\nGPU results absent: %s\n", env.gpu_note);
+    if (interrupted) printf("\nInterrupted (SIGINT): the table shows what was measured before the stop.\n");
+    fflush(stdout);
+    rc = 0;
+    if (json && bench_report_json(json, rows, nrows, &env, interrupted)) rc = cli_fail(CMD, "--json: %s", nrps_last_error());
+    if (csv && bench_report_csv(csv, rows, nrows)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
+    if (plot && bench_report_plot(plot, rows, nrows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
+    if (validation_failed) {
+        for (int i = 0; i < nrows; i++)
+            if (rows[i].validated && !rows[i].val.ok) {
+                rc = cli_fail(CMD, "validation failed: %s %s batch %d differs from the reference (max abs %.3g, top-1 "
+                                   "%ld/%ld, tolerance %g + %g*|ref|)", rows[i].backend, rows[i].model, rows[i].batch,
+                              rows[i].val.max_abs, rows[i].val.top1_agree, rows[i].val.top1_rows, BENCH_ATOL, BENCH_RTOL);
+                break;
+            }
+    }
+    if (interrupted && rc == 0) rc = 130;
+cleanup:
+    for (int m = 0; m < 2; m++)
+        for (int i = 0; i < MAX_BACKENDS; i++) be_destroy(bk[m][i]);
+    be_destroy(floor_b);
+    if (floor_path[0]) remove(floor_path);
+    for (int m = 0; m < 2; m++) mlp_free(&models[m].ref);
+    free(pool);
+    free(ref);
+    free(scratch);
+    free(rows);
+    return rc;
+}

@@ -30,4 +30,17 @@ const char *mlp_act_name(mlp_act a);
  * (or be NULL: then it allocates, which the hot paths must avoid). Never allocates otherwise. */
 nrps_status mlp_forward(const mlp *m, const float *x, int batch, float *y, float *scratch);
 
+/* ---- additions (nn developer) ---- */
+/* Re-points w1/b1/w2/b2 into m->params after params was (re)assigned. */
+void mlp_set_views(mlp *m);
+/* dst = deep copy of src (dst is overwritten without being freed first). */
+nrps_status mlp_copy(mlp *dst, const mlp *src);
+/* PyTorch nn.Linear default initialisation: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+ * drawn in the order w1, b1, w2, b2 from rng (deterministic for a seed). */
+void mlp_init_random(mlp *m, nrps_rng *rng);
+/* 1 if every parameter is finite; otherwise 0 and *which (if not NULL) = "w1"/"b1"/"w2"/"b2". */
+int mlp_params_finite(const mlp *m, const char **which);
+/* Overflow-safe logistic function. */
+float mlp_sigmoid(double z);
+
 #endif

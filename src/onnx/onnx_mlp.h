@@ -34,4 +34,34 @@ nrps_status onnx_identity_save(const char *path, int n);
  * Sigmoid. Malformed JSON or inconsistent sizes: error naming the file and the key. */
 nrps_status onnx_import_go_model(const char *path, mlp *out, char kind_out[16]);
 
+/* ---- additions (nn developer) ---- */
+/* Everything `neural_rps info` shows beyond onnx_mlp_info. */
+#define ONNX_MLP_MAX_META 16
+typedef struct {
+    long long ir_version;     /* -1 when absent */
+    char graph_name[64];
+    char ops[256];            /* the node chain as read, e.g. "Gemm Relu Gemm Softmax" */
+    char input_batch[64];     /* the batch dimension: dim_param name, a number, or "?" */
+    int n_meta;               /* metadata_props (first ONNX_MLP_MAX_META, truncated strings) */
+    char meta_key[ONNX_MLP_MAX_META][64], meta_value[ONNX_MLP_MAX_META][128];
+} onnx_mlp_extra;
+
+/* onnx_mlp_load plus the details above (extra may be NULL). */
+nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra);
+
+/* Defaults for onnx_mlp_save: names "input"/"output", opset 17, producer neural_rps NRPS_VERSION,
+ * kind guessed from m->out (9 policy, 1 value), training_games/seed -1 (written as "unknown"). */
+void onnx_mlp_info_default(onnx_mlp_info *info, const mlp *m);
+
+/* Runs the ONNX file once through ONNX Runtime (CPU, 1 thread), independently of onnx_mlp_load:
+ * x[batch][in] -> y[batch][out]; the output must be [batch, out]. A session per call: a checking tool,
+ * not a hot path. Errors name the file and the ONNX Runtime message (NRPS_ERR_BACKEND). */
+nrps_status onnx_ort_eval(const char *path, const float *x, int batch, int in, float *y, int out);
+
+/* onnx_import_go_model with an explicit kind ("policy", "value"; NULL or "" = detect from the keys:
+ * biasesOutput -> policy, biasOutput -> value). Unknown or duplicate keys, wrong types, sizes other than
+ * inputSize 81 / outputSize 9 (policy) or 1 (value) / hiddenSize 1..65536 matching every array, and
+ * non-finite numbers are errors naming the file and the key. */
+nrps_status onnx_import_go_model_ex(const char *path, const char *kind, mlp *out, char kind_out[16]);
+
 #endif

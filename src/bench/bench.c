@@ -1,0 +1,151 @@
+/* bench.c - the timing loop and output validation (see bench.h). */
+#include "bench/bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bench_loop_opts bench_loop_opts_default(void) {
+    return (bench_loop_opts){.warmup = -1,
+                             .iterations = 1000,
+                             .duration_s = 0,
+                             .window = 50,
+                             .warmup_min = 100,
+                             .warmup_max_calls = 20000,
+                             .settle_tol = 0.03,
+                             .warmup_max_s = 5.0};
+}
+
+void bench_timing_free(bench_timing *t) {
+    if (!t) return;
+    free(t->samples_us);
+    t->samples_us = NULL;
+}
+
+static inline double call_us(be_backend *b, const float *in, int batch, float *out, nrps_status *rc) {
+    uint64_t t0 = nrps_now_ns();
+    *rc = b->run(b->ctx, in, batch, out);
+    return (double)(nrps_now_ns() - t0) * 1e-3;
+}
+
+nrps_status bench_time_backend(be_backend *b, const float *in, float *out, int batch, const bench_loop_opts *o,
+                               bench_timing *t) {
+    memset(t, 0, sizeof *t);
+    if (batch < 1 || batch > b->max_batch) {
+        nrps_set_error("%s: batch %d outside 1..%d", b->name, batch, b->max_batch);
+        return NRPS_ERR_ARG;
+    }
+    nrps_status rc = NRPS_OK;
+    double *win = NULL;
+    t->first_call_us = call_us(b, in, batch, out, &rc);
+    if (rc) return rc;
+
+    /* warm-up */
+    double w0 = nrps_now_s();
+    if (o->warmup >= 0) {
+        t->warmup_settled = -1;
+        for (long i = 0; i < o->warmup && !nrps_interrupted; i++) {
+            if ((rc = b->run(b->ctx, in, batch, out))) return rc;
+            t->warmup_calls++;
+        }
+    } else {
+        long W = o->window > 0 ? o->window : 50;
+        win = malloc(sizeof(double) * (size_t)W);
+        if (!win) {
+            nrps_set_error("out of memory");
+            return NRPS_ERR_NOMEM;
+        }
+        double prev = -1;
+        for (;;) {
+            for (long i = 0; i < W && !nrps_interrupted; i++) {
+                win[i] = call_us(b, in, batch, out, &rc);
+                if (rc) goto done;
+            }
+            if (nrps_interrupted) break;
+            t->warmup_calls += W;
+            double med = stats_median_inplace(win, W);
+            if (prev > 0 && fabs(med - prev) <= o->settle_tol * prev && t->warmup_calls >= o->warmup_min) {
+                t->warmup_settled = 1;
+                break;
+            }
+            prev = med;
+            if (t->warmup_calls >= o->warmup_min &&
+                (t->warmup_calls >= o->warmup_max_calls || nrps_now_s() - w0 >= o->warmup_max_s))
+                break;
+        }
+    }
+    t->warmup_s = nrps_now_s() - w0;
+
+    /* timed calls */
+    long cap;
+    if (o->duration_s > 0) {
+        double per = t->first_call_us > 0 ? t->first_call_us : 1;
+        if (t->warmup_s > 0 && t->warmup_calls > 0) per = t->warmup_s * 1e6 / (double)t->warmup_calls;
+        double est = o->duration_s * 1e6 / (per > 0.05 ? per : 0.05) * 1.5 + 64;
+        cap = est > 5e7 ? 50000000L : (long)est;
+    } else {
+        cap = o->iterations > 0 ? o->iterations : 1;
+    }
+    t->samples_us = malloc(sizeof(double) * (size_t)cap);
+    if (!t->samples_us) {
+        nrps_set_error("out of memory for %ld samples", cap);
+        rc = NRPS_ERR_NOMEM;
+        goto done;
+    }
+    double t0 = nrps_now_s(), end = t0 + o->duration_s;
+    for (;;) {
+        if (nrps_interrupted) {
+            t->interrupted = 1;
+            break;
+        }
+        if (o->duration_s > 0) {
+            if (t->n > 0 && nrps_now_s() >= end) break;
+            if (t->n == cap) {
+                double *p = realloc(t->samples_us, sizeof(double) * (size_t)cap * 2);
+                if (!p) break; /* keep what we have */
+                t->samples_us = p;
+                cap *= 2;
+            }
+        } else if (t->n >= cap) {
+            break;
+        }
+        t->samples_us[t->n] = call_us(b, in, batch, out, &rc);
+        if (rc) goto done;
+        t->n++;
+    }
+    t->total_s = nrps_now_s() - t0;
+    if (nrps_interrupted) t->interrupted = 1;
+    if (t->n > 0) rc = stats_compute(t->samples_us, t->n, &t->st);
+done:
+    free(win);
+    return rc;
+}
+
+void bench_compare(const float *got, const float *ref, int rows, int cols, double atol, double rtol,
+                   bench_validation *v) {
+    memset(v, 0, sizeof *v);
+    for (int r = 0; r < rows; r++) {
+        const float *g = got + (size_t)r * cols, *x = ref + (size_t)r * cols;
+        int ag = 0, ar = 0;
+        for (int c = 0; c < cols; c++) {
+            double d = fabs((double)g[c] - (double)x[c]);
+            if (!isfinite(g[c]) || !isfinite(x[c])) {
+                v->bad_values++;
+                continue;
+            }
+            if (d > v->max_abs) v->max_abs = d;
+            double rel = d / fmax(fabs((double)x[c]), 1e-6);
+            if (rel > v->max_rel) v->max_rel = rel;
+            if (d > atol + rtol * fabs((double)x[c])) v->bad_values++;
+            if (g[c] > g[ag]) ag = c;
+            if (x[c] > x[ar]) ar = c;
+        }
+        if (cols > 1) {
+            v->top1_rows++;
+            /* a tie in the reference (or the got values) within tolerance is agreement */
+            if (ag == ar || fabs((double)x[ag] - (double)x[ar]) <= atol + rtol * fabs((double)x[ar]))
+                v->top1_agree++;
+        }
+    }
+    v->ok = v->bad_values == 0 && v->top1_agree == v->top1_rows;
+}

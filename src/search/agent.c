@@ -1,0 +1,316 @@
+/* agent.c - agent specs, construction and move choice (see agent.h). */
+#include "search/agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx/onnx_mlp.h"
+#include "search/agent_solver.h"
+#include "search/eval_basic.h"
+#include "search/eval_net.h"
+
+struct agent {
+    agent_spec spec;
+    nrps_rng rng;
+    mcts *search;
+    eval_rollout *rollout;
+    eval_net *net;
+    mlp policy;          /* AGENT_NET */
+    float *scratch;      /* AGENT_NET: policy hidden */
+    agent_solver *solver;
+    mcts_result last;
+    int have_last;
+};
+
+const char *agent_kind_name(agent_kind k) {
+    switch (k) {
+    case AGENT_RANDOM: return "random";
+    case AGENT_GREEDY: return "greedy";
+    case AGENT_MCTS: return "mcts";
+    case AGENT_MCTS_NET: return "mcts-net";
+    case AGENT_NET: return "net";
+    case AGENT_SOLVER: return "solver";
+    }
+    return "?";
+}
+
+static nrps_status spec_error(const char *text, const char *msg, const char *detail) {
+    nrps_set_error("agent spec '%s': %s%s%s", text, msg, detail ? detail : "", detail ? "'" : "");
+    return NRPS_ERR_ARG;
+}
+
+#define SPEC_EXPECTED                                                                                         \
+    "expected random, greedy, solver, net[,policy=FILE], mcts[:PLAYOUTS[:CPUCT]][,key=value...] or "         \
+    "mcts-net[:PLAYOUTS][,key=value...]"
+
+static int set_path(char *dst, size_t cap, const char *v) {
+    size_t n = strlen(v);
+    if (n == 0 || n >= cap) return 0;
+    memcpy(dst, v, n + 1);
+    return 1;
+}
+
+nrps_status agent_spec_parse(const char *text, agent_spec *out) {
+    memset(out, 0, sizeof *out);
+    if (!text || !*text) return spec_error(text ? text : "", SPEC_EXPECTED, NULL);
+    if (strlen(text) >= sizeof out->text) return spec_error("...", "spec too long (max 255 characters)", NULL);
+    strcpy(out->text, text);
+    out->mcts = mcts_config_default();
+    strcpy(out->policy_path, AGENT_DEFAULT_POLICY);
+    strcpy(out->value_path, AGENT_DEFAULT_VALUE);
+    char buf[256];
+    strcpy(buf, text);
+    char *save = NULL;
+    char *head = strtok_r(buf, ",", &save);
+    if (!head) return spec_error(text, SPEC_EXPECTED, NULL);
+    /* head: NAME[:PLAYOUTS[:CPUCT]] */
+    char *colon = strchr(head, ':');
+    char *args = NULL;
+    if (colon) {
+        *colon = 0;
+        args = colon + 1;
+    }
+    if (!strcmp(head, "random")) out->kind = AGENT_RANDOM;
+    else if (!strcmp(head, "greedy")) out->kind = AGENT_GREEDY;
+    else if (!strcmp(head, "mcts")) out->kind = AGENT_MCTS;
+    else if (!strcmp(head, "mcts-net")) out->kind = AGENT_MCTS_NET;
+    else if (!strcmp(head, "net")) out->kind = AGENT_NET;
+    else if (!strcmp(head, "solver")) out->kind = AGENT_SOLVER;
+    else return spec_error(text, SPEC_EXPECTED, NULL);
+    int is_mcts = out->kind == AGENT_MCTS || out->kind == AGENT_MCTS_NET;
+    if (args) {
+        if (!is_mcts) return spec_error(text, "only mcts and mcts-net take ':PLAYOUTS', got ':", args);
+        char *c2 = strchr(args, ':');
+        if (c2) *c2 = 0;
+        long po;
+        if (!nrps_parse_long(args, 1, 10000000, &po))
+            return spec_error(text, "PLAYOUTS must be an integer in [1, 10000000], got '", args);
+        out->mcts.playouts = (int)po;
+        if (c2) {
+            if (out->kind != AGENT_MCTS) return spec_error(text, "only mcts takes ':CPUCT', got ':", c2 + 1);
+            if (!nrps_parse_double(c2 + 1, 1e-6, 1e6, &out->mcts.c_puct))
+                return spec_error(text, "CPUCT must be a number > 0, got '", c2 + 1);
+        }
+    }
+    int net_keys = 0;
+    for (char *kv; (kv = strtok_r(NULL, ",", &save));) {
+        char *eq = strchr(kv, '=');
+        if (!eq) return spec_error(text, "options must be key=value, got '", kv);
+        *eq = 0;
+        const char *k = kv, *v = eq + 1;
+        long lv;
+        double dv;
+        int is_net_key = !strcmp(k, "policy") || !strcmp(k, "value") || !strcmp(k, "nets");
+        if (is_net_key) {
+            if (out->kind == AGENT_MCTS) out->kind = AGENT_MCTS_NET;
+            if (out->kind != AGENT_MCTS_NET && out->kind != AGENT_NET)
+                return spec_error(text, "only mcts, mcts-net and net take network files, got '", k);
+            if (!strcmp(k, "policy")) {
+                if (!set_path(out->policy_path, sizeof out->policy_path, v))
+                    return spec_error(text, "policy= expects a file name, got '", v);
+            } else if (!strcmp(k, "value")) {
+                if (out->kind == AGENT_NET) return spec_error(text, "net uses only a policy network, got '", k);
+                if (!set_path(out->value_path, sizeof out->value_path, v))
+                    return spec_error(text, "value= expects a file name, got '", v);
+            } else {
+                if (!*v || strlen(v) + 20 >= sizeof out->policy_path)
+                    return spec_error(text, "nets= expects a folder, got '", v);
+                snprintf(out->policy_path, sizeof out->policy_path, "%s/rps_policy.onnx", v);
+                snprintf(out->value_path, sizeof out->value_path, "%s/rps_value.onnx", v);
+            }
+            net_keys = 1;
+            continue;
+        }
+        if (!is_mcts) return spec_error(text, "unknown option for this agent: '", k);
+        if (!strcmp(k, "cpuct")) {
+            if (!nrps_parse_double(v, 1e-6, 1e6, &dv)) return spec_error(text, "cpuct= expects a number > 0, got '", v);
+            out->mcts.c_puct = dv;
+        } else if (!strcmp(k, "batch")) {
+            if (!nrps_parse_long(v, 1, 4096, &lv)) return spec_error(text, "batch= expects an integer in [1, 4096], got '", v);
+            out->mcts.batch = (int)lv;
+        } else if (!strcmp(k, "vloss")) {
+            if (!nrps_parse_double(v, 0, 1e6, &dv)) return spec_error(text, "vloss= expects a number >= 0, got '", v);
+            out->mcts.virtual_loss = dv;
+        } else if (!strcmp(k, "reuse")) {
+            if (!nrps_parse_long(v, 0, 1, &lv)) return spec_error(text, "reuse= expects 0 or 1, got '", v);
+            out->mcts.reuse_tree = (int)lv;
+        } else if (!strcmp(k, "noise")) {
+            if (!nrps_parse_double(v, 0, 1, &dv)) return spec_error(text, "noise= expects a weight in [0, 1], got '", v);
+            out->mcts.dirichlet_weight = dv;
+        } else if (!strcmp(k, "alpha")) {
+            if (!nrps_parse_double(v, 1e-6, 1e6, &dv)) return spec_error(text, "alpha= expects a number > 0, got '", v);
+            out->mcts.dirichlet_alpha = dv;
+        } else if (!strcmp(k, "temp")) {
+            if (!nrps_parse_double(v, 0, 1e6, &dv)) return spec_error(text, "temp= expects a number >= 0, got '", v);
+            out->mcts.temperature = dv;
+            if (out->mcts.temperature_plies == 0) out->mcts.temperature_plies = -1;
+        } else if (!strcmp(k, "tplies")) {
+            if (!nrps_parse_long(v, -1, 1000, &lv)) return spec_error(text, "tplies= expects an integer in [-1, 1000], got '", v);
+            out->mcts.temperature_plies = (int)lv;
+        } else {
+            return spec_error(text,
+                              "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, "
+                              "policy, value or nets): '",
+                              k);
+        }
+    }
+    (void)net_keys;
+    if (is_mcts && mcts_config_check(&out->mcts) != NRPS_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", nrps_last_error());
+        return spec_error(text, msg, NULL);
+    }
+    return NRPS_OK;
+}
+
+/* Mixes a seed with a stream id so the agent's rng and its evaluator's rng differ. */
+static uint64_t mix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+agent *agent_create(const agent_spec *spec, uint64_t seed) {
+    agent *a = calloc(1, sizeof *a);
+    if (!a) {
+        nrps_set_error("agent %s: out of memory", spec->text);
+        return NULL;
+    }
+    a->spec = *spec;
+    switch (spec->kind) {
+    case AGENT_MCTS:
+        if (!(a->rollout = eval_rollout_create(0, spec->mcts.batch))) goto fail;
+        if (!(a->search = mcts_create(&spec->mcts))) goto fail;
+        break;
+    case AGENT_MCTS_NET:
+        if (!(a->net = eval_net_create_mlp_files(spec->policy_path, spec->value_path, spec->mcts.batch))) goto fail;
+        if (!(a->search = mcts_create(&spec->mcts))) goto fail;
+        break;
+    case AGENT_NET:
+        if (onnx_mlp_load(spec->policy_path, &a->policy, NULL) != NRPS_OK) goto fail;
+        if (a->policy.in != RPS_INPUT_SIZE || a->policy.out != RPS_POLICY_SIZE) {
+            nrps_set_error("%s: expected a policy network %d -> %d, got %d -> %d", spec->policy_path,
+                           RPS_INPUT_SIZE, RPS_POLICY_SIZE, a->policy.in, a->policy.out);
+            goto fail;
+        }
+        if (!(a->scratch = malloc((size_t)a->policy.hidden * sizeof *a->scratch))) {
+            nrps_set_error("agent %s: out of memory", spec->text);
+            goto fail;
+        }
+        break;
+    case AGENT_SOLVER:
+        if (!(a->solver = agent_solver_create())) goto fail;
+        break;
+    default:
+        break;
+    }
+    agent_new_game(a, seed);
+    return a;
+fail:
+    agent_destroy(a);
+    return NULL;
+}
+
+void agent_destroy(agent *a) {
+    if (!a) return;
+    mcts_destroy(a->search);
+    eval_rollout_destroy(a->rollout);
+    eval_net_destroy(a->net);
+    mlp_free(&a->policy);
+    free(a->scratch);
+    agent_solver_destroy(a->solver);
+    free(a);
+}
+
+void agent_new_game(agent *a, uint64_t seed) {
+    nrps_rng_seed(&a->rng, mix64(seed));
+    if (a->rollout) eval_rollout_reseed(a->rollout, mix64(seed ^ 0x5bd1e995u));
+    if (a->search) mcts_reset(a->search);
+    a->have_last = 0;
+}
+
+const mcts_result *agent_last_search(const agent *a) { return a->have_last ? &a->last : NULL; }
+const agent_spec *agent_get_spec(const agent *a) { return &a->spec; }
+
+int agent_captures(const rps_state *s, int type, int pos) {
+    static const int dr[4] = {-1, 0, 1, 0}, dc[4] = {0, 1, 0, -1};
+    int r = pos / 3, c = pos % 3, opp = 3 - s->to_move, n = 0;
+    for (int d = 0; d < 4; d++) {
+        int rr = r + dr[d], cc = c + dc[d];
+        if (rr < 0 || rr > 2 || cc < 0 || cc > 2) continue;
+        const rps_cell *x = &s->board[rr * 3 + cc];
+        if (x->owner == opp && rps_type_beats(type, x->type)) n++;
+    }
+    return n;
+}
+
+/* Moves merged by type: one per (distinct type, empty position), first hand index of that type. */
+static int typed_moves(const rps_state *s, rps_move *out) { return rps_state_distinct_moves(s, out); }
+
+static nrps_status pick_greedy(agent *a, const rps_state *s, rps_move *out) {
+    rps_move mv[MCTS_MAX_CHILDREN], best[MCTS_MAX_CHILDREN];
+    int n = typed_moves(s, mv), nb = 0, bc = -1;
+    for (int i = 0; i < n; i++) {
+        int c = agent_captures(s, s->hand[s->to_move][mv[i].card], mv[i].pos);
+        if (c > bc) {
+            bc = c;
+            nb = 0;
+        }
+        if (c == bc) best[nb++] = mv[i];
+    }
+    *out = best[nrps_rng_below(&a->rng, (uint32_t)nb)];
+    return NRPS_OK;
+}
+
+static nrps_status pick_net(agent *a, const rps_state *s, rps_move *out) {
+    float x[RPS_INPUT_SIZE], y[RPS_POLICY_SIZE];
+    rps_state_encode(s, x);
+    nrps_status st = mlp_forward(&a->policy, x, 1, y, a->scratch);
+    if (st != NRPS_OK) return st;
+    int bp = -1;
+    for (int p = 0; p < RPS_CELLS; p++) {
+        if (s->board[p].owner != RPS_NONE) continue;
+        if (bp < 0 || (y[p] > y[bp]) || (!(y[bp] == y[bp]) && y[p] == y[p])) bp = p;
+    }
+    int me = s->to_move, bc = -1, bi = 0;
+    for (int i = 0; i < s->hand_len[me]; i++) {
+        int c = agent_captures(s, s->hand[me][i], bp);
+        if (c > bc) {
+            bc = c;
+            bi = i;
+        }
+    }
+    out->card = (int8_t)bi;
+    out->pos = (int8_t)bp;
+    return NRPS_OK;
+}
+
+nrps_status agent_select_move(agent *a, const rps_state *s, rps_move *out) {
+    if (rps_state_is_over(s)) {
+        nrps_set_error("agent %s: the game is over", a->spec.text);
+        return NRPS_ERR_ARG;
+    }
+    switch (a->spec.kind) {
+    case AGENT_RANDOM: {
+        rps_move mv[RPS_MAX_MOVES];
+        int n = rps_state_legal_moves(s, mv);
+        *out = mv[nrps_rng_below(&a->rng, (uint32_t)n)];
+        return NRPS_OK;
+    }
+    case AGENT_GREEDY: return pick_greedy(a, s, out);
+    case AGENT_NET: return pick_net(a, s, out);
+    case AGENT_SOLVER: return agent_solver_pick(a->solver, s, &a->rng, out);
+    case AGENT_MCTS:
+    case AGENT_MCTS_NET: {
+        const mcts_evaluator *ev = a->rollout ? eval_rollout_evaluator(a->rollout) : eval_net_evaluator(a->net);
+        nrps_status st = mcts_search_run(a->search, s, ev, &a->rng, &a->last);
+        if (st != NRPS_OK) return st;
+        a->have_last = 1;
+        *out = a->last.move;
+        return NRPS_OK;
+    }
+    }
+    return NRPS_ERR_ARG;
+}

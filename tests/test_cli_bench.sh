@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# `neural_rps benchmark` end to end on the original project's nets converted with import-go: flag checking
+# (one-line errors, exit 2/1), size-mismatch warnings, the GPU-absent path, JSON/CSV/plot outputs (JSON parsed and
+# checked for the keys documented in docs/benchmark-json.md), nothing written on a bad output path, SIGINT.
+. "$(dirname "$0")/cli_lib.sh"
+PY=${PYTHON:-/usr/bin/python3}
+"$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_policy.model" --out "$T/p.onnx" >/dev/null 2>&1 &&
+"$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_value.model" --out "$T/v.onnx" >/dev/null 2>&1 ||
+  { echo "  not ok import-go of the fixtures failed"; echo "RESULT cli_bench: 0 passed, 1 failed, 0 skipped"; exit 1; }
+M=(--model-path "$T/p.onnx" --value-model-path "$T/v.onnx")
+Q=(--iterations 30 --warmup 3 --seed 5)
+
+for v in 0 -4 abc 1.5 "" 99999999999999; do
+  expect_fail "batch size '$v' refused" 2 "batch-size expects an integer" -- benchmark "${M[@]}" --batch-size "$v"
+done
+expect_fail "batch too big for memory refused up front" 2 "needs about .* GiB" -- benchmark "${M[@]}" --batch-size 900000000
+expect_fail "bad sweep value" 2 "sweep expects" -- benchmark "${M[@]}" --sweep 1,x,8
+expect_fail "zero iterations" 2 "iterations expects" -- benchmark "${M[@]}" --iterations 0
+expect_fail "bad duration" 2 "duration expects" -- benchmark "${M[@]}" --duration -1
+expect_fail "unknown backend" 2 "unknown backend 'tpu'" -- benchmark "${M[@]}" --backends ort-cpu,tpu
+expect_fail "unknown provider" 2 "unknown ONNX Runtime provider 'warp9'" -- benchmark "${M[@]}" --provider warp9
+expect_fail "bad inputs kind" 2 "inputs expects selfplay or random" -- benchmark "${M[@]}" --inputs zeros
+expect_fail "unknown flag" 2 "unknown flag '--frobnicate'" -- benchmark --frobnicate
+expect_fail "cpu-only and gpu-only" 2 "exclude each other" -- benchmark --cpu-only --gpu-only
+expect_fail "missing model file" 1 "nope.onnx" -- benchmark --model-path "$T/nope.onnx"
+expect_fail "json in a missing folder" 2 "folder '$T/no/such' does not exist" -- benchmark "${M[@]}" "${Q[@]}" --json "$T/no/such/r.json"
+[ ! -e "$T/no" ] && ok "nothing written for a missing folder" || bad "nothing written for a missing folder"
+expect_fail "csv in a missing folder" 2 "does not exist" -- benchmark "${M[@]}" --csv "$T/nofolder/r.csv"
+
+# GPU: on a machine without one, --gpu-only fails with the reason; the default run says why in one line.
+if "$BIN" benchmark "${M[@]}" "${Q[@]}" --gpu-only --no-validate >"$T/gout" 2>"$T/gerr"; then
+  skip "gpu-only without GPU (this machine has a GPU backend: $(grep -c '^ort-cuda\|^native-cuda' "$T/gout") GPU rows)"
+else
+  rc=$?
+  if [ "$rc" -eq 1 ] && [ "$(grep -c '' "$T/gerr")" -eq 1 ] && grep -q "gpu-only: no GPU backend available: .*native-cuda" "$T/gerr" && [ ! -s "$T/gout" ]
+  then ok "gpu-only without GPU fails cleanly"; else bad "gpu-only without GPU (rc=$rc, $(head -c 300 "$T/gerr"))"; fi
+fi
+
+expect_ok "default run: both nets, CPU backends" "^native-cpu +value +64 " -- benchmark "${M[@]}" "${Q[@]}" --json "$T/r.json" --csv "$T/r.csv"
+for pat in "^ort-cpu +policy +1 " "^native-cpu +policy +64 " "^ort-cpu +floor +64 " "Performance Comparison" \
+           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu" "ONNX Runtime per-call floor"; do
+  grep -qE "$pat" "$T/out" && ok "report has '$pat'" || bad "report has '$pat'"
+done
+if grep -qE "^(ort-cuda|native-cuda) " "$T/out"; then skip "GPU-absent line (GPU present)"
+else
+  [ "$(grep -c '^GPU results absent: ' "$T/out")" -eq 1 ] && grep -qE "no ratio: no GPU backend measured" "$T/out" &&
+    ! grep -qE "GPU is [0-9]" "$T/out" && ok "one GPU-absent line, no GPU number" || bad "GPU-absent line"
+fi
+grep -qE " ok [0-9.e+-]+$" "$T/out" && ! grep -q FAIL "$T/out" && ok "validation ok on every row" || bad "validation column"
+
+"$PY" - "$T/r.json" <<'PYEOF' && ok "JSON parses with the documented keys" || bad "JSON keys"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "neural_rps.benchmark" and d["schema_version"] == 1
+env = d["environment"]
+for k in ["cpu_model", "cores", "os", "onnxruntime_version", "providers_available", "threads", "git_commit",
+          "timestamp", "models"]:
+    assert k in env, k
+assert "CPUExecutionProvider" in env["providers_available"]
+assert len(env["models"]["policy"]["sha256"]) == 64 and len(env["models"]["value"]["sha256"]) == 64
+rows = d["results"]
+assert len(rows) == 2 * 2 * 2 + 2, len(rows)   # {ort-cpu,native-cpu} x {policy,value} x {1,64} + floor x {1,64}
+for r in rows:
+    for k in ["backend", "model", "batch_size", "iterations", "latency_us", "samples_per_s", "session_create_ms",
+              "first_call_us", "per_sample_us", "cv", "provider", "validation"]:
+        assert k in r, k
+    l = r["latency_us"]
+    assert set(["mean", "min", "p50", "p90", "p99", "p999", "max", "stdev"]) <= set(l)
+    assert 0 < l["min"] <= l["p50"] <= l["p90"] <= l["p99"] <= l["p999"] <= l["max"]
+    assert r["iterations"] == 30
+    assert abs(r["samples_per_s"] - r["batch_size"] * 1e6 / l["mean"]) < 1e-6 * r["samples_per_s"]
+    if r["model"] != "floor":
+        assert r["validation"]["ok"] is True and r["validation"]["max_abs_err"] < 1e-4
+assert {r["backend"] for r in rows} == {"ort-cpu", "native-cpu"}
+PYEOF
+[ "$(head -1 "$T/r.csv" | cut -d, -f1-3)" = "backend,model,batch_size" ] && [ "$(grep -c '' "$T/r.csv")" -eq 11 ] &&
+  ok "CSV header and rows" || bad "CSV ($(head -c 200 "$T/r.csv"))"
+
+run_cmd benchmark "${M[@]}" "${Q[@]}" --input-size 80 --output-size 10 --cpu-only --no-floor --sweep 2
+if [ "$RC" -eq 0 ] && grep -q "warning: --input-size 80 disagrees with .*p.onnx (81 inputs); using the model's 81" "$T/err" &&
+   grep -q "warning: --output-size 10 disagrees with .*(9 outputs)" "$T/err" && grep -qE "^ort-cpu +policy +2 " "$T/out"
+then ok "size mismatch warns and uses the model's sizes"; else bad "size mismatch (rc=$RC, $(head -c 300 "$T/err"))"; fi
+
+expect_ok "one model named alone, random inputs, backends list" "^native-cpu +value +8 " -- \
+  benchmark --model-path "$T/v.onnx" --backends native-cpu --inputs random --sweep 8 "${Q[@]}"
+! grep -qE "^[a-z-]+ +policy " "$T/out" && ! grep -qE "^ort-cpu " "$T/out" && ok "only the named model and backend are run" ||
+  bad "only the named model and backend are run"
+grep -q "inputs *random" "$T/out" && ok "random inputs are labelled" || bad "random inputs label"
+
+if command -v gnuplot >/dev/null; then
+  expect_ok "sweep with plot" "^ort-cpu +policy +16 " -- benchmark "${M[@]}" "${Q[@]}" --sweep 1,4,16 --plot "$T/s.png"
+  [ "$(head -c 4 "$T/s.png" | od -An -c | tr -d ' ')" = "211PNG" ] && ok "plot is a PNG" || bad "plot is a PNG"
+else skip "plot (no gnuplot)"; fi
+
+# the original's wrapper: MODEL_FILE, --flag=value forms, prints what it runs
+MODEL_FILE="$T/v.onnx" NRPS_BIN="$BIN" "$ROOT/run_benchmark.sh" --batch-size=4 --iterations=20 --warmup=2 --cpu-only \
+  --no-floor >"$T/wout" 2>"$T/werr"; rc=$?
+if [ "$rc" -eq 0 ] && grep -q "^run_benchmark.sh: running: .*benchmark --model-path .*v.onnx --batch-size 4 --iterations 20" "$T/wout" &&
+   grep -qE "^native-cpu +value +4 " "$T/wout" && ! grep -qE " policy " "$T/wout"
+then ok "run_benchmark.sh"; else bad "run_benchmark.sh (rc=$rc, $(head -c 300 "$T/werr"))"; fi
+NRPS_BIN="$BIN" "$ROOT/run_benchmark.sh" --batch-size=0 >"$T/wout" 2>"$T/werr"; rc=$?
+[ "$rc" -eq 2 ] && grep -q "batch-size expects" "$T/werr" && ok "run_benchmark.sh passes the exit status" || bad "run_benchmark.sh exit status ($rc)"
+
+# SIGINT during a long run: what was measured is printed, exit 130, JSON marked interrupted
+"$BIN" benchmark "${M[@]}" --duration 30 --warmup 1 --cpu-only --json "$T/int.json" >"$T/iout" 2>"$T/ierr" &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid; rc=$?
+if [ "$rc" -eq 130 ] && grep -q "Interrupted (SIGINT)" "$T/iout" && grep -qE "^ort-cpu +policy +1 " "$T/iout" &&
+   "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['interrupted'] and d['results']" "$T/int.json"
+then ok "SIGINT prints partial results and exits 130"; else bad "SIGINT (rc=$rc, $(tail -c 300 "$T/ierr"))"; fi
+
+summary cli_bench

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The arena and play commands: text and JSON reports, thread-count independence, records, paired seats,
+# flag and agent-spec errors (one line, exit 2), missing models (exit 1), and play driven through stdin.
+. "$(dirname "$0")/cli_lib.sh"
+PY=${PYTHON:-/usr/bin/python3}
+cd "$ROOT"
+
+expect_ok "arena text report" "Elo difference \(mcts:50 - random\)" -- arena --p1 mcts:50 --p2 random --games 20 --seed 3
+grep -q "20 games on 10 deals" "$T/out" && ok "arena counts deals" || bad "arena counts deals: $(head -1 "$T/out")"
+[ ! -s "$T/err" ] && ok "no progress when stderr is not a terminal" || bad "stderr not empty: $(head -c 200 "$T/err")"
+
+expect_ok "arena json" '^\{"p1": "greedy"' -- arena --p1 greedy --p2 random --games 40 --seed 5 --json --threads 1 --record "$T/r1.jsonl"
+cp "$T/out" "$T/j1"
+if "$PY" - "$T/j1" <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+a, b = d["a"], d["b"]
+assert d["games"] == 40 and d["deals"] == 20
+assert a["wins"] + a["draws"] + a["losses"] == 40 and a["wins"] == b["losses"]
+assert abs(a["score"] - (a["wins"] + 0.5 * a["draws"]) / 40) < 1e-9
+assert a["score_lo"] <= a["score"] <= a["score_hi"]
+assert a["games_as_p1"] == 20 and a["games_as_p2"] == 20
+assert d["elo"] is None or d["elo_lo"] <= d["elo"] <= d["elo_hi"]
+P
+then ok "arena json is consistent"; else bad "arena json is consistent: $(cat "$T/j1")"; fi
+
+run_cmd arena --p1 greedy --p2 random --games 40 --seed 5 --json --threads 2 --record "$T/r2.jsonl"
+if [ "$RC" -eq 0 ] && cmp -s "$T/r1.jsonl" "$T/r2.jsonl" && \
+   [ "$(sed 's/"threads": [0-9]*//; s/"seconds[^,}]*//g' "$T/j1")" = "$(sed 's/"threads": [0-9]*//; s/"seconds[^,}]*//g' "$T/out")" ]; then
+  ok "threads 1 and 2 give identical games and results"
+else bad "threads 1 and 2 give identical games and results"; fi
+
+run_cmd arena --p1 mcts:30,batch=4 --p2 greedy --games 6 --seed 9 --threads 2 --record "$T/r3.jsonl"
+if [ "$RC" -eq 0 ] && [ "$(wc -l <"$T/r3.jsonl")" -eq 6 ] && "$PY" - "$T/r3.jsonl" <<'P'
+import json, sys
+g = [json.loads(l) for l in open(sys.argv[1])]
+for i in range(0, 6, 2):
+    x, y = g[i], g[i + 1]
+    assert x["p1_hand"] == y["p1_hand"] and x["p2_hand"] == y["p2_hand"], "paired deal"
+    assert x["p1"] == "mcts:30,batch=4" and y["p2"] == "mcts:30,batch=4", "seats swapped"
+    assert len(x["moves"]) == 9 and sum(x["score"]) == 9 and x["winner"] in (1, 2)
+P
+then ok "records: paired deals, seats swapped, 9 moves each"; else bad "records: paired deals, seats swapped"; fi
+
+expect_fail "unknown agent" 2 "agent spec 'alphazero': expected random, greedy" -- arena --p1 alphazero --p2 random
+expect_fail "bad playouts" 2 "arena: --p2: agent spec 'mcts:x': PLAYOUTS must be an integer" -- arena --p1 random --p2 mcts:x
+expect_fail "missing --p2" 2 "arena: --p1 SPEC and --p2 SPEC are required" -- arena --p1 random
+expect_fail "bad --games" 2 "arena: --games expects an integer" -- arena --p1 random --p2 random --games 0
+expect_fail "bad --hand" 2 "arena: --hand expects an integer" -- arena --p1 random --p2 random --hand 99
+expect_fail "missing model" 1 "/nonexistent/rps_policy.onnx" -- arena --p1 mcts-net:10,nets=/nonexistent --p2 random --games 2
+expect_fail "unwritable record" 1 "$T/nodir/x.jsonl" -- arena --p1 random --p2 random --games 2 --record "$T/nodir/x.jsonl"
+[ ! -e "$T/nodir" ] && ok "nothing written on failure" || bad "nothing written on failure"
+expect_ok "arena with a small game setup" "wins" -- arena --p1 greedy --p2 random --games 4 --deck 9 --hand 3 --rounds 3
+
+# play: invalid inputs are re-asked with a reason, then end of input stops cleanly (exit 1, one line)
+printf 'hello\n7 4\n0 9\nX 1\n' | "$BIN" play --agent random --seed 2 >"$T/out" 2>"$T/err"; RC=$?
+if [ "$RC" -eq 1 ] && grep -q "invalid: type two things" "$T/out" && grep -q "invalid: card index 7 is not in your hand" "$T/out" && \
+   grep -q "invalid: position must be a number 0..8, got '9'" "$T/out" && grep -q "invalid: 'X' is not a card" "$T/out" && \
+   [ "$(grep -c '' "$T/err")" -eq 1 ] && grep -q "end of input: game abandoned" "$T/err"; then ok "play: invalid input re-asked, EOF ends cleanly"
+else bad "play: invalid input re-asked, EOF ends cleanly (rc=$RC, err: $(cat "$T/err"))"; fi
+# a full scripted game: try positions 0..8 in order with the first card; taken cells are re-asked
+moves=$(for p in 0 1 2 3 4 5 6 7 8; do echo "0 $p"; done)
+echo "$moves" | "$BIN" play --agent greedy --seed 4 --record "$T/game.jsonl" >"$T/out" 2>"$T/err"; RC=$?
+if [ "$RC" -eq 0 ] && grep -qE "^you (win|lose)$" "$T/out" && grep -q "game over after 9 plies" "$T/out" && \
+   grep -q '"p1": "human", "p2": "greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
+else bad "play: scripted full game with record (rc=$RC, err: $(cat "$T/err"), tail: $(tail -3 "$T/out" | tr '\n' '|'))"; fi
+echo "$moves" | "$BIN" play --agent mcts:20 --seat 2 --seed 4 >"$T/out" 2>"$T/err"; RC=$?
+[ "$RC" -eq 0 ] && grep -q "mcts:20 plays" "$T/out" && grep -qE "^you (win|lose)$" "$T/out" && ok "play as Player2" || bad "play as Player2 (rc=$RC)"
+printf 'quit\n' | "$BIN" play --agent random --seed 1 >"$T/out" 2>"$T/err"; RC=$?
+[ "$RC" -eq 1 ] && grep -q "quit: game abandoned" "$T/err" && ok "play: quit" || bad "play: quit (rc=$RC)"
+expect_fail "play: bad seat" 2 "play: --seat expects an integer in \[1, 2\]" -- play --seat 3
+expect_fail "play: bad agent" 2 "play: --agent: agent spec 'mcts:-5'" -- play --agent mcts:-5
+summary cli_search

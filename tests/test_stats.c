@@ -1,0 +1,89 @@
+/* test_stats.c - benchmark statistics against values computed independently (numpy.percentile's default
+ * 'linear' method, numpy.std(ddof=1)), the percentile method's edge cases, and the validation comparator. */
+#include <string.h>
+
+#include "bench/bench.h"
+#include "bench/stats.h"
+#include "check.h"
+
+static void test_one_to_ten(void) {
+    double x[10] = {7, 3, 10, 1, 5, 9, 2, 8, 6, 4}, copy[10];
+    memcpy(copy, x, sizeof x);
+    bench_stats s;
+    REQUIRE(stats_compute(x, 10, &s) == NRPS_OK);
+    CHECK(memcmp(x, copy, sizeof x) == 0); /* input untouched */
+    CHECK(s.n == 10);
+    CHECK_NEAR(s.mean, 5.5, 1e-12);
+    CHECK_NEAR(s.min, 1, 0);
+    CHECK_NEAR(s.max, 10, 0);
+    CHECK_NEAR(s.p50, 5.5, 1e-12);   /* numpy.percentile(range(1,11), 50) */
+    CHECK_NEAR(s.p90, 9.1, 1e-12);   /* ... 90 */
+    CHECK_NEAR(s.p99, 9.91, 1e-12);  /* ... 99 */
+    CHECK_NEAR(s.p999, 9.991, 1e-12);
+    CHECK_NEAR(s.stdev, 3.0276503540974917, 1e-12); /* numpy.std(ddof=1) */
+    CHECK_NEAR(s.cv, 3.0276503540974917 / 5.5, 1e-12);
+}
+
+static void test_percentile_method(void) {
+    const double s[5] = {15, 20, 35, 40, 50};
+    CHECK_NEAR(stats_percentile_sorted(s, 5, 40), 29.0, 1e-12); /* h = 1.6: 20 + 0.6*15 */
+    CHECK_NEAR(stats_percentile_sorted(s, 5, 0), 15, 0);
+    CHECK_NEAR(stats_percentile_sorted(s, 5, 100), 50, 0);
+    CHECK_NEAR(stats_percentile_sorted(s, 5, 75), 40, 1e-12);
+    CHECK_NEAR(stats_percentile_sorted(s, 5, 99.9), 49.96, 1e-9);
+    const double one[1] = {42};
+    CHECK_NEAR(stats_percentile_sorted(one, 1, 99), 42, 0);
+    double m[4] = {4, 1, 3, 2};
+    CHECK_NEAR(stats_median_inplace(m, 4), 2.5, 1e-12);
+}
+
+static void test_single_and_empty(void) {
+    double x[1] = {3.25};
+    bench_stats s;
+    REQUIRE(stats_compute(x, 1, &s) == NRPS_OK);
+    CHECK(s.mean == 3.25 && s.p999 == 3.25 && s.stdev == 0 && s.cv == 0);
+    CHECK(stats_compute(x, 0, &s) == NRPS_ERR_ARG);
+}
+
+static void test_heavy_tail(void) {
+    /* 999 calls at 10 us and one 1000 us outlier: p99 stays at 10, p99.9 interpolates towards the outlier */
+    static double x[1000];
+    for (int i = 0; i < 1000; i++) x[i] = i == 500 ? 1000.0 : 10.0;
+    bench_stats s;
+    REQUIRE(stats_compute(x, 1000, &s) == NRPS_OK);
+    CHECK_NEAR(s.p99, 10, 1e-12);
+    CHECK_NEAR(s.p999, 10 + 0.001 * 990, 1e-9); /* h = 999*0.999 = 998.001 */
+    CHECK_NEAR(s.mean, 10.99, 1e-9);
+    CHECK(s.cv > 2.8 && s.cv < 2.9); /* stdev = 990*sqrt(0.999/999)... ~31.3 */
+}
+
+static void test_compare(void) {
+    const float ref[6] = {0.1f, 0.7f, 0.2f, 0.5f, 0.25f, 0.25f};
+    float got[6];
+    bench_validation v;
+    memcpy(got, ref, sizeof got);
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(v.ok && v.max_abs == 0 && v.top1_rows == 2 && v.top1_agree == 2);
+    got[1] = 0.70005f;
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(v.ok && v.max_abs > 4e-5 && v.max_abs < 6e-5);
+    got[1] = 0.1f; /* argmax moves to position 2 */
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(!v.ok && v.top1_agree == 1 && v.bad_values == 1);
+    memcpy(got, ref, sizeof got);
+    got[5] = 0.25001f; /* tie in the reference row: either argmax agrees */
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(v.ok && v.top1_agree == 2);
+    got[0] = 0.0f / 0.0f;
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(!v.ok && v.bad_values == 1);
+}
+
+int main(void) {
+    RUN(test_one_to_ten);
+    RUN(test_percentile_method);
+    RUN(test_single_and_empty);
+    RUN(test_heavy_tail);
+    RUN(test_compare);
+    return check_summary("stats");
+}
