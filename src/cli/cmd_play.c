@@ -156,8 +156,11 @@ int cmd_play(int argc, char **argv) {
                 rc = cli_fail(cmd, "%s", nrps_last_error());
                 goto done;
             }
-            printf("%s plays %s (card %d) at position %d\n", spec.text, rps_type_name(s.hand[s.to_move][mv.card]),
+            printf("%s plays %s (card %d) at position %d", spec.text, rps_type_name(s.hand[s.to_move][mv.card]),
                    mv.card, mv.pos);
+            const mcts_result *sr = agent_last_search(ai);
+            if (sr) printf("  (search: %d playouts, its win estimate %.2f)", sr->playouts, sr->value);
+            printf("\n");
         }
         rps_state_apply(&s, mv);
         g.moves[g.nmoves++] = mv;
