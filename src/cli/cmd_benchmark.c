@@ -107,7 +107,7 @@ static int check_out_path(const char *flag, const char *path) {
         cli_usage_error(CMD, "--%s %s is a folder, expected a file name", flag, path);
         return 0;
     }
-    return 1;
+    return cli_out_path_check(CMD, flag, path); /* e.g. /proc/x: the folder exists but takes no new file */
 }
 
 static int add_backend(char names[][32], int *n, const char *name) {
