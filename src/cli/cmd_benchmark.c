@@ -42,7 +42,8 @@ static void usage(FILE *f) {
             "  --provider NAME       ONNX Runtime provider for the accelerated ORT backend (cuda, tensorrt, rocm,\n"
             "                        migraphx, openvino, coreml, dml, ... or its full name); default cuda\n"
             "  --device-id N         GPU index (default 0)\n"
-            "  --threads N           ONNX Runtime intra-op threads (default 1; native-cpu is single-threaded)\n"
+            "  --threads N           ONNX Runtime intra-op threads (default 1, at most the number of cores;\n"
+            "                        native-cpu is single-threaded)\n"
             "  --inputs KIND         selfplay (positions from games, default) or random (uniform floats)\n"
             "  --seed N              seed for the inputs (default 1)\n"
             "  --no-validate         skip checking outputs against the plain-C reference (default: checked)\n"
@@ -145,6 +146,8 @@ int cmd_benchmark(int argc, char **argv) {
     double duration = 0;
     int cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1;
     bench_inputs_kind inputs = BENCH_INPUTS_SELFPLAY;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1) ncpu = 1;
     optind = 0;
     int c;
     while ((c = cli_getopt(CMD, argc, argv, opts)) != -1) {
@@ -162,7 +165,9 @@ int cmd_benchmark(int argc, char **argv) {
         case O_BACKENDS: backends_arg = optarg; break;
         case O_PROVIDER: provider = optarg; break;
         case O_DEVICE: if (!cli_long(CMD, "device-id", optarg, 0, 1023, &device_id)) return 2; break;
-        case O_THREADS: if (!cli_long(CMD, "threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_THREADS: /* more intra-op threads than cores only makes ONNX Runtime spin (minutes per call) */
+            if (!cli_long(CMD, "threads", optarg, 1, ncpu, &threads)) return 2;
+            break;
         case O_WARMUP: if (!cli_long(CMD, "warmup", optarg, 0, 1000000000L, &warmup)) return 2; break;
         case O_DURATION: if (!cli_double(CMD, "duration", optarg, 0.001, 86400, &duration)) return 2; break;
         case O_SWEEP: sweep = optarg; break;
