@@ -214,6 +214,8 @@ int cmd_benchmark(int argc, char **argv) {
     if (backends_arg) {
         char buf[512];
         snprintf(buf, sizeof buf, "%s", backends_arg);
+        if (strspn(backends_arg, ",") == strlen(backends_arg)) /* "" or ",,": not "no backend left" */
+            return cli_usage_error(CMD, "--backends expects a comma-separated list of backends, got '%s'", backends_arg);
         for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             char nm[64];
             if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", provider ? provider : "cpu");
