@@ -109,8 +109,10 @@ static void test_standard_midgame(void) {
     rps_solver_destroy(sv);
 }
 
-static void test_standard_opening_merged_equals_indexed_margin(void) {
-    /* Whole standard game from a deal: solver vs merged brute force (about 10^6 nodes). */
+static void test_standard_near_opening(void) {
+    /* A standard deal after one random ply: solver vs merged brute force over the remaining 8 plies (2.3e7
+     * positions, no table, no pruning; the whole merged tree of this deal has 3.5e8). Standard games are
+     * never drawn (every game fills the 9 cells). */
     rps_solver *sv = rps_solver_create(0);
     REQUIRE(sv);
     nrps_rng r;
@@ -118,8 +120,6 @@ static void test_standard_opening_merged_equals_indexed_margin(void) {
     rps_config c = rps_config_standard();
     rps_state s;
     rps_state_deal(&s, &c, &r);
-    /* Player1 with hand {R,R,P,S,S}-like deals has at most 3 types: 27 x 3*8 ... ; limit work by
-     * comparing once. Standard games are never drawn (9 cells, every game fills the board). */
     int m = rps_solver_margin(sv, &s);
     CHECK(m % 2 != 0);
     rps_state t = s;
@@ -306,7 +306,7 @@ static void test_optimal_play_keeps_value(void) {
 
 int main(void) {
     RUN(test_standard_midgame);
-    RUN(test_standard_opening_merged_equals_indexed_margin);
+    RUN(test_standard_near_opening);
     RUN(test_small_configs);
     RUN(test_terminal_and_errors);
     RUN(test_table_independence);
