@@ -42,6 +42,8 @@ for i in range(0, 6, 2):
 P
 then ok "records: paired deals, seats swapped, 9 moves each"; else bad "records: paired deals, seats swapped"; fi
 
+expect_ok "arena records replay cleanly" "^6 records: " -- replay "$T/r3.jsonl"
+
 expect_fail "unknown agent" 2 "agent spec 'alphazero': expected random, greedy" -- arena --p1 alphazero --p2 random
 expect_fail "bad playouts" 2 "arena: --p2: agent spec 'mcts:x': PLAYOUTS must be an integer" -- arena --p1 random --p2 mcts:x
 expect_fail "missing --p2" 2 "arena: --p1 SPEC and --p2 SPEC are required" -- arena --p1 random
@@ -64,6 +66,7 @@ echo "$moves" | "$BIN" play --agent greedy --seed 4 --record "$T/game.jsonl" >"$
 if [ "$RC" -eq 0 ] && grep -qE "^you (win|lose)$" "$T/out" && grep -q "game over after 9 plies" "$T/out" && \
    grep -q '"p1": "human", "p2": "greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
 else bad "play: scripted full game with record (rc=$RC, err: $(cat "$T/err"), tail: $(tail -3 "$T/out" | tr '\n' '|'))"; fi
+expect_ok "play record replays" "^1 records: " -- replay "$T/game.jsonl"
 echo "$moves" | "$BIN" play --agent mcts:20 --seat 2 --seed 4 >"$T/out" 2>"$T/err"; RC=$?
 [ "$RC" -eq 0 ] && grep -q "mcts:20 plays" "$T/out" && grep -qE "^you (win|lose)$" "$T/out" && ok "play as Player2" || bad "play as Player2 (rc=$RC)"
 printf 'quit\n' | "$BIN" play --agent random --seed 1 >"$T/out" 2>"$T/err"; RC=$?
