@@ -288,7 +288,7 @@ static void test_checkpoint(void) {
     char path[300];
     snprintf(path, sizeof path, "%s/a.ckpt", tmpdir);
     REQUIRE(mlp_trainer_save(tr, path) == NRPS_OK);
-    REQUIRE(mlp_trainer_load(path, &m2, &tr2) == NRPS_OK);
+    REQUIRE(mlp_trainer_load(path, N, &m2, &tr2) == NRPS_OK);
     size_t np = mlp_param_count(81, 12, 9);
     CHECK(m2.in == 81 && m2.hidden == 12 && m2.out == 9 && m2.out_act == MLP_ACT_SOFTMAX);
     CHECK(memcmp(m.params, m2.params, np * sizeof(float)) == 0);
@@ -323,13 +323,13 @@ static void test_checkpoint(void) {
         else b[cases[c].off] ^= 0x5a;
         nrps_write_file_atomic(bad, b, (size_t)n);
         free(b);
-        nrps_status st = mlp_trainer_load(bad, &m2, &tr2);
+        nrps_status st = mlp_trainer_load(bad, 0, &m2, &tr2);
         CHECK_MSG(st == NRPS_ERR_FORMAT && tr2 == NULL && m2.params == NULL && strstr(nrps_last_error(), cases[c].msg) &&
                       strstr(nrps_last_error(), bad),
                   "case %d: status %d, message '%s'", c, st, nrps_last_error());
     }
     snprintf(bad, sizeof bad, "%s/missing.ckpt", tmpdir);
-    CHECK(mlp_trainer_load(bad, &m2, &tr2) == NRPS_ERR_IO);
+    CHECK(mlp_trainer_load(bad, 0, &m2, &tr2) == NRPS_ERR_IO);
     free(buf);
     mlp_trainer_destroy(tr);
     mlp_free(&m);

@@ -88,6 +88,15 @@ def main():
         def forward(self, v):
             return torch.softmax(self.b2 + torch.relu(v @ self.w1 + self.b1) @ self.w2, dim=1)
 
+    class Reshaped(nn.Module):
+        """x.reshape(-1, 81) first: a Reshape with a constant [-1, 81] shape."""
+        def __init__(self):
+            super().__init__()
+            self.inner = Std(16, 9, nn.ReLU(), nn.Softmax(dim=1))
+
+        def forward(self, v):
+            return self.inner(v.reshape(-1, 81))
+
     class Scaled(nn.Module):  # an input Mul: not an MLP we read
         def __init__(self):
             super().__init__()
@@ -131,6 +140,7 @@ def main():
         ("relu/sigmoid value opset 10", lambda: Std(64, 1, nn.ReLU(), nn.Sigmoid()), 10, ("relu", "sigmoid")),
         ("no-bias linear layers opset 17", lambda: Std(16, 9, nn.ReLU(), nn.Softmax(dim=1), bias=False), 17,
          ("relu", "softmax")),
+        ("reshape(-1, 81) first opset 13", lambda: Reshaped(), 13, ("relu", "softmax")),
         ("flatten first opset 17", lambda: Std(16, 9, nn.ReLU(), nn.Softmax(dim=1), flatten=True), 17,
          ("relu", "softmax")),
     ]
@@ -181,6 +191,43 @@ def main():
     except RuntimeError as e:
         bad(f"opset 21: {e}")
     skip("native torch export at opset 21: torch 1.13 exports opsets up to 17 (covered by relabelling above)")
+
+    # A static batch axis (no dynamic_axes): the reader takes dim_value batches too.
+    model = Std(16, 9, nn.ReLU(), nn.Softmax(dim=1)).eval()
+    pst = os.path.join(td, "static.onnx")
+    torch.onnx.export(model, torch.zeros(1, 81), pst, input_names=["x"], output_names=["probs"], opset_version=13)
+    rc, out, err = run("info", pst, "--json")
+    info = json.loads(out) if rc == 0 else {}
+    with torch.no_grad():
+        y_t = model(xt).double().numpy()
+    try:
+        d = float(np.max(np.abs(ex.bin_eval(BIN, pst, pos, "ref") - y_t)))
+    except RuntimeError as e:
+        d = float("inf")
+        print(f"    {e}")
+    good = info.get("input", {}).get("batch") == "1" and info["input"]["name"] == "x" and d <= TOL
+    (ok if good else bad)(f"static batch [1, 81], names x/probs: info input {info.get('input')}, ref max diff {d:.3g}")
+
+    # export_to_onnx.py from a PyTorch state_dict (.pt) and from positions given in a file.
+    for kind, out_n, final in (("policy", 9, nn.Softmax(dim=1)), ("value", 1, nn.Sigmoid())):
+        model = Std(32, out_n, nn.ReLU(), final).eval()
+        pt = os.path.join(td, f"sd_{kind}.pt")
+        torch.save(model.state_dict(), pt)
+        dst = os.path.join(td, f"sd_{kind}.onnx")
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export_to_onnx.py"), pt, "--out", dst,
+                            "--bin", BIN, "--positions", pos], capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(dst):
+            bad(f"export_to_onnx.py from .pt ({kind}): {r.stderr.strip()[:300]}")
+            continue
+        with torch.no_grad():
+            y_t = model(xt).double().numpy()
+        d = max(float(np.max(np.abs(ex.bin_eval(BIN, dst, pos, e) - y_t))) for e in ("ref", "ort"))
+        (ok if d <= TOL else bad)(f"export_to_onnx.py from a {kind} state_dict: max diff vs the module {d:.3g}")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export_to_onnx.py"), pos, "--out",
+                        os.path.join(td, "nope.onnx")], capture_output=True, text=True)
+    lines = r.stderr.strip().splitlines()
+    (ok if r.returncode == 1 and len(lines) == 1 and "unknown source type" in lines[0] and
+     not os.path.exists(os.path.join(td, "nope.onnx")) else bad)(f"export_to_onnx.py rejects a .txt source: {lines}")
 
     # Unsupported graphs: one line naming the file and what is wrong.
     negatives = [

@@ -389,7 +389,7 @@ nrps_status mlp_trainer_save(const mlp_trainer *tr, const char *path) {
     float f[5] = {tr->cfg.lr, tr->cfg.beta1, tr->cfg.beta2, tr->cfg.eps, tr->cfg.weight_decay};
     for (int i = 0; i < 5; i++) put_f32(d, f[i]), d += 4;
     put_u64(d, (uint64_t)np), d += 8;
-    /* max_batch is a runtime choice: stored nowhere, restored as the default unless changed. */
+    /* max_batch is a runtime choice: not stored (mlp_trainer_load takes it). */
     for (size_t i = 0; i < np; i++) put_f32(d, m->params[i]), d += 4;
     for (size_t i = 0; i < 2 * np; i++) put_f32(d, tr->moments[i]), d += 4;
     put_u64(d, fnv1a64(buf, (size_t)(d - buf))), d += 8;
@@ -398,7 +398,7 @@ nrps_status mlp_trainer_save(const mlp_trainer *tr, const char *path) {
     return st;
 }
 
-nrps_status mlp_trainer_load(const char *path, mlp *net, mlp_trainer **tr_out) {
+nrps_status mlp_trainer_load(const char *path, int max_batch, mlp *net, mlp_trainer **tr_out) {
     nrps_status st = NRPS_ERR_FORMAT;
     char *data = NULL;
     size_t len = 0;
@@ -433,6 +433,7 @@ nrps_status mlp_trainer_load(const char *path, mlp *net, mlp_trainer **tr_out) {
     cfg.eps = get_f32(d + 56);
     cfg.weight_decay = get_f32(d + 60);
     cfg.value_loss = (mlp_value_loss)vl;
+    if (max_batch > 0) cfg.max_batch = max_batch;
     uint64_t np = get_u64(d + 64);
     if (in < 1 || in > (1u << 20) || hid < 1 || hid > (1u << 20) || out < 1 || out > (1u << 20) ||
         ha > MLP_ACT_LOGSOFTMAX || oa > MLP_ACT_LOGSOFTMAX || vl > MLP_LOSS_BCE || step > (1ULL << 62) ||

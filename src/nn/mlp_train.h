@@ -72,8 +72,11 @@ mlp *mlp_trainer_net(mlp_trainer *tr);
  * atomically. */
 nrps_status mlp_trainer_save(const mlp_trainer *tr, const char *path);
 /* Reads a checkpoint into a new network (*net, caller frees with mlp_free) and a trainer bound to it
- * (*tr_out, caller destroys). Validates magic, version, sizes, exact length, checksum and finiteness;
- * on any error nothing is returned (message names the file and the problem: NRPS_ERR_IO/FORMAT). */
-nrps_status mlp_trainer_load(const char *path, mlp *net, mlp_trainer **tr_out);
+ * (*tr_out, caller destroys; net must stay at the same address while the trainer lives). lr, betas,
+ * eps, weight decay, value loss, Adam moments and step come from the file; max_batch is a runtime
+ * choice and is not stored (<= 0 = the default 256). Validates magic, version, sizes, exact length,
+ * checksum and finiteness; on any error nothing is returned (message names the file and the problem:
+ * NRPS_ERR_IO/FORMAT). */
+nrps_status mlp_trainer_load(const char *path, int max_batch, mlp *net, mlp_trainer **tr_out);
 
 #endif

@@ -22,8 +22,12 @@ typedef struct {
  * and the unsupported operator/shape, and returns NRPS_ERR_IO/FORMAT/UNSUPPORTED. info may be NULL. */
 nrps_status onnx_mlp_load(const char *path, mlp *out, onnx_mlp_info *info);
 
-/* Writes m as Gemm -> Relu -> Gemm -> (Softmax|Sigmoid|...) with input "input" [batch_size, in] and
- * output "output" [batch_size, out], opset 17, atomically (temp + rename). info may be NULL (defaults). */
+/* Writes m as Gemm(transB=1) -> Relu|Tanh|Sigmoid -> Gemm(transB=1) -> Softmax(axis=1)|LogSoftmax|Sigmoid|
+ * Tanh|nothing with input info->input_name ("input") [batch_size, in] and output ("output")
+ * [batch_size, out], initializers fc1.weight/fc1.bias/fc2.weight/fc2.bias as raw float32 little-endian,
+ * IR 8, opset 17 (what Debian's onnx 1.12 checker accepts), producer neural_rps NRPS_VERSION, metadata
+ * hidden_size, training_games, seed ("unknown" when -1) and kind. Written atomically (temp + rename);
+ * NaN/Inf parameters are refused (NRPS_ERR_ARG) and nothing is written. info may be NULL (defaults). */
 nrps_status onnx_mlp_save(const char *path, const mlp *m, const onnx_mlp_info *info);
 
 /* Writes a trivial graph (Identity: input [batch_size, n] -> output) used to measure ONNX Runtime's
