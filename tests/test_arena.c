@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "game/record.h"
 #include "nn/mlp.h"
 #include "onnx/onnx_mlp.h"
 #include "search/agent.h"
@@ -303,9 +304,11 @@ static void test_arena_pairing_and_threads(void) {
     int lines = 0;
     while (fgets(line, sizeof line, f)) {
         lines++;
-        CHECK(strstr(line, "\"moves\": [[") != NULL && strstr(line, "\"winner\": ") != NULL);
-        if (lines == 1) CHECK(strstr(line, "\"p1\": \"mcts:40\", \"p2\": \"greedy\"") != NULL);
-        if (lines == 2) CHECK(strstr(line, "\"p1\": \"greedy\", \"p2\": \"mcts:40\"") != NULL);
+        CHECK(strstr(line, "\"moves\":[[") != NULL && strstr(line, "\"winner\":") != NULL);
+        rps_record rec;
+        CHECK_MSG(rps_record_parse(line, &rec) == NRPS_OK, "%s", nrps_last_error()); /* the project's format */
+        if (lines == 1) CHECK(strstr(line, "\"p1\":\"mcts:40\",\"p2\":\"greedy\"") != NULL);
+        if (lines == 2) CHECK(strstr(line, "\"p1\":\"greedy\",\"p2\":\"mcts:40\"") != NULL);
     }
     fclose(f);
     CHECK(lines == 24);

@@ -12,6 +12,9 @@
 #include "nn/mlp.h"
 #include "onnx/onnx_mlp.h"
 
+/* self-play inputs for the tests: small MCTS with rollouts (no network files needed), temperature 1 */
+#define AGENT "mcts:16,temp=1,tplies=-1"
+
 static char g_dir[] = "/tmp/nrps_test_backend_XXXXXX";
 static char g_policy[256], g_value[256];
 static mlp g_pm, g_vm;
@@ -37,7 +40,7 @@ static int setup(void) {
         return 0;
     }
     char desc[256];
-    return bench_inputs_make(BENCH_INPUTS_SELFPLAY, 64, 81, 7, NULL, g_pos, desc, sizeof desc) == NRPS_OK;
+    return bench_inputs_make(BENCH_INPUTS_SELFPLAY, 64, 81, 7, AGENT, NULL, g_pos, desc, sizeof desc) == NRPS_OK;
 }
 
 /* Runs backend `name` on both models at batches 1, 7, 64 and compares with mlp_forward and native-cpu. */
@@ -96,6 +99,18 @@ static void check_backend(const char *name) {
 }
 
 static void test_native_cpu(void) { check_backend("native-cpu"); }
+/* the 8-lane kernel too, where the CPU would pick the AVX-512 one */
+static void test_native_cpu_8_lanes(void) {
+    setenv("NRPS_NO_AVX512", "1", 1);
+    be_options o = be_options_default();
+    be_backend *b = NULL;
+    REQUIRE(be_create("native-cpu", g_policy, &o, &b) == NRPS_OK);
+    CHECK(strstr(b->info.provider, "AVX-512") == NULL);
+    printf("  kernel: %s\n", b->info.provider);
+    be_destroy(b);
+    check_backend("native-cpu");
+    unsetenv("NRPS_NO_AVX512");
+}
 static void test_ort_cpu(void) { check_backend("ort-cpu"); }
 static void test_ort_generic_provider_name(void) { check_backend("ort-CPUExecutionProvider"); }
 
@@ -105,11 +120,12 @@ static void test_native_cpu_large_batch(void) {
     o.max_batch = 1000;
     be_backend *b = NULL;
     REQUIRE(be_create("native-cpu", g_policy, &o, &b) == NRPS_OK);
+    printf("  kernel: %s\n", b->info.provider);
     float *x = malloc(sizeof(float) * 1000 * 81), *y = malloc(sizeof(float) * 1000 * 9),
           *r = malloc(sizeof(float) * 1000 * 9), *sc = malloc(sizeof(float) * 1000 * 128);
     char d[128];
     bench_validation v;
-    CHECK(bench_inputs_make(BENCH_INPUTS_RANDOM, 1000, 81, 3, NULL, x, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_RANDOM, 1000, 81, 3, NULL, NULL, x, d, sizeof d) == NRPS_OK);
     CHECK(be_run(b, x, 1000, y) == NRPS_OK);
     CHECK(mlp_forward(&g_pm, x, 1000, r, sc) == NRPS_OK);
     bench_compare(y, r, 1000, 9, 1e-5, 1e-4, &v);
@@ -203,9 +219,9 @@ static void test_inputs(void) {
     float a[200 * 81], c[200 * 81];
     char d[256], dir[300], file[400];
     snprintf(dir, sizeof dir, "%s/cache", g_dir);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, dir, a, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, dir, a, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") == NULL);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, dir, c, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, dir, c, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") != NULL);
     CHECK(memcmp(a, c, sizeof a) == 0);
     /* each position is a valid encoding: per cell exactly one of empty/P1/P2, exactly one side to move */
@@ -218,12 +234,20 @@ static void test_inputs(void) {
         }
     CHECK(bad == 0);
     CHECK(first_empty == 9); /* the pool starts with an opening position */
+    CHECK(strstr(d, "mcts:16") != NULL);
     /* a corrupted cache is regenerated, not trusted */
-    snprintf(file, sizeof file, "%s/positions-11-200.bin", dir);
+    const char *cached = strstr(d, "(cached ");
+    REQUIRE(cached != NULL);
+    snprintf(file, sizeof file, "%.*s", (int)(strlen(cached) - 9), cached + 8);
     CHECK(nrps_write_file_atomic(file, "garbage", 7) == NRPS_OK);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, dir, c, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, dir, c, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") == NULL && memcmp(a, c, sizeof a) == 0);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 10, 80, 11, NULL, c, d, sizeof d) == NRPS_ERR_ARG);
+    /* another agent: other games, other cache file; a bad agent spec is an error naming it */
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, "random", dir, c, d, sizeof d) == NRPS_OK);
+    CHECK(strstr(d, "cached") == NULL && memcmp(a, c, sizeof a) != 0);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, "frob:3", NULL, c, d, sizeof d) == NRPS_ERR_ARG);
+    CHECK(strstr(nrps_last_error(), "frob:3") != NULL);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 10, 80, 11, AGENT, NULL, c, d, sizeof d) == NRPS_ERR_ARG);
 }
 
 static void test_timing_loop(void) {
@@ -259,6 +283,7 @@ int main(void) {
         return 1;
     }
     RUN(test_native_cpu);
+    RUN(test_native_cpu_8_lanes);
     RUN(test_native_cpu_large_batch);
     RUN(test_ort_cpu);
     RUN(test_ort_generic_provider_name);

@@ -7,6 +7,7 @@ PY=${PYTHON:-/usr/bin/python3}
 "$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_policy.model" --out "$T/p.onnx" >/dev/null 2>&1 &&
 "$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_value.model" --out "$T/v.onnx" >/dev/null 2>&1 ||
   { echo "  not ok import-go of the fixtures failed"; echo "RESULT cli_bench: 0 passed, 1 failed, 0 skipped"; exit 1; }
+cd "$T" || exit 1   # the benchmark caches its positions in ./.cache
 M=(--model-path "$T/p.onnx" --value-model-path "$T/v.onnx")
 Q=(--iterations 30 --warmup 3 --seed 5)
 
@@ -20,6 +21,7 @@ expect_fail "bad duration" 2 "duration expects" -- benchmark "${M[@]}" --duratio
 expect_fail "unknown backend" 2 "unknown backend 'tpu'" -- benchmark "${M[@]}" --backends ort-cpu,tpu
 expect_fail "unknown provider" 2 "unknown ONNX Runtime provider 'warp9'" -- benchmark "${M[@]}" --provider warp9
 expect_fail "bad inputs kind" 2 "inputs expects selfplay or random" -- benchmark "${M[@]}" --inputs zeros
+expect_fail "bad self-play agent" 2 "selfplay-agent: agent spec 'frob'" -- benchmark "${M[@]}" --selfplay-agent frob
 expect_fail "unknown flag" 2 "unknown flag '--frobnicate'" -- benchmark --frobnicate
 expect_fail "cpu-only and gpu-only" 2 "exclude each other" -- benchmark --cpu-only --gpu-only
 expect_fail "missing model file" 1 "nope.onnx" -- benchmark --model-path "$T/nope.onnx"
@@ -38,7 +40,7 @@ fi
 
 expect_ok "default run: both nets, CPU backends" "^native-cpu +value +64 " -- benchmark "${M[@]}" "${Q[@]}" --json "$T/r.json" --csv "$T/r.csv"
 for pat in "^ort-cpu +policy +1 " "^native-cpu +policy +64 " "^ort-cpu +floor +64 " "Performance Comparison" \
-           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu" "ONNX Runtime per-call floor"; do
+           "native-cpu is [0-9]+\.[0-9]{2} times (faster|slower) than ort-cpu \(native-cpu vs ort-cpu, p50 " "ONNX Runtime per-call floor"; do
   grep -qE "$pat" "$T/out" && ok "report has '$pat'" || bad "report has '$pat'"
 done
 if grep -qE "^(ort-cuda|native-cuda) " "$T/out"; then skip "GPU-absent line (GPU present)"
@@ -86,6 +88,9 @@ expect_ok "one model named alone, random inputs, backends list" "^native-cpu +va
 ! grep -qE "^[a-z-]+ +policy " "$T/out" && ! grep -qE "^ort-cpu " "$T/out" && ok "only the named model and backend are run" ||
   bad "only the named model and backend are run"
 grep -q "inputs *random" "$T/out" && ok "random inputs are labelled" || bad "random inputs label"
+expect_ok "self-play inputs from a named agent, cached" "inputs +selfplay: 8 positions from 'greedy' self-play games" -- \
+  benchmark --model-path "$T/v.onnx" --backends native-cpu --selfplay-agent greedy --sweep 8 "${Q[@]}"
+ls "$T"/.cache/positions-5-8-*.bin >/dev/null 2>&1 && ok "positions cached in ./.cache" || bad "positions cached in ./.cache"
 
 if command -v gnuplot >/dev/null; then
   expect_ok "sweep with plot" "^ort-cpu +policy +16 " -- benchmark "${M[@]}" "${Q[@]}" --sweep 1,4,16 --plot "$T/s.png"

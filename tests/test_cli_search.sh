@@ -36,7 +36,8 @@ import json, sys
 g = [json.loads(l) for l in open(sys.argv[1])]
 for i in range(0, 6, 2):
     x, y = g[i], g[i + 1]
-    assert x["p1_hand"] == y["p1_hand"] and x["p2_hand"] == y["p2_hand"], "paired deal"
+    assert x["hands"] == y["hands"], "paired deal"
+    assert x["deck_size"] == 21 and x["hand_size"] == 5 and x["max_rounds"] == 10, "standard record keys"
     assert x["p1"] == "mcts:30,batch=4" and y["p2"] == "mcts:30,batch=4", "seats swapped"
     assert len(x["moves"]) == 9 and sum(x["score"]) == 9 and x["winner"] in (1, 2)
 P
@@ -64,7 +65,7 @@ else bad "play: invalid input re-asked, EOF ends cleanly (rc=$RC, err: $(cat "$T
 moves=$(for p in 0 1 2 3 4 5 6 7 8; do echo "0 $p"; done)
 echo "$moves" | "$BIN" play --agent greedy --seed 4 --record "$T/game.jsonl" >"$T/out" 2>"$T/err"; RC=$?
 if [ "$RC" -eq 0 ] && grep -qE "^you (win|lose)$" "$T/out" && grep -q "game over after 9 plies" "$T/out" && \
-   grep -q '"p1": "human", "p2": "greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
+   grep -q '"p1":"human","p2":"greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
 else bad "play: scripted full game with record (rc=$RC, err: $(cat "$T/err"), tail: $(tail -3 "$T/out" | tr '\n' '|'))"; fi
 expect_ok "play record replays" "^1 records: " -- replay "$T/game.jsonl"
 echo "$moves" | "$BIN" play --agent mcts:20 --seat 2 --seed 4 >"$T/out" 2>"$T/err"; RC=$?

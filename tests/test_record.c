@@ -128,15 +128,18 @@ static void test_rejections(void) {
                "ply 10 (move [0,0]): illegal move: the game is already over");
 }
 
-static void test_arena_spelling_and_result_check(void) {
-    /* The search branch's arena writes "deck"/"hand"/"rounds"/"p1_hand"/"p2_hand" plus winner and score. */
+static void test_arena_record_and_result_check(void) {
+    /* What the arena writes: the standard keys plus metadata (agents, game index, winner, score). */
     rps_record r;
-    const char *arena = "{\"game\": 0, \"seed\": 7, \"deck\": 21, \"hand\": 5, \"rounds\": 10, \"p1\": \"random\", "
-                        "\"p1_hand\": [0, 1, 2, 0, 1], \"p2_hand\": [2, 2, 1, 0, 0], \"moves\": [[0, 0], [0, 1], [0, 2], "
-                        "[0, 3], [0, 4], [0, 5], [0, 6], [0, 7], [0, 8]], \"winner\": 1, \"score\": [6, 3]}";
+    const char *arena = "{\"deck_size\":21,\"hand_size\":5,\"max_rounds\":10,\"hands\":[[0,1,2,0,1],[2,2,1,0,0]],"
+                        "\"moves\":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[0,8]],\"game\":0,\"seed\":7,"
+                        "\"p1\":\"random\",\"p2\":\"greedy\",\"winner\":1,\"score\":[6,3]}";
     CHECK_MSG(rps_record_parse(arena, &r) == NRPS_OK, "%s", nrps_last_error());
     CHECK(r.cfg.deck_size == 21 && r.cfg.hand_size == 5 && r.cfg.max_rounds == 10 && r.n_moves == 9);
     CHECK(r.hands[1][0] == 2 && r.hands[0][2] == 2);
+    /* The old per-seat spelling is not a record. */
+    expect_bad("{\"deck\": 21, \"hand\": 5, \"rounds\": 10, \"p1_hand\": [0, 1, 2, 0, 1], \"p2_hand\": [2, 2, 1, 0, 0], "
+               "\"moves\": []}", NRPS_ERR_FORMAT, "missing key \"deck_size\"");
     expect_bad(HDR "\"moves\":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[0,8]],\"winner\":2}", NRPS_ERR_FORMAT,
                "recorded \"winner\" does not match the replayed game (winner 1, 6-3)");
     expect_bad(HDR "\"moves\":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[0,8]],\"score\":[5,4]}", NRPS_ERR_FORMAT,
@@ -149,6 +152,6 @@ int main(void) {
     RUN(test_round_trip);
     RUN(test_format_and_prefix);
     RUN(test_rejections);
-    RUN(test_arena_spelling_and_result_check);
+    RUN(test_arena_record_and_result_check);
     return check_summary("record");
 }

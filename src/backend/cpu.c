@@ -1,12 +1,13 @@
 /* cpu.c - the native-cpu backend: our own C forward pass on the weights read (with onnx_mlp_load) from the
  * same ONNX file ONNX Runtime runs. Single-threaded, no allocation per call.
- * Layout and kernel: the hidden width is padded to a multiple of 8 (zero weights), W1 is stored transposed
- * ([in][hidden8]); samples go through in tiles of 8, transposed to [in][8], and each 8-wide block of hidden units
- * is accumulated for the 8 samples in 8 vector registers (GCC vector extensions: one AVX register or two SSE
- * registers). The output layer is an 8-lane dot product per output. On x86-64 with GCC the kernel is compiled
- * twice (target_clones: x86-64-v3 = AVX2, and the baseline) and the loader picks one at run time, as ONNX
- * Runtime's MLAS does. No FMA contraction (-std=c11), so sums are plain float adds in a different order than
- * mlp_forward, the numerical reference: results agree to float rounding (tests/test_backend.c). */
+ * Layout and kernel: hidden and output widths are padded to multiples of the vector width L = 8 or 16 (zero
+ * weights), W1 and W2 are stored transposed ([in][hiddenL], [hiddenL][outL]); samples go through in tiles of 8 and
+ * each L-wide block of outputs
+ * of a layer is accumulated for the 8 samples in 8 vector registers (GCC vector extensions), ReLU fused. On x86-64 with GCC the 8-lane kernel is compiled twice (target_clones:
+ * x86-64-v3 = AVX2, and the baseline) and a 16-lane AVX-512 (x86-64-v4) kernel is added; the best one the CPU
+ * supports is picked at creation (NRPS_NO_AVX512=1 in the environment forces the 8-lane one), as ONNX Runtime's
+ * MLAS picks its kernels. The kernels allow FMA contraction and sum in another order than mlp_forward, the
+ * numerical reference: results agree with it to float rounding (tests/test_backend.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,24 +16,30 @@
 #include "nn/mlp.h"
 #include "onnx/onnx_mlp.h"
 
-enum { TILE = 8, LANES = 8 };
+enum { TILE = 8 };
 typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(NRPS_NO_TARGET_CLONES)
 #define NRPS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
 #define NRPS_HAVE_CLONES 1
+#define NRPS_AVX512 __attribute__((target("arch=x86-64-v4"), optimize("fp-contract=fast")))
 #else
 #define NRPS_CLONES
 #endif
 
 typedef struct {
     mlp m;
-    int hp;          /* hidden padded to a multiple of 8 */
+    int lanes;       /* vector width of the kernel: 16 (AVX-512) or 8 */
+    int hp, op;      /* hidden and output widths padded to multiples of lanes */
     float *w1t;      /* [in][hp] */
     float *b1;       /* [hp] */
-    float *w2;       /* [out][hp] */
-    float *xt;       /* [in][TILE] transposed input tile */
+    float *w2t;      /* [hp][op] */
+    float *b2;       /* [op] */
     float *h;        /* [TILE][hp] */
+    float *y;        /* [TILE][op] */
     float *in_buf, *out_buf; /* max_batch samples, for io_buffers */
 } cpu_ctx;
 
@@ -42,9 +49,10 @@ static void cpu_destroy(void *p) {
     mlp_free(&c->m);
     free(c->w1t);
     free(c->b1);
-    free(c->w2);
-    free(c->xt);
+    free(c->w2t);
+    free(c->b2);
     free(c->h);
+    free(c->y);
     free(c->in_buf);
     free(c->out_buf);
     free(c);
@@ -84,75 +92,83 @@ static void out_act(mlp_act a, float *y, int n) {
     }
 }
 
-/* Unaligned 8-float load/store (memcpy compiles to one vector move). */
-#define LD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-#define ST8(p, v) memcpy((p), &(v), sizeof(v8f))
+/* Unaligned vector load/store (memcpy compiles to one vector move). */
+#define LDV(dst, p) memcpy(&(dst), (p), sizeof(dst))
+#define STV(p, v) memcpy((p), &(v), sizeof(v))
+#define RELUV(VI, v) ((v) = (__typeof__(v))((VI)(v) & (VI)((v) > (__typeof__(v)){0})))
 
-/* Hidden layer for one tile: h[s][j] = b1[j] + sum_i xt[i][s] * w1t[i][j] (before the activation). */
-NRPS_CLONES static void hidden_tile(const float *restrict xt, const float *restrict w1t, const float *restrict b1,
-                                    float *restrict h, int I, int hp) {
-    for (int jb = 0; jb < hp; jb += LANES) {
-        v8f bias, acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7;
-        LD8(bias, b1 + jb);
-        acc0 = acc1 = acc2 = acc3 = acc4 = acc5 = acc6 = acc7 = bias;
-        for (int i = 0; i < I; i++) {
-            v8f w;
-            LD8(w, w1t + (size_t)i * hp + jb);
-            const float *x = xt + (size_t)i * TILE;
-            acc0 += x[0] * w;
-            acc1 += x[1] * w;
-            acc2 += x[2] * w;
-            acc3 += x[3] * w;
-            acc4 += x[4] * w;
-            acc5 += x[5] * w;
-            acc6 += x[6] * w;
-            acc7 += x[7] * w;
-        }
-        ST8(h + 0 * hp + jb, acc0);
-        ST8(h + 1 * hp + jb, acc1);
-        ST8(h + 2 * hp + jb, acc2);
-        ST8(h + 3 * hp + jb, acc3);
-        ST8(h + 4 * hp + jb, acc4);
-        ST8(h + 5 * hp + jb, acc5);
-        ST8(h + 6 * hp + jb, acc6);
-        ST8(h + 7 * hp + jb, acc7);
-    }
-}
+/* One register block: 8 samples (rows x0..x7, n terms each) times one vector V of consecutive columns of w (row
+ * stride ws): acc_s = bias + sum_i x_s[i] * w[i][..], optionally ReLU'd, stored to out + s*os. */
+#define BLOCK(V, VI, x, n, w, ws, bias, relu, out, os)                                                             \
+    do {                                                                                                           \
+        V a0, a1, a2, a3, a4, a5, a6, a7, wv;                                                                      \
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = (bias);                                                            \
+        const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5], *x6 = x[6], *x7 = x[7]; \
+        for (int i = 0; i < (n); i++) {                                                                            \
+            LDV(wv, (w) + (size_t)i * (ws));                                                                       \
+            a0 += x0[i] * wv;                                                                                      \
+            a1 += x1[i] * wv;                                                                                      \
+            a2 += x2[i] * wv;                                                                                      \
+            a3 += x3[i] * wv;                                                                                      \
+            a4 += x4[i] * wv;                                                                                      \
+            a5 += x5[i] * wv;                                                                                      \
+            a6 += x6[i] * wv;                                                                                      \
+            a7 += x7[i] * wv;                                                                                      \
+        }                                                                                                          \
+        if (relu) {                                                                                                \
+            RELUV(VI, a0), RELUV(VI, a1), RELUV(VI, a2), RELUV(VI, a3);                                            \
+            RELUV(VI, a4), RELUV(VI, a5), RELUV(VI, a6), RELUV(VI, a7);                                            \
+        }                                                                                                          \
+        STV((out) + 0 * (size_t)(os), a0), STV((out) + 1 * (size_t)(os), a1);                                      \
+        STV((out) + 2 * (size_t)(os), a2), STV((out) + 3 * (size_t)(os), a3);                                      \
+        STV((out) + 4 * (size_t)(os), a4), STV((out) + 5 * (size_t)(os), a5);                                      \
+        STV((out) + 6 * (size_t)(os), a6), STV((out) + 7 * (size_t)(os), a7);                                      \
+    } while (0)
 
-/* Output layer for one sample: y[o] = b2[o] + h . w2[o], 8 lanes then a fixed-order horizontal sum. */
-NRPS_CLONES static void output_row(const float *restrict h, const float *restrict w2, const float *restrict b2,
-                                   float *restrict y, int O, int hp) {
-    for (int o = 0; o < O; o++) {
-        v8f acc = {0}, a, b;
-        const float *w = w2 + (size_t)o * hp;
-        for (int j = 0; j < hp; j += LANES) {
-            LD8(a, h + j);
-            LD8(b, w + j);
-            acc += a * b;
-        }
-        y[o] = b2[o] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+/* Both layers for 8 samples (row pointers x[8], I inputs each), with vectors of type V (L lanes):
+ * h[s][j] = act(b1[j] + sum_i x[s][i] w1t[i][j]) (ReLU fused when relu != 0, other activations applied by
+ * `act_hidden`), then y[s][o] = b2[o] + sum_j h[s][j] w2t[j][o]; widths hp/op are multiples of L. */
+#define TILE_FN(NAME, ATTR, V, VI, L)                                                                              \
+    ATTR static void NAME(const float *const x[TILE], const cpu_ctx *c, int relu) {                                \
+        const int I = c->m.in, hp = c->hp, op = c->op;                                                             \
+        for (int jb = 0; jb < hp; jb += L) {                                                                       \
+            V bias;                                                                                                \
+            LDV(bias, c->b1 + jb);                                                                                 \
+            BLOCK(V, VI, x, I, c->w1t + jb, hp, bias, relu, c->h + jb, hp);                                        \
+        }                                                                                                          \
+        if (!relu)                                                                                                 \
+            for (int k = 0; k < TILE * hp; k++) c->h[k] = act1(c->m.hidden_act, c->h[k]);                          \
+        const float *hs[TILE];                                                                                     \
+        for (int s = 0; s < TILE; s++) hs[s] = c->h + (size_t)s * hp;                                             \
+        for (int ob = 0; ob < op; ob += L) {                                                                       \
+            V bias;                                                                                                \
+            LDV(bias, c->b2 + ob);                                                                                 \
+            BLOCK(V, VI, hs, hp, c->w2t + ob, op, bias, 0, c->y + ob, op);                                         \
+        }                                                                                                          \
     }
-}
+
+TILE_FN(tile8, NRPS_CLONES, v8f, v8i, 8)
+#ifdef NRPS_AVX512
+TILE_FN(tile16, NRPS_AVX512, v16f, v16i, 16)
+#endif
 
 static nrps_status cpu_run(void *p, const float *in, int batch, float *out) {
     cpu_ctx *c = p;
     const mlp *m = &c->m;
-    const int I = m->in, O = m->out, hp = c->hp;
+    const int I = m->in, O = m->out, op = c->op;
+    const int relu = m->hidden_act == MLP_ACT_RELU;
     for (int s0 = 0; s0 < batch; s0 += TILE) {
         int ns = batch - s0 < TILE ? batch - s0 : TILE;
-        for (int s = 0; s < TILE; s++) {
-            const float *x = in + (size_t)(s0 + (s < ns ? s : 0)) * I; /* a short tail tile repeats sample s0 */
-            for (int i = 0; i < I; i++) c->xt[(size_t)i * TILE + s] = x[i];
-        }
-        hidden_tile(c->xt, c->w1t, c->b1, c->h, I, hp);
+        const float *x[TILE];
+        for (int s = 0; s < TILE; s++) x[s] = in + (size_t)(s0 + (s < ns ? s : 0)) * I; /* short tail: repeat */
+#ifdef NRPS_AVX512
+        if (c->lanes == 16) tile16(x, c, relu);
+        else
+#endif
+            tile8(x, c, relu);
         for (int s = 0; s < ns; s++) {
-            float *h = c->h + (size_t)s * hp;
-            if (m->hidden_act == MLP_ACT_RELU)
-                for (int j = 0; j < hp; j++) h[j] = h[j] > 0.0f ? h[j] : 0.0f;
-            else
-                for (int j = 0; j < m->hidden; j++) h[j] = act1(m->hidden_act, h[j]);
             float *y = out + (size_t)(s0 + s) * O;
-            output_row(h, c->w2, m->b2, y, O, hp);
+            memcpy(y, c->y + (size_t)s * op, sizeof(float) * O);
             out_act(m->out_act, y, O);
         }
     }
@@ -174,15 +190,32 @@ nrps_status be_cpu_create(const char *model_path, const be_options *opt, be_back
         return rc;
     }
     const int I = c->m.in, H = c->m.hidden, O = c->m.out;
-    const int hp = c->hp = (H + LANES - 1) / LANES * LANES;
+    const char *isa = "portable C vectors";
+    c->lanes = 8;
+#ifdef NRPS_HAVE_CLONES
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+    isa = avx2 ? "AVX2 (x86-64-v3)" : "SSE2 (x86-64 baseline)";
+    const char *no512 = getenv("NRPS_NO_AVX512");
+    int allow512 = !no512 || !*no512 || !strcmp(no512, "0");
+    if (avx2 && allow512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+        c->lanes = 16;
+        isa = "AVX-512 (x86-64-v4)";
+    }
+#endif
+    const int L = c->lanes;
+    const int hp = c->hp = (H + L - 1) / L * L;
+    const int op = c->op = (O + L - 1) / L * L;
     c->w1t = calloc((size_t)I * hp, sizeof(float));
     c->b1 = calloc((size_t)hp, sizeof(float));
-    c->w2 = calloc((size_t)O * hp, sizeof(float));
-    c->xt = calloc((size_t)I * TILE, sizeof(float));
+    c->w2t = calloc((size_t)hp * op, sizeof(float));
+    c->b2 = calloc((size_t)op, sizeof(float));
     c->h = calloc((size_t)TILE * hp, sizeof(float));
+    c->y = calloc((size_t)TILE * op, sizeof(float));
     c->in_buf = calloc((size_t)opt->max_batch * I, sizeof(float));
     c->out_buf = calloc((size_t)opt->max_batch * O, sizeof(float));
-    if (!c->w1t || !c->b1 || !c->w2 || !c->xt || !c->h || !c->in_buf || !c->out_buf) {
+    if (!c->w1t || !c->b1 || !c->w2t || !c->b2 || !c->h || !c->y || !c->in_buf || !c->out_buf) {
         cpu_destroy(c);
         nrps_set_error("out of memory for %d-sample native-cpu buffers", opt->max_batch);
         return NRPS_ERR_NOMEM;
@@ -190,21 +223,15 @@ nrps_status be_cpu_create(const char *model_path, const be_options *opt, be_back
     for (int j = 0; j < H; j++) {
         for (int i = 0; i < I; i++) c->w1t[(size_t)i * hp + j] = c->m.w1[(size_t)j * I + i];
         c->b1[j] = c->m.b1[j];
-        for (int o = 0; o < O; o++) c->w2[(size_t)o * hp + j] = c->m.w2[(size_t)o * H + j];
+        for (int o = 0; o < O; o++) c->w2t[(size_t)j * op + o] = c->m.w2[(size_t)o * H + j];
     }
+    for (int o = 0; o < O; o++) c->b2[o] = c->m.b2[o];
     b->info.create_ms = (nrps_now_s() - t0) * 1e3;
     snprintf(b->info.input_name, sizeof b->info.input_name, "%s", oi.input_name[0] ? oi.input_name : "input");
     snprintf(b->info.output_name, sizeof b->info.output_name, "%s", oi.output_name[0] ? oi.output_name : "output");
     b->info.input_size = I;
     b->info.output_size = O;
     b->info.threads = 1;
-    const char *isa = "portable C vectors";
-#ifdef NRPS_HAVE_CLONES
-    __builtin_cpu_init();
-    isa = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2")
-              ? "AVX2 (x86-64-v3)"
-              : "SSE2 (x86-64 baseline)";
-#endif
     snprintf(b->info.provider, sizeof b->info.provider, "native C %d-%d-%d %s/%s, %s, single-threaded", I, H, O,
              mlp_act_name(c->m.hidden_act), mlp_act_name(c->m.out_act), isa);
     snprintf(b->info.device, sizeof b->info.device, "CPU");

@@ -41,7 +41,7 @@ __global__ static void nc_mlp_kernel(const float *__restrict__ x, const float *_
     float *hs = sh + NC_TILE * I;    /* [NC_TILE][H] */
     const int s0 = blockIdx.x * NC_TILE;
     const int ns = min(NC_TILE, batch - s0);
-    for (int k = threadIdx.x; k < ns * I; k += blockDim.x) xs[k] = x[(size_t)s0 * I + k];
+    for (int k = threadIdx.x; k < NC_TILE * I; k += blockDim.x) xs[k] = k < ns * I ? x[(size_t)s0 * I + k] : 0.0f;
     __syncthreads();
     for (int j = threadIdx.x; j < H; j += blockDim.x) {
         float acc[NC_TILE];

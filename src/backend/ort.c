@@ -233,15 +233,25 @@ static nrps_status append_provider(OrtSessionOptions *so, const char *provider, 
     }
     if (pi >= 0 && !strcmp(PROVIDERS[pi].full, "CUDAExecutionProvider")) {
         OrtCUDAProviderOptionsV2 *co = NULL;
-        /* use_tf32=0: plain fp32 GEMMs, comparable with the CPU reference. */
+        /* use_tf32=0: plain fp32 GEMMs, comparable with the CPU reference (older builds without the key: retry
+         * without it and say so) */
         const char *keys[] = {"device_id", "use_tf32"}, *vals[] = {dev, "0"};
         nrps_status rc = NRPS_ERR_UNAVAILABLE;
-        if (!ort_fail(g_api->CreateCUDAProviderOptions(&co), what) &&
-            !ort_fail(g_api->UpdateCUDAProviderOptions(co, keys, vals, 2), what) &&
-            !ort_fail(g_api->SessionOptionsAppendExecutionProvider_CUDA_V2(so, co), what))
-            rc = NRPS_OK;
+        int tf32_off = 1;
+        if (!ort_fail(g_api->CreateCUDAProviderOptions(&co), what)) {
+            OrtStatus *st = g_api->UpdateCUDAProviderOptions(co, keys, vals, 2);
+            if (st) {
+                g_api->ReleaseStatus(st);
+                tf32_off = 0;
+                st = g_api->UpdateCUDAProviderOptions(co, keys, vals, 1);
+            }
+            if (!ort_fail(st, what) && !ort_fail(g_api->SessionOptionsAppendExecutionProvider_CUDA_V2(so, co), what))
+                rc = NRPS_OK;
+        }
         if (co) g_api->ReleaseCUDAProviderOptions(co);
-        if (rc == NRPS_OK) snprintf(used, used_len, "CUDAExecutionProvider (device %d, fp32) + CPU fallback", device_id);
+        if (rc == NRPS_OK)
+            snprintf(used, used_len, "CUDAExecutionProvider (device %d, %s) + CPU fallback", device_id,
+                     tf32_off ? "fp32, TF32 off" : "TF32 setting not accepted: may use TF32");
         return rc;
     }
     if (pi >= 0 && !strcmp(PROVIDERS[pi].full, "TensorrtExecutionProvider")) {

@@ -4,6 +4,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double cpu_time_s(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)) return 0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 bench_loop_opts bench_loop_opts_default(void) {
     return (bench_loop_opts){.warmup = -1,
@@ -92,6 +99,7 @@ nrps_status bench_time_backend(be_backend *b, const float *in, float *out, int b
         rc = NRPS_ERR_NOMEM;
         goto done;
     }
+    double c0 = cpu_time_s();
     double t0 = nrps_now_s(), end = t0 + o->duration_s;
     for (;;) {
         if (nrps_interrupted) {
@@ -114,6 +122,7 @@ nrps_status bench_time_backend(be_backend *b, const float *in, float *out, int b
         t->n++;
     }
     t->total_s = nrps_now_s() - t0;
+    if (t->n > 0) t->cpu_per_call_us = (cpu_time_s() - c0) * 1e6 / (double)t->n;
     if (nrps_interrupted) t->interrupted = 1;
     if (t->n > 0) rc = stats_compute(t->samples_us, t->n, &t->st);
 done:

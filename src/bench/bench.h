@@ -33,6 +33,8 @@ typedef struct {
     long n;                /* timed calls */
     double *samples_us;    /* n per-call latencies (owned; bench_timing_free) */
     double total_s;        /* wall time of the timed calls */
+    double cpu_per_call_us; /* process CPU time (all threads) over the timed calls / n: unlike wall time, not
+                             * inflated when the scheduler preempts us on a busy machine */
     int interrupted;       /* SIGINT stopped it early (n may be 0) */
     bench_stats st;        /* valid when n >= 1 */
 } bench_timing;
@@ -62,13 +64,19 @@ void bench_compare(const float *got, const float *ref, int rows, int cols, doubl
 /* ---- inputs ---- */
 typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM } bench_inputs_kind;
 
-/* Fills pool[n][width] with benchmark inputs. SELFPLAY (width must be 81): encoded positions from self-play
- * games (every position from the opening to the last move), generated with `seed` and cached under
- * cache_dir (NULL: no cache) as "positions-<seed>-<n>.bin" (magic "NRPSPOS1", version, count, width, then
- * float32 data); a bad or stale cache file is regenerated. RANDOM: uniform floats in [0,1). *desc receives a
- * short description for reports. */
-nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *cache_dir,
-                              float *pool, char *desc, size_t desc_len);
+/* Fills pool[n][width] with benchmark inputs. SELFPLAY (width must be 81): encoded positions from games between
+ * two copies of `agent` (an agent spec, src/search/agent.h; NULL or "" = bench_inputs_default_agent), every
+ * position from the opening to the last move, seeded by `seed`, cached under cache_dir (NULL: no cache) as
+ * "positions-<seed>-<n>-<spec hash>.bin" (magic "NRPSPOS2", version, width, count, seed, agent spec, float32
+ * data); a bad or stale cache file is regenerated. RANDOM: uniform floats in [0,1). *desc receives a short
+ * description for reports. */
+nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent,
+                              const char *cache_dir, float *pool, char *desc, size_t desc_len);
+
+/* The default self-play agent: MCTS (64 playouts, temperature 1 on every ply so games differ) with the default
+ * networks models/rps_policy.onnx + models/rps_value.onnx when both exist, else MCTS with uniform priors and
+ * random rollouts. */
+void bench_inputs_default_agent(char *spec, size_t len);
 
 /* ---- results and reports ---- */
 typedef struct {
@@ -85,6 +93,7 @@ typedef struct {
 typedef struct {
     char cpu_model[128], os[160], ort_version[32], providers[256], git_commit[48], timestamp[32];
     int cores, threads;
+    double loadavg_start, loadavg_end; /* 1-minute load average before / after the measurements (-1 unknown) */
     char inputs[160];
     unsigned long long seed;
     char warmup[128], iterations[64];

@@ -41,6 +41,8 @@ void bench_env_fill(bench_env *e) {
         if (fgets(e->git_commit, sizeof e->git_commit, g)) chomp(e->git_commit);
         if (pclose(g) != 0) e->git_commit[0] = 0;
     }
+    double la[1];
+    e->loadavg_start = getloadavg(la, 1) == 1 ? la[0] : -1;
     time_t now = time(NULL);
     struct tm tmv;
     gmtime_r(&now, &tmv);
@@ -63,22 +65,23 @@ static const bench_row *find_row(const bench_row *rows, int n, const char *backe
     return NULL;
 }
 
-/* "A is 2.31x faster than B (p50 12.30 us vs 28.41 us)" from two measured rows. */
-static void ratio_line(FILE *f, const char *label, const bench_row *a, const bench_row *b) {
+/* "<who> is 2.31 times faster than <whom> (a vs b, p50 12.30 us vs 28.41 us)" from two measured rows. */
+static void ratio_line(FILE *f, const char *label, const char *who, const char *whom, const bench_row *a,
+                       const bench_row *b) {
     double x = a->tm.st.p50, y = b->tm.st.p50;
-    if (x <= y)
-        fprintf(f, "    %-32s %s is %.2f times faster than %s (p50 %.2f us vs %.2f us)\n", label, a->backend, y / x,
-                b->backend, x, y);
-    else
-        fprintf(f, "    %-32s %s is %.2f times slower than %s (p50 %.2f us vs %.2f us)\n", label, a->backend, x / y,
-                b->backend, x, y);
+    char threads[96] = "";
+    if (a->info.threads != b->info.threads)
+        snprintf(threads, sizeof threads, "; %s uses %d thread%s, %s %d", a->backend, a->info.threads,
+                 a->info.threads == 1 ? "" : "s", b->backend, b->info.threads);
+    fprintf(f, "    %-32s %s is %.2f times %s than %s (%s vs %s, p50 %.2f us vs %.2f us%s)\n", label, who,
+            x <= y ? y / x : x / y, x <= y ? "faster" : "slower", whom, a->backend, b->backend, x, y, threads);
 }
 
 void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e) {
-    fprintf(f, "\n%-12s %-6s %6s %9s %10s %10s %9s %9s %9s %9s %9s %10s %9s %6s %10s %12s %s\n", "backend", "model",
-            "batch", "create_ms", "first_us", "mean_us", "min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us",
+    fprintf(f, "\n%-12s %-6s %6s %9s %10s %10s %10s %9s %9s %9s %9s %9s %10s %9s %6s %10s %12s %s\n", "backend", "model",
+            "batch", "create_ms", "first_us", "mean_us", "cpu_us", "min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us",
             "stdev_us", "CV%", "us/sample", "samples/s", "valid");
-    int high_cv = 0;
+    int high_cv = 0, preempted = 0;
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         if (r->tm.n < 1) {
@@ -88,14 +91,16 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
         const bench_stats *s = &r->tm.st;
         char valid[32] = "-";
         if (r->validated) snprintf(valid, sizeof valid, "%s %.1e", r->val.ok ? "ok" : "FAIL", r->val.max_abs);
-        fprintf(f, "%-12s %-6s %6d %9.2f %10.2f %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %10.2f %9.2f %6.1f %10.3f %12.0f %s%s\n",
-                r->backend, r->model, r->batch, r->info.create_ms, r->tm.first_call_us, s->mean, s->min, s->p50, s->p90,
+        fprintf(f, "%-12s %-6s %6d %9.2f %10.2f %10.2f %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %10.2f %9.2f %6.1f %10.3f %12.0f %s%s\n",
+                r->backend, r->model, r->batch, r->info.create_ms, r->tm.first_call_us, s->mean, r->tm.cpu_per_call_us, s->min, s->p50, s->p90,
                 s->p99, s->p999, s->max, s->stdev, 100 * s->cv, per_sample_us(r), samples_per_s(r), valid,
                 r->tm.interrupted ? " (interrupted)" : "");
         if (s->cv > 0.25) high_cv++;
+        if (!be_is_gpu(r->backend) && r->tm.cpu_per_call_us > 0 && s->mean > 1.3 * r->tm.cpu_per_call_us) preempted++;
     }
     fprintf(f, "\nTimes are per call (wall clock, monotonic), in microseconds; percentiles by linear interpolation "
-               "(numpy's default); stdev with n-1; valid = max abs error vs the plain-C reference (mlp_forward).\n");
+               "(numpy's default); stdev with n-1; cpu_us = process CPU time per call (all threads); valid = max abs error vs "
+               "the plain-C reference (mlp_forward).\n");
     for (int i = 0; i < n; i++) {
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= !strcmp(rows[j].backend, rows[i].backend);
@@ -103,6 +108,12 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             fprintf(f, "  %-12s %s; %s; %s; %d thread%s\n", rows[i].backend, rows[i].info.provider, rows[i].info.device,
                     rows[i].info.note, rows[i].info.threads, rows[i].info.threads == 1 ? "" : "s");
     }
+    if (preempted)
+        fprintf(f, "WARNING: %d CPU row%s spent over 30%% of the wall time off the CPU (mean_us > 1.3 x cpu_us): the "
+                   "process was preempted (load average %.2f -> %.2f on %d cores), so those latencies include waiting "
+                   "for a CPU.\n",
+                preempted, preempted == 1 ? "" : "s", e ? e->loadavg_start : -1, e ? e->loadavg_end : -1,
+                e ? e->cores : 0);
     if (high_cv)
         fprintf(f, "WARNING: %d row%s with CV > 25%%: timings are noisy (a busy machine?); rerun with nice, longer "
                    "--duration or fewer concurrent jobs.\n",
@@ -131,7 +142,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                 const bench_row *a = find_row(rows, n, pairs[p][0], models[m], bsz);
                 const bench_row *b = find_row(rows, n, pairs[p][1], models[m], bsz);
                 if (a && b) {
-                    ratio_line(f, label, a, b);
+                    ratio_line(f, label, "GPU", "CPU", a, b);
                     gpu_lines++;
                 } else if (a && !b) {
                     fprintf(f, "    %-32s %s measured but %s was not run: no ratio\n", label, pairs[p][0], pairs[p][1]);
@@ -144,7 +155,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             const bench_row *nat = find_row(rows, n, "native-cpu", models[m], bsz);
             const bench_row *ort = find_row(rows, n, "ort-cpu", models[m], bsz);
             if (nat && ort)
-                ratio_line(f, "native C vs ONNX Runtime (CPU):", nat, ort);
+                ratio_line(f, "native C vs ONNX Runtime (CPU):", "native-cpu", "ort-cpu", nat, ort);
             else
                 fprintf(f, "    %-32s no ratio: %s not measured in this run\n", "native C vs ONNX Runtime (CPU):",
                         !nat && !ort ? "native-cpu and ort-cpu" : !nat ? "native-cpu" : "ort-cpu");
@@ -178,6 +189,8 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
     for (char *save = NULL, *t = strtok_r(prov, ",", &save); t; t = strtok_r(NULL, ",", &save))
         cJSON_AddItemToArray(pa, cJSON_CreateString(t));
     cJSON_AddNumberToObject(env, "threads", e->threads);
+    cJSON_AddNumberToObject(env, "loadavg_start", e->loadavg_start);
+    cJSON_AddNumberToObject(env, "loadavg_end", e->loadavg_end);
     add_str_or_null(env, "git_commit", e->git_commit);
     cJSON_AddStringToObject(env, "timestamp", e->timestamp);
     cJSON_AddBoolToObject(env, "native_cuda_compiled", e->cuda_compiled);
@@ -226,6 +239,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
                                 r->tm.warmup_settled > 0 ? "settled" : r->tm.warmup_settled < 0 ? "fixed" : "capped");
         cJSON_AddNumberToObject(o, "iterations", (double)r->tm.n);
         cJSON_AddNumberToObject(o, "total_s", r->tm.total_s);
+        cJSON_AddNumberToObject(o, "cpu_time_per_call_us", r->tm.cpu_per_call_us);
         cJSON *l = cJSON_AddObjectToObject(o, "latency_us");
         cJSON_AddNumberToObject(l, "mean", r->tm.st.mean);
         cJSON_AddNumberToObject(l, "min", r->tm.st.min);
@@ -269,7 +283,7 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n) {
     nrps_status rc = nrps_atomic_open(&af, path, "w");
     if (rc) return rc;
     fprintf(af.f, "backend,model,batch_size,provider,threads,session_create_ms,first_call_us,warmup_calls,iterations,"
-                  "mean_us,min_us,p50_us,p90_us,p99_us,p999_us,max_us,stdev_us,cv,per_sample_us,samples_per_s,"
+                  "mean_us,cpu_us,min_us,p50_us,p90_us,p99_us,p999_us,max_us,stdev_us,cv,per_sample_us,samples_per_s,"
                   "max_abs_err,valid,interrupted\n");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
@@ -279,9 +293,9 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n) {
         snprintf(prov, sizeof prov, "%s", r->info.provider);
         for (char *p = prov; *p; p++)
             if (*p == ',' || *p == '"') *p = ';';
-        fprintf(af.f, "%s,%s,%d,\"%s\",%d,%.4f,%.3f,%ld,%ld,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.5f,%.5f,%.1f,",
+        fprintf(af.f, "%s,%s,%d,\"%s\",%d,%.4f,%.3f,%ld,%ld,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.5f,%.5f,%.1f,",
                 r->backend, r->model, r->batch, prov, r->info.threads, r->info.create_ms, r->tm.first_call_us,
-                r->tm.warmup_calls, r->tm.n, s->mean, s->min, s->p50, s->p90, s->p99, s->p999, s->max, s->stdev, s->cv,
+                r->tm.warmup_calls, r->tm.n, s->mean, r->tm.cpu_per_call_us, s->min, s->p50, s->p90, s->p99, s->p999, s->max, s->stdev, s->cv,
                 per_sample_us(r), samples_per_s(r));
         if (r->validated)
             fprintf(af.f, "%.3g,%s,", r->val.max_abs, r->val.ok ? "ok" : "FAIL");

@@ -16,9 +16,10 @@
 #include "cli/cli.h"
 #include "nn/mlp.h"
 #include "onnx/onnx_mlp.h"
+#include "search/agent.h"
 
 #define CMD "benchmark"
-enum { MAX_BACKENDS = 16, MAX_BATCHES = 32 };
+enum { MAX_BACKENDS = 16, MAX_BATCHES = 32, POOL_MAX = 16384 };
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -46,7 +47,11 @@ static void usage(FILE *f) {
             "                        native-cpu is single-threaded)\n"
             "  --inputs KIND         selfplay (positions from games, default) or random (uniform floats)\n"
             "  --seed N              seed for the inputs (default 1)\n"
-            "  --no-validate         skip checking outputs against the plain-C reference (default: checked)\n"
+            "  --selfplay-agent SPEC agent playing the self-play games (default mcts-net:64,temp=1,tplies=-1 with\n"
+            "                        the default nets when models/ has both, else mcts:64,temp=1,tplies=-1);\n"
+            "                        positions are cached in .cache/\n"
+            "  --validate, --no-validate  check (default) or skip checking every backend's outputs against the\n"
+            "                        plain-C reference; a mismatch fails the run\n"
             "  --no-floor            skip the ONNX Runtime floor (identity graph) measurement\n"
             "  --json FILE           write results as JSON (docs/benchmark-json.md)\n"
             "  --csv FILE            write results as CSV\n"
@@ -123,7 +128,7 @@ int cmd_benchmark(int argc, char **argv) {
     enum {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
-        O_CSV, O_PLOT, O_HELP
+        O_CSV, O_PLOT, O_HELP, O_AGENT
     };
     static const struct option opts[] = {
         {"model-path", required_argument, 0, O_MODEL}, {"value-model-path", required_argument, 0, O_VALUE},
@@ -138,9 +143,10 @@ int cmd_benchmark(int argc, char **argv) {
         {"no-validate", no_argument, 0, O_NOVALIDATE}, {"no-floor", no_argument, 0, O_NOFLOOR},
         {"json", required_argument, 0, O_JSON},        {"csv", required_argument, 0, O_CSV},
         {"plot", required_argument, 0, O_PLOT},        {"help", no_argument, 0, O_HELP},
+        {"selfplay-agent", required_argument, 0, O_AGENT},
         {0, 0, 0, 0}};
     const char *policy_path = NULL, *value_path = NULL, *backends_arg = NULL, *provider = NULL, *json = NULL,
-               *csv = NULL, *plot = NULL, *sweep = NULL;
+               *csv = NULL, *plot = NULL, *sweep = NULL, *selfplay_agent = NULL;
     long in_size = -1, out_size = -1, batch_size = 64, iterations = 1000, device_id = 0, threads = 1, warmup = -1,
          seed = 1;
     double duration = 0;
@@ -183,11 +189,16 @@ int cmd_benchmark(int argc, char **argv) {
         case O_JSON: json = optarg; break;
         case O_CSV: csv = optarg; break;
         case O_PLOT: plot = optarg; break;
+        case O_AGENT: selfplay_agent = optarg; break;
         default: return cli_usage_error(CMD, "internal: unhandled flag");
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s' (see 'neural_rps benchmark --help')", argv[optind]);
     if (cpu_only && gpu_only) return cli_usage_error(CMD, "--cpu-only and --gpu-only exclude each other");
+    if (selfplay_agent) {
+        agent_spec as;
+        if (agent_spec_parse(selfplay_agent, &as)) return cli_usage_error(CMD, "--selfplay-agent: %s", nrps_last_error());
+    }
     if (provider && !be_ort_provider_known(provider))
         return cli_usage_error(CMD, "--provider: unknown ONNX Runtime provider '%s' (expected cuda, tensorrt, rocm, "
                                     "migraphx, openvino, coreml, dml, qnn, xnnpack, webgpu, ... or a full "
@@ -195,6 +206,8 @@ int cmd_benchmark(int argc, char **argv) {
     if ((json && !check_out_path("json", json)) || (csv && !check_out_path("csv", csv)) ||
         (plot && !check_out_path("plot", plot)))
         return 2;
+    if (plot && system("command -v gnuplot >/dev/null 2>&1") != 0)
+        return cli_usage_error(CMD, "--plot needs gnuplot, which is not installed (Debian: gnuplot-nox)");
 
     /* batch sizes */
     int batches[MAX_BATCHES], nb;
@@ -364,9 +377,18 @@ int cmd_benchmark(int argc, char **argv) {
         cli_fail(CMD, "out of memory for batch size %d", max_batch);
         goto cleanup;
     }
-    if (bench_inputs_make(inputs, max_batch, width, (uint64_t)seed, ".cache", pool, env.inputs, sizeof env.inputs)) {
+    /* up to POOL_MAX distinct positions, repeated for larger batches */
+    long distinct = max_batch < POOL_MAX ? max_batch : POOL_MAX;
+    if (bench_inputs_make(inputs, distinct, width, (uint64_t)seed, selfplay_agent, ".cache", pool, env.inputs,
+                          sizeof env.inputs)) {
         cli_fail(CMD, "inputs: %s", nrps_last_error());
         goto cleanup;
+    }
+    for (long k = distinct; k < max_batch; k++)
+        memcpy(pool + (size_t)k * width, pool + (size_t)(k % distinct) * width, sizeof(float) * width);
+    if (distinct < max_batch) {
+        size_t used = strlen(env.inputs);
+        snprintf(env.inputs + used, sizeof env.inputs - used, ", repeated to %d", max_batch);
     }
 
     /* header */
@@ -477,6 +499,10 @@ int cmd_benchmark(int argc, char **argv) {
         }
     }
     if (cli_isatty_err()) fprintf(stderr, "\r%60s\r", "");
+    {
+        double la[1];
+        env.loadavg_end = getloadavg(la, 1) == 1 ? la[0] : -1;
+    }
 
     bench_report_text(stdout, rows, nrows, &env);
     if (env.gpu_note[0] && !gpu_only) printf("\nGPU results absent: %s\n", env.gpu_note);

@@ -131,11 +131,9 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
         goto cleanup;
     }
     static const char *const keys[3] = {"deck_size", "hand_size", "max_rounds"};
-    static const char *const alias[3] = {"deck", "hand", "rounds"};
     long v[3];
     for (int k = 0; k < 3; k++) {
         cJSON *x = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
-        if (!x) x = cJSON_GetObjectItemCaseSensitive(o, alias[k]);
         if (!x) {
             nrps_set_error("missing key \"%s\"", keys[k]);
             goto cleanup;
@@ -151,14 +149,12 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
         goto cleanup;
     }
     cJSON *hands = cJSON_GetObjectItemCaseSensitive(o, "hands");
-    cJSON *split[2] = {cJSON_GetObjectItemCaseSensitive(o, "p1_hand"), cJSON_GetObjectItemCaseSensitive(o, "p2_hand")};
-    int use_split = !hands && split[0] && split[1];
-    if (!use_split && (!cJSON_IsArray(hands) || cJSON_GetArraySize(hands) != 2)) {
+    if (!cJSON_IsArray(hands) || cJSON_GetArraySize(hands) != 2) {
         nrps_set_error("\"hands\" must be an array of two arrays");
         goto cleanup;
     }
     for (int k = 0; k < 2; k++) {
-        cJSON *h = use_split ? split[k] : cJSON_GetArrayItem(hands, k);
+        cJSON *h = cJSON_GetArrayItem(hands, k);
         if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != r->cfg.hand_size) {
             nrps_set_error("\"hands\"[%d] (%s) must be an array of %d card types", k, moves_name(k),
                            r->cfg.hand_size);

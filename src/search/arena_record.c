@@ -15,23 +15,25 @@ static void put_str(FILE *f, const char *s) {
 
 void arena_record_line(FILE *f, const arena_game *g, long index, uint64_t seed, const rps_config *game,
                        const char *p1_name, const char *p2_name) {
-    fprintf(f, "{\"game\": %ld, \"seed\": %llu, \"deck\": %d, \"hand\": %d, \"rounds\": %d", index,
-            (unsigned long long)seed, game->deck_size, game->hand_size, game->max_rounds);
+    /* The project's record format (src/game/record.h) first, then metadata keys the parser ignores
+     * (winner and score are checked against the replay). */
+    fprintf(f, "{\"deck_size\":%d,\"hand_size\":%d,\"max_rounds\":%d,\"hands\":[[", game->deck_size,
+            game->hand_size, game->max_rounds);
+    for (int i = 0; i < g->hand_size; i++) fprintf(f, "%s%d", i ? "," : "", g->p1_hand[i]);
+    fprintf(f, "],[");
+    for (int i = 0; i < g->hand_size; i++) fprintf(f, "%s%d", i ? "," : "", g->p2_hand[i]);
+    fprintf(f, "]],\"moves\":[");
+    for (int i = 0; i < g->nmoves; i++) fprintf(f, "%s[%d,%d]", i ? "," : "", g->moves[i].card, g->moves[i].pos);
+    fprintf(f, "],\"game\":%ld,\"seed\":%llu", index, (unsigned long long)seed);
     if (p1_name) {
-        fprintf(f, ", \"p1\": ");
+        fprintf(f, ",\"p1\":");
         put_str(f, p1_name);
     }
     if (p2_name) {
-        fprintf(f, ", \"p2\": ");
+        fprintf(f, ",\"p2\":");
         put_str(f, p2_name);
     }
-    fprintf(f, ", \"p1_hand\": [");
-    for (int i = 0; i < g->hand_size; i++) fprintf(f, "%s%d", i ? ", " : "", g->p1_hand[i]);
-    fprintf(f, "], \"p2_hand\": [");
-    for (int i = 0; i < g->hand_size; i++) fprintf(f, "%s%d", i ? ", " : "", g->p2_hand[i]);
-    fprintf(f, "], \"moves\": [");
-    for (int i = 0; i < g->nmoves; i++) fprintf(f, "%s[%d, %d]", i ? ", " : "", g->moves[i].card, g->moves[i].pos);
-    fprintf(f, "], \"winner\": %d, \"score\": [%d, %d]}\n", g->winner, g->score_p1, g->score_p2);
+    fprintf(f, ",\"winner\":%d,\"score\":[%d,%d]}\n", g->winner, g->score_p1, g->score_p2);
 }
 
 nrps_status arena_record_write(const char *path, const arena_config *cfg, const arena_result *res) {

@@ -6,9 +6,9 @@
 
 /* Writes res->log (cfg->keep_games must have been set) to path atomically (temp + rename), one line per
  * game in game order:
- *   {"game": g, "seed": S, "deck": 21, "hand": 5, "rounds": 10, "p1": "SPEC", "p2": "SPEC",
- *    "p1_hand": [0,2,...], "p2_hand": [...], "moves": [[card, pos], ...], "winner": 0|1|2,
- *    "score": [cells_p1, cells_p2]}
+ *   {"deck_size":21,"hand_size":5,"max_rounds":10,"hands":[[P1 types],[P2 types]],
+ *    "moves":[[card,pos],...],"game":g,"seed":S,"p1":"SPEC","p2":"SPEC","winner":0|1|2,"score":[p1,p2]}
+ * i.e. the project's record format (src/game/record.h) followed by metadata keys
  * where p1/p2 name the agents that sat as Player1/Player2 in that game, card is the hand index at the
  * time of the move and pos 0..8. Returns NRPS_ERR_IO with a message naming path on failure. */
 nrps_status arena_record_write(const char *path, const arena_config *cfg, const arena_result *res);
