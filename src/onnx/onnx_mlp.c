@@ -593,10 +593,9 @@ static nrps_status value_check(const reader *r, const Onnx__ValueInfoProto *v, c
         goto cleanup;                                                                                             \
     } while (0)
 
-nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra) {
+nrps_status onnx_mlp_load_buffer(const char *path, const void *data, size_t len, mlp *out, onnx_mlp_info *info,
+                                 onnx_mlp_extra *extra) {
     nrps_status st = NRPS_OK;
-    char *data = NULL;
-    size_t len = 0;
     reader r = {.path = path};
     layer L[2] = {{0}};
     int n_layers = 0;
@@ -612,8 +611,6 @@ nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, on
     }
     memset(out, 0, sizeof *out);
 
-    st = nrps_read_file(path, ONNX_MAX_BYTES, &data, &len);
-    if (st != NRPS_OK) return st;
     if (len == 0) FAIL(NRPS_ERR_FORMAT, "%s: empty file, not an ONNX model", path);
     r.model = onnx__model_proto__unpack(NULL, len, (const uint8_t *)data);
     if (!r.model) FAIL(NRPS_ERR_FORMAT, "%s: not a valid ONNX protobuf (truncated or corrupted file)", path);
@@ -853,8 +850,17 @@ cleanup:
     layer_free(&L[1]);
     free(r.used);
     if (r.model) onnx__model_proto__free_unpacked(r.model, NULL);
-    free(data);
     if (st != NRPS_OK) mlp_free(out);
+    return st;
+}
+
+nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra) {
+    char *data = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    nrps_status st = nrps_read_file(path, ONNX_MAX_BYTES, &data, &len);
+    if (st == NRPS_OK) st = onnx_mlp_load_buffer(path, data, len, out, info, extra);
+    free(data);
     return st;
 }
 
