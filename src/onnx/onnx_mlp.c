@@ -743,6 +743,9 @@ nrps_status onnx_mlp_load_buffer(const char *path, const void *data, size_t len,
                     FAIL(NRPS_ERR_UNSUPPORTED, "%s: Gemm with transA=1 (node %d '%s') is not supported", path, ni,
                          nname(n));
                 float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
+                if (!isfinite(alpha) || !isfinite(beta))
+                    FAIL(NRPS_ERR_UNSUPPORTED, "%s: Gemm (node %d '%s') has a non-finite alpha or beta", path, ni,
+                         nname(n));
                 st = layer_weight(&r, wt, attr_int(n, "transB", 0) != 0, alpha, l, ni, n);
                 if (st != NRPS_OK) goto cleanup;
                 const Onnx__TensorProto *bt = NULL;
@@ -842,6 +845,9 @@ nrps_status onnx_mlp_load_buffer(const char *path, const void *data, size_t len,
     memcpy(out->b1, L[0].b, (size_t)L[0].out * sizeof(float));
     memcpy(out->w2, L[1].w, (size_t)L[1].out * L[1].in * sizeof(float));
     memcpy(out->b2, L[1].b, (size_t)L[1].out * sizeof(float));
+    const char *bad = NULL;
+    if (!mlp_params_finite(out, &bad)) /* finite tensors times a large Gemm alpha/beta can overflow */
+        FAIL(NRPS_ERR_FORMAT, "%s: parameter %s becomes NaN/Inf after applying Gemm alpha/beta", path, bad);
     if (!inf.kind[0]) snprintf(inf.kind, sizeof inf.kind, "%s", out->out == 9 ? "policy" : out->out == 1 ? "value" : "");
     if (info) *info = inf;
 
