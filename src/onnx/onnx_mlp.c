@@ -373,18 +373,22 @@ static nrps_status tensor_floats(const reader *r, const Onnx__TensorProto *t, fl
         nrps_set_error("%s: tensor '%s' has invalid dimensions", r->path, tname(t));
         return NRPS_ERR_FORMAT;
     }
+    /* the data must be there before anything is allocated for it (a corrupt 100-byte file can declare 2^40) */
+    if (t->has_raw_data && t->raw_data.len > 0 ? t->raw_data.len != (size_t)n * 4 : t->n_float_data != (size_t)n) {
+        if (t->has_raw_data && t->raw_data.len > 0)
+            nrps_set_error("%s: tensor '%s' has %zu bytes of raw data, expected %lld", r->path, tname(t),
+                           t->raw_data.len, (long long)n * 4);
+        else
+            nrps_set_error("%s: tensor '%s' has %zu float values, expected %lld", r->path, tname(t), t->n_float_data,
+                           (long long)n);
+        return NRPS_ERR_FORMAT;
+    }
     float *f = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!f) {
         nrps_set_error("%s: out of memory for tensor '%s'", r->path, tname(t));
         return NRPS_ERR_NOMEM;
     }
     if (t->has_raw_data && t->raw_data.len > 0) {
-        if (t->raw_data.len != (size_t)n * 4) {
-            nrps_set_error("%s: tensor '%s' has %zu bytes of raw data, expected %lld", r->path, tname(t),
-                           t->raw_data.len, (long long)n * 4);
-            free(f);
-            return NRPS_ERR_FORMAT;
-        }
         const uint8_t *b = t->raw_data.data;
         for (int64_t i = 0; i < n; i++) {
             uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
