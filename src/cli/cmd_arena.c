@@ -82,7 +82,7 @@ int cmd_arena(int argc, char **argv) {
     if (rps_config_check(&cfg.game) != NRPS_OK) return cli_usage_error(cmd, "%s", nrps_last_error());
     if (agent_spec_parse(spec_a, &cfg.a) != NRPS_OK) return cli_usage_error(cmd, "--p1: %s", nrps_last_error());
     if (agent_spec_parse(spec_b, &cfg.b) != NRPS_OK) return cli_usage_error(cmd, "--p2: %s", nrps_last_error());
-    if (record && !cli_out_path_check(cmd, "record", record)) return 2; /* before the games, not after */
+    if (record && !cli_out_path_check(cmd, "record", record)) return 1; /* before the games, not after */
     cfg.games = games;
     cfg.seed = (uint64_t)seed;
     cfg.threads = (int)threads;
