@@ -166,10 +166,12 @@ fuzz: fuzz-build
 	done; [ $$fail -eq 0 ]
 
 # test-tsan: ThreadSanitizer build (build-tsan/, no CUDA) running the multi-threaded tests.
+# (no target_clones there: their ifunc resolver runs before the TSan runtime is up and crashes)
 ifeq ($(BUILD),build-tsan)
 SAN := -fsanitize=thread -fno-omit-frame-pointer
 CFLAGS += $(SAN)
 LDFLAGS += $(SAN)
+CPPFLAGS += -DNRPS_NO_TARGET_CLONES
 endif
 TSAN_TESTS := $(filter build-tsan/tests/test_arena build-tsan/tests/test_mcts build-tsan/tests/test_train,$(TEST_BIN:build/%=build-tsan/%))
 TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh tests/test_tsan_threads.sh,$(TEST_SCRIPTS))
