@@ -382,6 +382,7 @@ int cmd_benchmark(int argc, char **argv) {
     if (bench_inputs_make(inputs, distinct, width, (uint64_t)seed, selfplay_agent, ".cache", pool, env.inputs,
                           sizeof env.inputs)) {
         cli_fail(CMD, "inputs: %s", nrps_last_error());
+        if (nrps_interrupted) rc = 130; /* SIGINT before anything was timed: still the documented 130 */
         goto cleanup;
     }
     for (long k = distinct; k < max_batch; k++)
