@@ -129,6 +129,17 @@ bench-sweep: all
 gpu-check:
 	scripts/gpu_check.sh
 
+# The default models: AlphaZero-style self-play training (see models/README.md), then copied into models/.
+TRAIN_THREADS ?= 2
+TRAIN_FLAGS ?= --generations 20 --games 500 --playouts 100 --seed 1
+train: all
+	rm -rf runs/default-train
+	bin/neural_rps train --out runs/default-train --threads $(TRAIN_THREADS) $(TRAIN_FLAGS)
+	@mkdir -p models
+	cp runs/default-train/rps_policy.onnx models/rps_policy.onnx
+	cp runs/default-train/rps_value.onnx models/rps_value.onnx
+	cp runs/default-train/summary.json models/train_summary.json
+
 clean:
 	rm -rf build build-asan bin
 

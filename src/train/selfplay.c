@@ -1,0 +1,385 @@
+/* selfplay.c - self-play games with MCTS + networks, turned into training samples (see selfplay.h). */
+#include "train/selfplay.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/eval_net.h"
+
+uint32_t sp_key_from_state(const rps_state *s) {
+    uint32_t k = 0;
+    for (int p = 0; p < RPS_CELLS; p++) {
+        const rps_cell *c = &s->board[p];
+        uint32_t code = 0;
+        if (c->owner != RPS_NONE && c->type >= 0 && c->type < RPS_NTYPES)
+            code = 1u + 2u * (uint32_t)c->type + (uint32_t)(c->owner - 1);
+        k |= code << (3 * p);
+    }
+    if (s->to_move == RPS_P2) k |= 1u << 27;
+    return k;
+}
+
+void sp_key_encode(uint32_t key, float out[RPS_INPUT_SIZE]) {
+    int p2 = (key >> 27) & 1u;
+    for (int p = 0; p < RPS_CELLS; p++) {
+        float *o = out + 9 * p;
+        uint32_t code = (key >> (3 * p)) & 7u;
+        for (int k = 0; k < 9; k++) o[k] = 0.0f;
+        if (code == 0) {
+            o[3] = 1.0f;
+        } else {
+            int type = (int)(code - 1) / 2, owner = (int)(code - 1) % 2 + 1;
+            o[type] = 1.0f;
+            o[3 + owner] = 1.0f;
+        }
+        o[6] = p2 ? 0.0f : 1.0f;
+        o[7] = p2 ? 1.0f : 0.0f;
+    }
+}
+
+uint64_t selfplay_game_seed(uint64_t seed, int gen, long g) {
+    uint64_t z = seed ^ 0x5e1f91a7c0ffee00ULL;
+    uint64_t parts[2] = {(uint64_t)(uint32_t)gen + 0x100000000ULL, (uint64_t)g};
+    for (int i = 0; i < 2; i++) {
+        z += 0x9e3779b97f4a7c15ULL + parts[i];
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+    }
+    return z;
+}
+
+/* ---- evaluator over in-memory networks ---- */
+
+typedef struct {
+    const mlp *net;
+    float *scratch;
+} sp_runner;
+
+struct sp_net_eval {
+    sp_runner run[2];
+    eval_net *en;
+};
+
+/* mlp_forward specialised for the sparse one-hot inputs (about 27 of 81 non-zero) with a ReLU hidden
+ * layer: the skipped terms are exact zeros, so the sums (double, same order) and the outputs equal
+ * mlp_forward's. Other hidden activations use mlp_forward itself. */
+static nrps_status runner_forward(void *ctx, const float *x, int n, float *y) {
+    sp_runner *r = ctx;
+    const mlp *m = r->net;
+    if (m->hidden_act != MLP_ACT_RELU || m->in > RPS_INPUT_SIZE) return mlp_forward(m, x, n, y, r->scratch);
+    const int in = m->in, hid = m->hidden, out = m->out;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * in;
+        float *hb = r->scratch, *yb = y + (size_t)b * out;
+        int nz[RPS_INPUT_SIZE], nnz = 0;
+        for (int i = 0; i < in; i++)
+            if (xb[i] != 0.0f) nz[nnz++] = i;
+        for (int j = 0; j < hid; j++) {
+            const float *w = m->w1 + (size_t)j * in;
+            double s = m->b1[j];
+            for (int k = 0; k < nnz; k++) s += (double)w[nz[k]] * xb[nz[k]];
+            hb[j] = (float)(s > 0 ? s : 0);
+        }
+        for (int k = 0; k < out; k++) {
+            const float *w = m->w2 + (size_t)k * hid;
+            double s = m->b2[k];
+            for (int j = 0; j < hid; j++) s += (double)w[j] * hb[j];
+            yb[k] = (float)s;
+        }
+        if (m->out_act == MLP_ACT_SOFTMAX) {
+            double mx = yb[0], sum = 0;
+            for (int k = 1; k < out; k++)
+                if (yb[k] > mx) mx = yb[k];
+            for (int k = 0; k < out; k++) sum += exp((double)yb[k] - mx);
+            for (int k = 0; k < out; k++) yb[k] = (float)(exp((double)yb[k] - mx) / sum);
+        } else if (m->out_act == MLP_ACT_SIGMOID) {
+            for (int k = 0; k < out; k++) yb[k] = mlp_sigmoid(yb[k]);
+        } else if (m->out_act != MLP_ACT_NONE) {
+            return mlp_forward(m, x, n, y, r->scratch); /* rare activations: the reference path */
+        }
+    }
+    return NRPS_OK;
+}
+
+nrps_status sp_net_forward(const mlp *m, const float *x, int n, float *y, float *scratch) {
+    sp_runner r = {m, scratch};
+    return runner_forward(&r, x, n, y);
+}
+
+sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, int max_batch) {
+    if (!policy || !value || policy->in != RPS_INPUT_SIZE || policy->out != RPS_POLICY_SIZE ||
+        value->in != RPS_INPUT_SIZE || value->out != 1 || max_batch < 1) {
+        nrps_set_error("selfplay: need a 81->9 policy and a 81->1 value network and max_batch >= 1");
+        return NULL;
+    }
+    sp_net_eval *e = calloc(1, sizeof *e);
+    if (!e) goto nomem;
+    e->run[0].net = policy;
+    e->run[1].net = value;
+    for (int i = 0; i < 2; i++) {
+        e->run[i].scratch = malloc((size_t)max_batch * (size_t)e->run[i].net->hidden * sizeof(float));
+        if (!e->run[i].scratch) goto nomem;
+    }
+    eval_net_fn pf = {.ctx = &e->run[0], .forward = runner_forward, .out_act = policy->out_act};
+    eval_net_fn vf = {.ctx = &e->run[1], .forward = runner_forward, .out_act = value->out_act};
+    if (!(e->en = eval_net_create(&pf, &vf, max_batch))) {
+        sp_net_eval_destroy(e);
+        return NULL;
+    }
+    return e;
+nomem:
+    sp_net_eval_destroy(e);
+    nrps_set_error("selfplay: out of memory");
+    return NULL;
+}
+
+void sp_net_eval_destroy(sp_net_eval *e) {
+    if (!e) return;
+    eval_net_destroy(e->en);
+    free(e->run[0].scratch);
+    free(e->run[1].scratch);
+    free(e);
+}
+
+const mcts_evaluator *sp_net_eval_evaluator(sp_net_eval *e) { return eval_net_evaluator(e->en); }
+
+/* ---- one game ---- */
+
+int selfplay_random_seat(uint64_t seed, int gen, long g, double share) {
+    if (!(share > 0)) return 0;
+    nrps_rng r;
+    nrps_rng_seed(&r, selfplay_game_seed(seed ^ 0x0dd5ea7ULL, gen, g));
+    if (!(nrps_rng_uniform(&r) < share)) return 0;
+    return nrps_rng_below(&r, 2) ? RPS_P2 : RPS_P1;
+}
+
+nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, uint64_t game_seed,
+                          int random_seat, sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st) {
+    nrps_rng rng;
+    nrps_rng_seed(&rng, game_seed);
+    rps_state s;
+    rps_state_deal(&s, game, &rng);
+    mcts_reset(m);
+    int movers[RPS_MAX_PLIES], cnt = 0;
+    *n = 0;
+    while (!rps_state_is_over(&s)) {
+        if (cnt >= RPS_MAX_PLIES) {
+            nrps_set_error("selfplay: game longer than %d plies", RPS_MAX_PLIES);
+            return NRPS_ERR_ARG;
+        }
+        if (s.to_move == random_seat) {
+            rps_move lm[RPS_MAX_MOVES];
+            int nl = rps_state_legal_moves(&s, lm);
+            if (rps_state_apply(&s, lm[nrps_rng_below(&rng, (uint32_t)nl)]) != NRPS_OK) {
+                nrps_set_error("selfplay: illegal random move");
+                return NRPS_ERR_ILLEGAL;
+            }
+            continue;
+        }
+        sp_sample *smp = &out[cnt];
+        memset(smp, 0, sizeof *smp);
+        smp->key = sp_key_from_state(&s);
+        movers[cnt] = s.to_move;
+        if (states) states[cnt] = s;
+        rps_move dm[MCTS_MAX_CHILDREN];
+        int nd = rps_state_distinct_moves(&s, dm);
+        rps_move mv;
+        if (nd == 1) {
+            mv = dm[0];
+            smp->policy[mv.pos] = 1.0f;
+        } else {
+            mcts_result res;
+            nrps_status rc = mcts_search_run(m, &s, ev, &rng, &res);
+            if (rc != NRPS_OK) return rc;
+            memcpy(smp->policy, res.policy, sizeof smp->policy);
+            mv = res.move;
+            if (st) {
+                st->searches++;
+                st->eval_states += res.eval_states;
+            }
+        }
+        if (rps_state_apply(&s, mv) != NRPS_OK) {
+            nrps_set_error("selfplay: search returned an illegal move (card %d, position %d)", mv.card, mv.pos);
+            return NRPS_ERR_ILLEGAL;
+        }
+        cnt++;
+    }
+    int w = rps_state_winner(&s);
+    for (int i = 0; i < cnt; i++) out[i].value = w == RPS_NONE ? 0.5f : w == movers[i] ? 1.0f : 0.0f;
+    *n = cnt;
+    *winner = w;
+    if (st) {
+        st->games++;
+        st->positions += cnt;
+        if (w == RPS_P1) st->p1_wins++;
+        else if (w == RPS_P2) st->p2_wins++;
+        else st->draws++;
+    }
+    return NRPS_OK;
+}
+
+/* ---- threads ---- */
+
+typedef struct {
+    const selfplay_config *cfg;
+    const mlp *policy, *value;
+    int gen;
+    long ngames;
+    sp_sample *slots; /* ngames x RPS_MAX_PLIES */
+    int8_t *counts;   /* samples per game */
+    pthread_mutex_t mu;
+    long next, done;
+    nrps_status err;
+    char errmsg[512];
+    double t0;
+} sp_shared;
+
+typedef struct {
+    sp_shared *sh;
+    selfplay_stats st;
+} sp_worker;
+
+static void progress_draw(sp_shared *sh, long done) {
+    double el = nrps_now_s() - sh->t0;
+    fprintf(stderr, "\r%s%sself-play %ld/%ld games  %.1f games/s   ", sh->cfg->label ? sh->cfg->label : "",
+            sh->cfg->label ? "  " : "", done, sh->ngames, el > 0 ? done / el : 0.0);
+    fflush(stderr);
+}
+
+static void *worker_main(void *arg) {
+    sp_worker *w = arg;
+    sp_shared *sh = w->sh;
+    const selfplay_config *cfg = sh->cfg;
+    mcts *m = NULL;
+    sp_net_eval *ne = NULL;
+    nrps_status rc = NRPS_OK;
+    if (!(ne = sp_net_eval_create(sh->policy, sh->value, cfg->mcts.batch)) || !(m = mcts_create(&cfg->mcts))) {
+        rc = NRPS_ERR_NOMEM;
+        goto fail;
+    }
+    const mcts_evaluator *ev = sp_net_eval_evaluator(ne);
+    for (;;) {
+        pthread_mutex_lock(&sh->mu);
+        long g = sh->err == NRPS_OK ? sh->next++ : sh->ngames;
+        pthread_mutex_unlock(&sh->mu);
+        if (g >= sh->ngames) break;
+        int n = 0, winner = 0;
+        rc = selfplay_game(m, ev, &cfg->game, selfplay_game_seed(cfg->seed, sh->gen, g),
+                           selfplay_random_seat(cfg->seed, sh->gen, g, cfg->random_share), &sh->slots[g * RPS_MAX_PLIES], NULL, &n, &winner, &w->st);
+        if (rc != NRPS_OK) goto fail;
+        sh->counts[g] = (int8_t)n;
+        pthread_mutex_lock(&sh->mu);
+        long done = ++sh->done;
+        if (cfg->progress && (done % 8 == 0 || done == sh->ngames)) progress_draw(sh, done);
+        pthread_mutex_unlock(&sh->mu);
+    }
+    mcts_destroy(m);
+    sp_net_eval_destroy(ne);
+    return NULL;
+fail:
+    pthread_mutex_lock(&sh->mu);
+    if (sh->err == NRPS_OK || (sh->err == NRPS_ERR_INTERRUPTED && rc != NRPS_ERR_INTERRUPTED)) {
+        sh->err = rc;
+        snprintf(sh->errmsg, sizeof sh->errmsg, "%s", nrps_last_error());
+    }
+    pthread_mutex_unlock(&sh->mu);
+    mcts_destroy(m);
+    sp_net_eval_destroy(ne);
+    return NULL;
+}
+
+nrps_status selfplay_run(const selfplay_config *cfg, const mlp *policy, const mlp *value, int gen, long ngames,
+                         sp_sample **out, long *nout, selfplay_stats *st) {
+    *out = NULL;
+    *nout = 0;
+    if (st) memset(st, 0, sizeof *st);
+    if (ngames < 1 || cfg->threads < 1) {
+        nrps_set_error("selfplay: need games >= 1 and threads >= 1");
+        return NRPS_ERR_ARG;
+    }
+    nrps_status rc = mcts_config_check(&cfg->mcts);
+    if (rc != NRPS_OK) return rc;
+    if ((rc = rps_config_check(&cfg->game)) != NRPS_OK) return rc;
+    sp_shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.cfg = cfg;
+    sh.policy = policy;
+    sh.value = value;
+    sh.gen = gen;
+    sh.ngames = ngames;
+    sh.t0 = nrps_now_s();
+    int nt = cfg->threads < ngames ? cfg->threads : (int)ngames;
+    sp_worker *ws = calloc((size_t)nt, sizeof *ws);
+    pthread_t *tids = calloc((size_t)nt, sizeof *tids);
+    sh.slots = malloc((size_t)ngames * RPS_MAX_PLIES * sizeof *sh.slots);
+    sh.counts = calloc((size_t)ngames, 1);
+    sp_sample *res = NULL;
+    int started = 0;
+    pthread_mutex_init(&sh.mu, NULL);
+    if (!ws || !tids || !sh.slots || !sh.counts) {
+        nrps_set_error("selfplay: out of memory for %ld games", ngames);
+        rc = NRPS_ERR_NOMEM;
+        goto cleanup;
+    }
+    for (int i = 0; i < nt; i++) {
+        ws[i].sh = &sh;
+        if (nt == 1) break;
+        if (pthread_create(&tids[i], NULL, worker_main, &ws[i]) != 0) {
+            pthread_mutex_lock(&sh.mu);
+            sh.err = NRPS_ERR_NOMEM;
+            snprintf(sh.errmsg, sizeof sh.errmsg, "selfplay: cannot start thread %d", i);
+            pthread_mutex_unlock(&sh.mu);
+            break;
+        }
+        started++;
+    }
+    if (nt == 1) worker_main(&ws[0]);
+    for (int i = 0; i < started; i++) pthread_join(tids[i], NULL);
+    if (sh.err != NRPS_OK) {
+        rc = sh.err;
+        nrps_set_error("%s", sh.errmsg);
+        goto cleanup;
+    }
+    if (cfg->progress) fprintf(stderr, "\r\033[K");
+    long total = 0;
+    for (long g = 0; g < ngames; g++) total += sh.counts[g];
+    res = malloc((size_t)(total > 0 ? total : 1) * sizeof *res);
+    if (!res) {
+        nrps_set_error("selfplay: out of memory for %ld samples", total);
+        rc = NRPS_ERR_NOMEM;
+        goto cleanup;
+    }
+    long k = 0;
+    for (long g = 0; g < ngames; g++) {
+        memcpy(&res[k], &sh.slots[g * RPS_MAX_PLIES], (size_t)sh.counts[g] * sizeof *res);
+        k += sh.counts[g];
+    }
+    if (st) {
+        for (int i = 0; i < nt; i++) {
+            st->games += ws[i].st.games;
+            st->positions += ws[i].st.positions;
+            st->p1_wins += ws[i].st.p1_wins;
+            st->p2_wins += ws[i].st.p2_wins;
+            st->draws += ws[i].st.draws;
+            st->searches += ws[i].st.searches;
+            st->eval_states += ws[i].st.eval_states;
+        }
+        st->seconds = nrps_now_s() - sh.t0;
+    }
+    *out = res;
+    *nout = total;
+    res = NULL;
+    rc = NRPS_OK;
+cleanup:
+    if (rc != NRPS_OK && cfg->progress) fprintf(stderr, "\r\033[K");
+    pthread_mutex_destroy(&sh.mu);
+    free(res);
+    free(ws);
+    free(tids);
+    free(sh.slots);
+    free(sh.counts);
+    return rc;
+}

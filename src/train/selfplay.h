@@ -1,0 +1,81 @@
+/* selfplay.h - AlphaZero-style self-play for training: games played by PUCT MCTS with the current policy
+ * and value networks (Dirichlet noise at the root, temperature for the first plies, then greedy), turned
+ * into training samples (packed position key, root visit distribution, final result for the mover).
+ *
+ * Reproducibility: game g of generation gen draws its deal, noise and move sampling from one rng seeded
+ * by selfplay_game_seed(seed, gen, g) only, and samples are returned in game order, so the result does
+ * not depend on the thread count or on scheduling. */
+#ifndef NRPS_SELFPLAY_H
+#define NRPS_SELFPLAY_H
+
+#include <stdint.h>
+
+#include "game/game.h"
+#include "nn/mlp.h"
+#include "search/mcts.h"
+
+/* One position seen in self-play. key packs what the network sees (board + side to move, see
+ * sp_key_from_state); policy[p] = share of root visits that went to position p (sums to 1, 0 on
+ * occupied cells); value = final result for the player to move there (win 1, draw 0.5, loss 0). */
+typedef struct {
+    uint32_t key;
+    float policy[RPS_POLICY_SIZE];
+    float value;
+} sp_sample;
+
+/* Packs the network-visible part of s: per cell 3 bits (0 empty, 1 + 2*type + owner-1), bit 27 set when
+ * Player2 is to move. Two states with equal keys have identical rps_state_encode outputs. */
+uint32_t sp_key_from_state(const rps_state *s);
+/* Writes the 81-float network input of a key (identical to rps_state_encode of any state with that key). */
+void sp_key_encode(uint32_t key, float out[RPS_INPUT_SIZE]);
+
+typedef struct {
+    rps_config game;
+    mcts_config mcts;    /* playouts, c_puct, batch, Dirichlet noise, temperature (+ plies), reuse */
+    int threads;         /* >= 1 */
+    uint64_t seed;
+    double random_share; /* share of games (0..1) in which one seat, chosen at random, plays uniformly
+                            random moves; only the searching side's positions are recorded there */
+    int progress;        /* draw a progress line on stderr (the caller decides: terminal only) */
+    const char *label;   /* progress prefix, e.g. "gen 3/20" (may be NULL) */
+} selfplay_config;
+
+typedef struct {
+    long games, positions;
+    long p1_wins, p2_wins, draws;
+    long searches, eval_states;
+    double seconds;
+} selfplay_stats;
+
+/* Seed of game g of generation gen (splitmix mixing). */
+uint64_t selfplay_game_seed(uint64_t seed, int gen, long g);
+
+/* Plays one self-play game with an existing search m and evaluator ev, seeded with game_seed; writes at
+ * most RPS_MAX_PLIES samples to out (and, when states is not NULL, the position of each sample to states)
+ * and returns their count in *n. *winner gets RPS_P1/RPS_P2/RPS_NONE.
+ * Positions with a single distinct move are recorded without a search (one-hot target). random_seat
+ * (RPS_P1/RPS_P2, or 0 for none): that player picks uniformly random legal moves, which are not recorded. */
+nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, uint64_t game_seed,
+                          int random_seat, sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st);
+/* The seat (RPS_P1/RPS_P2) that plays random moves in game g of generation gen, or 0 (pure self-play):
+ * drawn from its own stream of (seed, gen, g) with probability share. */
+int selfplay_random_seat(uint64_t seed, int gen, long g, double share);
+
+/* Plays games 0..ngames-1 of generation gen on cfg->threads threads with the networks policy (81->9) and
+ * value (81->1), read-only here (each thread has its own scratch, search and rng). On success *out is a
+ * malloc'd array (caller frees) of *nout samples in game order. Returns the first error of any thread,
+ * or NRPS_ERR_INTERRUPTED on SIGINT (nothing returned then). */
+nrps_status selfplay_run(const selfplay_config *cfg, const mlp *policy, const mlp *value, int gen, long ngames,
+                         sp_sample **out, long *nout, selfplay_stats *st);
+
+/* An mcts_evaluator over in-memory networks (not owned; must outlive it, read-only), batch up to
+ * max_batch; destroy with sp_net_eval_destroy. NULL + error on failure. */
+typedef struct sp_net_eval sp_net_eval;
+sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, int max_batch);
+void sp_net_eval_destroy(sp_net_eval *e); /* accepts NULL */
+const mcts_evaluator *sp_net_eval_evaluator(sp_net_eval *e);
+/* The evaluator's forward pass: equals mlp_forward (x[n][in] -> y[n][out]) but skips zero inputs.
+ * scratch: n * m->hidden floats. */
+nrps_status sp_net_forward(const mlp *m, const float *x, int n, float *y, float *scratch);
+
+#endif

@@ -1,0 +1,100 @@
+/* train.h - the AlphaZero-style training loop behind `neural_rps train`, its checkpoints, and the analysis
+ * of trained networks against the exact solver.
+ *
+ * A run in DIR (train_config.out_dir):
+ *   generation 0 = the randomly initialised networks; generation g >= 1 = self-play with generation g-1's
+ *   networks (cfg.games games), then cfg.epochs epochs of minibatch AdamW over the replay window (the last
+ *   cfg.window generations, identical positions averaged) for the policy (cross-entropy against root visit
+ *   distributions) and the value network (BCE or MSE against results), then short arenas.
+ * Files (all written atomically, after EVERY generation):
+ *   DIR/rps_policy.onnx, DIR/rps_value.onnx      the latest networks (ONNX metadata: hidden size, games, seed, kind)
+ *   DIR/summary.json                             configuration, per-generation statistics, total time
+ *   DIR/generations/gNNNN/rps_{policy,value}.onnx the networks of every generation
+ *   DIR/checkpoint/LATEST                        name of the newest complete checkpoint folder
+ *   DIR/checkpoint/gen_NNNN/{policy.ckpt,value.ckpt,state.bin}  nets + Adam state (mlp_trainer_save) and
+ *       the run state: configuration, statistics, replay window (magic "NRPSTRST", version, FNV-1a checksum)
+ * A checkpoint folder is complete before LATEST names it, so a run killed at any moment resumes from the
+ * last finished generation. Every random choice derives from (seed, generation, game index), so a resumed
+ * run gives the same networks as an uninterrupted one, for any thread count. */
+#ifndef NRPS_TRAIN_H
+#define NRPS_TRAIN_H
+
+#include <stdint.h>
+
+#include "game/game.h"
+#include "nn/mlp_train.h"
+
+typedef struct {
+    char out_dir[1024];
+    rps_config game;
+    int generations;          /* training generations in total (a resumed run continues up to this) */
+    long games;               /* self-play games per generation */
+    int playouts;             /* MCTS simulations per self-play move */
+    int mcts_batch;           /* leaves evaluated per network call (virtual loss) */
+    double c_puct, dirichlet_alpha, dirichlet_weight;
+    double temperature;       /* move sampling temperature for the first temperature_plies plies */
+    int temperature_plies;
+    double random_share;      /* share of self-play games where one seat plays uniformly random moves (0 = pure
+                                 self-play); only the searching side's positions are recorded in those */
+    int hidden_policy, hidden_value;
+    double lr, weight_decay;
+    double lr_final;          /* learning rate of the last generation (linear decay from lr); <= 0: constant */
+    int batch, epochs, window;
+    mlp_value_loss value_loss;
+    uint64_t seed;
+    int threads;
+    long eval_games;          /* games per arena after each generation (0 = no arenas) */
+    int eval_playouts;        /* MCTS playouts in those arenas */
+    int progress;             /* progress line on stderr */
+    int quiet;                /* no per-generation lines on stdout */
+} train_config;
+
+/* Defaults: 20 generations x 200 games, 100 playouts, batch 4, c_puct 1.5, alpha 0.3, weight 0.25,
+ * temperature 1 for 4 plies, hidden 128/64, lr 2e-3, wd 1e-4, minibatch 128, 4 epochs, window 4, BCE,
+ * seed 1, 1 thread, 100 eval games at 100 playouts, out_dir "runs/train". */
+train_config train_config_default(void);
+/* Checks ranges; one-line error naming the flag (e.g. "--games must be >= 1, got 0"), NRPS_ERR_ARG. */
+nrps_status train_config_check(const train_config *cfg);
+
+/* Reads the configuration and finished generation count of the checkpoint in dir (for --resume).
+ * NRPS_ERR_IO when there is no checkpoint, NRPS_ERR_FORMAT (one-line message naming the file) when it is
+ * damaged. */
+nrps_status train_checkpoint_peek(const char *dir, train_config *cfg, int *finished);
+
+/* Runs (or with resume, continues) the training described by cfg. Returns NRPS_OK when cfg->generations
+ * generations are finished, NRPS_ERR_INTERRUPTED after SIGINT (finished generations are saved), or an
+ * error (message set). *finished (may be NULL) = generations finished on return. */
+nrps_status train_run(const train_config *cfg, int resume, int *finished);
+
+/* Analysis of a policy/value pair against the exact solver on positions of held-out self-play games. */
+typedef struct {
+    char nets_dir[1024];   /* analysed: DIR/rps_policy.onnx, DIR/rps_value.onnx */
+    char source_dir[1024]; /* networks that play the self-play games ("" = nets_dir) */
+    rps_config game;
+    long positions;        /* positions to analyse (>= 1) */
+    uint64_t seed;         /* self-play seed (use one the networks were not trained with) */
+    int playouts, mcts_batch;
+    double c_puct, dirichlet_alpha, dirichlet_weight, temperature;
+    int temperature_plies;
+    int json;              /* print one JSON object instead of text */
+} train_analyse_config;
+
+typedef struct {
+    long positions, games;
+    long policy_margin_opt;    /* policy's top legal position holds a margin-optimal move */
+    long policy_result_opt;    /* ... a move reaching the best result (win/draw/loss) */
+    long decisive;             /* positions where some legal position does not reach the best result */
+    long decisive_result_opt;  /* ... and the policy's top position does */
+    double random_margin_opt;  /* expected share for a uniformly random legal position */
+    double random_result_opt;
+    double random_decisive_result_opt;
+    long value_correct;        /* sign of value - 0.5 equals the solver's result */
+    long value_win_positions;  /* positions the solver calls won for the side to move */
+    double value_mse;          /* mean (value - exact result in {0, 0.5, 1})^2 */
+    double seconds;
+} train_analysis;
+
+void train_analyse_config_default(train_analyse_config *cfg);
+nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *out);
+
+#endif

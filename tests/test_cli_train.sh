@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# `neural_rps train`: flag errors (one line, exit 2), a tiny run's outputs and summary, reproducibility with
+# --seed (also across --threads), SIGKILL after the first checkpoint + --resume (same networks as an
+# uninterrupted run, every generation intact), damaged checkpoints (one line, exit 1), and --analyse.
+. "$(dirname "$0")/cli_lib.sh"
+PY=${PYTHON:-/usr/bin/python3}
+cd "$ROOT"
+
+TINY=(--games 4 --playouts 8 --hidden-policy 16 --hidden-value 8 --batch 16 --epochs 2 --window 2 --seed 5)
+
+expect_fail "--games 0" 2 "^neural_rps train: --games expects an integer" -- train --games 0 --out "$T/x"
+expect_fail "--value-loss foo" 2 "value-loss expects bce or mse" -- train --value-loss foo --out "$T/x"
+expect_fail "--batch too large" 2 "^neural_rps train: --batch expects" -- train --batch 100000 --out "$T/x"
+expect_fail "--dirichlet-weight 2" 2 "dirichlet-weight" -- train --dirichlet-weight 2 --out "$T/x"
+expect_fail "unknown flag" 2 "unknown flag '--bogus'" -- train --bogus
+expect_fail "stray argument" 2 "unexpected argument 'extra'" -- train --out "$T/x" extra
+expect_fail "--positions without --analyse" 2 "only apply to --analyse" -- train --positions 10 --out "$T/x"
+expect_fail "--games with --analyse" 2 "games does not apply to --analyse" -- train --analyse models --games 3
+expect_fail "resume without checkpoint" 1 "no checkpoint" -- train --resume --out "$T/none"
+[ ! -e "$T/x" ] && ok "nothing written on usage errors" || bad "nothing written on usage errors"
+
+# a tiny run: outputs, summary, per-generation lines
+expect_ok "tiny run" "^gen +2/2 +games 4" -- train --out "$T/r1" --generations 2 "${TINY[@]}" --threads 1 --eval-games 4
+[ "$(grep -c '^gen ' "$T/out")" -eq 2 ] && ok "one line per generation" || bad "one line per generation: $(cat "$T/out")"
+[ ! -s "$T/err" ] && ok "no progress output when stderr is not a terminal" || bad "stderr: $(head -c 300 "$T/err")"
+if "$PY" - "$T/r1/summary.json" <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] is True and d["finished_generations"] == 2 and d["training_games"] == 8
+assert d["config"]["games"] == 4 and d["config"]["seed"] == "5" and d["config"]["hidden_policy"] == 16
+g = d["generations"]
+assert [x["generation"] for x in g] == [1, 2]
+for x in g:
+    assert x["games"] == 4 and x["positions"] == 36 and x["policy_loss"] > 0 and x["value_loss"] > 0
+    for k in ("vs_previous", "vs_random", "net_vs_random"):
+        m = x[k]
+        assert m["games"] == 4 and m["score_lo"] <= m["score"] <= m["score_hi"]
+assert d["total_seconds"] > 0
+P
+then ok "summary.json is complete and consistent"; else bad "summary.json: $(head -c 400 "$T/r1/summary.json")"; fi
+for f in rps_policy.onnx rps_value.onnx generations/g0000/rps_policy.onnx generations/g0002/rps_value.onnx; do
+  if "$BIN" info "$T/r1/$f" >"$T/info" 2>&1 && grep -q "training_games=" "$T/info"; then ok "loads: $f"
+  else bad "loads: $f ($(head -c 200 "$T/info"))"; fi
+done
+grep -q "training_games=8 seed=5 kind=value" <("$BIN" info "$T/r1/rps_value.onnx") && ok "metadata" || bad "metadata"
+grep -q "81 -> 16 (relu) -> 9 (softmax)" <("$BIN" info "$T/r1/rps_policy.onnx") && ok "policy shape" || bad "policy shape"
+
+# reproducibility: same seed, other thread count, no arenas -> identical networks
+run_cmd train --out "$T/r2" --generations 2 "${TINY[@]}" --threads 2 --eval-games 0 --quiet
+if [ "$RC" -eq 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/r1/rps_policy.onnx" "$T/r2/rps_policy.onnx" && \
+   cmp -s "$T/r1/rps_value.onnx" "$T/r2/rps_value.onnx"; then ok "same --seed gives identical ONNX (threads 1 vs 2)"
+else bad "same --seed gives identical ONNX (rc=$RC)"; fi
+run_cmd train --out "$T/r3" --generations 2 --games 4 --playouts 8 --hidden-policy 16 --hidden-value 8 --batch 16 \
+  --epochs 2 --window 2 --seed 6 --threads 1 --eval-games 0 --quiet
+[ "$RC" -eq 0 ] && ! cmp -s "$T/r1/rps_policy.onnx" "$T/r3/rps_policy.onnx" && ok "another seed gives other networks" \
+  || bad "another seed gives other networks"
+
+expect_fail "fresh start into an existing run" 1 "already holds a training run" -- train --out "$T/r1" "${TINY[@]}"
+expect_fail "resume with a changed --lr" 2 "lr 0.005 differs from the checkpoint" -- train --out "$T/r1" --resume --lr 0.005
+expect_fail "resume below finished generations" 2 "below the 2 generations" -- train --out "$T/r1" --resume --generations 1
+
+# SIGKILL after the first generation's checkpoint, then --resume
+KILL=(--generations 4 --games 150 --playouts 16 --hidden-policy 16 --hidden-value 8 --batch 32 --epochs 2 --window 2
+      --seed 11 --threads 1 --eval-games 0 --quiet)
+"$BIN" train --out "$T/k" "${KILL[@]}" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  if grep -qs "gen_0001" "$T/k/checkpoint/LATEST"; then break; fi
+  sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+at=$(cat "$T/k/checkpoint/LATEST" 2>/dev/null)
+if [ "$at" = "gen_0001" ] || [ "$at" = "gen_0002" ] || [ "$at" = "gen_0003" ]; then ok "killed mid-run at $at"
+else bad "killed mid-run (LATEST: '$at')"; fi
+run_cmd train --out "$T/k" --resume
+if [ "$RC" -eq 0 ] && grep -q "resuming" "$T/out"; then ok "resume after SIGKILL"; else bad "resume after SIGKILL (rc=$RC: $(head -c 300 "$T/err"))"; fi
+if "$PY" - "$T/k/summary.json" <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["complete"] is True and d["finished_generations"] == 4
+assert [x["generation"] for x in d["generations"]] == [1, 2, 3, 4]
+P
+then ok "resumed run has 4 generations"; else bad "resumed run has 4 generations: $(head -c 300 "$T/k/summary.json")"; fi
+intact=1
+for g in 0 1 2 3 4; do
+  for k in policy value; do
+    "$BIN" info "$T/k/generations/g000$g/rps_$k.onnx" >/dev/null 2>&1 || intact=0
+  done
+done
+[ $intact -eq 1 ] && ok "every generation's networks load" || bad "every generation's networks load"
+run_cmd train --out "$T/u" "${KILL[@]}"
+if [ "$RC" -eq 0 ] && cmp -s "$T/u/rps_policy.onnx" "$T/k/rps_policy.onnx" && cmp -s "$T/u/rps_value.onnx" "$T/k/rps_value.onnx"; then
+  ok "killed + resumed run equals the uninterrupted run"
+else bad "killed + resumed run equals the uninterrupted run"; fi
+
+# damaged checkpoint: one line, exit 1
+cp -r "$T/u" "$T/d"
+st="$T/d/checkpoint/gen_0004/state.bin"
+printf '\x00\x00\x00' | dd of="$st" bs=1 seek=50 conv=notrunc status=none
+expect_fail "damaged state.bin" 1 "state.bin: checksum mismatch" -- train --out "$T/d" --resume --generations 5
+head -c 100 "$T/u/checkpoint/gen_0004/value.ckpt" >"$T/d/checkpoint/gen_0004/value.ckpt"
+cp "$T/u/checkpoint/gen_0004/state.bin" "$st"
+expect_fail "truncated value.ckpt" 1 "value.ckpt: checkpoint" -- train --out "$T/d" --resume --generations 5
+printf 'nonsense' >"$T/d/checkpoint/LATEST"
+expect_fail "bad LATEST" 1 "LATEST: expected one line" -- train --out "$T/d" --resume
+
+# analysis against the solver
+expect_ok "analyse" "policy top cell margin-optimal +[0-9]+/60 " -- train --analyse "$T/r1" --positions 60 --seed 3 --playouts 8
+grep -q "value sign = solver result" "$T/out" && ok "analyse reports the value accuracy" || bad "analyse value line"
+run_cmd train --analyse "$T/r1" --source "$T/u" --positions 40 --seed 3 --playouts 8 --json
+if [ "$RC" -eq 0 ] && "$PY" -c "
+import json,sys; d=json.load(open('$T/out')); assert d['positions']==40 and 0<=d['policy_margin_optimal']<=1 and 0<=d['value_sign_accuracy']<=1" ; then
+  ok "analyse --json"; else bad "analyse --json ($(head -c 300 "$T/out") $(head -c 300 "$T/err"))"; fi
+expect_fail "analyse missing nets" 1 "rps_policy.onnx" -- train --analyse "$T/nothing"
+
+summary cli_train

@@ -1,0 +1,393 @@
+/* test_train.c - self-play targets, position keys, aggregation of identical positions, the sparse forward
+ * pass, thread-count independence, and the training loop's checkpoints: round trip, resume equal to an
+ * uninterrupted run, damaged checkpoints. Tiny runs (a few games, few playouts) to stay fast. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "nn/mlp.h"
+#include "onnx/onnx_mlp.h"
+#include "search/mcts.h"
+#include "train/replay.h"
+#include "train/selfplay.h"
+#include "train/train.h"
+
+static char tmpdir[256];
+
+static void random_nets(mlp *pol, mlp *val, uint64_t seed) {
+    nrps_rng r;
+    nrps_rng_seed(&r, seed);
+    mlp_init(pol, RPS_INPUT_SIZE, 16, RPS_POLICY_SIZE, MLP_ACT_RELU, MLP_ACT_SOFTMAX);
+    mlp_init(val, RPS_INPUT_SIZE, 8, 1, MLP_ACT_RELU, MLP_ACT_SIGMOID);
+    mlp_init_random(pol, &r);
+    mlp_init_random(val, &r);
+}
+
+/* States along random games. */
+static int random_states(rps_state *out, int max, uint64_t seed) {
+    nrps_rng r;
+    nrps_rng_seed(&r, seed);
+    rps_config cfg = rps_config_standard();
+    int n = 0;
+    while (n < max) {
+        rps_state s;
+        rps_state_deal(&s, &cfg, &r);
+        while (n < max) {
+            out[n++] = s;
+            if (rps_state_is_over(&s)) break;
+            rps_move mv[RPS_MAX_MOVES];
+            int k = rps_state_legal_moves(&s, mv);
+            rps_state_apply(&s, mv[nrps_rng_below(&r, (uint32_t)k)]);
+        }
+    }
+    return n;
+}
+
+static void test_key_encoding(void) {
+    rps_state st[500];
+    int n = random_states(st, 500, 7);
+    int distinct_boards_same_key = 0;
+    for (int i = 0; i < n; i++) {
+        float a[RPS_INPUT_SIZE], b[RPS_INPUT_SIZE];
+        rps_state_encode(&st[i], a);
+        sp_key_encode(sp_key_from_state(&st[i]), b);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+        if (i > 0 && sp_key_from_state(&st[i]) == sp_key_from_state(&st[i - 1]) &&
+            memcmp(st[i].board, st[i - 1].board, sizeof st[i].board) != 0)
+            distinct_boards_same_key++;
+    }
+    CHECK(distinct_boards_same_key == 0);
+    /* the side to move is part of the key */
+    rps_state s = st[0];
+    uint32_t k1 = sp_key_from_state(&s);
+    s.to_move = RPS_P2;
+    CHECK(sp_key_from_state(&s) != k1);
+}
+
+static void test_sparse_forward_equals_reference(void) {
+    mlp pol = {0}, val = {0};
+    random_nets(&pol, &val, 3);
+    rps_state st[64];
+    random_states(st, 64, 11);
+    float x[64 * RPS_INPUT_SIZE], y1[64 * 9], y2[64 * 9], scratch[64 * 16];
+    for (int i = 0; i < 64; i++) rps_state_encode(&st[i], &x[i * RPS_INPUT_SIZE]);
+    REQUIRE(mlp_forward(&pol, x, 64, y1, scratch) == NRPS_OK);
+    REQUIRE(sp_net_forward(&pol, x, 64, y2, scratch) == NRPS_OK);
+    CHECK(memcmp(y1, y2, 64 * 9 * sizeof(float)) == 0);
+    REQUIRE(mlp_forward(&val, x, 64, y1, scratch) == NRPS_OK);
+    REQUIRE(sp_net_forward(&val, x, 64, y2, scratch) == NRPS_OK);
+    CHECK(memcmp(y1, y2, 64 * sizeof(float)) == 0);
+    mlp_free(&pol);
+    mlp_free(&val);
+}
+
+static void test_selfplay_targets(void) {
+    mlp pol = {0}, val = {0};
+    random_nets(&pol, &val, 5);
+    mcts_config mc = mcts_config_default();
+    mc.playouts = 24;
+    mc.batch = 4;
+    mc.dirichlet_weight = 0.25;
+    mc.temperature = 1;
+    mc.temperature_plies = 3;
+    mc.reuse_tree = 1;
+    mcts *m = mcts_create(&mc);
+    sp_net_eval *ne = sp_net_eval_create(&pol, &val, 4);
+    REQUIRE(m && ne);
+    rps_config cfg = rps_config_standard();
+    int p1_wins = 0, p2_wins = 0;
+    for (int g = 0; g < 12; g++) {
+        sp_sample smp[RPS_MAX_PLIES];
+        rps_state st[RPS_MAX_PLIES];
+        int n = 0, w = -1;
+        REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(9, 1, g), 0, smp, st, &n, &w, NULL) ==
+                NRPS_OK);
+        CHECK(n == 9); /* standard games always have 9 plies */
+        CHECK(w == RPS_P1 || w == RPS_P2);
+        p1_wins += w == RPS_P1;
+        p2_wins += w == RPS_P2;
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int p = 0; p < RPS_POLICY_SIZE; p++) {
+                CHECK(smp[i].policy[p] >= 0);
+                if (st[i].board[p].owner != RPS_NONE) CHECK(smp[i].policy[p] == 0.0f); /* occupied: illegal */
+                sum += smp[i].policy[p];
+            }
+            CHECK_NEAR(sum, 1.0, 1e-5);
+            CHECK(smp[i].key == sp_key_from_state(&st[i]));
+            /* value target from the mover's point of view */
+            float want = st[i].to_move == w ? 1.0f : 0.0f;
+            CHECK(smp[i].value == want);
+            if (i > 0) CHECK(smp[i].value == 1.0f - smp[i - 1].value); /* players alternate */
+        }
+        /* the last recorded position leads to the final board: replay it to check the winner */
+        rps_state last = st[n - 1];
+        rps_move mv[RPS_MAX_MOVES];
+        CHECK(rps_state_legal_moves(&last, mv) == 1);
+        rps_state_apply(&last, mv[0]);
+        CHECK(rps_state_is_over(&last) && rps_state_winner(&last) == w);
+    }
+    CHECK(p1_wins > 0 && p2_wins > 0);
+    sp_net_eval_destroy(ne);
+    mcts_destroy(m);
+    mlp_free(&pol);
+    mlp_free(&val);
+}
+
+static void test_selfplay_random_opponent(void) {
+    mlp pol = {0}, val = {0};
+    random_nets(&pol, &val, 6);
+    mcts_config mc = mcts_config_default();
+    mc.playouts = 16;
+    mc.reuse_tree = 1;
+    mcts *m = mcts_create(&mc);
+    sp_net_eval *ne = sp_net_eval_create(&pol, &val, 1);
+    REQUIRE(m && ne);
+    rps_config cfg = rps_config_standard();
+    for (int seat = RPS_P1; seat <= RPS_P2; seat++)
+        for (int g = 0; g < 4; g++) {
+            sp_sample smp[RPS_MAX_PLIES];
+            rps_state st[RPS_MAX_PLIES];
+            int n = 0, w = -1;
+            REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(3, 1, g), seat, smp, st, &n,
+                                  &w, NULL) == NRPS_OK);
+            CHECK(n == (seat == RPS_P1 ? 4 : 5)); /* only the searching side's positions */
+            for (int i = 0; i < n; i++) {
+                CHECK(st[i].to_move == 3 - seat);
+                CHECK(smp[i].value == (w == 3 - seat ? 1.0f : 0.0f));
+            }
+        }
+    /* the random seat is drawn per game with the given share, reproducibly */
+    int seats[3] = {0, 0, 0};
+    for (long g = 0; g < 2000; g++) seats[selfplay_random_seat(1, 2, g, 0.3)]++;
+    CHECK(seats[0] > 1300 && seats[0] < 1500 && seats[1] > 220 && seats[2] > 220);
+    CHECK(selfplay_random_seat(1, 2, 17, 0.3) == selfplay_random_seat(1, 2, 17, 0.3));
+    for (long g = 0; g < 100; g++) CHECK(selfplay_random_seat(1, 2, g, 0.0) == 0);
+    sp_net_eval_destroy(ne);
+    mcts_destroy(m);
+    mlp_free(&pol);
+    mlp_free(&val);
+}
+
+static void test_selfplay_threads_independent(void) {
+    mlp pol = {0}, val = {0};
+    random_nets(&pol, &val, 8);
+    selfplay_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.game = rps_config_standard();
+    sc.mcts = mcts_config_default();
+    sc.mcts.playouts = 16;
+    sc.mcts.batch = 4;
+    sc.mcts.dirichlet_weight = 0.25;
+    sc.mcts.temperature = 1;
+    sc.mcts.temperature_plies = 4;
+    sc.mcts.reuse_tree = 1;
+    sc.seed = 42;
+    sp_sample *a = NULL, *b = NULL;
+    long na = 0, nb = 0;
+    selfplay_stats sa, sb;
+    sc.threads = 1;
+    REQUIRE(selfplay_run(&sc, &pol, &val, 3, 10, &a, &na, &sa) == NRPS_OK);
+    sc.threads = 3;
+    REQUIRE(selfplay_run(&sc, &pol, &val, 3, 10, &b, &nb, &sb) == NRPS_OK);
+    CHECK(na == 90 && nb == 90 && sa.games == 10 && sb.games == 10);
+    CHECK(memcmp(a, b, (size_t)na * sizeof *a) == 0);
+    CHECK(sa.p1_wins + sa.p2_wins + sa.draws == 10);
+    free(b);
+    /* another generation gives other games */
+    REQUIRE(selfplay_run(&sc, &pol, &val, 4, 10, &b, &nb, &sb) == NRPS_OK);
+    CHECK(memcmp(a, b, (size_t)na * sizeof *a) != 0);
+    free(a);
+    free(b);
+    mlp_free(&pol);
+    mlp_free(&val);
+}
+
+static sp_sample mk(uint32_t key, int pos, float v) {
+    sp_sample s;
+    memset(&s, 0, sizeof s);
+    s.key = key;
+    s.policy[pos] = 1.0f;
+    s.value = v;
+    return s;
+}
+
+static void test_replay_aggregation(void) {
+    replay_buffer rb;
+    replay_init(&rb, 2);
+    sp_sample *g1 = malloc(3 * sizeof *g1), *g2 = malloc(2 * sizeof *g2), *g3 = malloc(1 * sizeof *g3);
+    REQUIRE(g1 && g2 && g3);
+    g1[0] = mk(100, 0, 1.0f);
+    g1[1] = mk(200, 4, 0.0f);
+    g1[2] = mk(100, 2, 0.0f);
+    g2[0] = mk(100, 2, 1.0f);
+    g2[1] = mk(300, 8, 1.0f);
+    replay_add(&rb, 1, g1, 3);
+    replay_add(&rb, 2, g2, 2);
+    CHECK(replay_sample_count(&rb) == 5);
+    replay_dataset ds;
+    REQUIRE(replay_build(&rb, &ds) == NRPS_OK);
+    REQUIRE(ds.n == 3);
+    CHECK(ds.key[0] == 100 && ds.key[1] == 200 && ds.key[2] == 300);
+    CHECK(ds.count[0] == 3 && ds.count[1] == 1 && ds.count[2] == 1);
+    CHECK_NEAR(ds.tp[0 * 9 + 0], 1.0 / 3, 1e-6);
+    CHECK_NEAR(ds.tp[0 * 9 + 2], 2.0 / 3, 1e-6);
+    CHECK_NEAR(ds.tv[0], 2.0 / 3, 1e-6);
+    CHECK_NEAR(ds.tp[1 * 9 + 4], 1.0, 1e-6);
+    CHECK_NEAR(ds.tv[1], 0.0, 1e-6);
+    float x[RPS_INPUT_SIZE];
+    sp_key_encode(300, x);
+    CHECK(memcmp(x, &ds.x[2 * RPS_INPUT_SIZE], sizeof x) == 0);
+    replay_dataset_free(&ds);
+    /* a third generation pushes the first out of the 2-generation window */
+    g3[0] = mk(200, 5, 1.0f);
+    replay_add(&rb, 3, g3, 1);
+    CHECK(rb.ngens == 2 && rb.g[0].gen == 2 && rb.g[1].gen == 3);
+    REQUIRE(replay_build(&rb, &ds) == NRPS_OK);
+    REQUIRE(ds.n == 3);
+    CHECK(ds.key[0] == 100 && ds.count[0] == 1 && ds.tv[0] == 1.0f);
+    CHECK(ds.key[2] == 200 && ds.tp[2 * 9 + 5] == 1.0f);
+    replay_dataset_free(&ds);
+    replay_free(&rb);
+}
+
+static train_config tiny_config(const char *name, int generations) {
+    train_config c = train_config_default();
+    snprintf(c.out_dir, sizeof c.out_dir, "%s/%s", tmpdir, name);
+    c.generations = generations;
+    c.games = 6;
+    c.playouts = 12;
+    c.hidden_policy = 16;
+    c.hidden_value = 8;
+    c.batch = 16;
+    c.epochs = 2;
+    c.window = 2;
+    c.seed = 77;
+    c.threads = 1;
+    c.eval_games = 0;
+    c.quiet = 1;
+    return c;
+}
+
+static int files_equal(const char *a, const char *b) {
+    char *da = NULL, *db = NULL;
+    size_t la = 0, lb = 0;
+    int eq = nrps_read_file(a, 1 << 24, &da, &la) == NRPS_OK && nrps_read_file(b, 1 << 24, &db, &lb) == NRPS_OK &&
+             la == lb && memcmp(da, db, la) == 0;
+    free(da);
+    free(db);
+    return eq;
+}
+
+static void test_checkpoint_resume_equals_uninterrupted(void) {
+    train_config full = tiny_config("full", 3), part = tiny_config("part", 2);
+    int fin = -1;
+    REQUIRE(train_run(&full, 0, &fin) == NRPS_OK);
+    CHECK(fin == 3);
+    REQUIRE(train_run(&part, 0, &fin) == NRPS_OK);
+    CHECK(fin == 2);
+    /* round trip of the stored configuration */
+    train_config peek;
+    int pf = -1;
+    REQUIRE(train_checkpoint_peek(part.out_dir, &peek, &pf) == NRPS_OK);
+    CHECK(pf == 2 && peek.games == 6 && peek.playouts == 12 && peek.hidden_policy == 16 && peek.seed == 77 &&
+          peek.window == 2 && peek.epochs == 2 && peek.value_loss == part.value_loss);
+    /* a second fresh start in the same folder is refused */
+    CHECK(train_run(&part, 0, &fin) == NRPS_ERR_ARG);
+    /* continue to 3 generations: same networks as the uninterrupted run */
+    part.generations = 3;
+    REQUIRE(train_run(&part, 1, &fin) == NRPS_OK);
+    CHECK(fin == 3);
+    char a[1200], b[1200];
+    const char *files[] = {"rps_policy.onnx", "rps_value.onnx", "generations/g0002/rps_value.onnx"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(a, sizeof a, "%s/%s", full.out_dir, files[i]);
+        snprintf(b, sizeof b, "%s/%s", part.out_dir, files[i]);
+        CHECK_MSG(files_equal(a, b), "%s differs", files[i]);
+    }
+    mlp m = {0};
+    onnx_mlp_info info;
+    snprintf(a, sizeof a, "%s/rps_policy.onnx", part.out_dir);
+    REQUIRE(onnx_mlp_load(a, &m, &info) == NRPS_OK);
+    CHECK(m.hidden == 16 && m.out == 9 && info.training_games == 18 && info.seed == 77 && !strcmp(info.kind, "policy"));
+    mlp_free(&m);
+    /* the run is complete: resuming again does nothing and succeeds */
+    REQUIRE(train_run(&part, 1, &fin) == NRPS_OK);
+    CHECK(fin == 3);
+}
+
+static void flip_byte(const char *path, long at) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) return;
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+}
+
+static void test_damaged_checkpoint(void) {
+    train_config c = tiny_config("damaged", 1);
+    int fin = -1;
+    REQUIRE(train_run(&c, 0, &fin) == NRPS_OK);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/checkpoint/gen_0001/state.bin", c.out_dir);
+    flip_byte(p, 40);
+    c.generations = 2;
+    CHECK(train_run(&c, 1, &fin) == NRPS_ERR_FORMAT);
+    CHECK(strstr(nrps_last_error(), "checksum") != NULL && strstr(nrps_last_error(), "state.bin") != NULL);
+    CHECK(strchr(nrps_last_error(), '\n') == NULL);
+    flip_byte(p, 40); /* repaired */
+    snprintf(p, sizeof p, "%s/checkpoint/gen_0001/policy.ckpt", c.out_dir);
+    flip_byte(p, 100);
+    CHECK(train_run(&c, 1, &fin) != NRPS_OK);
+    CHECK(strstr(nrps_last_error(), "policy.ckpt") != NULL);
+    flip_byte(p, 100);
+    snprintf(p, sizeof p, "%s/checkpoint/LATEST", c.out_dir);
+    REQUIRE(nrps_write_file_atomic(p, "garbage\n", 8) == NRPS_OK);
+    CHECK(train_run(&c, 1, &fin) == NRPS_ERR_FORMAT);
+    CHECK(strstr(nrps_last_error(), "LATEST") != NULL);
+    REQUIRE(nrps_write_file_atomic(p, "gen_0001\n", 9) == NRPS_OK);
+    REQUIRE(train_run(&c, 1, &fin) == NRPS_OK);
+    CHECK(fin == 2);
+    /* no checkpoint at all */
+    train_config none = tiny_config("none", 1);
+    CHECK(train_run(&none, 1, &fin) == NRPS_ERR_IO);
+}
+
+static void test_config_check(void) {
+    train_config c = train_config_default();
+    CHECK(train_config_check(&c) == NRPS_OK);
+    c.games = 0;
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--games"));
+    c = train_config_default();
+    c.window = 0;
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--window"));
+    c = train_config_default();
+    c.dirichlet_weight = 1.5;
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--dirichlet-weight"));
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/nrps_test_train_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_key_encoding);
+    RUN(test_sparse_forward_equals_reference);
+    RUN(test_selfplay_targets);
+    RUN(test_selfplay_random_opponent);
+    RUN(test_selfplay_threads_independent);
+    RUN(test_replay_aggregation);
+    RUN(test_config_check);
+    RUN(test_checkpoint_resume_equals_uninterrupted);
+    RUN(test_damaged_checkpoint);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_summary("train");
+}
