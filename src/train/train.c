@@ -553,9 +553,9 @@ static nrps_status checkpoint_read(const char *out_dir, train_state *s) {
         return NRPS_ERR_FORMAT;
     }
     path_join(p, sizeof p, dir, "policy.ckpt");
-    if ((rc = mlp_trainer_load(p, &s->pol, &s->tp)) != NRPS_OK) return rc;
+    if ((rc = mlp_trainer_load(p, 0, &s->pol, &s->tp)) != NRPS_OK) return rc;
     path_join(p, sizeof p, dir, "value.ckpt");
-    if ((rc = mlp_trainer_load(p, &s->val, &s->tv)) != NRPS_OK) return rc;
+    if ((rc = mlp_trainer_load(p, 0, &s->val, &s->tv)) != NRPS_OK) return rc;
     if (s->pol.in != RPS_INPUT_SIZE || s->pol.out != RPS_POLICY_SIZE || s->pol.hidden != s->cfg.hidden_policy ||
         s->val.in != RPS_INPUT_SIZE || s->val.out != 1 || s->val.hidden != s->cfg.hidden_value) {
         nrps_set_error("%s: networks do not match the run's configuration (81-%d-9 / 81-%d-1)", dir,
