@@ -22,7 +22,8 @@ static void usage(FILE *f) {
             "  --threads T      games in parallel (default 1); results do not depend on T\n"
             "  --json           one JSON object on stdout instead of the text report\n"
             "  --record FILE    write every game as a JSON-lines record (written atomically at the end)\n"
-            "  --deck/--hand/--rounds  game setup (default 21/5/10)\n");
+            "  --deck/--hand/--rounds  game setup (default 21/5/10)\n"
+            "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT: no result, nothing written).\n");
 }
 
 static void json_num(FILE *f, const char *key, double v, int last) {
@@ -93,6 +94,10 @@ int cmd_arena(int argc, char **argv) {
     nrps_status st = arena_run(&cfg, &r);
     if (st != NRPS_OK) {
         arena_result_free(&r);
+        if (nrps_interrupted) { /* SIGINT: exit 130 as benchmark/train do; one line, no record (games unpaired) */
+            cli_fail(cmd, "interrupted (SIGINT) before all %ld games were played: no result, nothing written", games);
+            return 130;
+        }
         return cli_fail(cmd, "%s", nrps_last_error());
     }
     if (record && arena_record_write(record, &cfg, &r) != NRPS_OK) {
