@@ -180,6 +180,9 @@ for v in 0 -5 abc 2.5 "" 1e3 99999999999999999999; do
   expect_fail "benchmark --threads '$v'" 2 "^neural_rps benchmark: --threads expects an integer in \[1, " -- benchmark "${M[@]}" --threads "$v"
   expect_fail "arena --games '$v'" 2 "^neural_rps arena: --games expects an integer in \[1, " -- arena --p1 random --p2 random --games "$v"
   expect_fail "arena --threads '$v'" 2 "^neural_rps arena: --threads expects an integer in \[1, " -- arena --p1 random --p2 random --threads "$v"
+  expect_fail "train --games '$v'" 2 "^neural_rps train: --games expects an integer in \[1, " -- train --out "$T/outdir/t" --games "$v"
+  expect_fail "train --threads '$v'" 2 "^neural_rps train: --threads expects an integer in \[1, " -- train --out "$T/outdir/t" --threads "$v"
+  expect_fail "train --generations '$v'" 2 "^neural_rps train: --generations expects an integer in \[1, " -- train --out "$T/outdir/t" --generations "$v"
 done
 # more intra-op threads than this machine has cores would make ONNX Runtime spin for minutes: refused
 expect_fail "benchmark --threads 1024" 2 "^neural_rps benchmark: --threads expects an integer in \[1, [0-9]+\]" -- benchmark "${M[@]}" --threads 1024
@@ -230,6 +233,11 @@ expect_fail "play --record under a regular file" 1 "^neural_rps play: --record .
 expect_fail "play --record in a missing folder" 1 "^neural_rps play: --record .*missing/g\.jsonl: cannot write" -- \
   play --agent random --seed 1 --record "$T/missing/g.jsonl" </dev/null
 [ ! -e "$T/missing" ] && ok "no folder created" || bad "a folder was created"
+expect_fail "train --out under a regular file" 1 "^neural_rps train: .*afile/run: cannot create folder: Not a directory" -- \
+  train --out "$T/afile/run" --generations 1 --games 2
+expect_fail "train --out under /proc" 1 "^neural_rps train: /proc/nrps_run: cannot create folder" -- train --out /proc/nrps_run --generations 1 --games 2
+expect_fail "train --out is a file" 1 "^neural_rps train: .*afile: not a folder" -- train --out "$T/afile" --generations 1 --games 2
+expect_fail "train --resume without a run" 1 "no checkpoint" -- train --out "$T/outdir/none" --resume
 expect_nothing_written "output-path failures" "$T/outdir" "*"
 expect_nothing_written "temp files in the test folder" "$T" "*.tmp.*"
 expect_nothing_written "temp files in /proc" "/proc" "nrps_*"
