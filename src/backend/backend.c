@@ -75,6 +75,10 @@ nrps_status be_run(be_backend *b, const float *in, int batch, float *out) {
     return b->run(b->ctx, in, batch, out);
 }
 
+nrps_status be_forward(void *backend, const float *in, int batch, float *out) {
+    return be_run((be_backend *)backend, in, batch, out);
+}
+
 void be_io_buffers(be_backend *b, float **in, float **out) {
     *in = *out = NULL;
     if (b->io_buffers) b->io_buffers(b->ctx, in, out);

@@ -55,6 +55,10 @@ nrps_status be_create(const char *name, const char *model_path, const be_options
 /* Checked call of b->run: batch must be in 1..max_batch. */
 nrps_status be_run(be_backend *b, const float *in, int batch, float *out);
 
+/* be_run with the backend as a void pointer: the shape of a plain forward callback, e.g. search's
+ * eval_net_fn {.ctx = backend, .forward = be_forward, .out_act = <the model's final activation>}. */
+nrps_status be_forward(void *backend, const float *in, int batch, float *out);
+
 /* Host buffers run() uses without copying: the backend's own when it has them, else NULL/NULL. */
 void be_io_buffers(be_backend *b, float **in, float **out);
 

@@ -324,7 +324,7 @@ int cmd_benchmark(int argc, char **argv) {
     bo.device_id = (int)device_id;
     bo.provider = provider;
     bo.max_batch = max_batch;
-    int ngpu_ok = 0, ngpu_tried = 0;
+    int ngpu_ok = 0;
     for (int m = 0; m < nmodels; m++)
         for (int i = 0; i < nnames; i++) {
             int gpu = be_is_gpu(names[i]);
@@ -347,7 +347,6 @@ int cmd_benchmark(int argc, char **argv) {
                 cli_fail(CMD, "%s", nrps_last_error());
                 goto cleanup;
             }
-            ngpu_tried++;
             size_t used = strlen(env.gpu_note);
             snprintf(env.gpu_note + used, sizeof env.gpu_note - used, "%s%s", used ? "; " : "", nrps_last_error());
         }
@@ -355,7 +354,6 @@ int cmd_benchmark(int argc, char **argv) {
         cli_fail(CMD, "--gpu-only: no GPU backend available: %s", env.gpu_note[0] ? env.gpu_note : "none requested");
         goto cleanup;
     }
-    if (ngpu_ok) env.gpu_note[0] = 0;
 
     /* inputs: one pool of max_batch samples per input width (81 for the game's nets) */
     int width = models[0].ref.in;
@@ -506,7 +504,8 @@ int cmd_benchmark(int argc, char **argv) {
     }
 
     bench_report_text(stdout, rows, nrows, &env);
-    if (env.gpu_note[0] && !gpu_only) printf("\nGPU results absent: %s\n", env.gpu_note);
+    if (env.gpu_note[0] && !ngpu_ok) printf("\nGPU results absent: %s\n", env.gpu_note);
+    else if (env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", env.gpu_note);
     if (interrupted) printf("\nInterrupted (SIGINT): the table shows what was measured before the stop.\n");
     fflush(stdout);
     rc = 0;
