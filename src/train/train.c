@@ -25,9 +25,9 @@ train_config train_config_default(void) {
     memset(&c, 0, sizeof c);
     snprintf(c.out_dir, sizeof c.out_dir, "runs/train");
     c.game = rps_config_standard();
-    c.generations = 20;
-    c.games = 200;
-    c.playouts = 100;
+    c.generations = 24;
+    c.games = 1500;
+    c.playouts = 200;
     c.mcts_batch = 4;
     c.c_puct = 1.5;
     c.dirichlet_alpha = 0.3;
@@ -37,7 +37,7 @@ train_config train_config_default(void) {
     c.hidden_policy = 128;
     c.hidden_value = 64;
     c.lr = 2e-3;
-    c.lr_final = 0;
+    c.lr_final = 5e-4;
     c.weight_decay = 1e-4;
     c.batch = 128;
     c.epochs = 4;

@@ -49,9 +49,10 @@ typedef struct {
     int quiet;                /* no per-generation lines on stdout */
 } train_config;
 
-/* Defaults: 20 generations x 200 games, 100 playouts, batch 4, c_puct 1.5, alpha 0.3, weight 0.25,
- * temperature 1 for 4 plies, hidden 128/64, lr 2e-3, wd 1e-4, minibatch 128, 4 epochs, window 4, BCE,
- * seed 1, 1 thread, 100 eval games at 100 playouts, out_dir "runs/train". */
+/* Defaults (those of the committed models): 24 generations x 1500 games, 200 playouts, batch 4, c_puct 1.5,
+ * alpha 0.3, weight 0.25, temperature 1 for 4 plies, no random opponents, hidden 128/64, lr 2e-3 decaying
+ * linearly to 5e-4, wd 1e-4, minibatch 128, 4 epochs, window 4, BCE, seed 1, 1 thread, 100 eval games at
+ * 100 playouts, out_dir "runs/train". */
 train_config train_config_default(void);
 /* Checks ranges; one-line error naming the flag (e.g. "--games must be >= 1, got 0"), NRPS_ERR_ARG. */
 nrps_status train_config_check(const train_config *cfg);
