@@ -185,7 +185,7 @@ LDFLAGS += $(SAN)
 CPPFLAGS += -DNRPS_NO_TARGET_CLONES
 endif
 TSAN_TESTS := $(filter build-tsan/tests/test_arena build-tsan/tests/test_mcts build-tsan/tests/test_train,$(TEST_BIN:build/%=build-tsan/%))
-TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh tests/test_tsan_threads.sh,$(TEST_SCRIPTS))
+TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh,$(TEST_SCRIPTS))
 test-tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan NO_CUDA=1 build-tsan/neural_rps $(TSAN_TESTS)
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(abspath tests/tsan.supp) NRPS_SANITIZED=1 \
@@ -207,4 +207,8 @@ valgrind: all
 	  grep -E "ERROR SUMMARY|definitely lost|indirectly lost" build/valgrind/$$b.log | sed 's/^==[0-9]*== /  /'; \
 	  if [ $$rc -ne 0 ]; then fail=1; echo "FAIL $$b (exit $$rc): see build/valgrind/$$b.log"; fi; \
 	done; [ $$fail -eq 0 ] && echo "valgrind: no definite leaks, no memory errors"
+.PHONY: clean-reliability
+clean: clean-reliability
+clean-reliability:
+	rm -rf build-fuzz build-tsan
 -include $(shell find build-fuzz -name '*.d' 2>/dev/null)
