@@ -64,12 +64,13 @@ KILL=(--generations 4 --games 150 --playouts 16 --hidden-policy 16 --hidden-valu
       --seed 11 --threads 1 --eval-games 0 --quiet)
 "$BIN" train --out "$T/k" "${KILL[@]}" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
+for _ in $(seq 1 1200); do
   if grep -qs "gen_0001" "$T/k/checkpoint/LATEST"; then break; fi
   sleep 0.05
 done
 kill -9 "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
+kill -0 "$pid" 2>/dev/null && bad "the killed process is gone" || ok "the killed process is gone"
 at=$(cat "$T/k/checkpoint/LATEST" 2>/dev/null)
 if [ "$at" = "gen_0001" ] || [ "$at" = "gen_0002" ] || [ "$at" = "gen_0003" ]; then ok "killed mid-run at $at"
 else bad "killed mid-run (LATEST: '$at')"; fi
@@ -93,6 +94,24 @@ run_cmd train --out "$T/u" "${KILL[@]}"
 if [ "$RC" -eq 0 ] && cmp -s "$T/u/rps_policy.onnx" "$T/k/rps_policy.onnx" && cmp -s "$T/u/rps_value.onnx" "$T/k/rps_value.onnx"; then
   ok "killed + resumed run equals the uninterrupted run"
 else bad "killed + resumed run equals the uninterrupted run"; fi
+
+# SIGINT: the finished generations are saved, one line on stderr, exit 130, then --resume completes
+"$BIN" train --out "$T/i" "${KILL[@]}" >/dev/null 2>"$T/ierr" &
+pid=$!
+for _ in $(seq 1 1200); do
+  if grep -qs "gen_0001" "$T/i/checkpoint/LATEST"; then break; fi
+  sleep 0.05
+done
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+irc=$?
+at=$(cat "$T/i/checkpoint/LATEST" 2>/dev/null)
+if [ "$irc" -eq 130 ] && [ "$(grep -c '' "$T/ierr")" -eq 1 ] && grep -q "interrupted after generation ${at#gen_000} of 4" "$T/ierr"; then
+  ok "SIGINT saves the finished generations and exits 130"
+else bad "SIGINT (rc=$irc, LATEST=$at, stderr: $(head -c 300 "$T/ierr"))"; fi
+run_cmd train --out "$T/i" --resume
+if [ "$RC" -eq 0 ] && cmp -s "$T/u/rps_policy.onnx" "$T/i/rps_policy.onnx"; then ok "resume after SIGINT equals the uninterrupted run"
+else bad "resume after SIGINT equals the uninterrupted run (rc=$RC)"; fi
 
 # damaged checkpoint: one line, exit 1
 cp -r "$T/u" "$T/d"

@@ -266,6 +266,7 @@ static train_config tiny_config(const char *name, int generations) {
     c.epochs = 2;
     c.window = 2;
     c.seed = 77;
+    c.lr_final = 0; /* constant: a decaying schedule depends on the total, which the resume test extends */
     c.threads = 1;
     c.eval_games = 0;
     c.quiet = 1;

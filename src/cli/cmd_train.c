@@ -30,7 +30,7 @@ static void usage(FILE *f) {
             "  --resume              continue the run in --out from its last finished generation\n"
             "  --hidden-policy H     policy hidden size (default %d)     --hidden-value H  value hidden size (default %d)\n"
             "  --lr X                AdamW learning rate (default %g)    --lr-final X  linear decay to X at the last\n"
-            "                        generation (default 0 = constant)   --weight-decay X  (default %g)\n"
+            "                        generation (default %g; 0 = constant)  --weight-decay X  (default %g)\n"
             "  --batch N             minibatch size (default %d)         --epochs N  epochs per generation (default %d)\n"
             "  --window W            replay window in generations (default %d)\n"
             "  --value-loss bce|mse  value loss (default bce)\n"
@@ -42,9 +42,10 @@ static void usage(FILE *f) {
             "  --eval-games N        games per arena after each generation (vs previous, vs random, raw net vs\n"
             "                        random; default %ld, 0 = none)   --eval-playouts N  (default %d)\n"
             "  --quiet               no per-generation lines on stdout\n"
-            "Analysis (--analyse DIR): plays held-out self-play games with the nets in --source (default DIR),\n"
-            "and on --positions positions (default 2000) with at least two legal cells compares DIR's policy\n"
-            "argmax and value sign with the exact solver.\n",
+            "Analysis (--analyse DIR): plays held-out self-play games (--seed, default 12345; --playouts, default\n"
+            "100; noise and temperature as in training) with the nets in --source (default DIR), and on\n"
+            "--positions positions (default 2000) with at least two legal cells compares DIR's policy argmax\n"
+            "(margin- and result-optimal cells) and value sign with the exact solver; --json: one JSON object.\n",
             d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, d.hidden_policy,
             d.hidden_value, d.lr, d.weight_decay, d.batch, d.epochs, d.window, d.c_puct, d.mcts_batch,
             d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.random_share, d.eval_games, d.eval_playouts);
