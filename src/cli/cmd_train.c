@@ -47,7 +47,7 @@ static void usage(FILE *f) {
             "--positions positions (default 2000) with at least two legal cells compares DIR's policy argmax\n"
             "(margin- and result-optimal cells) and value sign with the exact solver; --json: one JSON object.\n",
             d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, d.hidden_policy,
-            d.hidden_value, d.lr, d.weight_decay, d.batch, d.epochs, d.window, d.c_puct, d.mcts_batch,
+            d.hidden_value, d.lr, d.lr_final, d.weight_decay, d.batch, d.epochs, d.window, d.c_puct, d.mcts_batch,
             d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.random_share, d.eval_games, d.eval_playouts);
 }
 
