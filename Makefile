@@ -156,6 +156,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.
 FUZZ_SRC     := src/util/util.c src/nn/mlp.c src/onnx/onnx_mlp.c src/onnx/go_import.c src/game/game.c src/game/record.c
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ     := $(FUZZ_SRC:%.c=build-fuzz/%.o) build-fuzz/gen/onnx.pb-c.o
+.SECONDARY: $(FUZZ_OBJ)
 .PHONY: fuzz fuzz-build test-tsan valgrind
 build-fuzz/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
