@@ -147,9 +147,8 @@ clean:
 
 # ---- reliability: make fuzz / make test-tsan / make valgrind (see README "Reliability") ----
 # fuzz: libFuzzer targets tests/fuzz/fuzz_*.c built with clang (ASan+UBSan) in build-fuzz/, each run for
-# FUZZ_SECONDS (default 60) on build-fuzz/corpus-<target>/ (the seeds of tests/fuzz/corpus/<target>/ plus what earlier
-# runs found); a crash fails the target
-# and leaves crash-* / leak-* / timeout-* files in build-fuzz/.
+# FUZZ_SECONDS (default 60) on build-fuzz/corpus-<target>/ (the seeds of tests/fuzz/corpus/<target>/ plus what
+# earlier runs found); a crash fails the target and leaves crash-* / leak-* / timeout-* files in build-fuzz/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
@@ -202,9 +201,8 @@ valgrind: all
 	@bin/neural_rps import-go tests/fixtures/rps_h64_g100_e1_value.model --out build/valgrind/v.onnx >/dev/null
 	@fail=0; for b in native-cpu ort-cpu; do \
 	  echo "== valgrind: benchmark --backends $$b"; \
-	  $(VALGRIND) --log-file=build/valgrind/$$b.log bin/neural_rps benchmark --backends $$b --iterations 50 --warmup 10 \
-	    --batch-size 16 --model-path build/valgrind/p.onnx --value-model-path build/valgrind/v.onnx --no-validate \
-	    >build/valgrind/$$b.out 2>&1; rc=$$?; \
+	  ( cd build/valgrind && $(VALGRIND) --log-file=$$b.log $(abspath bin/neural_rps) benchmark --backends $$b \
+	    --iterations 50 --warmup 10 --batch-size 16 --model-path p.onnx --value-model-path v.onnx >$$b.out 2>&1 ); rc=$$?; \
 	  grep -E "ERROR SUMMARY|definitely lost|indirectly lost" build/valgrind/$$b.log | sed 's/^==[0-9]*== /  /'; \
 	  if [ $$rc -ne 0 ]; then fail=1; echo "FAIL $$b (exit $$rc): see build/valgrind/$$b.log"; fi; \
 	done; [ $$fail -eq 0 ] && echo "valgrind: no definite leaks, no memory errors"
