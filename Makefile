@@ -113,8 +113,10 @@ test-asan:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 NRPS_SANITIZED=1 \
 	  NRPS_BIN=$(abspath build-asan/neural_rps) PYTHON=$(PYTHON) tests/run_tests.sh $(TEST_BIN:build/%=build-asan/%) $(TEST_SCRIPTS)
 
+# The main job: both default nets, batch 1 and 64, inference and inside-search, every available backend.
 bench: all
-	bin/neural_rps benchmark
+	@mkdir -p results
+	bin/neural_rps benchmark --json results/bench.json --csv results/bench.csv
 
 bench-cpu: all
 	bin/neural_rps benchmark --cpu-only

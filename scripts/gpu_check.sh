@@ -3,11 +3,13 @@
 # (test_backend then compares native-cuda and, when its provider loads, ort-cuda with the C reference), and run
 # the GPU benchmark with validation, all within about 5 minutes. Results go to results/gpu_check.{txt,json,csv,png}.
 #
-# Before copying the tree to the GPU machine (`make deps-gpu` cannot run there), put the GPU build of ONNX Runtime
-# 1.29 into third_party/onnxruntime/lib: `make deps-gpu` on a connected machine copies the provider libraries
-# (libonnxruntime_providers_shared.so, _cuda.so, _tensorrt.so); the core libonnxruntime.so.1 must also be the GPU
-# build (the CPU build answers "CUDA execution provider is not enabled in this build"), e.g. from an official
-# onnxruntime-linux-x64-gpu-1.29.x release (set ORT_ROOT to it instead). The CUDA EP also needs CUDA 13 and cuDNN 9
+# Before copying the tree to the GPU machine (`make deps-gpu` cannot run there), put ONNX Runtime 1.29's GPU
+# provider libraries into third_party/onnxruntime/lib: `make deps-gpu` on a connected machine copies them
+# (libonnxruntime_providers_shared.so, _cuda.so, _tensorrt.so). The CPU build of libonnxruntime.so.1 that
+# `make deps` installs loads them as plugin execution providers (RegisterExecutionProviderLibrary, ORT >= 1.22);
+# an official onnxruntime-linux-x64-gpu-1.29.x release (ORT_ROOT=...) works through the classic call. Note:
+# libonnxruntime_providers_cuda.so is about 230 MB, more than a 64 MiB device-tool transfer can carry, so on
+# such a lent machine only native-cuda can be checked. The CUDA EP also needs CUDA 13 and cuDNN 9
 # libraries (libcudart.so.13, libcublas*.so.13, libcudnn*.so.9) on the library path: the script adds
 # $CUDA_HOME/lib64. native-cuda needs only the driver (the CUDA runtime is linked statically).
 # Usage: scripts/gpu_check.sh [extra benchmark flags]      Env: CUDA_HOME (default /usr/local/cuda), JOBS.

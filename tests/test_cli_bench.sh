@@ -74,7 +74,27 @@ for r in rows:
     if r["model"] != "floor":
         assert r["validation"]["ok"] is True and r["validation"]["max_abs_err"] < 1e-4
 assert {r["backend"] for r in rows} == {"ort-cpu", "native-cpu"}
+# inside-search rows: {native-cpu (reference), ort-cpu} x search batches {1, 16}, 10 games of 9 moves each
+srch = d["search"]
+assert [(r["backend"], r["batch_size"]) for r in srch] == [("native-cpu", 1), ("ort-cpu", 1), ("native-cpu", 16),
+                                                           ("ort-cpu", 16)], srch
+for r in srch:
+    for k in ["playouts", "games", "moves", "move_latency_us", "playouts_per_s", "evals_per_s", "mean_eval_batch",
+              "eval_time_share", "same_games_as_reference", "reference"]:
+        assert k in r, k
+    assert r["playouts"] == 200 and r["games"] == 10 and r["moves"] == 90
+    l = r["move_latency_us"]
+    assert 0 < l["min"] <= l["p50"] <= l["p90"] <= l["p99"] <= l["max"]
+    assert 1 <= r["mean_eval_batch"] <= r["batch_size"] and 0 < r["eval_time_share"] <= 1
+    if r["backend"] == "native-cpu":
+        assert r["same_games_as_reference"] is None
+    else:
+        assert r["reference"] == "native-cpu" and 0 <= r["same_games_as_reference"] <= 10
 PYEOF
+grep -qE "^Inside MCTS search" "$T/out" && grep -qE "batch 16: (native-cpu|ort-cpu) searches [0-9]+\.[0-9]{2} times" "$T/out" &&
+  ok "inside-search section with ratios" || bad "inside-search section"
+expect_fail "bad search batch" 2 "search-batch expects" -- benchmark "${M[@]}" --search-batch 0,4
+expect_ok "policy alone: search section skipped with a reason" "inside-search benchmark skipped" -- benchmark --model-path "$T/p.onnx" "${Q[@]}" --cpu-only
 [ "$(head -1 "$T/r.csv" | cut -d, -f1-3)" = "backend,model,batch_size" ] && [ "$(grep -c '' "$T/r.csv")" -eq 11 ] &&
   ok "CSV header and rows" || bad "CSV ($(head -c 200 "$T/r.csv"))"
 

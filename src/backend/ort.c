@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dlfcn.h>
+#include <unistd.h>
 
 #include <onnxruntime_c_api.h>
 
@@ -15,6 +17,7 @@
 static const OrtApi *g_api;
 static OrtEnv *g_env;
 static int g_env_refs;
+static unsigned g_plugins_registered; /* bit i: PLUGINS[i] registered with g_env */
 
 /* Copies an ORT message into the error line, flattening newlines; releases the status. Returns 1 if st != NULL. */
 static int ort_fail(OrtStatus *st, const char *what) {
@@ -134,6 +137,7 @@ static void ort_destroy(void *p) {
     if (--g_env_refs == 0 && g_env) {
         g_api->ReleaseEnv(g_env);
         g_env = NULL;
+        g_plugins_registered = 0;
     }
 }
 
@@ -219,6 +223,63 @@ cleanup:
     return rc;
 }
 
+/* Provider libraries that ONNX Runtime (>= 1.22) can load as plugin execution providers. The CPU build of
+ * libonnxruntime (what `make deps` installs) answers "... not enabled in this build" to the classic
+ * SessionOptionsAppendExecutionProvider_CUDA_V2 call, but the provider libraries of the same release that
+ * `make deps-gpu` puts next to it export CreateEpFactories: registered with RegisterExecutionProviderLibrary,
+ * they offer OrtEpDevices that SessionOptionsAppendExecutionProvider_V2 attaches to the session. */
+static const struct {
+    const char *ep, *registration, *file;
+} PLUGINS[] = {
+    {"CUDAExecutionProvider", "neural_rps_cuda", "libonnxruntime_providers_cuda.so"},
+    {"TensorrtExecutionProvider", "neural_rps_tensorrt", "libonnxruntime_providers_tensorrt.so"},
+};
+
+/* Attaches provider `ep` through the plugin route on device number device_id (counting that provider's
+ * devices in ONNX Runtime's order). Errors name the library and carry ONNX Runtime's own message. */
+static nrps_status append_plugin_ep(OrtSessionOptions *so, const char *ep, int device_id, const char *const *keys,
+                                    const char *const *vals, size_t nkv, const char *what) {
+    int pi = -1;
+    for (size_t i = 0; i < sizeof PLUGINS / sizeof PLUGINS[0]; i++)
+        if (!strcmp(PLUGINS[i].ep, ep)) pi = (int)i;
+    if (pi < 0) return NRPS_ERR_UNAVAILABLE;
+    if (!(g_plugins_registered & (1u << pi))) {
+        Dl_info dl;
+        char path[4096];
+        if (!dladdr((void *)OrtGetApiBase, &dl) || !dl.dli_fname) {
+            nrps_set_error("%s: cannot locate libonnxruntime to find %s", what, PLUGINS[pi].file);
+            return NRPS_ERR_UNAVAILABLE;
+        }
+        snprintf(path, sizeof path, "%s", dl.dli_fname);
+        char *slash = strrchr(path, '/');
+        size_t dirlen = slash ? (size_t)(slash - path) : 0;
+        snprintf(path + dirlen, sizeof path - dirlen, "%s%s", dirlen ? "/" : "", PLUGINS[pi].file);
+        if (access(path, R_OK) != 0) {
+            nrps_set_error("%s: the CPU build of ONNX Runtime has no %s and %s is not installed next to it "
+                           "(run 'make deps-gpu', or use ORT_ROOT with a GPU release)",
+                           what, ep, path);
+            return NRPS_ERR_UNAVAILABLE;
+        }
+        if (ort_fail(g_api->RegisterExecutionProviderLibrary(g_env, PLUGINS[pi].registration, path), what))
+            return NRPS_ERR_UNAVAILABLE;
+        g_plugins_registered |= 1u << pi;
+    }
+    const OrtEpDevice *const *devs = NULL;
+    size_t ndev = 0;
+    if (ort_fail(g_api->GetEpDevices(g_env, &devs, &ndev), what)) return NRPS_ERR_UNAVAILABLE;
+    int seen = 0;
+    for (size_t i = 0; i < ndev; i++) {
+        if (strcmp(g_api->EpDevice_EpName(devs[i]), ep) != 0) continue;
+        if (seen++ != device_id) continue;
+        if (ort_fail(g_api->SessionOptionsAppendExecutionProvider_V2(so, g_env, &devs[i], 1, keys, vals, nkv), what))
+            return NRPS_ERR_UNAVAILABLE;
+        return NRPS_OK;
+    }
+    nrps_set_error("%s: ONNX Runtime lists %d %s device%s, no device %d", what, seen, ep, seen == 1 ? "" : "s",
+                   device_id);
+    return NRPS_ERR_UNAVAILABLE;
+}
+
 /* Appends the execution provider; returns a one-line error with ONNX Runtime's own message if it is missing. */
 static nrps_status append_provider(OrtSessionOptions *so, const char *provider, int device_id, char *used,
                                    size_t used_len) {
@@ -249,6 +310,11 @@ static nrps_status append_provider(OrtSessionOptions *so, const char *provider, 
                 rc = NRPS_OK;
         }
         if (co) g_api->ReleaseCUDAProviderOptions(co);
+        if (rc != NRPS_OK && strstr(nrps_last_error(), "not enabled in this build")) {
+            const char *pk[] = {"use_tf32"}, *pv[] = {"0"};
+            rc = append_plugin_ep(so, "CUDAExecutionProvider", device_id, pk, pv, 1, what);
+            tf32_off = 1;
+        }
         if (rc == NRPS_OK)
             snprintf(used, used_len, "CUDAExecutionProvider (device %d, %s) + CPU fallback", device_id,
                      tf32_off ? "fp32, TF32 off" : "TF32 setting not accepted: may use TF32");
@@ -263,6 +329,8 @@ static nrps_status append_provider(OrtSessionOptions *so, const char *provider, 
             !ort_fail(g_api->SessionOptionsAppendExecutionProvider_TensorRT_V2(so, to), what))
             rc = NRPS_OK;
         if (to) g_api->ReleaseTensorRTProviderOptions(to);
+        if (rc != NRPS_OK && strstr(nrps_last_error(), "not enabled in this build"))
+            rc = append_plugin_ep(so, "TensorrtExecutionProvider", device_id, NULL, NULL, 0, what);
         if (rc == NRPS_OK)
             snprintf(used, used_len, "TensorrtExecutionProvider (device %d, fp32) + CPU fallback", device_id);
         return rc;

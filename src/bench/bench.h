@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "bench/search_bench.h"
 #include "bench/stats.h"
 
 /* ---- timing loop ---- */
@@ -107,7 +108,9 @@ void bench_env_fill(bench_env *e); /* machine facts: cpu, cores, os, ORT, provid
 /* Text table of rows + the "Performance Comparison" section (ratios only between numbers in rows). */
 void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e);
 /* Writes the JSON report (schema: docs/benchmark-json.md) / CSV atomically; returns NRPS_ERR_IO on failure. */
-nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_env *e, int interrupted);
+/* srows/ns: the inside-search rows (src/bench/search_bench.h), may be NULL/0. */
+nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e, int interrupted);
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n);
 /* Renders latency (p50) and throughput vs batch size per backend x model with gnuplot into a PNG. */
 nrps_status bench_report_plot(const char *path, const bench_row *rows, int n);

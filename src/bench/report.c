@@ -172,7 +172,21 @@ static cJSON *add_str_or_null(cJSON *o, const char *k, const char *v) {
     return v && v[0] ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k);
 }
 
-nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_env *e, int interrupted) {
+/* {"mean", "min", "p50", "p90", "p99", "p999", "max", "stdev"} in microseconds under key. */
+static void add_latency(cJSON *o, const char *key, const bench_stats *st) {
+    cJSON *l = cJSON_AddObjectToObject(o, key);
+    cJSON_AddNumberToObject(l, "mean", st->mean);
+    cJSON_AddNumberToObject(l, "min", st->min);
+    cJSON_AddNumberToObject(l, "p50", st->p50);
+    cJSON_AddNumberToObject(l, "p90", st->p90);
+    cJSON_AddNumberToObject(l, "p99", st->p99);
+    cJSON_AddNumberToObject(l, "p999", st->p999);
+    cJSON_AddNumberToObject(l, "max", st->max);
+    cJSON_AddNumberToObject(l, "stdev", st->stdev);
+}
+
+nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e, int interrupted) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "neural_rps.benchmark");
     cJSON_AddNumberToObject(root, "schema_version", 1);
@@ -240,15 +254,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON_AddNumberToObject(o, "iterations", (double)r->tm.n);
         cJSON_AddNumberToObject(o, "total_s", r->tm.total_s);
         cJSON_AddNumberToObject(o, "cpu_time_per_call_us", r->tm.cpu_per_call_us);
-        cJSON *l = cJSON_AddObjectToObject(o, "latency_us");
-        cJSON_AddNumberToObject(l, "mean", r->tm.st.mean);
-        cJSON_AddNumberToObject(l, "min", r->tm.st.min);
-        cJSON_AddNumberToObject(l, "p50", r->tm.st.p50);
-        cJSON_AddNumberToObject(l, "p90", r->tm.st.p90);
-        cJSON_AddNumberToObject(l, "p99", r->tm.st.p99);
-        cJSON_AddNumberToObject(l, "p999", r->tm.st.p999);
-        cJSON_AddNumberToObject(l, "max", r->tm.st.max);
-        cJSON_AddNumberToObject(l, "stdev", r->tm.st.stdev);
+        add_latency(o, "latency_us", &r->tm.st);
         cJSON_AddNumberToObject(o, "cv", r->tm.st.cv);
         cJSON_AddNumberToObject(o, "per_sample_us", per_sample_us(r));
         cJSON_AddNumberToObject(o, "samples_per_s", samples_per_s(r));
@@ -264,6 +270,34 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         }
         cJSON_AddBoolToObject(o, "interrupted", r->tm.interrupted);
         cJSON_AddItemToArray(res, o);
+    }
+    cJSON *sa = cJSON_AddArrayToObject(root, "search");
+    for (int i = 0; i < ns; i++) {
+        const bench_search_row *r = &srows[i];
+        if (r->moves < 1) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "backend", r->backend);
+        cJSON_AddNumberToObject(o, "playouts", r->playouts);
+        cJSON_AddNumberToObject(o, "batch_size", r->batch);
+        cJSON_AddNumberToObject(o, "games", (double)r->games);
+        cJSON_AddNumberToObject(o, "moves", (double)r->moves);
+        cJSON_AddNumberToObject(o, "total_s", r->total_s);
+        add_latency(o, "move_latency_us", &r->move_us);
+        cJSON_AddNumberToObject(o, "playouts_per_s", r->playouts_per_s);
+        cJSON_AddNumberToObject(o, "evals_per_s", r->evals_per_s);
+        cJSON_AddNumberToObject(o, "eval_calls", (double)r->eval_calls);
+        cJSON_AddNumberToObject(o, "eval_states", (double)r->eval_states);
+        cJSON_AddNumberToObject(o, "mean_eval_batch", r->mean_batch);
+        cJSON_AddNumberToObject(o, "eval_time_share", r->eval_share);
+        if (r->same_games < 0) {
+            cJSON_AddNullToObject(o, "same_games_as_reference");
+            cJSON_AddNullToObject(o, "reference");
+        } else {
+            cJSON_AddNumberToObject(o, "same_games_as_reference", (double)r->same_games);
+            cJSON_AddStringToObject(o, "reference", r->reference);
+        }
+        cJSON_AddBoolToObject(o, "interrupted", r->interrupted);
+        cJSON_AddItemToArray(sa, o);
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);

@@ -2,6 +2,8 @@
  * wins/draws/losses, the 95% Wilson interval of the score and the Elo difference; text or one JSON object
  * on stdout, progress on stderr when it is a terminal, optional game records (JSON lines, atomic). */
 #include <math.h>
+
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +28,10 @@ static void usage(FILE *f) {
             "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT: no result, nothing written).\n");
 }
 
-static void json_num(FILE *f, const char *key, double v, int last) {
-    if (isfinite(v)) fprintf(f, "\"%s\": %.6g%s", key, v, last ? "" : ", ");
-    else fprintf(f, "\"%s\": null%s", key, last ? "" : ", ");
-}
-
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
+/* Adds a number, or null when it is not finite (an infinite Elo after a clean sweep). */
+static void json_num(cJSON *o, const char *key, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
 }
 
 static void fmt_elo(char *buf, size_t n, double e) {
@@ -106,37 +99,50 @@ int cmd_arena(int argc, char **argv) {
     }
     double spm_a = r.a_moves ? r.a_seconds / r.a_moves : 0, spm_b = r.b_moves ? r.b_seconds / r.b_moves : 0;
     if (json) {
-        FILE *f = stdout;
-        fprintf(f, "{\"p1\": ");
-        json_str(f, spec_a);
-        fprintf(f, ", \"p2\": ");
-        json_str(f, spec_b);
-        fprintf(f, ", \"games\": %ld, \"deals\": %ld, \"seed\": %ld, \"threads\": %ld, \"deck\": %d, \"hand\": %d, "
-                   "\"rounds\": %d, ",
-                r.games, (r.games + 1) / 2, seed, threads, cfg.game.deck_size, cfg.game.hand_size,
-                cfg.game.max_rounds);
-        fprintf(f, "\"a\": {\"spec\": ");
-        json_str(f, spec_a);
-        fprintf(f, ", \"wins\": %ld, \"draws\": %ld, \"losses\": %ld, \"wins_as_p1\": %ld, \"games_as_p1\": %ld, "
-                   "\"wins_as_p2\": %ld, \"games_as_p2\": %ld, ",
-                r.a_wins, r.draws, r.b_wins, r.a_wins_as_p1, r.a_games_as_p1, r.a_wins_as_p2, r.a_games_as_p2);
-        json_num(f, "score", r.score, 0);
-        json_num(f, "score_lo", r.score_lo, 0);
-        json_num(f, "score_hi", r.score_hi, 0);
-        json_num(f, "seconds_per_move", spm_a, 1);
-        fprintf(f, "}, \"b\": {\"spec\": ");
-        json_str(f, spec_b);
-        fprintf(f, ", \"wins\": %ld, \"draws\": %ld, \"losses\": %ld, ", r.b_wins, r.draws, r.a_wins);
-        json_num(f, "score", 1 - r.score, 0);
-        json_num(f, "score_lo", 1 - r.score_hi, 0);
-        json_num(f, "score_hi", 1 - r.score_lo, 0);
-        json_num(f, "seconds_per_move", spm_b, 1);
-        fprintf(f, "}, ");
-        json_num(f, "elo", r.elo, 0);
-        json_num(f, "elo_lo", r.elo_lo, 0);
-        json_num(f, "elo_hi", r.elo_hi, 0);
-        json_num(f, "seconds", r.seconds, 1);
-        fprintf(f, "}\n");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "p1", spec_a);
+        cJSON_AddStringToObject(o, "p2", spec_b);
+        cJSON_AddNumberToObject(o, "games", (double)r.games);
+        cJSON_AddNumberToObject(o, "deals", (double)((r.games + 1) / 2));
+        cJSON_AddNumberToObject(o, "seed", (double)seed);
+        cJSON_AddNumberToObject(o, "threads", (double)threads);
+        cJSON_AddNumberToObject(o, "deck", cfg.game.deck_size);
+        cJSON_AddNumberToObject(o, "hand", cfg.game.hand_size);
+        cJSON_AddNumberToObject(o, "rounds", cfg.game.max_rounds);
+        cJSON *a = cJSON_AddObjectToObject(o, "a");
+        cJSON_AddStringToObject(a, "spec", spec_a);
+        cJSON_AddNumberToObject(a, "wins", (double)r.a_wins);
+        cJSON_AddNumberToObject(a, "draws", (double)r.draws);
+        cJSON_AddNumberToObject(a, "losses", (double)r.b_wins);
+        cJSON_AddNumberToObject(a, "wins_as_p1", (double)r.a_wins_as_p1);
+        cJSON_AddNumberToObject(a, "games_as_p1", (double)r.a_games_as_p1);
+        cJSON_AddNumberToObject(a, "wins_as_p2", (double)r.a_wins_as_p2);
+        cJSON_AddNumberToObject(a, "games_as_p2", (double)r.a_games_as_p2);
+        json_num(a, "score", r.score);
+        json_num(a, "score_lo", r.score_lo);
+        json_num(a, "score_hi", r.score_hi);
+        json_num(a, "seconds_per_move", spm_a);
+        cJSON *b = cJSON_AddObjectToObject(o, "b");
+        cJSON_AddStringToObject(b, "spec", spec_b);
+        cJSON_AddNumberToObject(b, "wins", (double)r.b_wins);
+        cJSON_AddNumberToObject(b, "draws", (double)r.draws);
+        cJSON_AddNumberToObject(b, "losses", (double)r.a_wins);
+        json_num(b, "score", 1 - r.score);
+        json_num(b, "score_lo", 1 - r.score_hi);
+        json_num(b, "score_hi", 1 - r.score_lo);
+        json_num(b, "seconds_per_move", spm_b);
+        json_num(o, "elo", r.elo);
+        json_num(o, "elo_lo", r.elo_lo);
+        json_num(o, "elo_hi", r.elo_hi);
+        json_num(o, "seconds", r.seconds);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!text) {
+            arena_result_free(&r);
+            return cli_fail(cmd, "out of memory writing JSON");
+        }
+        puts(text);
+        cJSON_free(text);
     } else {
         char e[32], el[32], eh[32];
         fmt_elo(e, sizeof e, r.elo);

@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "bench/bench.h"
+#include "bench/search_bench.h"
 #include "cli/cli.h"
 #include "nn/mlp.h"
 #include "onnx/onnx_mlp.h"
@@ -56,6 +57,11 @@ static void usage(FILE *f) {
             "  --json FILE           write results as JSON (docs/benchmark-json.md)\n"
             "  --csv FILE            write results as CSV\n"
             "  --plot FILE.png       plot latency and throughput vs batch size (gnuplot)\n"
+            "  --search-games N      inside-search benchmark: self-play games per backend and batch (default 10;\n"
+            "                        needs both nets)\n"
+            "  --search-playouts N   MCTS playouts per move in that benchmark (default 200)\n"
+            "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
+            "  --no-search           skip the inside-search benchmark\n"
             "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 130 interrupted.\n");
 }
 
@@ -68,14 +74,14 @@ typedef struct {
 } model_slot;
 
 /* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
-static int parse_batches(const char *s, int *out) {
+static int parse_batches(const char *flag, const char *s, int *out) {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", s);
     int n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         long v;
         if (!nrps_parse_long(t, 1, 1000000000L, &v)) {
-            cli_usage_error(CMD, "--sweep expects comma-separated batch sizes in [1, 1000000000], got '%s'", t);
+            cli_usage_error(CMD, "--%s expects comma-separated batch sizes in [1, 1000000000], got '%s'", flag, t);
             return -1;
         }
         if (n == MAX_BATCHES) {
@@ -128,7 +134,7 @@ int cmd_benchmark(int argc, char **argv) {
     enum {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
-        O_CSV, O_PLOT, O_HELP, O_AGENT
+        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_NOSEARCH
     };
     static const struct option opts[] = {
         {"model-path", required_argument, 0, O_MODEL}, {"value-model-path", required_argument, 0, O_VALUE},
@@ -144,13 +150,17 @@ int cmd_benchmark(int argc, char **argv) {
         {"json", required_argument, 0, O_JSON},        {"csv", required_argument, 0, O_CSV},
         {"plot", required_argument, 0, O_PLOT},        {"help", no_argument, 0, O_HELP},
         {"selfplay-agent", required_argument, 0, O_AGENT},
+        {"search-games", required_argument, 0, O_SGAMES}, {"search-playouts", required_argument, 0, O_SPLAYOUTS},
+        {"search-batch", required_argument, 0, O_SBATCH}, {"no-search", no_argument, 0, O_NOSEARCH},
         {0, 0, 0, 0}};
     const char *policy_path = NULL, *value_path = NULL, *backends_arg = NULL, *provider = NULL, *json = NULL,
                *csv = NULL, *plot = NULL, *sweep = NULL, *selfplay_agent = NULL;
     long in_size = -1, out_size = -1, batch_size = 64, iterations = 1000, device_id = 0, threads = 1, warmup = -1,
          seed = 1;
     double duration = 0;
-    int cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1;
+    int cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
+    long search_games = 10, search_playouts = 200;
+    const char *search_batch = "1,16";
     bench_inputs_kind inputs = BENCH_INPUTS_SELFPLAY;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1) ncpu = 1;
@@ -190,6 +200,10 @@ int cmd_benchmark(int argc, char **argv) {
         case O_CSV: csv = optarg; break;
         case O_PLOT: plot = optarg; break;
         case O_AGENT: selfplay_agent = optarg; break;
+        case O_SGAMES: if (!cli_long(CMD, "search-games", optarg, 1, 100000, &search_games)) return 2; break;
+        case O_SPLAYOUTS: if (!cli_long(CMD, "search-playouts", optarg, 1, 100000, &search_playouts)) return 2; break;
+        case O_SBATCH: search_batch = optarg; break;
+        case O_NOSEARCH: search_on = 0; break;
         default: return cli_usage_error(CMD, "internal: unhandled flag");
         }
     }
@@ -212,13 +226,22 @@ int cmd_benchmark(int argc, char **argv) {
     /* batch sizes */
     int batches[MAX_BATCHES], nb;
     if (sweep) {
-        if ((nb = parse_batches(sweep, batches)) < 0) return 2;
+        if ((nb = parse_batches("sweep", sweep, batches)) < 0) return 2;
     } else {
         batches[0] = 1;
         batches[1] = (int)batch_size;
         nb = batch_size == 1 ? 1 : 2;
     }
     int max_batch = batches[nb - 1];
+    int sbatches[MAX_BATCHES], nsb = 0;
+    if (search_on) {
+        if ((nsb = parse_batches("search-batch", search_batch, sbatches)) < 0) return 2;
+        if (sbatches[nsb - 1] > 4096)
+            return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d", sbatches[nsb - 1]);
+    }
+    /* backends are sized for the largest batch of either benchmark */
+    int be_max_batch = max_batch;
+    if (nsb && sbatches[nsb - 1] > be_max_batch) be_max_batch = sbatches[nsb - 1];
 
     /* backends */
     char names[MAX_BACKENDS][32];
@@ -279,6 +302,10 @@ int cmd_benchmark(int argc, char **argv) {
     char floor_path[64] = "";
     bench_env env;
     memset(&env, 0, sizeof env);
+    bench_search_row *srows = NULL;
+    int nsrows = 0;
+    rps_move *smoves = NULL;
+    char search_note[160] = "";
 
     for (int m = 0; m < nmodels; m++) {
         if (onnx_mlp_load(models[m].path, &models[m].ref, &models[m].info)) {
@@ -323,7 +350,7 @@ int cmd_benchmark(int argc, char **argv) {
     bo.threads = (int)threads;
     bo.device_id = (int)device_id;
     bo.provider = provider;
-    bo.max_batch = max_batch;
+    bo.max_batch = be_max_batch;
     int ngpu_ok = 0;
     for (int m = 0; m < nmodels; m++)
         for (int i = 0; i < nnames; i++) {
@@ -497,6 +524,48 @@ int cmd_benchmark(int argc, char **argv) {
             if (row->tm.interrupted) interrupted = 1;
         }
     }
+    /* inference inside a real search: self-play games with MCTS on each backend pair (policy + value) */
+    int pm = -1, vm = -1;
+    for (int m = 0; m < nmodels; m++) {
+        if (!strcmp(models[m].label, "policy") && models[m].ref.in == RPS_INPUT_SIZE &&
+            models[m].ref.out == RPS_POLICY_SIZE)
+            pm = m;
+        if (!strcmp(models[m].label, "value") && models[m].ref.in == RPS_INPUT_SIZE && models[m].ref.out == 1) vm = m;
+    }
+    if (search_on && !interrupted && (pm < 0 || vm < 0))
+        snprintf(search_note, sizeof search_note, "inside-search benchmark skipped: it needs both networks "
+                                                  "(81->9 and 81->1)");
+    if (search_on && !interrupted && pm >= 0 && vm >= 0) {
+        srows = calloc((size_t)nnames * nsb, sizeof *srows);
+        smoves = calloc((size_t)(nnames + 1) * search_games * RPS_MAX_PLIES, sizeof *smoves);
+        if (!srows || !smoves) {
+            cli_fail(CMD, "out of memory for the search benchmark");
+            goto cleanup;
+        }
+        int refi = -1; /* reference backend: native-cpu (the C reference's twin) when present, else the first */
+        for (int i = 0; i < nnames; i++)
+            if (bk[pm][i] && bk[vm][i] && (refi < 0 || !strcmp(names[i], "native-cpu"))) refi = i;
+        for (int bi = 0; bi < nsb && !interrupted; bi++)
+            for (int pass = 0; pass < 2 && !interrupted; pass++) /* the reference first */
+                for (int i = 0; i < nnames && !interrupted; i++) {
+                    if (!bk[pm][i] || !bk[vm][i] || (pass == 0) != (i == refi)) continue;
+                    if (cli_isatty_err()) fprintf(stderr, "\r  search: %-12s batch %-5d", names[i], sbatches[bi]);
+                    bench_search_row *sr = &srows[nsrows];
+                    rps_move *mv = smoves + (size_t)(i + 1) * search_games * RPS_MAX_PLIES;
+                    if (bench_search_run(bk[pm][i], models[pm].ref.out_act, bk[vm][i], models[vm].ref.out_act,
+                                         (int)search_playouts, sbatches[bi], (int)search_games, (uint64_t)seed, mv, sr)) {
+                        cli_fail(CMD, "search benchmark (%s): %s", names[i], nrps_last_error());
+                        goto cleanup;
+                    }
+                    if (i == refi) memcpy(smoves, mv, sizeof *smoves * (size_t)search_games * RPS_MAX_PLIES);
+                    else {
+                        sr->same_games = bench_search_same_games(smoves, mv, (int)sr->games);
+                        snprintf(sr->reference, sizeof sr->reference, "%s", names[refi]);
+                    }
+                    nsrows++;
+                    if (sr->interrupted) interrupted = 1;
+                }
+    }
     if (cli_isatty_err()) fprintf(stderr, "\r%60s\r", "");
     {
         double la[1];
@@ -504,12 +573,14 @@ int cmd_benchmark(int argc, char **argv) {
     }
 
     bench_report_text(stdout, rows, nrows, &env);
+    bench_report_search_text(stdout, srows, nsrows);
+    if (search_note[0]) printf("\n%s\n", search_note);
     if (env.gpu_note[0] && !ngpu_ok) printf("\nGPU results absent: %s\n", env.gpu_note);
     else if (env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", env.gpu_note);
     if (interrupted) printf("\nInterrupted (SIGINT): the table shows what was measured before the stop.\n");
     fflush(stdout);
     rc = 0;
-    if (json && bench_report_json(json, rows, nrows, &env, interrupted)) rc = cli_fail(CMD, "--json: %s", nrps_last_error());
+    if (json && bench_report_json(json, rows, nrows, srows, nsrows, &env, interrupted)) rc = cli_fail(CMD, "--json: %s", nrps_last_error());
     if (csv && bench_report_csv(csv, rows, nrows)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
     if (plot && bench_report_plot(plot, rows, nrows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
     if (validation_failed) {
@@ -532,5 +603,7 @@ cleanup:
     free(ref);
     free(scratch);
     free(rows);
+    free(srows);
+    free(smoves);
     return rc;
 }

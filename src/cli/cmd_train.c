@@ -144,7 +144,7 @@ int cmd_train(int argc, char **argv) {
         case O_LR: if (!cli_double(cmd, "lr", optarg, 1e-9, 10, &d)) return 2; cfg.lr = d; break;
         case O_LRF: if (!cli_double(cmd, "lr-final", optarg, 0, 10, &d)) return 2; cfg.lr_final = d; break;
         case O_WD: if (!cli_double(cmd, "weight-decay", optarg, 0, 10, &d)) return 2; cfg.weight_decay = d; break;
-        case O_BATCH: if (!cli_long(cmd, "batch", optarg, 1, mlp_train_config_default().max_batch, &v)) return 2; cfg.batch = (int)v; break;
+        case O_BATCH: if (!cli_long(cmd, "batch", optarg, 1, 65536, &v)) return 2; cfg.batch = (int)v; break;
         case O_EPOCHS: if (!cli_long(cmd, "epochs", optarg, 1, 10000, &v)) return 2; cfg.epochs = (int)v; break;
         case O_WINDOW: if (!cli_long(cmd, "window", optarg, 1, 1000, &v)) return 2; cfg.window = (int)v; break;
         case O_CPUCT: if (!cli_double(cmd, "c-puct", optarg, 1e-6, 1000, &d)) return 2; cfg.c_puct = ac.c_puct = d; break;

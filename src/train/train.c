@@ -72,8 +72,7 @@ nrps_status train_config_check(const train_config *c) {
     if (!(c->lr > 0 && c->lr <= 10)) BAD("--lr must be in (0, 10], got %g", c->lr);
     if (!(c->lr_final >= 0 && c->lr_final <= 10)) BAD("--lr-final must be in [0, 10], got %g", c->lr_final);
     if (!(c->weight_decay >= 0 && c->weight_decay <= 10)) BAD("--weight-decay must be in [0, 10], got %g", c->weight_decay);
-    int maxb = mlp_train_config_default().max_batch;
-    if (c->batch < 1 || c->batch > maxb) BAD("--batch must be in [1, %d], got %d", maxb, c->batch);
+    if (c->batch < 1 || c->batch > 65536) BAD("--batch must be in [1, 65536], got %d", c->batch);
     if (c->epochs < 1 || c->epochs > 10000) BAD("--epochs must be in [1, 10000], got %d", c->epochs);
     if (c->window < 1 || c->window > REPLAY_MAX_WINDOW) BAD("--window must be in [1, %d], got %d", REPLAY_MAX_WINDOW, c->window);
     if (c->value_loss != MLP_LOSS_BCE && c->value_loss != MLP_LOSS_MSE) BAD("--value-loss must be bce or mse");
@@ -580,9 +579,9 @@ static nrps_status checkpoint_read(const char *out_dir, train_state *s) {
         return NRPS_ERR_FORMAT;
     }
     path_join(p, sizeof p, dir, "policy.ckpt");
-    if ((rc = mlp_trainer_load(p, 0, &s->pol, &s->tp)) != NRPS_OK) return rc;
+    if ((rc = mlp_trainer_load(p, s->cfg.batch, &s->pol, &s->tp)) != NRPS_OK) return rc;
     path_join(p, sizeof p, dir, "value.ckpt");
-    if ((rc = mlp_trainer_load(p, 0, &s->val, &s->tv)) != NRPS_OK) return rc;
+    if ((rc = mlp_trainer_load(p, s->cfg.batch, &s->val, &s->tv)) != NRPS_OK) return rc;
     if (s->pol.in != RPS_INPUT_SIZE || s->pol.out != RPS_POLICY_SIZE || s->pol.hidden != s->cfg.hidden_policy ||
         s->val.in != RPS_INPUT_SIZE || s->val.out != 1 || s->val.hidden != s->cfg.hidden_value) {
         nrps_set_error("%s: networks do not match the run's configuration (81-%d-9 / 81-%d-1)", dir,
@@ -731,9 +730,8 @@ static void match_text(char *buf, size_t n, const char *label, const match_stat 
  * The loop
  * ---------------------------------------------------------------------------------------------- */
 
-/* One epoch of shuffled minibatches of cfg->batch samples, like mlp_trainer_fit_epoch, but with the
- * minibatch size taken from the run's configuration: a trainer restored by mlp_trainer_load gets the
- * default max_batch, so the step size must not depend on the trainer's own setting. */
+/* One epoch of shuffled minibatches of `batch` samples (the run's --batch), like mlp_trainer_fit_epoch,
+ * with the shuffle and the minibatch size owned by the run so that they cannot drift from the checkpoint. */
 static nrps_status fit_epoch(mlp_trainer *tr, const float *x, const float *t, long n, int batch, nrps_rng *rng,
                              double *mean_loss) {
     const mlp *m = mlp_trainer_net(tr);
@@ -798,7 +796,7 @@ static nrps_status fresh_state(const train_config *cfg, train_state *s) {
     mlp_train_config tc = mlp_train_config_default();
     tc.lr = (float)cfg->lr;
     tc.weight_decay = (float)cfg->weight_decay;
-    /* max_batch stays the default: mlp_trainer_load restores that value (the batch limit is checked) */
+    tc.max_batch = cfg->batch;
     tc.value_loss = MLP_LOSS_MSE;
     if (!(s->tp = mlp_trainer_create_ex(&s->pol, &tc))) return NRPS_ERR_ARG;
     tc.value_loss = cfg->value_loss;

@@ -1,0 +1,44 @@
+/* search_bench.h - inference inside a real search: self-play games played by PUCT MCTS whose policy and value
+ * networks run on a given backend pair, timed per move. Every backend plays the same deals with the same
+ * settings (no noise, no temperature, fresh tree per move), so the work differs only where a backend's outputs
+ * change a decision; the report says how many games came out identical to the reference backend's. */
+#ifndef NRPS_SEARCH_BENCH_H
+#define NRPS_SEARCH_BENCH_H
+
+#include <stdio.h>
+
+#include "backend/backend.h"
+#include "bench/stats.h"
+#include "game/game.h"
+#include "nn/mlp.h"
+
+typedef struct {
+    char backend[32];
+    int playouts;         /* MCTS simulations per move */
+    int batch;            /* leaves per evaluator call (virtual loss) */
+    long games, moves;    /* measured (after one unmeasured warm-up game) */
+    bench_stats move_us;  /* wall-clock latency of one search (one move), microseconds */
+    double total_s;       /* wall time of the measured searches */
+    double playouts_per_s, evals_per_s; /* simulations and network evaluations (positions) per second */
+    double mean_batch;    /* positions per evaluator call */
+    double eval_share;    /* share of search time spent in the evaluator (encode + both networks) */
+    long eval_calls, eval_states;
+    long same_games;      /* games whose moves equal the reference backend's (-1: this row is the reference) */
+    char reference[32];   /* the backend compared against */
+    int interrupted;      /* SIGINT stopped it early */
+} bench_search_row;
+
+/* Plays `games` standard games (deal g seeded from seed + g) with MCTS on policy/value backends (their final
+ * activations pact/vact tell how to read the outputs) and fills *row. moves_out, if not NULL, receives the
+ * games' moves (games * RPS_MAX_PLIES entries, position -1 after a game's end) for comparison between backends.
+ * Both backends must accept `batch` samples. Polls nrps_interrupted. */
+nrps_status bench_search_run(be_backend *policy, mlp_act pact, be_backend *value, mlp_act vact, int playouts,
+                             int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row);
+
+/* Counts the games whose move lists are identical. */
+long bench_search_same_games(const rps_move *a, const rps_move *b, int games);
+
+/* Text section "Inside MCTS search" with one line per row plus ratios between backends at the same batch. */
+void bench_report_search_text(FILE *f, const bench_search_row *rows, int n);
+
+#endif

@@ -1,0 +1,117 @@
+/* test_search_bench.c - the inside-search benchmark: counts and rates of a run on the native and ONNX Runtime
+ * backends, batching through virtual loss, determinism of the workload, game comparison, argument checks. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/backend.h"
+#include "bench/search_bench.h"
+#include "check.h"
+#include "onnx/onnx_mlp.h"
+
+static char g_dir[] = "/tmp/nrps_sbench_XXXXXX";
+static char g_policy[256], g_value[256];
+
+static int setup(void) {
+    if (!mkdtemp(g_dir)) return 0;
+    snprintf(g_policy, sizeof g_policy, "%s/policy.onnx", g_dir);
+    snprintf(g_value, sizeof g_value, "%s/value.onnx", g_dir);
+    mlp p = {0}, v = {0};
+    int ok = !mlp_init(&p, 81, 32, 9, MLP_ACT_RELU, MLP_ACT_SOFTMAX) &&
+             !mlp_init(&v, 81, 16, 1, MLP_ACT_RELU, MLP_ACT_SIGMOID);
+    if (ok) {
+        nrps_rng r;
+        nrps_rng_seed(&r, 3);
+        mlp_init_random(&p, &r);
+        mlp_init_random(&v, &r);
+        ok = !onnx_mlp_save(g_policy, &p, NULL) && !onnx_mlp_save(g_value, &v, NULL);
+    }
+    mlp_free(&p);
+    mlp_free(&v);
+    return ok;
+}
+
+/* Creates the policy/value pair of backend `name` for batches up to 8. */
+static int make_pair(const char *name, be_backend **p, be_backend **v) {
+    be_options o = be_options_default();
+    o.max_batch = 8;
+    *p = *v = NULL;
+    if (be_create(name, g_policy, &o, p) || be_create(name, g_value, &o, v)) {
+        printf("  %s: %s\n", name, nrps_last_error());
+        be_destroy(*p);
+        be_destroy(*v);
+        return 0;
+    }
+    return 1;
+}
+
+static void check_row(const bench_search_row *r, int games, int playouts, int batch) {
+    CHECK(r->games == games);
+    CHECK(r->moves == 9L * games); /* the standard game always lasts 9 plies */
+    CHECK(r->move_us.n == r->moves);
+    CHECK(r->move_us.min > 0 && r->move_us.min <= r->move_us.p50 && r->move_us.p50 <= r->move_us.max);
+    CHECK(r->eval_states > 0 && r->eval_states <= (long)playouts * r->moves);
+    CHECK(r->eval_calls > 0 && r->eval_calls <= r->eval_states);
+    CHECK(r->mean_batch >= 1.0 && r->mean_batch <= batch);
+    CHECK(r->eval_share > 0 && r->eval_share <= 1.0);
+    CHECK(r->playouts_per_s > 0 && r->evals_per_s > 0 && r->evals_per_s <= r->playouts_per_s);
+    CHECK(r->total_s > 0 && !r->interrupted);
+}
+
+static void test_native_run(void) {
+    be_backend *p, *v;
+    REQUIRE(make_pair("native-cpu", &p, &v));
+    bench_search_row r;
+    rps_move m1[3 * RPS_MAX_PLIES], m2[3 * RPS_MAX_PLIES];
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 1, 3, 5, m1, &r) == NRPS_OK);
+    check_row(&r, 3, 60, 1);
+    CHECK(r.mean_batch == 1.0);
+    CHECK(!strcmp(r.backend, "native-cpu") && r.same_games == -1);
+    /* the same settings give the same games: the workload is deterministic */
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 1, 3, 5, m2, &r) == NRPS_OK);
+    CHECK(bench_search_same_games(m1, m2, 3) == 3);
+    for (int i = 0; i < 3 * RPS_MAX_PLIES; i++) CHECK(m1[i].pos >= 0 && m1[i].pos < 9);
+    /* batching with virtual loss: several leaves per call */
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 8, 2, 5, NULL, &r) == NRPS_OK);
+    check_row(&r, 2, 60, 8);
+    CHECK(r.mean_batch > 1.5);
+    /* a batch above the backends' max is refused */
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 9, 1, 5, NULL, &r) == NRPS_ERR_ARG);
+    be_destroy(p);
+    be_destroy(v);
+}
+
+static void test_ort_run(void) {
+    be_backend *p, *v;
+    REQUIRE(make_pair("ort-cpu", &p, &v));
+    bench_search_row r;
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 40, 4, 2, 9, NULL, &r) == NRPS_OK);
+    check_row(&r, 2, 40, 4);
+    CHECK(!strcmp(r.backend, "ort-cpu"));
+    be_destroy(p);
+    be_destroy(v);
+}
+
+static void test_same_games(void) {
+    rps_move a[2 * RPS_MAX_PLIES], b[2 * RPS_MAX_PLIES];
+    for (int i = 0; i < 2 * RPS_MAX_PLIES; i++) a[i] = b[i] = (rps_move){.card = (int8_t)(i % 3), .pos = (int8_t)(i % 9)};
+    CHECK(bench_search_same_games(a, b, 2) == 2);
+    b[RPS_MAX_PLIES + 4].pos = 8; /* second game differs at its fifth move */
+    CHECK(bench_search_same_games(a, b, 2) == 1);
+    b[0].card = 2;
+    CHECK(bench_search_same_games(a, b, 2) == 0);
+}
+
+int main(void) {
+    if (!setup()) {
+        fprintf(stderr, "setup failed: %s\n", nrps_last_error());
+        return 1;
+    }
+    RUN(test_native_run);
+    RUN(test_ort_run);
+    RUN(test_same_games);
+    unlink(g_policy);
+    unlink(g_value);
+    rmdir(g_dir);
+    return check_summary("search_bench");
+}
