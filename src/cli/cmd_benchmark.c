@@ -93,7 +93,7 @@ static int parse_batches(const char *flag, const char *s, int *out) {
         if (!dup) out[n++] = (int)v;
     }
     if (n == 0) {
-        cli_usage_error(CMD, "--sweep expects comma-separated batch sizes, got '%s'", s);
+        cli_usage_error(CMD, "--%s expects comma-separated batch sizes, got '%s'", flag, s);
         return -1;
     }
     for (int i = 1; i < n; i++)
