@@ -191,6 +191,11 @@ expect_fail "benchmark batch that does not fit in memory" 2 "batch size 10000000
   benchmark "${M[@]}" --batch-size 1000000000
 expect_fail "benchmark sweep that does not fit in memory" 2 "batch size 200000000 needs about" -- benchmark "${M[@]}" --sweep 1,200000000
 expect_fail "benchmark --sweep 0" 2 "sweep expects comma-separated batch sizes" -- benchmark "${M[@]}" --sweep 0,8
+expect_fail "benchmark --search-batch of commas" 2 "benchmark: --search-batch expects comma-separated batch sizes" -- benchmark "${M[@]}" --search-batch ,,
+for v in 0 -1 abc 99999999999; do
+  expect_fail "benchmark --search-games '$v'" 2 "benchmark: --search-games expects an integer" -- benchmark "${M[@]}" --search-games "$v"
+  expect_fail "benchmark --search-playouts '$v'" 2 "benchmark: --search-playouts expects an integer" -- benchmark "${M[@]}" --search-playouts "$v"
+done
 expect_fail "benchmark --duration 0" 2 "duration expects a number" -- benchmark "${M[@]}" --duration 0
 expect_fail "benchmark --duration nan" 2 "duration expects a number" -- benchmark "${M[@]}" --duration nan
 expect_fail "arena mcts playouts 0" 2 "PLAYOUTS must be an integer" -- arena --p1 mcts:0 --p2 random
