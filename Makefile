@@ -146,3 +146,70 @@ clean:
 	rm -rf build build-asan bin
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- reliability: make fuzz / make test-tsan / make valgrind (see README "Reliability") ----
+# fuzz: libFuzzer targets tests/fuzz/fuzz_*.c built with clang (ASan+UBSan) in build-fuzz/, each run for
+# FUZZ_SECONDS (default 60) on build-fuzz/corpus-<target>/ (the seeds of tests/fuzz/corpus/<target>/ plus what
+# earlier runs found); a crash fails the target and leaves crash-* / leak-* / timeout-* files in build-fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SRC     := src/util/util.c src/nn/mlp.c src/onnx/onnx_mlp.c src/onnx/go_import.c src/game/game.c src/game/record.c
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ     := $(FUZZ_SRC:%.c=build-fuzz/%.o) build-fuzz/gen/onnx.pb-c.o
+.SECONDARY: $(FUZZ_OBJ)
+.PHONY: fuzz fuzz-build test-tsan valgrind
+build-fuzz/%.o: %.c | $(GEN)/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Wall -Wextra -MMD -MP -c $< -o $@
+build-fuzz/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c $< -o $@
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wall -Wextra $^ -lprotobuf-c -lcjson -lcrypto -lm -o $@
+fuzz-build: $(FUZZ_TARGETS:%=build-fuzz/%)
+fuzz: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus-$$t; cp tests/fuzz/corpus/$$t/* build-fuzz/corpus-$$t/; \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  ( cd build-fuzz && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ./$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+	    corpus-$$t >$$t.log 2>&1 ) && grep -E "^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)" build-fuzz/$$t.log | tr '\n' ' ' && echo \
+	  || { fail=1; echo "FAIL $$t (build-fuzz/$$t.log):"; grep -A25 -E "ERROR|SUMMARY|deadly" build-fuzz/$$t.log | head -40; }; \
+	done; [ $$fail -eq 0 ]
+
+# test-tsan: ThreadSanitizer build (build-tsan/, no CUDA) running the multi-threaded tests.
+# (no target_clones there: their ifunc resolver runs before the TSan runtime is up and crashes)
+ifeq ($(BUILD),build-tsan)
+SAN := -fsanitize=thread -fno-omit-frame-pointer
+CFLAGS += $(SAN)
+LDFLAGS += $(SAN)
+CPPFLAGS += -DNRPS_NO_TARGET_CLONES
+endif
+TSAN_TESTS := $(filter build-tsan/tests/test_arena build-tsan/tests/test_mcts build-tsan/tests/test_train,$(TEST_BIN:build/%=build-tsan/%))
+TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh,$(TEST_SCRIPTS))
+test-tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan NO_CUDA=1 build-tsan/neural_rps $(TSAN_TESTS)
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(abspath tests/tsan.supp) NRPS_SANITIZED=1 \
+	  NRPS_BIN=$(abspath build-tsan/neural_rps) PYTHON=$(PYTHON) tests/run_tests.sh $(TSAN_TESTS) $(TSAN_SCRIPTS)
+
+# valgrind: memcheck on benchmark smoke runs (native-cpu, ort-cpu); fails on definite leaks or memory errors
+# (ONNX Runtime's own "still reachable"/"possibly lost" blocks do not count; tests/valgrind.supp lists its errors).
+VALGRIND := valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+            --error-exitcode=99 --suppressions=$(abspath tests/valgrind.supp) --num-callers=30
+valgrind: all
+	@mkdir -p build/valgrind
+	@bin/neural_rps import-go tests/fixtures/rps_h64_g100_e1_policy.model --out build/valgrind/p.onnx >/dev/null
+	@bin/neural_rps import-go tests/fixtures/rps_h64_g100_e1_value.model --out build/valgrind/v.onnx >/dev/null
+	@fail=0; for b in native-cpu ort-cpu; do \
+	  echo "== valgrind: benchmark --backends $$b"; \
+	  ( cd build/valgrind && $(VALGRIND) --log-file=$$b.log $(abspath bin/neural_rps) benchmark --backends $$b \
+	    --iterations 50 --warmup 10 --batch-size 16 --model-path p.onnx --value-model-path v.onnx >$$b.out 2>&1 ); rc=$$?; \
+	  grep -E "ERROR SUMMARY|definitely lost|indirectly lost" build/valgrind/$$b.log | sed 's/^==[0-9]*== /  /'; \
+	  if [ $$rc -ne 0 ]; then fail=1; echo "FAIL $$b (exit $$rc): see build/valgrind/$$b.log"; fi; \
+	done; [ $$fail -eq 0 ] && echo "valgrind: no definite leaks, no memory errors"
+.PHONY: clean-reliability
+clean: clean-reliability
+clean-reliability:
+	rm -rf build-fuzz build-tsan
+-include $(shell find build-fuzz -name '*.d' 2>/dev/null)

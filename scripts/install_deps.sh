@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential make pkg-config clang libclang-rt-14-dev protobuf-c-compiler libprotobuf-c-dev
 libonnx-dev libcjson-dev libssl-dev python3 python3-torch python3-onnx python3-numpy gnuplot-nox
-ca-certificates"
+ca-certificates valgrind"
 # npm: use the one on the machine if any (the machine image may ship a newer Node.js than Debian).
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 

@@ -29,6 +29,12 @@ int cli_double(const char *cmd, const char *flag, const char *val, double lo, do
  * Call with opterr irrelevant; it resets optind on first use of a new argv. */
 int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts);
 
+/* Output-path check before any work is done: path must not be a folder and a file must be creatable next to it
+ * (probed with nrps_atomic_open + nrps_atomic_abort: nothing is left behind). On failure prints
+ * "neural_rps CMD: --FLAG PATH is a folder, expected a file name" or "neural_rps CMD: --FLAG <reason>" and
+ * returns 0 (the caller picks the exit code); returns 1 when the path can be written. */
+int cli_out_path_check(const char *cmd, const char *flag, const char *path);
+
 /* True when stdout/stderr is a terminal (progress bars only then). */
 int cli_isatty_err(void);
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -59,6 +60,25 @@ int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts
         return -2;
     }
     return c;
+}
+
+int cli_out_path_check(const char *cmd, const char *flag, const char *path) {
+    struct stat sb;
+    if (!path || !path[0]) {
+        cli_usage_error(cmd, "--%s expects a file name", flag);
+        return 0;
+    }
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        cli_usage_error(cmd, "--%s %s is a folder, expected a file name", flag, path);
+        return 0;
+    }
+    nrps_atomic_file af;
+    if (nrps_atomic_open(&af, path, "wb") != NRPS_OK) {
+        cli_usage_error(cmd, "--%s %s", flag, nrps_last_error());
+        return 0;
+    }
+    nrps_atomic_abort(&af);
+    return 1;
 }
 
 int cli_isatty_err(void) { return isatty(STDERR_FILENO); }

@@ -24,7 +24,8 @@ static void usage(FILE *f) {
             "  --threads T      games in parallel (default 1); results do not depend on T\n"
             "  --json           one JSON object on stdout instead of the text report\n"
             "  --record FILE    write every game as a JSON-lines record (written atomically at the end)\n"
-            "  --deck/--hand/--rounds  game setup (default 21/5/10)\n");
+            "  --deck/--hand/--rounds  game setup (default 21/5/10)\n"
+            "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT: no result, nothing written).\n");
 }
 
 /* Adds a number, or null when it is not finite (an infinite Elo after a clean sweep). */
@@ -75,6 +76,7 @@ int cmd_arena(int argc, char **argv) {
     if (rps_config_check(&cfg.game) != NRPS_OK) return cli_usage_error(cmd, "%s", nrps_last_error());
     if (agent_spec_parse(spec_a, &cfg.a) != NRPS_OK) return cli_usage_error(cmd, "--p1: %s", nrps_last_error());
     if (agent_spec_parse(spec_b, &cfg.b) != NRPS_OK) return cli_usage_error(cmd, "--p2: %s", nrps_last_error());
+    if (record && !cli_out_path_check(cmd, "record", record)) return 1; /* before the games, not after */
     cfg.games = games;
     cfg.seed = (uint64_t)seed;
     cfg.threads = (int)threads;
@@ -85,6 +87,10 @@ int cmd_arena(int argc, char **argv) {
     nrps_status st = arena_run(&cfg, &r);
     if (st != NRPS_OK) {
         arena_result_free(&r);
+        if (nrps_interrupted) { /* SIGINT: exit 130 as benchmark/train do; one line, no record (games unpaired) */
+            cli_fail(cmd, "interrupted (SIGINT) before all %ld games were played: no result, nothing written", games);
+            return 130;
+        }
         return cli_fail(cmd, "%s", nrps_last_error());
     }
     if (record && arena_record_write(record, &cfg, &r) != NRPS_OK) {

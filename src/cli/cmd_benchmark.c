@@ -44,7 +44,8 @@ static void usage(FILE *f) {
             "  --provider NAME       ONNX Runtime provider for the accelerated ORT backend (cuda, tensorrt, rocm,\n"
             "                        migraphx, openvino, coreml, dml, ... or its full name); default cuda\n"
             "  --device-id N         GPU index (default 0)\n"
-            "  --threads N           ONNX Runtime intra-op threads (default 1; native-cpu is single-threaded)\n"
+            "  --threads N           ONNX Runtime intra-op threads (default 1, at most the number of cores;\n"
+            "                        native-cpu is single-threaded)\n"
             "  --inputs KIND         selfplay (positions from games, default) or random (uniform floats)\n"
             "  --seed N              seed for the inputs (default 1)\n"
             "  --selfplay-agent SPEC agent playing the self-play games (default mcts-net:64,temp=1,tplies=-1 with\n"
@@ -92,7 +93,7 @@ static int parse_batches(const char *flag, const char *s, int *out) {
         if (!dup) out[n++] = (int)v;
     }
     if (n == 0) {
-        cli_usage_error(CMD, "--sweep expects comma-separated batch sizes, got '%s'", s);
+        cli_usage_error(CMD, "--%s expects comma-separated batch sizes, got '%s'", flag, s);
         return -1;
     }
     for (int i = 1; i < n; i++)
@@ -118,7 +119,7 @@ static int check_out_path(const char *flag, const char *path) {
         cli_usage_error(CMD, "--%s %s is a folder, expected a file name", flag, path);
         return 0;
     }
-    return 1;
+    return cli_out_path_check(CMD, flag, path); /* e.g. /proc/x: the folder exists but takes no new file */
 }
 
 static int add_backend(char names[][32], int *n, const char *name) {
@@ -161,6 +162,8 @@ int cmd_benchmark(int argc, char **argv) {
     long search_games = 10, search_playouts = 200;
     const char *search_batch = "1,16";
     bench_inputs_kind inputs = BENCH_INPUTS_SELFPLAY;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1) ncpu = 1;
     optind = 0;
     int c;
     while ((c = cli_getopt(CMD, argc, argv, opts)) != -1) {
@@ -178,7 +181,9 @@ int cmd_benchmark(int argc, char **argv) {
         case O_BACKENDS: backends_arg = optarg; break;
         case O_PROVIDER: provider = optarg; break;
         case O_DEVICE: if (!cli_long(CMD, "device-id", optarg, 0, 1023, &device_id)) return 2; break;
-        case O_THREADS: if (!cli_long(CMD, "threads", optarg, 1, 1024, &threads)) return 2; break;
+        case O_THREADS: /* more intra-op threads than cores only makes ONNX Runtime spin (minutes per call) */
+            if (!cli_long(CMD, "threads", optarg, 1, ncpu, &threads)) return 2;
+            break;
         case O_WARMUP: if (!cli_long(CMD, "warmup", optarg, 0, 1000000000L, &warmup)) return 2; break;
         case O_DURATION: if (!cli_double(CMD, "duration", optarg, 0.001, 86400, &duration)) return 2; break;
         case O_SWEEP: sweep = optarg; break;
@@ -245,6 +250,8 @@ int cmd_benchmark(int argc, char **argv) {
     if (backends_arg) {
         char buf[512];
         snprintf(buf, sizeof buf, "%s", backends_arg);
+        if (strspn(backends_arg, ",") == strlen(backends_arg)) /* "" or ",,": not "no backend left" */
+            return cli_usage_error(CMD, "--backends expects a comma-separated list of backends, got '%s'", backends_arg);
         for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             char nm[64];
             if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", provider ? provider : "cpu");
@@ -400,6 +407,7 @@ int cmd_benchmark(int argc, char **argv) {
     if (bench_inputs_make(inputs, distinct, width, (uint64_t)seed, selfplay_agent, ".cache", pool, env.inputs,
                           sizeof env.inputs)) {
         cli_fail(CMD, "inputs: %s", nrps_last_error());
+        if (nrps_interrupted) rc = 130; /* SIGINT before anything was timed: still the documented 130 */
         goto cleanup;
     }
     for (long k = distinct; k < max_batch; k++)

@@ -101,21 +101,37 @@ static int mat_get(const char *path, const cJSON *obj, const char *key, int rows
 }
 
 nrps_status onnx_import_go_model_ex(const char *path, const char *kind_hint, mlp *out, char kind_out[16]) {
-    nrps_status st = NRPS_ERR_FORMAT;
     char *data = NULL;
     size_t len = 0;
+    memset(out, 0, sizeof *out);
+    if (kind_hint && kind_hint[0] && strcmp(kind_hint, "policy") != 0 && strcmp(kind_hint, "value") != 0) {
+        nrps_set_error("%s: kind must be 'policy' or 'value', got '%s'", path, kind_hint);
+        return NRPS_ERR_ARG;
+    }
+    nrps_status st = nrps_read_file(path, GO_MAX_BYTES, &data, &len);
+    if (st == NRPS_OK) st = onnx_import_go_model_buffer(path, data, len, kind_hint, out, kind_out);
+    free(data);
+    return st;
+}
+
+nrps_status onnx_import_go_model_buffer(const char *path, const char *data, size_t len, const char *kind_hint,
+                                        mlp *out, char kind_out[16]) {
+    nrps_status st = NRPS_ERR_FORMAT;
     cJSON *root = NULL;
     memset(out, 0, sizeof *out);
     if (kind_hint && kind_hint[0] && strcmp(kind_hint, "policy") != 0 && strcmp(kind_hint, "value") != 0) {
         nrps_set_error("%s: kind must be 'policy' or 'value', got '%s'", path, kind_hint);
         return NRPS_ERR_ARG;
     }
-    st = nrps_read_file(path, GO_MAX_BYTES, &data, &len);
-    if (st != NRPS_OK) return st;
-    st = NRPS_ERR_FORMAT;
     const char *end = NULL;
-    if (strlen(data) != len) {
-        nrps_set_error("%s: malformed JSON: NUL byte at offset %zu", path, strlen(data));
+    size_t nul = strnlen(data, len);
+    if (nul != len) {
+        nrps_set_error("%s: malformed JSON: NUL byte at offset %zu", path, nul);
+        goto cleanup;
+    }
+    if (data[len] != 0) {
+        nrps_set_error("%s: internal: JSON buffer not NUL-terminated", path);
+        st = NRPS_ERR_ARG;
         goto cleanup;
     }
     /* len + 1: cJSON's trailing-garbage check wants to see the terminating NUL. */
@@ -196,7 +212,6 @@ nrps_status onnx_import_go_model_ex(const char *path, const char *kind_hint, mlp
     st = NRPS_OK;
 cleanup:
     cJSON_Delete(root);
-    free(data);
     if (st != NRPS_OK) mlp_free(out);
     return st;
 }

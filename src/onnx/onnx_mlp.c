@@ -373,18 +373,22 @@ static nrps_status tensor_floats(const reader *r, const Onnx__TensorProto *t, fl
         nrps_set_error("%s: tensor '%s' has invalid dimensions", r->path, tname(t));
         return NRPS_ERR_FORMAT;
     }
+    /* the data must be there before anything is allocated for it (a corrupt 100-byte file can declare 2^40) */
+    if (t->has_raw_data && t->raw_data.len > 0 ? t->raw_data.len != (size_t)n * 4 : t->n_float_data != (size_t)n) {
+        if (t->has_raw_data && t->raw_data.len > 0)
+            nrps_set_error("%s: tensor '%s' has %zu bytes of raw data, expected %lld", r->path, tname(t),
+                           t->raw_data.len, (long long)n * 4);
+        else
+            nrps_set_error("%s: tensor '%s' has %zu float values, expected %lld", r->path, tname(t), t->n_float_data,
+                           (long long)n);
+        return NRPS_ERR_FORMAT;
+    }
     float *f = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!f) {
         nrps_set_error("%s: out of memory for tensor '%s'", r->path, tname(t));
         return NRPS_ERR_NOMEM;
     }
     if (t->has_raw_data && t->raw_data.len > 0) {
-        if (t->raw_data.len != (size_t)n * 4) {
-            nrps_set_error("%s: tensor '%s' has %zu bytes of raw data, expected %lld", r->path, tname(t),
-                           t->raw_data.len, (long long)n * 4);
-            free(f);
-            return NRPS_ERR_FORMAT;
-        }
         const uint8_t *b = t->raw_data.data;
         for (int64_t i = 0; i < n; i++) {
             uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 | (uint32_t)b[4 * i + 2] << 16 |
@@ -593,10 +597,9 @@ static nrps_status value_check(const reader *r, const Onnx__ValueInfoProto *v, c
         goto cleanup;                                                                                             \
     } while (0)
 
-nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra) {
+nrps_status onnx_mlp_load_buffer(const char *path, const void *data, size_t len, mlp *out, onnx_mlp_info *info,
+                                 onnx_mlp_extra *extra) {
     nrps_status st = NRPS_OK;
-    char *data = NULL;
-    size_t len = 0;
     reader r = {.path = path};
     layer L[2] = {{0}};
     int n_layers = 0;
@@ -612,8 +615,6 @@ nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, on
     }
     memset(out, 0, sizeof *out);
 
-    st = nrps_read_file(path, ONNX_MAX_BYTES, &data, &len);
-    if (st != NRPS_OK) return st;
     if (len == 0) FAIL(NRPS_ERR_FORMAT, "%s: empty file, not an ONNX model", path);
     r.model = onnx__model_proto__unpack(NULL, len, (const uint8_t *)data);
     if (!r.model) FAIL(NRPS_ERR_FORMAT, "%s: not a valid ONNX protobuf (truncated or corrupted file)", path);
@@ -746,6 +747,9 @@ nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, on
                     FAIL(NRPS_ERR_UNSUPPORTED, "%s: Gemm with transA=1 (node %d '%s') is not supported", path, ni,
                          nname(n));
                 float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
+                if (!isfinite(alpha) || !isfinite(beta))
+                    FAIL(NRPS_ERR_UNSUPPORTED, "%s: Gemm (node %d '%s') has a non-finite alpha or beta", path, ni,
+                         nname(n));
                 st = layer_weight(&r, wt, attr_int(n, "transB", 0) != 0, alpha, l, ni, n);
                 if (st != NRPS_OK) goto cleanup;
                 const Onnx__TensorProto *bt = NULL;
@@ -845,6 +849,9 @@ nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, on
     memcpy(out->b1, L[0].b, (size_t)L[0].out * sizeof(float));
     memcpy(out->w2, L[1].w, (size_t)L[1].out * L[1].in * sizeof(float));
     memcpy(out->b2, L[1].b, (size_t)L[1].out * sizeof(float));
+    const char *bad = NULL;
+    if (!mlp_params_finite(out, &bad)) /* finite tensors times a large Gemm alpha/beta can overflow */
+        FAIL(NRPS_ERR_FORMAT, "%s: parameter %s becomes NaN/Inf after applying Gemm alpha/beta", path, bad);
     if (!inf.kind[0]) snprintf(inf.kind, sizeof inf.kind, "%s", out->out == 9 ? "policy" : out->out == 1 ? "value" : "");
     if (info) *info = inf;
 
@@ -853,8 +860,17 @@ cleanup:
     layer_free(&L[1]);
     free(r.used);
     if (r.model) onnx__model_proto__free_unpacked(r.model, NULL);
-    free(data);
     if (st != NRPS_OK) mlp_free(out);
+    return st;
+}
+
+nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra) {
+    char *data = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    nrps_status st = nrps_read_file(path, ONNX_MAX_BYTES, &data, &len);
+    if (st == NRPS_OK) st = onnx_mlp_load_buffer(path, data, len, out, info, extra);
+    free(data);
     return st;
 }
 

@@ -53,6 +53,12 @@ typedef struct {
 /* onnx_mlp_load plus the details above (extra may be NULL). */
 nrps_status onnx_mlp_load_ex(const char *path, mlp *out, onnx_mlp_info *info, onnx_mlp_extra *extra);
 
+/* onnx_mlp_load_ex on bytes already in memory (data[len], not modified, owned by the caller); path is only the
+ * name used in error messages. onnx_mlp_load/onnx_mlp_load_ex read the file and call this (reliability
+ * addition: lets the fuzzer feed bytes without a temp file). */
+nrps_status onnx_mlp_load_buffer(const char *path, const void *data, size_t len, mlp *out, onnx_mlp_info *info,
+                                 onnx_mlp_extra *extra);
+
 /* Defaults for onnx_mlp_save: names "input"/"output", opset 17, producer neural_rps NRPS_VERSION,
  * kind guessed from m->out (9 policy, 1 value), training_games/seed -1 (written as "unknown"). */
 void onnx_mlp_info_default(onnx_mlp_info *info, const mlp *m);
@@ -67,5 +73,11 @@ nrps_status onnx_ort_eval(const char *path, const float *x, int batch, int in, f
  * inputSize 81 / outputSize 9 (policy) or 1 (value) / hiddenSize 1..65536 matching every array, and
  * non-finite numbers are errors naming the file and the key. */
 nrps_status onnx_import_go_model_ex(const char *path, const char *kind, mlp *out, char kind_out[16]);
+
+/* onnx_import_go_model_ex on JSON text already in memory: data[len] must be 0 (data has len + 1 bytes, as
+ * nrps_read_file returns them), not modified, owned by the caller; path is only the name used in errors.
+ * (Reliability addition: lets the fuzzer feed bytes without a temp file.) */
+nrps_status onnx_import_go_model_buffer(const char *path, const char *data, size_t len, const char *kind, mlp *out,
+                                        char kind_out[16]);
 
 #endif

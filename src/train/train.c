@@ -2,6 +2,7 @@
 #include "train/train.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -504,6 +505,32 @@ nrps_status train_checkpoint_peek(const char *dir, train_config *cfg, int *finis
     return rc;
 }
 
+/* "<name>.tmp.<digits>": a temp file of nrps_atomic_open that a killed run (SIGKILL, power loss) left behind. */
+static int is_stale_tmp(const char *name) {
+    const char *t = strstr(name, ".tmp.");
+    if (!t || t == name || !t[5]) return 0;
+    for (t += 5; *t; t++)
+        if (*t < '0' || *t > '9') return 0;
+    return 1;
+}
+
+/* Removes such temp files from dir and its subfolders down to depth levels (the targets were never touched:
+ * every write is temp + rename, so these are only debris). */
+static void stale_tmp_sweep(const char *dir, int depth) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char p[2100];
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode) && depth > 0) stale_tmp_sweep(p, depth - 1);
+        else if (S_ISREG(sb.st_mode) && is_stale_tmp(e->d_name)) unlink(p);
+    }
+    closedir(d);
+}
+
 static void remove_ckpt_dir(const char *dir) {
     const char *files[] = {"policy.ckpt", "value.ckpt", "state.bin"};
     char p[2100];
@@ -789,6 +816,7 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
     const char *out = cfg_in->out_dir;
     char p[2100];
     if ((rc = make_dirs(out)) != NRPS_OK) goto cleanup;
+    stale_tmp_sweep(out, 2); /* out/, checkpoint/ + generations/, gen_NNNN/ + gNNNN/ */
     double t_start = nrps_now_s();
     if (resume) {
         if ((rc = checkpoint_read(out, &s)) != NRPS_OK) goto cleanup;

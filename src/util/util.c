@@ -38,6 +38,10 @@ void nrps_set_error(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(g_err, sizeof g_err, fmt, ap);
     va_end(ap);
+    /* names quoted from files (ONNX node/tensor names, JSON keys) may hold newlines or control bytes:
+     * the message must stay one printable line */
+    for (char *p = g_err; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
 }
 
 const char *nrps_last_error(void) { return g_err[0] ? g_err : "no error detail"; }

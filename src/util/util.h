@@ -27,7 +27,8 @@ typedef enum {
 
 const char *nrps_status_str(nrps_status s);
 
-/* Error detail: library functions that fail write a one-line human message here
+/* Error detail: library functions that fail write a one-line human message here (control characters,
+ * e.g. newlines in names quoted from a file, are replaced by '?')
  * (thread-local), e.g. "models/x.onnx: unsupported operator 'Conv' (node 3)". */
 void nrps_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *nrps_last_error(void);
