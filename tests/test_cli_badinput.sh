@@ -243,6 +243,14 @@ expect_fail "train --out under a regular file" 1 "^neural_rps train: .*afile/run
 expect_fail "train --out under /proc" 1 "^neural_rps train: /proc/nrps_run: cannot create folder" -- train --out /proc/nrps_run --generations 1 --games 2
 expect_fail "train --out is a file" 1 "^neural_rps train: .*afile: not a folder" -- train --out "$T/afile" --generations 1 --games 2
 expect_fail "train --resume without a run" 1 "no checkpoint" -- train --out "$T/outdir/none" --resume
+# a device as output: written in place (a temp file renamed over it would replace the device node)
+expect_fail "import-go --out /dev/full" 1 "^neural_rps import-go: /dev/full: write failed: No space left on device" -- \
+  import-go "$FIX/rps_h64_g100_e1_policy.model" --out /dev/full
+[ -c /dev/full ] && ok "/dev/full is still a device" || bad "/dev/full was replaced"
+if mknod "$T/null" c 1 3 2>/dev/null; then
+  expect_ok "import-go --out a null device" "policy network" -- import-go "$FIX/rps_h64_g100_e1_policy.model" --out "$T/null"
+  [ -c "$T/null" ] && ok "the device node is kept" || bad "the device node was replaced by a regular file"
+else skip "mknod not permitted: device-node output"; fi
 expect_nothing_written "output-path failures" "$T/outdir" "*"
 expect_nothing_written "temp files in the test folder" "$T" "*.tmp.*"
 expect_nothing_written "temp files in /proc" "/proc" "nrps_*"

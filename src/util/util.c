@@ -139,6 +139,21 @@ nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char 
         return NRPS_ERR_NOMEM;
     }
     snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        /* a device or FIFO (--json /dev/null, --out /dev/stdout): written in place, since renaming a temp
+         * file over it would replace the device node with a regular file */
+        free(af->tmp);
+        af->tmp = NULL;
+        af->f = fopen(path, mode);
+        if (!af->f) {
+            nrps_set_error("%s: cannot write: %s", path, strerror(errno));
+            free(af->path);
+            af->path = NULL;
+            return NRPS_ERR_IO;
+        }
+        return NRPS_OK;
+    }
     af->f = fopen(af->tmp, mode);
     if (!af->f) {
         nrps_set_error("%s: cannot write: %s", path, strerror(errno));
@@ -153,15 +168,15 @@ nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char 
 nrps_status nrps_atomic_commit(nrps_atomic_file *af) {
     nrps_status st = NRPS_OK;
     if (!af->f) return NRPS_ERR_ARG;
-    int bad = fflush(af->f) != 0 || ferror(af->f) || fsync(fileno(af->f)) != 0;
+    int bad = fflush(af->f) != 0 || ferror(af->f) || (af->tmp && fsync(fileno(af->f)) != 0);
     int err = errno;
     if (fclose(af->f) != 0) bad = 1;
     af->f = NULL;
     if (bad) {
         nrps_set_error("%s: write failed: %s", af->path, strerror(err));
-        remove(af->tmp);
+        if (af->tmp) remove(af->tmp);
         st = NRPS_ERR_IO;
-    } else if (rename(af->tmp, af->path) != 0) {
+    } else if (af->tmp && rename(af->tmp, af->path) != 0) {
         nrps_set_error("%s: cannot rename temp file into place: %s", af->path, strerror(errno));
         remove(af->tmp);
         st = NRPS_ERR_IO;

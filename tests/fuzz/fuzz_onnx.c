@@ -47,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (m.hidden_act != MLP_ACT_SOFTMAX && m.hidden_act != MLP_ACT_LOGSOFTMAX && m.hidden_act != MLP_ACT_NONE &&
         onnx_mlp_save(g_tmp, &m, NULL) == NRPS_OK) {
-        if (onnx_mlp_load(g_tmp, &back, NULL) != NRPS_OK) abort();
+        nrps_status st = onnx_mlp_load(g_tmp, &back, NULL);
+        unlink(g_tmp); /* at once: abort() below skips atexit */
+        if (st != NRPS_OK) abort();
         if (back.in != m.in || back.hidden != m.hidden || back.out != m.out || back.hidden_act != m.hidden_act ||
             back.out_act != m.out_act ||
             memcmp(back.params, m.params, mlp_param_count(m.in, m.hidden, m.out) * sizeof(float)) != 0)
