@@ -1,4 +1,5 @@
 /* main.c - the neural_rps binary: dispatches to the subcommands declared in cli.h. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,17 @@ static const command COMMANDS[] = {
     {"info", cmd_info, "describe an ONNX model: inputs, outputs, layers, metadata"},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+/* A command's output lost to a full disk or a closed pipe must not look like success. */
+static int stdout_finish(const char *cmd, int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "neural_rps %s: cannot write standard output%s%s\n", cmd, errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
 
 static void usage(FILE *f) {
     fprintf(f, "neural_rps %s - a 3x3 rock-paper-scissors card game lab and neural-network inference benchmark\n\n",
@@ -54,7 +66,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(c, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
+        if (!strcmp(c, COMMANDS[i].name)) return stdout_finish(c, COMMANDS[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "neural_rps: unknown command '%s' (see 'neural_rps --help')\n", c);
     return 2;
 }
