@@ -1,7 +1,9 @@
 /* test_util.c - PRNG reproducibility and distribution, strict number parsing, atomic writes, file reads,
  * SHA-256 against a known digest. */
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -101,11 +103,41 @@ static void test_atomic_write_and_read(void) {
     rmdir(dir);
 }
 
+static void test_second_sigint_removes_temp_files(void) {
+    /* A child opens an atomic file, then gets Ctrl-C twice: it must exit 130 at once, leaving neither the
+     * target nor the temp file. */
+    char dir[] = "/tmp/nrps_sig_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char path[256], tmp[300];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        nrps_install_sigint_handler();
+        nrps_atomic_file af;
+        if (nrps_atomic_open(&af, path, "w") != NRPS_OK) _exit(3);
+        fputs("{\"half\":", af.f);
+        fflush(af.f);
+        raise(SIGINT); /* first: sets the flag */
+        raise(SIGINT); /* second: leaves now */
+        _exit(4);      /* not reached */
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)pid);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(access(tmp, F_OK) != 0);
+    CHECK(rmdir(dir) == 0); /* empty */
+}
+
 int main(void) {
     RUN(test_rng_reproducible);
     RUN(test_rng_below_uniform);
     RUN(test_rng_gamma_mean);
     RUN(test_parse);
     RUN(test_atomic_write_and_read);
+    RUN(test_second_sigint_removes_temp_files);
     return check_summary("util");
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -126,6 +127,35 @@ uint64_t nrps_now_ns(void) {
 double nrps_now_s(void) { return (double)nrps_now_ns() * 1e-9; }
 
 /* ---- files ---- */
+/* Temp files being written, for the second-Ctrl-C exit to remove (unlink is async-signal-safe). A slot's path is
+ * filled before its flag is set and the flag is cleared after the rename/remove, so the handler never unlinks a
+ * file it should keep; a write beyond the slots simply goes unregistered. */
+enum { TMP_SLOTS = 8, TMP_PATH = 4096 };
+static char g_tmp_path[TMP_SLOTS][TMP_PATH];
+static volatile sig_atomic_t g_tmp_used[TMP_SLOTS];
+static pthread_mutex_t g_tmp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int tmp_register(const char *tmp) {
+    if (strlen(tmp) >= TMP_PATH) return -1;
+    int slot = -1;
+    pthread_mutex_lock(&g_tmp_lock);
+    for (int i = 0; i < TMP_SLOTS && slot < 0; i++)
+        if (!g_tmp_used[i]) {
+            snprintf(g_tmp_path[i], TMP_PATH, "%s", tmp);
+            g_tmp_used[i] = 1;
+            slot = i;
+        }
+    pthread_mutex_unlock(&g_tmp_lock);
+    return slot;
+}
+
+static void tmp_unregister(int slot) {
+    if (slot < 0) return;
+    pthread_mutex_lock(&g_tmp_lock);
+    g_tmp_used[slot] = 0;
+    pthread_mutex_unlock(&g_tmp_lock);
+}
+
 nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char *mode) {
     memset(af, 0, sizeof *af);
     size_t n = strlen(path) + 32;
@@ -154,9 +184,12 @@ nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char 
         }
         return NRPS_OK;
     }
+    af->slot = tmp_register(af->tmp) + 1; /* 0: not registered */
     af->f = fopen(af->tmp, mode);
     if (!af->f) {
         nrps_set_error("%s: cannot write: %s", path, strerror(errno));
+        tmp_unregister(af->slot - 1);
+        af->slot = 0;
         free(af->path);
         free(af->tmp);
         af->path = af->tmp = NULL;
@@ -181,6 +214,8 @@ nrps_status nrps_atomic_commit(nrps_atomic_file *af) {
         remove(af->tmp);
         st = NRPS_ERR_IO;
     }
+    tmp_unregister(af->slot - 1);
+    af->slot = 0;
     free(af->path);
     free(af->tmp);
     af->path = af->tmp = NULL;
@@ -190,6 +225,7 @@ nrps_status nrps_atomic_commit(nrps_atomic_file *af) {
 void nrps_atomic_abort(nrps_atomic_file *af) {
     if (af->f) fclose(af->f);
     if (af->tmp) remove(af->tmp);
+    tmp_unregister(af->slot - 1);
     free(af->path);
     free(af->tmp);
     memset(af, 0, sizeof *af);
@@ -326,7 +362,11 @@ volatile sig_atomic_t nrps_interrupted = 0;
 
 static void on_sigint(int sig) {
     (void)sig;
-    if (nrps_interrupted) _exit(130); /* second Ctrl-C: leave now */
+    if (nrps_interrupted) { /* second Ctrl-C: leave now, without temp files */
+        for (int i = 0; i < TMP_SLOTS; i++)
+            if (g_tmp_used[i]) unlink(g_tmp_path[i]);
+        _exit(130);
+    }
     nrps_interrupted = 1;
 }
 

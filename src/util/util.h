@@ -54,7 +54,7 @@ double nrps_now_s(void);
  * nrps_atomic_commit flushes, fsyncs and renames it over path; nrps_atomic_abort removes it.
  * On failure the target file is never touched and an error is set. An existing device or FIFO (/dev/null,
  * /dev/stdout) is written in place instead (tmp stays NULL): a rename would replace the node itself. */
-typedef struct { FILE *f; char *path; char *tmp; } nrps_atomic_file;
+typedef struct { FILE *f; char *path; char *tmp; int slot; /* internal: registration + 1, 0 = none */ } nrps_atomic_file;
 nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char *mode);
 nrps_status nrps_atomic_commit(nrps_atomic_file *af);
 void nrps_atomic_abort(nrps_atomic_file *af);
