@@ -13,6 +13,8 @@
  * Speed (one core of the 2-core dev machine): a standard deal takes 0.05-0.1 s, about 1M nodes. */
 #include "search/bestresponse.h"
 
+#include "search/fastpos.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,40 +31,11 @@ struct rps_br {
     uint64_t nodes;
 };
 
-typedef struct {
-    uint8_t cell[RPS_CELLS];
-    uint8_t cnt[2][3];
-    uint8_t left[2];
-    int8_t score[2];
-    uint8_t side; /* 0 = Player1 to move */
-    uint8_t ours; /* 0 = we are Player1 */
-    uint8_t empties;
-    int round, max_rounds;
-    uint64_t bcode[8];
-} br_pos;
+typedef fpos br_pos; /* ours = our side (0 = Player1) */
 
-static const int8_t NB[RPS_CELLS][5] = {
-    {1, 3, -1}, {2, 4, 0, -1}, {5, 1, -1}, {0, 4, 6, -1}, {1, 5, 7, 3, -1},
-    {2, 8, 4, -1}, {3, 7, -1}, {4, 8, 6, -1}, {5, 7, -1},
-};
-static const int8_t SYM[8][RPS_CELLS] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8}, {2, 5, 8, 1, 4, 7, 0, 3, 6}, {8, 7, 6, 5, 4, 3, 2, 1, 0},
-    {6, 3, 0, 7, 4, 1, 8, 5, 2}, {2, 1, 0, 5, 4, 3, 8, 7, 6}, {6, 7, 8, 3, 4, 5, 0, 1, 2},
-    {0, 3, 6, 1, 4, 7, 2, 5, 8}, {8, 5, 2, 7, 4, 1, 6, 3, 0},
-};
-static uint8_t SH[RPS_CELLS][8];
-static void sh_init_once(void) {
-    for (int k = 0; k < 8; k++)
-        for (int p = 0; p < RPS_CELLS; p++) SH[p][k] = (uint8_t)(3 * (8 - SYM[k][p]));
-}
-static const uint8_t BEATEN[3] = {RPS_SCISSORS, RPS_ROCK, RPS_PAPER};
 #ifndef BR_TT_MIN_EMPTIES
 #define BR_TT_MIN_EMPTIES 2 /* positions with at most this many empty cells are not stored */
 #endif
-
-static inline void bcode_update(br_pos *ps, int q, int delta) {
-    for (int k = 0; k < 8; k++) ps->bcode[k] += (uint64_t)(int64_t)delta << SH[q][k];
-}
 
 rps_br *rps_br_create(int tt_log2) {
     if (tt_log2 == 0) tt_log2 = 20;
@@ -76,8 +49,7 @@ rps_br *rps_br_create(int tt_log2) {
     br->tt = calloc(br->size, sizeof *br->tt);
     if (!br->tt) goto oom;
     br->shift = 64 - tt_log2;
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, sh_init_once);
+    fpos_tables_init();
     return br;
 oom:
     free(br);
@@ -96,55 +68,14 @@ void rps_br_clear(rps_br *br) { memset(br->tt, 0, br->size * sizeof *br->tt); }
 uint64_t rps_br_nodes(const rps_br *br) { return br->nodes; }
 
 static nrps_status pos_from_state(br_pos *ps, const rps_state *s, int our_player) {
-    memset(ps, 0, sizeof *ps);
     if (our_player != RPS_P1 && our_player != RPS_P2) {
+        memset(ps, 0, sizeof *ps);
         nrps_set_error("best response: our player %d is not 1 or 2", our_player);
         return NRPS_ERR_ARG;
     }
-    if (s->to_move != RPS_P1 && s->to_move != RPS_P2) {
-        nrps_set_error("best response: side to move %d is not 1 or 2", s->to_move);
-        return NRPS_ERR_ARG;
-    }
-    for (int p = 0; p < RPS_CELLS; p++) {
-        const rps_cell *c = &s->board[p];
-        if (c->owner == RPS_NONE) {
-            ps->empties++;
-            continue;
-        }
-        if ((c->owner != RPS_P1 && c->owner != RPS_P2) || c->type < 0 || c->type > 2) {
-            nrps_set_error("best response: cell %d holds type %d owner %d", p, c->type, c->owner);
-            return NRPS_ERR_ARG;
-        }
-        int o = c->owner - 1;
-        ps->cell[p] = (uint8_t)(1 + c->type + 3 * o);
-        ps->score[o]++;
-    }
-    for (int o = 0; o < 2; o++) {
-        int n = s->hand_len[o + 1];
-        if (n < 0 || n > RPS_MAX_HAND) {
-            nrps_set_error("best response: Player%d hand length %d", o + 1, n);
-            return NRPS_ERR_ARG;
-        }
-        for (int i = 0; i < n; i++) {
-            int t = s->hand[o + 1][i];
-            if (t < 0 || t > 2) {
-                nrps_set_error("best response: Player%d card %d has type %d", o + 1, i, t);
-                return NRPS_ERR_ARG;
-            }
-            ps->cnt[o][t]++;
-        }
-        ps->left[o] = (uint8_t)n;
-    }
-    for (int p = 0; p < RPS_CELLS; p++) bcode_update(ps, p, ps->cell[p]);
-    ps->side = (uint8_t)(s->to_move - 1);
+    nrps_status st = fpos_from_state(ps, s, "best response");
     ps->ours = (uint8_t)(our_player - 1);
-    ps->round = s->round;
-    ps->max_rounds = s->cfg.max_rounds;
-    return NRPS_OK;
-}
-
-static inline int pos_terminal(const br_pos *ps) {
-    return ps->left[ps->side] == 0 || ps->empties == 0 || ps->round > ps->max_rounds;
+    return st;
 }
 
 static inline double pos_result(const br_pos *ps) {
@@ -152,62 +83,10 @@ static inline double pos_result(const br_pos *ps) {
     return d > 0 ? 1.0 : d < 0 ? 0.0 : 0.5;
 }
 
+/* The shared canonical key plus our side. */
 static inline uint64_t pos_key(const br_pos *ps) {
-    uint64_t k = ps->bcode[0];
-    for (int s = 1; s < 8; s++)
-        if (ps->bcode[s] < k) k = ps->bcode[s];
-    for (int o = 0; o < 2; o++)
-        for (int t = 0; t < 3; t++) k = (k << 5) | ps->cnt[o][t];
-    int rl = ps->max_rounds - ps->round + 1;
-    if (rl > 15) rl = 15;
-    k = (k << 1) | ps->side;
-    k = (k << 4) | (uint64_t)rl;
-    k = (k << 1) | ps->ours;
-    return k | ((uint64_t)1 << 63);
-}
-
-static inline unsigned pos_make(br_pos *ps, int t, int p) {
-    int me = ps->side, opp = me ^ 1;
-    unsigned cap = 0;
-    ps->cell[p] = (uint8_t)(1 + t + 3 * me);
-    bcode_update(ps, p, 1 + t + 3 * me);
-    ps->cnt[me][t]--;
-    ps->left[me]--;
-    ps->score[me]++;
-    ps->empties--;
-    uint8_t victim = (uint8_t)(1 + BEATEN[t] + 3 * opp);
-    for (const int8_t *q = NB[p]; *q >= 0; q++) {
-        if (ps->cell[*q] == victim) {
-            ps->cell[*q] = (uint8_t)(victim - 3 * opp + 3 * me);
-            bcode_update(ps, *q, 3 * me - 3 * opp);
-            cap |= 1u << *q;
-            ps->score[me]++;
-            ps->score[opp]--;
-        }
-    }
-    if (me == 1) ps->round++;
-    ps->side = (uint8_t)opp;
-    return cap;
-}
-
-static inline void pos_unmake(br_pos *ps, int t, int p, unsigned cap) {
-    int me = ps->side ^ 1, opp = ps->side;
-    if (me == 1) ps->round--;
-    ps->side = (uint8_t)me;
-    for (int q = 0; q < RPS_CELLS; q++) {
-        if (cap & (1u << q)) {
-            ps->cell[q] = (uint8_t)(ps->cell[q] - 3 * me + 3 * opp);
-            bcode_update(ps, q, 3 * opp - 3 * me);
-            ps->score[me]--;
-            ps->score[opp]++;
-        }
-    }
-    bcode_update(ps, p, -(int)ps->cell[p]);
-    ps->cell[p] = 0;
-    ps->cnt[me][t]++;
-    ps->left[me]++;
-    ps->score[me]--;
-    ps->empties++;
+    int sym;
+    return (fpos_key_bits(ps, &sym) << 1 | ps->ours) | ((uint64_t)1 << 63);
 }
 
 static double expectimax(rps_br *br, br_pos *ps) {
