@@ -133,7 +133,7 @@ gpu-check:
 
 # The default models: AlphaZero-style self-play training (see models/README.md), then copied into models/.
 TRAIN_THREADS ?= 2
-TRAIN_FLAGS ?= --generations 24 --games 1500 --playouts 200 --lr 2e-3 --lr-final 5e-4 --window 4 --epochs 4 --seed 1
+TRAIN_FLAGS ?= --generations 24 --games 1500 --playouts 200 --lr 2e-3 --lr-final 5e-4 --window 4 --epochs 6 --encoding hands --seed 1
 train: all
 	rm -rf runs/default-train
 	bin/neural_rps train --out runs/default-train --threads $(TRAIN_THREADS) $(TRAIN_FLAGS)

@@ -9,14 +9,19 @@ loads their weights from one of
     *.model  an original Go project .model file (single-line JSON)
     *.pt     a PyTorch state_dict with fc1.weight, fc1.bias, fc2.weight, fc2.bias
 exports with torch.onnx.export (input 'input', output 'output', dynamic batch axis 'batch_size',
---opset, default 17), adds metadata (kind, hidden_size, source), runs onnx.checker, and compares the
-exported file with PyTorch on real game positions (random play following the rules; or --positions
-FILE with 81 numbers per line). The ONNX Runtime Python package is not available here, so the
+--opset, default 17), adds metadata (kind, hidden_size, source, input_encoding), runs onnx.checker, and
+compares the exported file with PyTorch on real game positions (random play following the rules, encoded
+as the network expects; or --positions FILE with 81 numbers per line).
+
+Input encoding (src/game/game.h): "board" is DESIGN.md section 2 exactly (the original's models); "hands"
+adds both hands in the spare b+8 slots (our trained models). It is taken from the source ONNX file's
+"input_encoding" metadata (board when absent, and for .model files), or from --encoding, and written to the
+output's metadata so that neural_rps feeds the exported file the same inputs. The ONNX Runtime Python package is not available here, so the
 comparison runs ONNX Runtime through our binary: `neural_rps info OUT --eval POSITIONS --engine ort`
 (and our own reader + reference forward with `--engine ref`). The file is written atomically (temp +
 rename) and only when every check passed.
 
-Usage: scripts/export_to_onnx.py SOURCE --out OUT.onnx [--kind policy|value] [--opset 17]
+Usage: scripts/export_to_onnx.py SOURCE --out OUT.onnx [--kind policy|value] [--opset 17] [--encoding board|hands]
            [--positions FILE | --n-positions 300] [--seed 1] [--bin bin/neural_rps] [--tol 1e-5]
 Exit status 0 on success, 1 on a failed check or bad input (one line on stderr), 2 on usage errors.
 Also importable: the tests use the game, encoding and loading helpers below.
@@ -70,7 +75,8 @@ def game_apply(s, move):
     s["to_move"] = 2 if me == 1 else 1
 
 
-def game_encode(s):
+def game_encode(s, encoding="board"):
+    """The 81 network inputs; encoding "hands" also writes the hand counts into the b+8 slots of cells 0-5."""
     x = np.zeros(81, dtype=np.float32)
     for p in range(9):
         b = 9 * p
@@ -82,10 +88,14 @@ def game_encode(s):
             x[b + 3 + cell[1]] = 1
         x[b + 6] = 1 if s["to_move"] == 1 else 0
         x[b + 7] = 1 if s["to_move"] == 2 else 0
+    if encoding == "hands":
+        for pl in (1, 2):
+            for t in range(3):
+                x[9 * (3 * (pl - 1) + t) + 8] = s["hands"][pl].count(t)
     return x
 
 
-def random_positions(n, seed=1):
+def random_positions(n, seed=1, encoding="board"):
     """n positions from random games (every position where a move is to be made), deterministic."""
     rng = random.Random(seed)
     out = []
@@ -95,7 +105,7 @@ def random_positions(n, seed=1):
             moves = game_legal(s)
             if not moves:
                 break
-            out.append(game_encode(s))
+            out.append(game_encode(s, encoding))
             game_apply(s, rng.choice(moves))
     return np.stack(out)
 
@@ -217,6 +227,21 @@ def load_onnx(path, kind=None):
     return k, (w1, b1, w2, b2)
 
 
+ENCODINGS = ("board", "hands")
+
+
+def source_encoding(path):
+    """The input encoding an ONNX source declares in its metadata ("board" when absent or not ONNX)."""
+    if os.path.splitext(path)[1].lower() != ".onnx":
+        return "board"
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(path).metadata_props}
+    enc = meta.get("input_encoding", "") or "board"
+    if enc not in ENCODINGS:
+        raise LoadError(f"{path}: unknown input_encoding '{enc}' in the ONNX metadata (expected board or hands)")
+    return enc
+
+
 def load_pt(path, kind=None):
     import torch
     try:
@@ -306,6 +331,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output .onnx (written atomically after all checks)")
     ap.add_argument("--kind", choices=["policy", "value"], help="override policy/value detection")
     ap.add_argument("--opset", type=int, default=17, help="ONNX opset for torch.onnx.export (default 17)")
+    ap.add_argument("--encoding", choices=ENCODINGS,
+                    help="input encoding of the network (default: the source's metadata, else board)")
     ap.add_argument("--positions", help="file with 81 numbers per line (default: random game positions)")
     ap.add_argument("--n-positions", type=int, default=300, help="random positions to compare on (default 300)")
     ap.add_argument("--seed", type=int, default=1, help="seed for the random positions")
@@ -321,7 +348,9 @@ def main(argv=None):
         return 1
     try:
         kind, weights = load_weights(args.source, args.kind)
-        x = positions_read(args.positions) if args.positions else random_positions(args.n_positions, args.seed)
+        encoding = args.encoding or source_encoding(args.source)
+        x = positions_read(args.positions) if args.positions else \
+            random_positions(args.n_positions, args.seed, encoding)
     except (LoadError, ValueError, OSError) as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 1
@@ -332,6 +361,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export_") as td:
         tmp_model = os.path.join(td, "model.onnx")
         meta = {"kind": kind, "hidden_size": weights[0].shape[0], "source": os.path.basename(args.source),
+                "input_encoding": encoding,
                 "producer_note": f"torch {torch.__version__} export_to_onnx.py"}
         try:
             export(net, tmp_model, args.opset, meta)
@@ -358,7 +388,8 @@ def main(argv=None):
         else:
             report.append(f"ONNX Runtime check skipped: {args.bin} not built")
         os.replace(tmp_model, args.out)
-    print(f"wrote {args.out}: {kind} 81-{weights[0].shape[0]}-{weights[2].shape[0]}, {len(x)} positions; "
+    print(f"wrote {args.out}: {kind} 81-{weights[0].shape[0]}-{weights[2].shape[0]}, {encoding} encoding, "
+          f"{len(x)} positions; "
           + "; ".join(report))
     return 0
 

@@ -40,7 +40,7 @@ static int setup(void) {
         return 0;
     }
     char desc[256];
-    return bench_inputs_make(BENCH_INPUTS_SELFPLAY, 64, 81, 7, AGENT, NULL, g_pos, desc, sizeof desc) == NRPS_OK;
+    return bench_inputs_make(BENCH_INPUTS_SELFPLAY, 64, 81, 7, AGENT, RPS_ENC_BOARD, NULL, g_pos, desc, sizeof desc) == NRPS_OK;
 }
 
 /* Runs backend `name` on both models at batches 1, 7, 64 and compares with mlp_forward and native-cpu. */
@@ -129,7 +129,7 @@ static void test_native_cpu_large_batch(void) {
           *r = malloc(sizeof(float) * 1000 * 9), *sc = malloc(sizeof(float) * 1000 * 128);
     char d[128];
     bench_validation v;
-    CHECK(bench_inputs_make(BENCH_INPUTS_RANDOM, 1000, 81, 3, NULL, NULL, x, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_RANDOM, 1000, 81, 3, NULL, RPS_ENC_BOARD, NULL, x, d, sizeof d) == NRPS_OK);
     CHECK(be_run(b, x, 1000, y) == NRPS_OK);
     CHECK(mlp_forward(&g_pm, x, 1000, r, sc) == NRPS_OK);
     bench_compare(y, r, 1000, 9, 1e-5, 1e-4, &v);
@@ -226,9 +226,9 @@ static void test_inputs(void) {
     float a[200 * 81], c[200 * 81];
     char d[256], dir[300], file[400];
     snprintf(dir, sizeof dir, "%s/cache", g_dir);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, dir, a, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, RPS_ENC_BOARD, dir, a, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") == NULL);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, dir, c, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, RPS_ENC_BOARD, dir, c, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") != NULL);
     CHECK(memcmp(a, c, sizeof a) == 0);
     /* each position is a valid encoding: per cell exactly one of empty/P1/P2, exactly one side to move */
@@ -247,14 +247,14 @@ static void test_inputs(void) {
     REQUIRE(cached != NULL);
     snprintf(file, sizeof file, "%.*s", (int)(strlen(cached) - 9), cached + 8);
     CHECK(nrps_write_file_atomic(file, "garbage", 7) == NRPS_OK);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, dir, c, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, AGENT, RPS_ENC_BOARD, dir, c, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") == NULL && memcmp(a, c, sizeof a) == 0);
     /* another agent: other games, other cache file; a bad agent spec is an error naming it */
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, "random", dir, c, d, sizeof d) == NRPS_OK);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, "random", RPS_ENC_BOARD, dir, c, d, sizeof d) == NRPS_OK);
     CHECK(strstr(d, "cached") == NULL && memcmp(a, c, sizeof a) != 0);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, "frob:3", NULL, c, d, sizeof d) == NRPS_ERR_ARG);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 200, 81, 11, "frob:3", RPS_ENC_BOARD, NULL, c, d, sizeof d) == NRPS_ERR_ARG);
     CHECK(strstr(nrps_last_error(), "frob:3") != NULL);
-    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 10, 80, 11, AGENT, NULL, c, d, sizeof d) == NRPS_ERR_ARG);
+    CHECK(bench_inputs_make(BENCH_INPUTS_SELFPLAY, 10, 80, 11, AGENT, RPS_ENC_BOARD, NULL, c, d, sizeof d) == NRPS_ERR_ARG);
 }
 
 static void test_timing_loop(void) {

@@ -48,6 +48,10 @@ for name, val in (("nan", np.nan), ("inf", np.inf)):
     w = np.full((8, 81), 0.1, np.float32); w[3, 7] = val
     save(mlp(w1=w), f"{name}.onnx")
 save(mlp(in_type=TP.INT64), "int64.onnx")
+# a usable policy whose metadata names an input encoding nobody knows
+m = onnx.load(f"{out}/p.onnx")
+e = m.metadata_props.add(); e.key, e.value = "input_encoding", "bogus"
+save(m, "badenc.onnx")
 g = h.make_graph([h.make_node("Conv", ["input", "k"], ["output"])], "conv",
                  [h.make_tensor_value_info("input", TP.FLOAT, ["batch_size", 1, 9, 9])],
                  [h.make_tensor_value_info("output", TP.FLOAT, ["batch_size", 1, 7, 7])],
@@ -121,6 +125,17 @@ for f in nope dir empty trunc corrupt conv two_inputs int64 nan inf; do
     arena --p1 "mcts-net:8,policy=$T/p.onnx,value=$P" --p2 random --games 2 --threads 2
   expect_fail "play net $f.onnx" 1 "^neural_rps play: .*$f\.onnx: $why" -- play --agent "net,policy=$P" --seed 1 </dev/null
 done
+
+# ---- an unknown input encoding: info describes the file, everything that would evaluate it refuses ----
+expect_ok "info badenc.onnx" "^encoding: +unknown 'bogus'" -- info "$T/badenc.onnx"
+E="badenc\.onnx: unknown input_encoding 'bogus' in the ONNX metadata \(expected board or hands\)"
+expect_fail "benchmark badenc.onnx" 1 "^neural_rps benchmark: .*$E" -- benchmark --model-path "$T/badenc.onnx" "${Q[@]}"
+expect_fail "arena net badenc.onnx" 1 "^neural_rps arena: .*$E" -- arena --p1 "net,policy=$T/badenc.onnx" --p2 random --games 2
+expect_fail "arena mcts-net badenc.onnx" 1 "^neural_rps arena: .*$E" -- \
+  arena --p1 "mcts-net:8,policy=$T/badenc.onnx,value=$T/v.onnx" --p2 random --games 2
+expect_fail "play net badenc.onnx" 1 "^neural_rps play: .*$E" -- play --agent "net,policy=$T/badenc.onnx" --seed 1 </dev/null
+mkdir -p "$T/encdir" && cp "$T/badenc.onnx" "$T/encdir/rps_policy.onnx" && cp "$T/v.onnx" "$T/encdir/rps_value.onnx"
+expect_fail "train --analyse badenc" 1 "^neural_rps train: .*encdir/rps_policy\.onnx: unknown input_encoding 'bogus'" -- train --analyse "$T/encdir" --positions 5
 
 # ---- input size other than the game's 81 ----
 expect_fail "arena net with 50 inputs" 1 "in50_policy\.onnx: expected a policy network 81 -> 9, got 50 -> 9" -- \

@@ -60,6 +60,7 @@ for k in ["cpu_model", "cores", "os", "onnxruntime_version", "providers_availabl
     assert k in env, k
 assert "CPUExecutionProvider" in env["providers_available"]
 assert len(env["models"]["policy"]["sha256"]) == 64 and len(env["models"]["value"]["sha256"]) == 64
+assert env["models"]["policy"]["input_encoding"] == "board" == env["models"]["value"]["input_encoding"]
 rows = d["results"]
 assert len(rows) == 2 * 2 * 2 + 2, len(rows)   # {ort-cpu,native-cpu} x {policy,value} x {1,64} + floor x {1,64}
 for r in rows:
@@ -137,4 +138,16 @@ if [ "$rc" -eq 130 ] && grep -q "Interrupted (SIGINT)" "$T/iout" && grep -qE "^o
    "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['interrupted'] and d['results']" "$T/int.json"
 then ok "SIGINT prints partial results and exits 130"; else bad "SIGINT (rc=$rc, $(tail -c 300 "$T/ierr"))"; fi
 
+# models with different input encodings in one run: an original (board) policy and our default (hands) value net;
+# each gets positions encoded its way, outputs validated, and the search feeds each net its own encoding
+expect_ok "mixed encodings" "^native-cpu +value +1 " -- benchmark --model-path "$T/p.onnx" \
+  --value-model-path "$ROOT/models/rps_value.onnx" --iterations 5 --warmup 1 --no-floor --search-games 2 \
+  --search-playouts 16 --search-batch 1
+grep -qE "^  model +policy .*: 81-64-9 relu/softmax, board encoding" "$T/out" && \
+  grep -qE "^  model +value .*: 81-64-1 relu/sigmoid, hands encoding" "$T/out" && ok "mixed encodings: header" ||
+  bad "mixed encodings: header ($(grep model "$T/out"))"
+grep -qE "^  inputs .*board encoding.*; .*hands encoding" "$T/out" && ok "mixed encodings: one input pool per encoding" ||
+  bad "mixed encodings: inputs line ($(grep inputs "$T/out"))"
+! grep -q FAIL "$T/out" && grep -qE "^ort-cpu +1 +2 +18 .* 2/2 as native-cpu$" "$T/out" && ok "mixed encodings: validated, search ran, same games" ||
+  bad "mixed encodings: validation/search"
 summary cli_bench

@@ -8,7 +8,13 @@ grep -qE "^sha256: +[0-9a-f]{64}$" "$T/out" && ok "info text shows sha256" || ba
 grep -qE "^parameters: +5833$" "$T/out" && ok "info text shows parameter count" || bad "info parameter count"
 grep -qE "^format: +ONNX IR 8, opset 17$" "$T/out" && ok "info text shows IR/opset" || bad "info IR/opset"
 grep -qE "^metadata: .*kind=policy" "$T/out" && ok "info text shows metadata" || bad "info metadata"
+grep -qE "^encoding: +board \(DESIGN.md section 2; no input_encoding metadata\)$" "$T/out" &&
+  ok "info: an imported original model uses the board encoding" || bad "info board encoding"
+expect_ok "info: the default models use the hands encoding" "^encoding: +hands \(DESIGN.md section 2 plus both hands" -- \
+  info "$ROOT/models/rps_value.onnx"
+grep -qE "^metadata: .*input_encoding=hands" "$T/out" && ok "info: input_encoding metadata" || bad "info input_encoding metadata"
 expect_ok "info --json" '"hidden_size":64' -- info "$T/p.onnx" --json
+grep -q '"input_encoding":"board"' "$T/out" && ok "info --json input_encoding" || bad "info --json input_encoding"
 [ "$(wc -l <"$T/out")" -eq 1 ] && ok "info --json is one line" || bad "info --json is one line"
 sha=$(sha256sum "$T/p.onnx" | cut -d' ' -f1)
 grep -q "\"sha256\":\"$sha\"" "$T/out" && ok "info --json sha256 matches sha256sum" || bad "info --json sha256"

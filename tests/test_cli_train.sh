@@ -13,6 +13,7 @@ expect_fail "--value-loss foo" 2 "value-loss expects bce or mse" -- train --valu
 expect_fail "--batch too large" 2 "^neural_rps train: --batch expects" -- train --batch 100000 --out "$T/x"
 expect_fail "--dirichlet-weight 2" 2 "dirichlet-weight" -- train --dirichlet-weight 2 --out "$T/x"
 expect_fail "unknown flag" 2 "unknown flag '--bogus'" -- train --bogus
+expect_fail "--encoding foo" 2 "^neural_rps train: --encoding expects hands or board, got 'foo'" -- train --encoding foo --out "$T/x"
 expect_fail "stray argument" 2 "unexpected argument 'extra'" -- train --out "$T/x" extra
 expect_fail "--positions without --analyse" 2 "only apply to --analyse" -- train --positions 10 --out "$T/x"
 expect_fail "--games with --analyse" 2 "games does not apply to --analyse" -- train --analyse models --games 3
@@ -28,6 +29,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["complete"] is True and d["finished_generations"] == 2 and d["training_games"] == 8
 assert d["config"]["games"] == 4 and d["config"]["seed"] == "5" and d["config"]["hidden_policy"] == 16
+assert d["config"]["input_encoding"] == "hands"
 g = d["generations"]
 assert [x["generation"] for x in g] == [1, 2]
 for x in g:
@@ -42,7 +44,7 @@ for f in rps_policy.onnx rps_value.onnx generations/g0000/rps_policy.onnx genera
   if "$BIN" info "$T/r1/$f" >"$T/info" 2>&1 && grep -q "training_games=" "$T/info"; then ok "loads: $f"
   else bad "loads: $f ($(head -c 200 "$T/info"))"; fi
 done
-grep -q "training_games=8 seed=5 kind=value" <("$BIN" info "$T/r1/rps_value.onnx") && ok "metadata" || bad "metadata"
+grep -q "training_games=8 seed=5 kind=value input_encoding=hands" <("$BIN" info "$T/r1/rps_value.onnx") && ok "metadata" || bad "metadata"
 grep -q "81 -> 16 (relu) -> 9 (softmax)" <("$BIN" info "$T/r1/rps_policy.onnx") && ok "policy shape" || bad "policy shape"
 
 # reproducibility: same seed, other thread count, no arenas -> identical networks
@@ -54,6 +56,13 @@ run_cmd train --out "$T/r3" --generations 2 --games 4 --playouts 8 --hidden-poli
   --epochs 2 --window 2 --seed 6 --threads 1 --eval-games 0 --quiet
 [ "$RC" -eq 0 ] && ! cmp -s "$T/r1/rps_policy.onnx" "$T/r3/rps_policy.onnx" && ok "another seed gives other networks" \
   || bad "another seed gives other networks"
+
+# DESIGN.md's encoding on request: the files say so, and the networks differ
+run_cmd train --out "$T/r4" --generations 2 "${TINY[@]}" --threads 1 --eval-games 0 --quiet --encoding board
+[ "$RC" -eq 0 ] && grep -q "input_encoding=board" <("$BIN" info "$T/r4/rps_policy.onnx") &&
+  ! cmp -s "$T/r1/rps_policy.onnx" "$T/r4/rps_policy.onnx" && ok "--encoding board" || bad "--encoding board (rc=$RC)"
+expect_fail "resume with another --encoding" 2 "encoding board differs from the checkpoint's hands" -- \
+  train --out "$T/r1" --resume --encoding board
 
 expect_fail "fresh start into an existing run" 1 "already holds a training run" -- train --out "$T/r1" "${TINY[@]}"
 expect_fail "resume with a changed --lr" 2 "lr 0.005 differs from the checkpoint" -- train --out "$T/r1" --resume --lr 0.005

@@ -347,6 +347,36 @@ static void test_encoding_bits(void) {
     }
 }
 
+static void test_encoding_hands(void) {
+    /* Player1 holds R R S, Player2 P S S: the hands encoding writes the counts into b+8 of cells 0-5 */
+    int8_t h1[3] = {RPS_ROCK, RPS_ROCK, RPS_SCISSORS}, h2[3] = {RPS_PAPER, RPS_SCISSORS, RPS_SCISSORS};
+    rps_state s;
+    setup(&s, 10, h1, h2, 3);
+    float xb[RPS_INPUT_SIZE], xh[RPS_INPUT_SIZE], xd[RPS_INPUT_SIZE];
+    rps_state_encode(&s, xd);
+    rps_state_encode_as(&s, RPS_ENC_BOARD, xb);
+    rps_state_encode_as(&s, RPS_ENC_HANDS, xh);
+    CHECK(memcmp(xd, xb, sizeof xb) == 0); /* rps_state_encode is the board encoding */
+    const float want8[9] = {2, 0, 1, 0, 1, 2, 0, 0, 0};
+    for (int p = 0; p < 9; p++) {
+        for (int k = 0; k < 8; k++) CHECK(xh[9 * p + k] == xb[9 * p + k]); /* the rest is DESIGN.md's */
+        CHECK(xb[9 * p + 8] == 0);
+        CHECK_MSG(xh[9 * p + 8] == want8[p], "cell %d b+8 = %g, want %g", p, xh[9 * p + 8], want8[p]);
+    }
+    /* after Player1 plays its Scissors (hand index 2) the count drops */
+    REQUIRE(apply(&s, 2, 4));
+    rps_state_encode_as(&s, RPS_ENC_HANDS, xh);
+    CHECK(xh[0 * 9 + 8] == 2 && xh[2 * 9 + 8] == 0 && xh[5 * 9 + 8] == 2);
+    /* names */
+    rps_encoding e = RPS_ENC_HANDS;
+    CHECK(rps_encoding_parse("board", &e) && e == RPS_ENC_BOARD);
+    CHECK(rps_encoding_parse("hands", &e) && e == RPS_ENC_HANDS);
+    CHECK(rps_encoding_parse("", &e) && e == RPS_ENC_BOARD); /* no metadata: DESIGN.md's encoding */
+    CHECK(rps_encoding_parse(NULL, &e) && e == RPS_ENC_BOARD);
+    CHECK(!rps_encoding_parse("Hands", &e) && !rps_encoding_parse("hands ", &e));
+    CHECK(!strcmp(rps_encoding_name(RPS_ENC_HANDS), "hands") && !strcmp(rps_encoding_name(RPS_ENC_BOARD), "board"));
+}
+
 static void test_print(void) {
     int8_t h[3] = {0, 1, 2};
     rps_state s;
@@ -433,6 +463,7 @@ int main(void) {
     RUN(test_end_conditions);
     RUN(test_winner_score);
     RUN(test_encoding_bits);
+    RUN(test_encoding_hands);
     RUN(test_print);
     RUN(test_perft);
     return check_summary("game");

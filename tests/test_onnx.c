@@ -58,6 +58,7 @@ static void test_round_trip(void) {
         onnx_mlp_info_default(&info, &m);
         info.seed = 1234;
         info.training_games = 5000;
+        if (i % 2) snprintf(info.input_encoding, sizeof info.input_encoding, "hands");
         const char *p = tmp("rt.onnx");
         REQUIRE(onnx_mlp_save(p, &m, &info) == NRPS_OK);
         REQUIRE(onnx_mlp_load(p, &m2, &back) == NRPS_OK);
@@ -65,6 +66,7 @@ static void test_round_trip(void) {
               m2.out_act == v[i].oa);
         CHECK(memcmp(m.params, m2.params, mlp_param_count(81, v[i].h, v[i].out) * sizeof(float)) == 0);
         CHECK(back.seed == 1234 && back.training_games == 5000 && back.opset == 17);
+        CHECK(strcmp(back.input_encoding, i % 2 ? "hands" : "") == 0); /* written only when set */
         CHECK(strcmp(back.input_name, "input") == 0 && strcmp(back.output_name, "output") == 0);
         CHECK(strcmp(back.producer, "neural_rps") == 0 && strcmp(back.producer_version, NRPS_VERSION) == 0);
         if (v[i].out == 9) CHECK(strcmp(back.kind, "policy") == 0);

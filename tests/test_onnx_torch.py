@@ -274,6 +274,30 @@ def main():
         msg = (f"{kind}: ORT(C writer) vs ORT(torch export) max |diff| {d1:.3g} on {len(x)} positions; "
                f"reference vs numpy float64 {d2:.3g}")
         ok(msg) if d1 <= TOL and d2 <= TOL else bad(msg)
+        meta = {p.key: p.value for p in onnx.load(theirs).metadata_props}
+        (ok if meta.get("input_encoding") == "board" else bad)(
+            f"{kind}: export of an original model declares the board encoding: {meta.get('input_encoding')}")
+
+    # The default models use the hands encoding: the export keeps it and is checked on hands-encoded positions.
+    xh = ex.random_positions(200, 7, "hands")
+    hands_cols = xh[:, [9 * c + 8 for c in range(6)]]
+    (ok if hands_cols.sum(axis=1).min() > 0 and np.all(xh[:, [9 * c + 8 for c in range(6, 9)]] == 0) else bad)(
+        "hands-encoded positions carry the hand counts in cells 0-5 only")
+    posh = os.path.join(td, "pos_hands.txt")
+    ex.positions_write(posh, xh)
+    for kind in ("policy", "value"):
+        src = os.path.join(ROOT, "models", f"rps_{kind}.onnx")
+        dst = os.path.join(td, f"hands_{kind}.onnx")
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "export_to_onnx.py"), src, "--out", dst,
+                            "--bin", BIN, "--n-positions", "200", "--seed", "7"], capture_output=True, text=True)
+        if r.returncode != 0:
+            bad(f"{kind}: export_to_onnx.py of the default model failed: {r.stderr.strip()[:300]}")
+            continue
+        meta = {p.key: p.value for p in onnx.load(dst).metadata_props}
+        d = float(np.max(np.abs(ex.bin_eval(BIN, src, posh, "ort") - ex.bin_eval(BIN, dst, posh, "ort"))))
+        good = meta.get("input_encoding") == "hands" and "hands encoding" in r.stdout and d <= TOL
+        (ok if good else bad)(f"{kind}: default model exported with input_encoding {meta.get('input_encoding')}, "
+                              f"ORT(ours) vs ORT(torch export) on hands positions {d:.3g}")
     print(f"  worst torch-vs-ours difference over the variants: {worst:.3g}")
     subprocess.run(["rm", "-rf", td])
     print(f"RESULT onnx_torch: {passed} passed, {failed} failed, {skipped} skipped")

@@ -63,20 +63,24 @@ static void test_native_run(void) {
     REQUIRE(make_pair("native-cpu", &p, &v));
     bench_search_row r;
     rps_move m1[3 * RPS_MAX_PLIES], m2[3 * RPS_MAX_PLIES];
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 1, 3, 5, m1, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 1, 3, 5, m1, &r) == NRPS_OK);
     check_row(&r, 3, 60, 1);
     CHECK(r.mean_batch == 1.0);
     CHECK(!strcmp(r.backend, "native-cpu") && r.same_games == -1);
     /* the same settings give the same games: the workload is deterministic */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 1, 3, 5, m2, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 1, 3, 5, m2, &r) == NRPS_OK);
     CHECK(bench_search_same_games(m1, m2, 3) == 3);
     for (int i = 0; i < 3 * RPS_MAX_PLIES; i++) CHECK(m1[i].pos >= 0 && m1[i].pos < 9);
+    /* the encodings reach the networks: with the hands in the inputs these random nets play other games */
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_HANDS, v, MLP_ACT_SIGMOID, RPS_ENC_HANDS, 60, 1, 3, 5, m2, &r) ==
+          NRPS_OK);
+    CHECK(bench_search_same_games(m1, m2, 3) < 3);
     /* batching with virtual loss: several leaves per call */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 8, 2, 5, NULL, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 8, 2, 5, NULL, &r) == NRPS_OK);
     check_row(&r, 2, 60, 8);
     CHECK(r.mean_batch > 1.5);
     /* a batch above the backends' max is refused */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 60, 9, 1, 5, NULL, &r) == NRPS_ERR_ARG);
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 9, 1, 5, NULL, &r) == NRPS_ERR_ARG);
     be_destroy(p);
     be_destroy(v);
 }
@@ -85,7 +89,7 @@ static void test_ort_run(void) {
     be_backend *p, *v;
     REQUIRE(make_pair("ort-cpu", &p, &v));
     bench_search_row r;
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, v, MLP_ACT_SIGMOID, 40, 4, 2, 9, NULL, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 40, 4, 2, 9, NULL, &r) == NRPS_OK);
     check_row(&r, 2, 40, 4);
     CHECK(!strcmp(r.backend, "ort-cpu"));
     be_destroy(p);

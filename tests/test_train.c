@@ -49,22 +49,43 @@ static int random_states(rps_state *out, int max, uint64_t seed) {
 static void test_key_encoding(void) {
     rps_state st[500];
     int n = random_states(st, 500, 7);
-    int distinct_boards_same_key = 0;
-    for (int i = 0; i < n; i++) {
-        float a[RPS_INPUT_SIZE], b[RPS_INPUT_SIZE];
-        rps_state_encode(&st[i], a);
-        sp_key_encode(sp_key_from_state(&st[i]), b);
-        CHECK(memcmp(a, b, sizeof a) == 0);
-        if (i > 0 && sp_key_from_state(&st[i]) == sp_key_from_state(&st[i - 1]) &&
-            memcmp(st[i].board, st[i - 1].board, sizeof st[i].board) != 0)
-            distinct_boards_same_key++;
-    }
+    int distinct_boards_same_key = 0, same_board_other_hands = 0, hand_keys_differ = 0;
+    for (int i = 0; i < n; i++)
+        for (int e = RPS_ENC_BOARD; e <= RPS_ENC_HANDS; e++) {
+            float a[RPS_INPUT_SIZE], b[RPS_INPUT_SIZE];
+            rps_state_encode_as(&st[i], (rps_encoding)e, a);
+            sp_key_encode(sp_key_from_state(&st[i], (rps_encoding)e), b);
+            CHECK(memcmp(a, b, sizeof a) == 0); /* the key holds exactly what the network sees */
+            if (i > 0 && sp_key_from_state(&st[i], (rps_encoding)e) == sp_key_from_state(&st[i - 1], (rps_encoding)e) &&
+                memcmp(st[i].board, st[i - 1].board, sizeof st[i].board) != 0)
+                distinct_boards_same_key++;
+        }
     CHECK(distinct_boards_same_key == 0);
+    /* the board key ignores the hands (positions differing only there are averaged); the hands key does not */
+    for (int i = 0; i < n; i++) {
+        rps_state s = st[i];
+        if (rps_state_is_over(&s) || s.hand_len[RPS_P1] == 0) continue;
+        s.hand[RPS_P1][0] = (int8_t)((s.hand[RPS_P1][0] + 1) % RPS_NTYPES);
+        same_board_other_hands += sp_key_from_state(&s, RPS_ENC_BOARD) == sp_key_from_state(&st[i], RPS_ENC_BOARD);
+        hand_keys_differ += sp_key_from_state(&s, RPS_ENC_HANDS) != sp_key_from_state(&st[i], RPS_ENC_HANDS);
+    }
+    CHECK(same_board_other_hands > 100);
+    CHECK(hand_keys_differ == same_board_other_hands);
     /* the side to move is part of the key */
     rps_state s = st[0];
-    uint32_t k1 = sp_key_from_state(&s);
+    uint64_t k1 = sp_key_from_state(&s, RPS_ENC_HANDS);
     s.to_move = RPS_P2;
-    CHECK(sp_key_from_state(&s) != k1);
+    CHECK(sp_key_from_state(&s, RPS_ENC_HANDS) != k1);
+    /* the largest hands fit: 16 cards of one type per player */
+    rps_config big = {64, 16, 10};
+    int8_t h1[16], h2[16];
+    memset(h1, RPS_SCISSORS, sizeof h1);
+    memset(h2, RPS_ROCK, sizeof h2);
+    REQUIRE(rps_state_from_hands(&s, &big, h1, 16, h2, 16) == NRPS_OK);
+    float a[RPS_INPUT_SIZE], b[RPS_INPUT_SIZE];
+    rps_state_encode_as(&s, RPS_ENC_HANDS, a);
+    sp_key_encode(sp_key_from_state(&s, RPS_ENC_HANDS), b);
+    CHECK(memcmp(a, b, sizeof a) == 0 && a[9 * 2 + 8] == 16.0f && a[9 * 3 + 8] == 16.0f);
 }
 
 static void test_sparse_forward_equals_reference(void) {
@@ -95,7 +116,7 @@ static void test_selfplay_targets(void) {
     mc.temperature_plies = 3;
     mc.reuse_tree = 1;
     mcts *m = mcts_create(&mc);
-    sp_net_eval *ne = sp_net_eval_create(&pol, &val, 4);
+    sp_net_eval *ne = sp_net_eval_create(&pol, &val, RPS_ENC_HANDS, 4);
     REQUIRE(m && ne);
     rps_config cfg = rps_config_standard();
     int p1_wins = 0, p2_wins = 0;
@@ -103,7 +124,7 @@ static void test_selfplay_targets(void) {
         sp_sample smp[RPS_MAX_PLIES];
         rps_state st[RPS_MAX_PLIES];
         int n = 0, w = -1;
-        REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(9, 1, g), 0, smp, st, &n, &w, NULL) ==
+        REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, RPS_ENC_HANDS, selfplay_game_seed(9, 1, g), 0, smp, st, &n, &w, NULL) ==
                 NRPS_OK);
         CHECK(n == 9); /* standard games always have 9 plies */
         CHECK(w == RPS_P1 || w == RPS_P2);
@@ -117,7 +138,7 @@ static void test_selfplay_targets(void) {
                 sum += smp[i].policy[p];
             }
             CHECK_NEAR(sum, 1.0, 1e-5);
-            CHECK(smp[i].key == sp_key_from_state(&st[i]));
+            CHECK(smp[i].key == sp_key_from_state(&st[i], RPS_ENC_HANDS));
             /* value target from the mover's point of view */
             float want = st[i].to_move == w ? 1.0f : 0.0f;
             CHECK(smp[i].value == want);
@@ -144,7 +165,7 @@ static void test_selfplay_random_opponent(void) {
     mc.playouts = 16;
     mc.reuse_tree = 1;
     mcts *m = mcts_create(&mc);
-    sp_net_eval *ne = sp_net_eval_create(&pol, &val, 1);
+    sp_net_eval *ne = sp_net_eval_create(&pol, &val, RPS_ENC_BOARD, 1);
     REQUIRE(m && ne);
     rps_config cfg = rps_config_standard();
     for (int seat = RPS_P1; seat <= RPS_P2; seat++)
@@ -152,7 +173,7 @@ static void test_selfplay_random_opponent(void) {
             sp_sample smp[RPS_MAX_PLIES];
             rps_state st[RPS_MAX_PLIES];
             int n = 0, w = -1;
-            REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, selfplay_game_seed(3, 1, g), seat, smp, st, &n,
+            REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, RPS_ENC_BOARD, selfplay_game_seed(3, 1, g), seat, smp, st, &n,
                                   &w, NULL) == NRPS_OK);
             CHECK(n == (seat == RPS_P1 ? 4 : 5)); /* only the searching side's positions */
             for (int i = 0; i < n; i++) {

@@ -65,13 +65,13 @@ void bench_compare(const float *got, const float *ref, int rows, int cols, doubl
 /* ---- inputs ---- */
 typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM } bench_inputs_kind;
 
-/* Fills pool[n][width] with benchmark inputs. SELFPLAY (width must be 81): encoded positions from games between
- * two copies of `agent` (an agent spec, src/search/agent.h; NULL or "" = bench_inputs_default_agent), every
- * position from the opening to the last move, seeded by `seed`, cached under cache_dir (NULL: no cache) as
- * "positions-<seed>-<n>-<spec hash>.bin" (magic "NRPSPOS2", version, width, count, seed, agent spec, float32
- * data); a bad or stale cache file is regenerated. RANDOM: uniform floats in [0,1). *desc receives a short
- * description for reports. */
-nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent,
+/* Fills pool[n][width] with benchmark inputs. SELFPLAY (width must be 81): positions from games between two
+ * copies of `agent` (an agent spec, src/search/agent.h; NULL or "" = bench_inputs_default_agent), every position
+ * from the opening to the last move, seeded by `seed`, encoded in `enc` (the model's input encoding, an
+ * rps_encoding), cached under cache_dir (NULL: no cache) as "positions-<seed>-<n>-<spec+encoding hash>.bin"
+ * (magic "NRPSPOS2", version, width, count, seed, agent spec + encoding, float32 data); a bad or stale cache file
+ * is regenerated. RANDOM: uniform floats in [0,1) (enc ignored). *desc receives a short description for reports. */
+nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
                               const char *cache_dir, float *pool, char *desc, size_t desc_len);
 
 /* The default self-play agent: MCTS (64 playouts, temperature 1 on every ply so games differ) with the default
@@ -95,10 +95,11 @@ typedef struct {
     char cpu_model[128], os[160], ort_version[32], providers[256], git_commit[48], timestamp[32];
     int cores, threads;
     double loadavg_start, loadavg_end; /* 1-minute load average before / after the measurements (-1 unknown) */
-    char inputs[160];
+    char inputs[400];
     unsigned long long seed;
     char warmup[128], iterations[64];
     char policy_path[512], policy_sha256[65], value_path[512], value_sha256[65];
+    char policy_encoding[16], value_encoding[16]; /* the models' input encodings ("board", "hands") */
     int cuda_compiled;
     char gpu_note[600];   /* why GPU results are absent, "" when present */
 } bench_env;

@@ -32,7 +32,7 @@ void bench_inputs_default_agent(char *spec, size_t len) {
         snprintf(spec, len, "mcts:64,temp=1,tplies=-1");
 }
 
-static nrps_status selfplay_positions(long n, uint64_t seed, const char *spec_text, float *pool) {
+static nrps_status selfplay_positions(long n, uint64_t seed, const char *spec_text, rps_encoding enc, float *pool) {
     char text[256];
     snprintf(text, sizeof text, "%s", spec_text);
     char *hash = strstr(text, ",#");
@@ -51,7 +51,7 @@ static nrps_status selfplay_positions(long n, uint64_t seed, const char *spec_te
         rps_state_deal(&s, &cfg, &rng);
         agent_new_game(a, seed * 1000003u + game);
         while (k < n && !rps_state_is_over(&s)) {
-            rps_state_encode(&s, pool + (size_t)k * RPS_INPUT_SIZE);
+            rps_state_encode_as(&s, enc, pool + (size_t)k * RPS_INPUT_SIZE);
             k++;
             rps_move mv;
             if ((rc = agent_select_move(a, &s, &mv)) || (rc = rps_state_apply(&s, mv))) break;
@@ -103,7 +103,7 @@ static unsigned long spec_tag(const char *s) {
     return (unsigned long)h;
 }
 
-nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent,
+nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
                               const char *cache_dir, float *pool, char *desc, size_t desc_len) {
     if (n < 1 || width < 1) {
         nrps_set_error("bench inputs: bad pool size %ld x %d", n, width);
@@ -125,6 +125,8 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
     char spec[256];
     if (agent && agent[0]) snprintf(spec, sizeof spec, "%s", agent);
     else bench_inputs_default_agent(spec, sizeof spec);
+    size_t sl = strlen(spec); /* the encoding is part of the cache identity (after ",#": not part of the spec) */
+    snprintf(spec + sl, sizeof spec - sl, ",#%s", rps_encoding_name((rps_encoding)enc));
     char shown[256];
     snprintf(shown, sizeof shown, "%s", spec);
     char *hash = strstr(shown, ",#");
@@ -134,11 +136,11 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
         snprintf(path, sizeof path, "%s/positions-%llu-%ld-%08lx.bin", cache_dir, (unsigned long long)seed, n,
                  spec_tag(spec));
     if (cache_dir && cache_read(path, n, width, seed, spec, pool)) {
-        snprintf(desc, desc_len, "selfplay: %ld positions from '%s' self-play games, seed %llu (cached %s)", n, shown,
-                 (unsigned long long)seed, path);
+        snprintf(desc, desc_len, "selfplay: %ld positions from '%s' self-play games, seed %llu, %s encoding (cached %s)",
+                 n, shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc), path);
         return NRPS_OK;
     }
-    nrps_status rc = selfplay_positions(n, seed, spec, pool);
+    nrps_status rc = selfplay_positions(n, seed, spec, (rps_encoding)enc, pool);
     if (rc) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
@@ -146,7 +148,7 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
         return rc;
     }
     if (cache_dir) cache_write(cache_dir, path, n, width, seed, spec, pool);
-    snprintf(desc, desc_len, "selfplay: %ld positions from '%s' self-play games (opening to last move), seed %llu", n,
-             shown, (unsigned long long)seed);
+    snprintf(desc, desc_len, "selfplay: %ld positions from '%s' self-play games (opening to last move), seed %llu, %s "
+             "encoding", n, shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc));
     return NRPS_OK;
 }

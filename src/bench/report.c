@@ -214,11 +214,13 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON *p = cJSON_AddObjectToObject(models, "policy");
         cJSON_AddStringToObject(p, "path", e->policy_path);
         add_str_or_null(p, "sha256", e->policy_sha256);
+        add_str_or_null(p, "input_encoding", e->policy_encoding);
     }
     if (e->value_path[0]) {
         cJSON *p = cJSON_AddObjectToObject(models, "value");
         cJSON_AddStringToObject(p, "path", e->value_path);
         add_str_or_null(p, "sha256", e->value_sha256);
+        add_str_or_null(p, "input_encoding", e->value_encoding);
     }
     cJSON *set = cJSON_AddObjectToObject(root, "settings");
     cJSON_AddStringToObject(set, "inputs", e->inputs);

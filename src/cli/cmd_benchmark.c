@@ -18,6 +18,7 @@
 #include "nn/mlp.h"
 #include "onnx/onnx_mlp.h"
 #include "search/agent.h"
+#include "search/eval_net.h"
 
 #define CMD "benchmark"
 enum { MAX_BACKENDS = 16, MAX_BATCHES = 32, POOL_MAX = 16384 };
@@ -70,6 +71,7 @@ typedef struct {
     const char *path;
     mlp ref;
     onnx_mlp_info info;
+    rps_encoding enc; /* input encoding (metadata "input_encoding"; board when absent) */
     int loaded;
 } model_slot;
 
@@ -297,7 +299,7 @@ int cmd_benchmark(int argc, char **argv) {
     memset(bk, 0, sizeof bk);
     bench_row *rows = NULL;
     int nrows = 0;
-    float *pool = NULL, *ref = NULL, *scratch = NULL;
+    float *pools[2] = {NULL, NULL}, *ref = NULL, *scratch = NULL; /* input pools by encoding (board, hands) */
     be_backend *floor_b = NULL;
     char floor_path[64] = "";
     bench_env env;
@@ -313,6 +315,10 @@ int cmd_benchmark(int argc, char **argv) {
             goto cleanup;
         }
         models[m].loaded = 1;
+        if (eval_net_model_encoding(models[m].path, models[m].info.input_encoding, &models[m].enc)) {
+            cli_fail(CMD, "%s", nrps_last_error());
+            goto cleanup;
+        }
         /* label by what the file says it is (metadata, else output width), so MODEL_FILE=value.onnx reads right */
         if (!strcmp(models[m].info.kind, "policy") || !strcmp(models[m].info.kind, "value"))
             models[m].label = !strcmp(models[m].info.kind, "policy") ? "policy" : "value";
@@ -382,14 +388,17 @@ int cmd_benchmark(int argc, char **argv) {
         goto cleanup;
     }
 
-    /* inputs: one pool of max_batch samples per input width (81 for the game's nets) */
+    /* inputs: one pool of max_batch samples per input encoding the models use (81 floats for the game's nets) */
     int width = models[0].ref.in;
     for (int m = 1; m < nmodels; m++)
         if (models[m].ref.in != width) {
             cli_fail(CMD, "the models take different input sizes (%d and %d)", width, models[m].ref.in);
             goto cleanup;
         }
-    pool = malloc(sizeof(float) * (size_t)max_batch * width);
+    int need_pool = 1;
+    for (int m = 0; m < nmodels; m++)
+        if (!pools[models[m].enc] && !(pools[models[m].enc] = malloc(sizeof(float) * (size_t)max_batch * width)))
+            need_pool = 0;
     int max_out = 0, max_hidden = 0;
     for (int m = 0; m < nmodels; m++) {
         if (models[m].ref.out > max_out) max_out = models[m].ref.out;
@@ -398,23 +407,34 @@ int cmd_benchmark(int argc, char **argv) {
     ref = malloc(sizeof(float) * (size_t)max_batch * max_out);
     scratch = malloc(sizeof(float) * (size_t)max_batch * (max_hidden > width ? max_hidden : width));
     rows = calloc((size_t)(nmodels + 1) * nnames * nb + nb, sizeof *rows);
-    if (!pool || !ref || !scratch || !rows) {
+    if (!need_pool || !ref || !scratch || !rows) {
         cli_fail(CMD, "out of memory for batch size %d", max_batch);
         goto cleanup;
     }
     /* up to POOL_MAX distinct positions, repeated for larger batches */
     long distinct = max_batch < POOL_MAX ? max_batch : POOL_MAX;
-    if (bench_inputs_make(inputs, distinct, width, (uint64_t)seed, selfplay_agent, ".cache", pool, env.inputs,
-                          sizeof env.inputs)) {
-        cli_fail(CMD, "inputs: %s", nrps_last_error());
-        if (nrps_interrupted) rc = 130; /* SIGINT before anything was timed: still the documented 130 */
-        goto cleanup;
-    }
-    for (long k = distinct; k < max_batch; k++)
-        memcpy(pool + (size_t)k * width, pool + (size_t)(k % distinct) * width, sizeof(float) * width);
-    if (distinct < max_batch) {
+    for (int e = 0; e < 2; e++) {
+        float *pool = pools[e];
+        if (!pool) continue;
+        if (inputs == BENCH_INPUTS_RANDOM && e == 1 && pools[0]) { /* random floats: one pool serves both */
+            memcpy(pool, pools[0], sizeof(float) * (size_t)max_batch * width);
+            continue;
+        }
+        char desc[sizeof env.inputs];
+        if (bench_inputs_make(inputs, distinct, width, (uint64_t)seed, selfplay_agent, e, ".cache", pool, desc,
+                              sizeof desc)) {
+            cli_fail(CMD, "inputs: %s", nrps_last_error());
+            if (nrps_interrupted) rc = 130; /* SIGINT before anything was timed: still the documented 130 */
+            goto cleanup;
+        }
+        for (long k = distinct; k < max_batch; k++)
+            memcpy(pool + (size_t)k * width, pool + (size_t)(k % distinct) * width, sizeof(float) * width);
         size_t used = strlen(env.inputs);
-        snprintf(env.inputs + used, sizeof env.inputs - used, ", repeated to %d", max_batch);
+        snprintf(env.inputs + used, sizeof env.inputs - used, "%s%s", used ? "; " : "", desc);
+        if (distinct < max_batch) {
+            used = strlen(env.inputs);
+            snprintf(env.inputs + used, sizeof env.inputs - used, ", repeated to %d", max_batch);
+        }
     }
 
     /* header */
@@ -429,6 +449,7 @@ int cmd_benchmark(int argc, char **argv) {
         int pol = !strcmp(models[m].label, "policy");
         snprintf(pol ? env.policy_path : env.value_path, 512, "%s", models[m].path);
         if (nrps_sha256_file(models[m].path, pol ? env.policy_sha256 : env.value_sha256)) (pol ? env.policy_sha256 : env.value_sha256)[0] = 0;
+        snprintf(pol ? env.policy_encoding : env.value_encoding, 16, "%s", rps_encoding_name(models[m].enc));
     }
     printf("neural_rps benchmark\n");
     printf("  machine   %s, %d cores, %s\n", env.cpu_model, env.cores, env.os);
@@ -436,9 +457,9 @@ int cmd_benchmark(int argc, char **argv) {
            env.cuda_compiled ? "compiled in" : "not compiled in", env.git_commit[0] ? env.git_commit : "unknown");
     for (int m = 0; m < nmodels; m++) {
         const mlp *r = &models[m].ref;
-        printf("  model     %-6s %s: %d-%d-%d %s/%s, sha256 %.16s...\n", models[m].label, models[m].path, r->in,
-               r->hidden, r->out, mlp_act_name(r->hidden_act), mlp_act_name(r->out_act),
-               !strcmp(models[m].label, "policy") ? env.policy_sha256 : env.value_sha256);
+        printf("  model     %-6s %s: %d-%d-%d %s/%s, %s encoding, sha256 %.16s...\n", models[m].label, models[m].path,
+               r->in, r->hidden, r->out, mlp_act_name(r->hidden_act), mlp_act_name(r->out_act),
+               rps_encoding_name(models[m].enc), !strcmp(models[m].label, "policy") ? env.policy_sha256 : env.value_sha256);
     }
     printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %ld\n", env.inputs, env.warmup, env.iterations,
            threads);
@@ -452,6 +473,7 @@ int cmd_benchmark(int argc, char **argv) {
         for (int bi = 0; bi < nb && !interrupted; bi++) {
             int batch = batches[bi];
             const mlp *r = &models[m].ref;
+            float *pool = pools[models[m].enc];
             if (validate && mlp_forward(r, pool, batch, ref, scratch)) {
                 cli_fail(CMD, "reference forward: %s", nrps_last_error());
                 goto cleanup;
@@ -508,7 +530,7 @@ int cmd_benchmark(int argc, char **argv) {
         for (int bi = 0; bi < nb && !interrupted; bi++) {
             float *in, *out;
             be_io_buffers(floor_b, &in, &out);
-            memcpy(in, pool, sizeof(float) * (size_t)batches[bi] * width);
+            memcpy(in, pools[models[0].enc], sizeof(float) * (size_t)batches[bi] * width);
             bench_row *row = &rows[nrows];
             snprintf(row->backend, sizeof row->backend, "ort-cpu");
             snprintf(row->model, sizeof row->model, "floor");
@@ -552,7 +574,8 @@ int cmd_benchmark(int argc, char **argv) {
                     if (cli_isatty_err()) fprintf(stderr, "\r  search: %-12s batch %-5d", names[i], sbatches[bi]);
                     bench_search_row *sr = &srows[nsrows];
                     rps_move *mv = smoves + (size_t)(i + 1) * search_games * RPS_MAX_PLIES;
-                    if (bench_search_run(bk[pm][i], models[pm].ref.out_act, bk[vm][i], models[vm].ref.out_act,
+                    if (bench_search_run(bk[pm][i], models[pm].ref.out_act, models[pm].enc, bk[vm][i],
+                                         models[vm].ref.out_act, models[vm].enc,
                                          (int)search_playouts, sbatches[bi], (int)search_games, (uint64_t)seed, mv, sr)) {
                         cli_fail(CMD, "search benchmark (%s): %s", names[i], nrps_last_error());
                         goto cleanup;
@@ -599,7 +622,8 @@ cleanup:
     be_destroy(floor_b);
     if (floor_path[0]) remove(floor_path);
     for (int m = 0; m < 2; m++) mlp_free(&models[m].ref);
-    free(pool);
+    free(pools[0]);
+    free(pools[1]);
     free(ref);
     free(scratch);
     free(rows);

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "game/game.h"
 #include "onnx/onnx_mlp.h"
 
 static const char *CMD = "info";
@@ -137,6 +138,7 @@ static int describe_json(const char *path, const mlp *m, const onnx_mlp_info *in
     cJSON_AddStringToObject(o, "output_activation", mlp_act_name(m->out_act));
     cJSON_AddNumberToObject(o, "parameters", (double)mlp_param_count(m->in, m->hidden, m->out));
     cJSON_AddStringToObject(o, "kind", inf->kind[0] ? inf->kind : "unknown");
+    cJSON_AddStringToObject(o, "input_encoding", inf->input_encoding[0] ? inf->input_encoding : "board");
     if (inf->training_games >= 0)
         cJSON_AddNumberToObject(o, "training_games", (double)inf->training_games);
     else
@@ -169,6 +171,13 @@ static void describe_text(const char *path, const mlp *m, const onnx_mlp_info *i
            mlp_act_name(m->out_act));
     printf("parameters:  %zu\n", mlp_param_count(m->in, m->hidden, m->out));
     printf("kind:        %s\n", inf->kind[0] ? inf->kind : "unknown");
+    rps_encoding enc;
+    if (!rps_encoding_parse(inf->input_encoding, &enc))
+        printf("encoding:    unknown '%s' (arena, play and benchmark refuse this file)\n", inf->input_encoding);
+    else if (enc == RPS_ENC_HANDS)
+        printf("encoding:    hands (DESIGN.md section 2 plus both hands in the b+8 slots)\n");
+    else
+        printf("encoding:    board (DESIGN.md section 2%s)\n", inf->input_encoding[0] ? "" : "; no input_encoding metadata");
     printf("metadata:   ");
     if (!ex->n_meta) printf(" (none)");
     for (int i = 0; i < ex->n_meta; i++) printf(" %s=%s", ex->meta_key[i], ex->meta_value[i]);

@@ -34,6 +34,8 @@ static void usage(FILE *f) {
             "  --batch N             minibatch size (default %d)         --epochs N  epochs per generation (default %d)\n"
             "  --window W            replay window in generations (default %d)\n"
             "  --value-loss bce|mse  value loss (default bce)\n"
+            "  --encoding hands|board  network input (default hands: DESIGN.md's 81 inputs plus both hands in the\n"
+            "                        spare slots; board: DESIGN.md's exactly, as the original project's models)\n"
             "  --c-puct X            PUCT constant (default %g)          --mcts-batch N  leaves per net call (default %d)\n"
             "  --dirichlet-alpha X   root noise alpha (default %g)      --dirichlet-weight X  noise weight (default %g)\n"
             "  --temperature-plies N plies sampled with temperature 1, then greedy (default %d)\n"
@@ -54,7 +56,7 @@ static void usage(FILE *f) {
 enum {
     O_OUT = 256, O_GEN, O_GAMES, O_PLAYOUTS, O_THREADS, O_SEED, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD, O_BATCH,
     O_EPOCHS, O_WINDOW, O_CPUCT, O_ALPHA, O_WEIGHT, O_TPLIES, O_EGAMES, O_EPLAYOUTS, O_MBATCH, O_VLOSS, O_QUIET,
-    O_RANDOM, O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_HELP, O_LAST
+    O_RANDOM, O_ENCODING, O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_HELP, O_LAST
 };
 
 static void pct(FILE *f, const char *label, long k, long n, double random_share) {
@@ -112,6 +114,7 @@ int cmd_train(int argc, char **argv) {
         {"temperature-plies", required_argument, 0, O_TPLIES}, {"eval-games", required_argument, 0, O_EGAMES},
         {"eval-playouts", required_argument, 0, O_EPLAYOUTS}, {"mcts-batch", required_argument, 0, O_MBATCH},
         {"random-opponents", required_argument, 0, O_RANDOM}, {"value-loss", required_argument, 0, O_VLOSS}, {"quiet", no_argument, 0, O_QUIET},
+        {"encoding", required_argument, 0, O_ENCODING},
         {"analyse", required_argument, 0, O_ANALYSE},  {"analyze", required_argument, 0, O_ANALYSE},
         {"source", required_argument, 0, O_SOURCE},    {"positions", required_argument, 0, O_POSITIONS},
         {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
@@ -159,6 +162,10 @@ int cmd_train(int argc, char **argv) {
             else if (!strcmp(optarg, "mse")) cfg.value_loss = MLP_LOSS_MSE;
             else return cli_usage_error(cmd, "--value-loss expects bce or mse, got '%s'", optarg);
             break;
+        case O_ENCODING:
+            if (!optarg[0] || !rps_encoding_parse(optarg, &cfg.encoding))
+                return cli_usage_error(cmd, "--encoding expects hands or board, got '%s'", optarg);
+            break;
         case O_RANDOM: if (!cli_double(cmd, "random-opponents", optarg, 0, 1, &d)) return 2; cfg.random_share = d; break;
         case O_QUIET: cfg.quiet = 1; break;
         case O_ANALYSE:
@@ -180,7 +187,7 @@ int cmd_train(int argc, char **argv) {
 
     if (analyse) {
         static const int train_only[] = {O_OUT, O_GEN, O_GAMES, O_THREADS, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD,
-                                         O_BATCH, O_EPOCHS, O_WINDOW, O_EGAMES, O_EPLAYOUTS, O_VLOSS, O_QUIET, O_RANDOM};
+                                         O_BATCH, O_EPOCHS, O_WINDOW, O_EGAMES, O_EPLAYOUTS, O_VLOSS, O_QUIET, O_RANDOM, O_ENCODING};
         for (size_t i = 0; i < sizeof train_only / sizeof *train_only; i++)
             if (given[train_only[i]]) {
                 const char *name = "?";
@@ -219,6 +226,9 @@ int cmd_train(int argc, char **argv) {
                 return cli_usage_error(cmd, "--%s %g differs from the checkpoint's %g in %s (a resumed run keeps its configuration)",
                                        name, fixed[i].given, fixed[i].stored, cfg.out_dir);
             }
+        if (given[O_ENCODING] && cfg.encoding != st.encoding)
+            return cli_usage_error(cmd, "--encoding %s differs from the checkpoint's %s in %s (a resumed run keeps its configuration)",
+                                   rps_encoding_name(cfg.encoding), rps_encoding_name(st.encoding), cfg.out_dir);
         if (cfg.generations < fin)
             return cli_usage_error(cmd, "--generations %d is below the %d generations already finished in %s",
                                    cfg.generations, fin, cfg.out_dir);

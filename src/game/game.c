@@ -197,6 +197,25 @@ void rps_state_encode(const rps_state *s, float out[RPS_INPUT_SIZE]) {
     }
 }
 
+void rps_state_encode_as(const rps_state *s, rps_encoding enc, float out[RPS_INPUT_SIZE]) {
+    rps_state_encode(s, out);
+    if (enc != RPS_ENC_HANDS) return;
+    for (int pl = RPS_P1; pl <= RPS_P2; pl++) {
+        int counts[RPS_NTYPES];
+        rps_state_hand_counts(s, pl, counts);
+        for (int t = 0; t < RPS_NTYPES; t++) out[9 * (3 * (pl - 1) + t) + 8] = (float)counts[t];
+    }
+}
+
+const char *rps_encoding_name(rps_encoding e) { return e == RPS_ENC_HANDS ? "hands" : "board"; }
+
+int rps_encoding_parse(const char *name, rps_encoding *out) {
+    if (!name || !*name || !strcmp(name, "board")) *out = RPS_ENC_BOARD;
+    else if (!strcmp(name, "hands")) *out = RPS_ENC_HANDS;
+    else return 0;
+    return 1;
+}
+
 const char *rps_type_name(int type) {
     switch (type) {
     case RPS_ROCK: return "Rock";

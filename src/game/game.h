@@ -71,8 +71,23 @@ void rps_state_hand_counts(const rps_state *s, int player, int counts[RPS_NTYPES
 /* 1 if type a beats type b (Rock>Scissors, Paper>Rock, Scissors>Paper). */
 int rps_type_beats(int a, int b);
 
-/* The 81-float network input of DESIGN.md section 2. */
+/* Network input encodings; both are 81 floats (9 per cell p at base b = 9p) and differ only in the b+8 slots.
+ *   RPS_ENC_BOARD  DESIGN.md section 2 exactly (b+8 = 0): what the original project's models expect, and the
+ *                  encoding of any model file that does not say otherwise.
+ *   RPS_ENC_HANDS  the same, plus both hands (which DESIGN.md's encoding leaves out) in the spare b+8 slots:
+ *                  cells 0, 1, 2 hold the number of Rock, Paper, Scissors cards in Player1's hand, cells 3, 4, 5
+ *                  the same for Player2, cells 6, 7, 8 stay 0. The hands are visible to both players, and a
+ *                  value net that sees them predicts the solver's result far better (see models/README.md).
+ * Our ONNX files name theirs in the metadata key "input_encoding" ("board" or "hands"). */
+typedef enum { RPS_ENC_BOARD = 0, RPS_ENC_HANDS = 1 } rps_encoding;
+const char *rps_encoding_name(rps_encoding e); /* "board", "hands" */
+/* Parses an encoding name; NULL or "" (no metadata) is RPS_ENC_BOARD. Returns 0 for anything else. */
+int rps_encoding_parse(const char *name, rps_encoding *out);
+
+/* The 81-float network input of DESIGN.md section 2 (RPS_ENC_BOARD). */
 void rps_state_encode(const rps_state *s, float out[RPS_INPUT_SIZE]);
+/* The 81-float network input in encoding enc. */
+void rps_state_encode_as(const rps_state *s, rps_encoding enc, float out[RPS_INPUT_SIZE]);
 /* Multi-line text board ("R1 .  S2" style) with hands and side to move. */
 void rps_state_print(const rps_state *s, FILE *f);
 

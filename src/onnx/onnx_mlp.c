@@ -60,9 +60,9 @@ typedef struct {
     Onnx__TensorShapeProto shape[2];
     Onnx__TensorShapeProto__Dimension dims[2][2];
     Onnx__TensorShapeProto__Dimension *dim_ptrs[2][2];
-    Onnx__StringStringEntryProto meta[4];
-    Onnx__StringStringEntryProto *meta_ptrs[4];
-    char meta_val[4][32];
+    Onnx__StringStringEntryProto meta[5];
+    Onnx__StringStringEntryProto *meta_ptrs[5];
+    char meta_val[5][32];
 } writer;
 
 static void value_info_set(writer *w, int k, char *name, int width) {
@@ -260,7 +260,7 @@ nrps_status onnx_mlp_save(const char *path, const mlp *m, const onnx_mlp_info *i
     }
     w->graph.n_node = has_out_act ? 4 : 3;
     w->graph.node = w->node_ptrs;
-    const char *keys[4] = {"hidden_size", "training_games", "seed", "kind"};
+    const char *keys[5] = {"hidden_size", "training_games", "seed", "kind", "input_encoding"};
     snprintf(w->meta_val[0], sizeof w->meta_val[0], "%d", m->hidden);
     if (info.training_games >= 0)
         snprintf(w->meta_val[1], sizeof w->meta_val[1], "%lld", info.training_games);
@@ -271,14 +271,16 @@ nrps_status onnx_mlp_save(const char *path, const mlp *m, const onnx_mlp_info *i
     else
         snprintf(w->meta_val[2], sizeof w->meta_val[2], "unknown");
     snprintf(w->meta_val[3], sizeof w->meta_val[3], "%s", info.kind[0] ? info.kind : "unknown");
-    for (int i = 0; i < 4; i++) {
+    snprintf(w->meta_val[4], sizeof w->meta_val[4], "%s", info.input_encoding);
+    int n_meta = info.input_encoding[0] ? 5 : 4;
+    for (int i = 0; i < n_meta; i++) {
         Onnx__StringStringEntryProto e = ONNX__STRING_STRING_ENTRY_PROTO__INIT;
         w->meta[i] = e;
         w->meta[i].key = (char *)keys[i];
         w->meta[i].value = w->meta_val[i];
         w->meta_ptrs[i] = &w->meta[i];
     }
-    w->model.n_metadata_props = 4;
+    w->model.n_metadata_props = (size_t)n_meta;
     w->model.metadata_props = w->meta_ptrs;
     st = model_write(path, &w->model);
 cleanup:
@@ -650,6 +652,8 @@ nrps_status onnx_mlp_load_buffer(const char *path, const void *data, size_t len,
             inf.training_games = val;
         else if (strcmp(k, "seed") == 0 && nrps_parse_long(v, 0, __LONG_MAX__, &val))
             inf.seed = val;
+        else if (strcmp(k, "input_encoding") == 0)
+            snprintf(inf.input_encoding, sizeof inf.input_encoding, "%s", v);
         if (extra && extra->n_meta < ONNX_MLP_MAX_META) {
             snprintf(extra->meta_key[extra->n_meta], sizeof extra->meta_key[0], "%s", k);
             snprintf(extra->meta_value[extra->n_meta], sizeof extra->meta_value[0], "%s", v);

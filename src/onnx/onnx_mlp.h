@@ -10,10 +10,13 @@ typedef struct {
     char input_name[64], output_name[64];
     long long opset;          /* default-domain opset */
     char producer[64], producer_version[32];
-    /* Metadata we write (and read back when present): "hidden_size", "training_games", "seed", "kind". */
+    /* Metadata we write (and read back when present): "hidden_size", "training_games", "seed", "kind",
+     * "input_encoding". */
     char kind[16];            /* "policy" or "value" (from metadata, else guessed from out size) */
     long long training_games; /* -1 when unknown */
     long long seed;           /* -1 when unknown */
+    char input_encoding[32];  /* metadata "input_encoding" as written/read ("board", "hands"); "" = absent. The
+                                 reader does not interpret it: see eval_net_model_encoding (src/search/eval_net.h) */
 } onnx_mlp_info;
 
 /* Reads an ONNX file holding a supported MLP (see the ONNX section of README.md for what is accepted:
@@ -26,7 +29,7 @@ nrps_status onnx_mlp_load(const char *path, mlp *out, onnx_mlp_info *info);
  * Tanh|nothing with input info->input_name ("input") [batch_size, in] and output ("output")
  * [batch_size, out], initializers fc1.weight/fc1.bias/fc2.weight/fc2.bias as raw float32 little-endian,
  * IR 8, opset 17 (what Debian's onnx 1.12 checker accepts), producer neural_rps NRPS_VERSION, metadata
- * hidden_size, training_games, seed ("unknown" when -1) and kind. Written atomically (temp + rename);
+ * hidden_size, training_games, seed ("unknown" when -1), kind, and input_encoding when info->input_encoding is set. Written atomically (temp + rename);
  * NaN/Inf parameters are refused (NRPS_ERR_ARG) and nothing is written. info may be NULL (defaults). */
 nrps_status onnx_mlp_save(const char *path, const mlp *m, const onnx_mlp_info *info);
 

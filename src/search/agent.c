@@ -18,6 +18,7 @@ struct agent {
     eval_rollout *rollout;
     eval_net *net;
     mlp policy;          /* AGENT_NET */
+    rps_encoding policy_enc; /* AGENT_NET: the policy's input encoding */
     float *scratch;      /* AGENT_NET: policy hidden */
     agent_solver *solver;
     rps_br *br;          /* AGENT_BESTRESPONSE */
@@ -193,7 +194,9 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
         if (!(a->search = mcts_create(&spec->mcts))) goto fail;
         break;
     case AGENT_NET:
-        if (onnx_mlp_load(spec->policy_path, &a->policy, NULL) != NRPS_OK) goto fail;
+        onnx_mlp_info info;
+        if (onnx_mlp_load(spec->policy_path, &a->policy, &info) != NRPS_OK) goto fail;
+        if (eval_net_model_encoding(spec->policy_path, info.input_encoding, &a->policy_enc) != NRPS_OK) goto fail;
         if (a->policy.in != RPS_INPUT_SIZE || a->policy.out != RPS_POLICY_SIZE) {
             nrps_set_error("%s: expected a policy network %d -> %d, got %d -> %d", spec->policy_path,
                            RPS_INPUT_SIZE, RPS_POLICY_SIZE, a->policy.in, a->policy.out);
@@ -274,7 +277,7 @@ static nrps_status pick_greedy(agent *a, const rps_state *s, rps_move *out) {
 
 static nrps_status pick_net(agent *a, const rps_state *s, rps_move *out) {
     float x[RPS_INPUT_SIZE], y[RPS_POLICY_SIZE];
-    rps_state_encode(s, x);
+    rps_state_encode_as(s, a->policy_enc, x);
     nrps_status st = mlp_forward(&a->policy, x, 1, y, a->scratch);
     if (st != NRPS_OK) return st;
     int bp = -1;

@@ -17,8 +17,15 @@ struct eval_net {
     eval_net_fn pol, val;
     mlp_runner own[2]; /* used by eval_net_create_mlp_files */
     int owns;
-    float *x, *py, *vy; /* max_batch x 81, x 9, x 1 */
+    float *x, *xv, *py, *vy; /* max_batch x 81 (policy input), x 81 (value input when encoded differently), x 9, x 1 */
 };
+
+nrps_status eval_net_model_encoding(const char *path, const char *input_encoding, rps_encoding *enc) {
+    if (rps_encoding_parse(input_encoding, enc)) return NRPS_OK;
+    nrps_set_error("%s: unknown input_encoding '%s' in the ONNX metadata (expected board or hands)", path,
+                   input_encoding);
+    return NRPS_ERR_UNSUPPORTED;
+}
 
 static nrps_status mlp_runner_forward(void *ctx, const float *x, int n, float *y) {
     mlp_runner *r = ctx;
@@ -58,10 +65,15 @@ static nrps_status net_eval(void *ctx, const rps_state *states, int n, float *po
         nrps_set_error("eval_net: batch %d outside [1, %d]", n, e->ev.max_batch);
         return NRPS_ERR_ARG;
     }
-    for (int i = 0; i < n; i++) rps_state_encode(&states[i], &e->x[i * RPS_INPUT_SIZE]);
+    for (int i = 0; i < n; i++) rps_state_encode_as(&states[i], e->pol.enc, &e->x[i * RPS_INPUT_SIZE]);
+    const float *xv = e->x;
+    if (e->val.enc != e->pol.enc) {
+        for (int i = 0; i < n; i++) rps_state_encode_as(&states[i], e->val.enc, &e->xv[i * RPS_INPUT_SIZE]);
+        xv = e->xv;
+    }
     nrps_status st = e->pol.forward(e->pol.ctx, e->x, n, e->py);
     if (st != NRPS_OK) return st;
-    if ((st = e->val.forward(e->val.ctx, e->x, n, e->vy)) != NRPS_OK) return st;
+    if ((st = e->val.forward(e->val.ctx, xv, n, e->vy)) != NRPS_OK) return st;
     for (int i = 0; i < n; i++) {
         float *p = &policy[i * RPS_POLICY_SIZE];
         memcpy(p, &e->py[i * RPS_POLICY_SIZE], RPS_POLICY_SIZE * sizeof *p);
@@ -85,9 +97,10 @@ eval_net *eval_net_create(const eval_net_fn *policy, const eval_net_fn *value, i
     e->ev.max_batch = max_batch;
     e->ev.name = "net";
     e->x = malloc((size_t)max_batch * RPS_INPUT_SIZE * sizeof *e->x);
+    e->xv = malloc((size_t)max_batch * RPS_INPUT_SIZE * sizeof *e->xv);
     e->py = malloc((size_t)max_batch * RPS_POLICY_SIZE * sizeof *e->py);
     e->vy = malloc((size_t)max_batch * sizeof *e->vy);
-    if (!e->x || !e->py || !e->vy) {
+    if (!e->x || !e->xv || !e->py || !e->vy) {
         eval_net_destroy(e);
         goto nomem;
     }
@@ -97,9 +110,11 @@ nomem:
     return NULL;
 }
 
-static nrps_status load_runner(mlp_runner *r, const char *path, int want_out, int max_batch) {
-    nrps_status st = onnx_mlp_load(path, &r->net, NULL);
+static nrps_status load_runner(mlp_runner *r, const char *path, int want_out, int max_batch, rps_encoding *enc) {
+    onnx_mlp_info info;
+    nrps_status st = onnx_mlp_load(path, &r->net, &info);
     if (st != NRPS_OK) return st;
+    if ((st = eval_net_model_encoding(path, info.input_encoding, enc)) != NRPS_OK) return st;
     if (r->net.in != RPS_INPUT_SIZE || r->net.out != want_out) {
         nrps_set_error("%s: expected a %s network with %d inputs and %d outputs, got %d -> %d", path,
                        want_out == 1 ? "value" : "policy", RPS_INPUT_SIZE, want_out, r->net.in, r->net.out);
@@ -121,10 +136,11 @@ eval_net *eval_net_create_mlp_files(const char *policy_path, const char *value_p
         nrps_set_error("eval_net: max_batch must be >= 1, got %d", max_batch);
         return NULL;
     }
-    if (load_runner(&r[0], policy_path, RPS_POLICY_SIZE, max_batch) != NRPS_OK) goto cleanup;
-    if (load_runner(&r[1], value_path, 1, max_batch) != NRPS_OK) goto cleanup;
-    eval_net_fn pf = {.ctx = NULL, .forward = mlp_runner_forward, .out_act = r[0].net.out_act};
-    eval_net_fn vf = {.ctx = NULL, .forward = mlp_runner_forward, .out_act = r[1].net.out_act};
+    rps_encoding enc[2];
+    if (load_runner(&r[0], policy_path, RPS_POLICY_SIZE, max_batch, &enc[0]) != NRPS_OK) goto cleanup;
+    if (load_runner(&r[1], value_path, 1, max_batch, &enc[1]) != NRPS_OK) goto cleanup;
+    eval_net_fn pf = {.ctx = NULL, .forward = mlp_runner_forward, .out_act = r[0].net.out_act, .enc = enc[0]};
+    eval_net_fn vf = {.ctx = NULL, .forward = mlp_runner_forward, .out_act = r[1].net.out_act, .enc = enc[1]};
     e = eval_net_create(&pf, &vf, max_batch);
     if (!e) goto cleanup;
     e->own[0] = r[0];
@@ -149,6 +165,7 @@ void eval_net_destroy(eval_net *e) {
             free(e->own[i].scratch);
         }
     free(e->x);
+    free(e->xv);
     free(e->py);
     free(e->vy);
     free(e);

@@ -20,6 +20,8 @@ typedef struct {
      * policy SOFTMAX as is, LOGSOFTMAX exp, anything else softmax; value SIGMOID as is, TANH (y+1)/2,
      * anything else sigmoid. Results are clamped to [0,1]; NaN becomes uniform / 0.5. */
     mlp_act out_act;
+    /* How states are encoded for this network (RPS_ENC_BOARD when zero-initialised). */
+    rps_encoding enc;
 } eval_net_fn;
 
 typedef struct eval_net eval_net;
@@ -27,9 +29,14 @@ typedef struct eval_net eval_net;
 /* Wraps two forward functions (not owned: they must outlive the evaluator). max_batch >= 1. */
 eval_net *eval_net_create(const eval_net_fn *policy, const eval_net_fn *value, int max_batch);
 
-/* Loads policy_path (81 -> 9) and value_path (81 -> 1) with onnx_mlp_load and evaluates them with
- * mlp_forward (scratch preallocated). The evaluator owns the MLPs. On error returns NULL with a
- * one-line message naming the file. */
+/* The input encoding of a model read from path (info from onnx_mlp_load): its "input_encoding" metadata,
+ * RPS_ENC_BOARD when absent (the original project's models, PyTorch exports). An unknown value sets a one-line
+ * error naming the file and returns NRPS_ERR_UNSUPPORTED. */
+nrps_status eval_net_model_encoding(const char *path, const char *input_encoding, rps_encoding *enc);
+
+/* Loads policy_path (81 -> 9) and value_path (81 -> 1) with onnx_mlp_load, each with the input encoding its
+ * metadata names (eval_net_model_encoding), and evaluates them with mlp_forward (scratch preallocated). The
+ * evaluator owns the MLPs. On error returns NULL with a one-line message naming the file. */
 eval_net *eval_net_create_mlp_files(const char *policy_path, const char *value_path, int max_batch);
 
 void eval_net_destroy(eval_net *e); /* accepts NULL */

@@ -41,12 +41,12 @@ void replay_dataset_free(replay_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
-static uint32_t hash_key(uint32_t k) {
-    k ^= k >> 16;
-    k *= 0x7feb352dU;
-    k ^= k >> 15;
-    k *= 0x846ca68bU;
-    k ^= k >> 16;
+static uint64_t hash_key(uint64_t k) { /* splitmix64 finaliser */
+    k ^= k >> 30;
+    k *= 0xbf58476d1ce4e5b9ULL;
+    k ^= k >> 27;
+    k *= 0x94d049bb133111ebULL;
+    k ^= k >> 31;
     return k;
 }
 

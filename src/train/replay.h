@@ -33,7 +33,7 @@ long replay_sample_count(const replay_buffer *rb);
  * many samples were averaged. All arrays malloc'd; replay_dataset_free releases them. */
 typedef struct {
     long n;
-    uint32_t *key;
+    uint64_t *key;
     float *x, *tp, *tv;
     int *count;
 } replay_dataset;

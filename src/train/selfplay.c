@@ -8,24 +8,33 @@
 
 #include "search/eval_net.h"
 
-uint32_t sp_key_from_state(const rps_state *s) {
-    uint32_t k = 0;
+enum { KEY_HANDS_SHIFT = 28, KEY_COUNT_BITS = 5 }; /* counts <= RPS_MAX_HAND = 16 < 32 */
+
+uint64_t sp_key_from_state(const rps_state *s, rps_encoding enc) {
+    uint64_t k = 0;
     for (int p = 0; p < RPS_CELLS; p++) {
         const rps_cell *c = &s->board[p];
-        uint32_t code = 0;
+        uint64_t code = 0;
         if (c->owner != RPS_NONE && c->type >= 0 && c->type < RPS_NTYPES)
-            code = 1u + 2u * (uint32_t)c->type + (uint32_t)(c->owner - 1);
+            code = 1u + 2u * (uint64_t)c->type + (uint64_t)(c->owner - 1);
         k |= code << (3 * p);
     }
-    if (s->to_move == RPS_P2) k |= 1u << 27;
+    if (s->to_move == RPS_P2) k |= 1ull << 27;
+    if (enc == RPS_ENC_HANDS)
+        for (int pl = RPS_P1; pl <= RPS_P2; pl++) {
+            int counts[RPS_NTYPES];
+            rps_state_hand_counts(s, pl, counts);
+            for (int t = 0; t < RPS_NTYPES; t++)
+                k |= (uint64_t)counts[t] << (KEY_HANDS_SHIFT + KEY_COUNT_BITS * (3 * (pl - 1) + t));
+        }
     return k;
 }
 
-void sp_key_encode(uint32_t key, float out[RPS_INPUT_SIZE]) {
+void sp_key_encode(uint64_t key, float out[RPS_INPUT_SIZE]) {
     int p2 = (key >> 27) & 1u;
     for (int p = 0; p < RPS_CELLS; p++) {
         float *o = out + 9 * p;
-        uint32_t code = (key >> (3 * p)) & 7u;
+        uint32_t code = (uint32_t)(key >> (3 * p)) & 7u;
         for (int k = 0; k < 9; k++) o[k] = 0.0f;
         if (code == 0) {
             o[3] = 1.0f;
@@ -37,6 +46,8 @@ void sp_key_encode(uint32_t key, float out[RPS_INPUT_SIZE]) {
         o[6] = p2 ? 0.0f : 1.0f;
         o[7] = p2 ? 1.0f : 0.0f;
     }
+    for (int i = 0; i < 2 * RPS_NTYPES; i++) /* hand counts: all zero in a board-encoding key */
+        out[9 * i + 8] = (float)((key >> (KEY_HANDS_SHIFT + KEY_COUNT_BITS * i)) & ((1u << KEY_COUNT_BITS) - 1));
 }
 
 uint64_t selfplay_game_seed(uint64_t seed, int gen, long g) {
@@ -109,7 +120,7 @@ nrps_status sp_net_forward(const mlp *m, const float *x, int n, float *y, float 
     return runner_forward(&r, x, n, y);
 }
 
-sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, int max_batch) {
+sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, rps_encoding enc, int max_batch) {
     if (!policy || !value || policy->in != RPS_INPUT_SIZE || policy->out != RPS_POLICY_SIZE ||
         value->in != RPS_INPUT_SIZE || value->out != 1 || max_batch < 1) {
         nrps_set_error("selfplay: need a 81->9 policy and a 81->1 value network and max_batch >= 1");
@@ -123,8 +134,8 @@ sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, int max_bat
         e->run[i].scratch = malloc((size_t)max_batch * (size_t)e->run[i].net->hidden * sizeof(float));
         if (!e->run[i].scratch) goto nomem;
     }
-    eval_net_fn pf = {.ctx = &e->run[0], .forward = runner_forward, .out_act = policy->out_act};
-    eval_net_fn vf = {.ctx = &e->run[1], .forward = runner_forward, .out_act = value->out_act};
+    eval_net_fn pf = {.ctx = &e->run[0], .forward = runner_forward, .out_act = policy->out_act, .enc = enc};
+    eval_net_fn vf = {.ctx = &e->run[1], .forward = runner_forward, .out_act = value->out_act, .enc = enc};
     if (!(e->en = eval_net_create(&pf, &vf, max_batch))) {
         sp_net_eval_destroy(e);
         return NULL;
@@ -156,7 +167,7 @@ int selfplay_random_seat(uint64_t seed, int gen, long g, double share) {
     return nrps_rng_below(&r, 2) ? RPS_P2 : RPS_P1;
 }
 
-nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, uint64_t game_seed,
+nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, rps_encoding enc, uint64_t game_seed,
                           int random_seat, sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st) {
     nrps_rng rng;
     nrps_rng_seed(&rng, game_seed);
@@ -181,7 +192,7 @@ nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *g
         }
         sp_sample *smp = &out[cnt];
         memset(smp, 0, sizeof *smp);
-        smp->key = sp_key_from_state(&s);
+        smp->key = sp_key_from_state(&s, enc);
         movers[cnt] = s.to_move;
         if (states) states[cnt] = s;
         rps_move dm[MCTS_MAX_CHILDREN];
@@ -256,7 +267,7 @@ static void *worker_main(void *arg) {
     mcts *m = NULL;
     sp_net_eval *ne = NULL;
     nrps_status rc = NRPS_OK;
-    if (!(ne = sp_net_eval_create(sh->policy, sh->value, cfg->mcts.batch)) || !(m = mcts_create(&cfg->mcts))) {
+    if (!(ne = sp_net_eval_create(sh->policy, sh->value, cfg->enc, cfg->mcts.batch)) || !(m = mcts_create(&cfg->mcts))) {
         rc = NRPS_ERR_NOMEM;
         goto fail;
     }
@@ -267,7 +278,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&sh->mu);
         if (g >= sh->ngames) break;
         int n = 0, winner = 0;
-        rc = selfplay_game(m, ev, &cfg->game, selfplay_game_seed(cfg->seed, sh->gen, g),
+        rc = selfplay_game(m, ev, &cfg->game, cfg->enc, selfplay_game_seed(cfg->seed, sh->gen, g),
                            selfplay_random_seat(cfg->seed, sh->gen, g, cfg->random_share), &sh->slots[g * RPS_MAX_PLIES], NULL, &n, &winner, &w->st);
         if (rc != NRPS_OK) goto fail;
         sh->counts[g] = (int8_t)n;

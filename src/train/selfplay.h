@@ -14,24 +14,28 @@
 #include "nn/mlp.h"
 #include "search/mcts.h"
 
-/* One position seen in self-play. key packs what the network sees (board + side to move, see
- * sp_key_from_state); policy[p] = share of root visits that went to position p (sums to 1, 0 on
+/* One position seen in self-play. key packs what the network sees (board + side to move, and the hands
+ * in the hands encoding, see sp_key_from_state); policy[p] = share of root visits that went to position p (sums to 1, 0 on
  * occupied cells); value = final result for the player to move there (win 1, draw 0.5, loss 0). */
 typedef struct {
-    uint32_t key;
+    uint64_t key;
     float policy[RPS_POLICY_SIZE];
     float value;
 } sp_sample;
 
-/* Packs the network-visible part of s: per cell 3 bits (0 empty, 1 + 2*type + owner-1), bit 27 set when
- * Player2 is to move. Two states with equal keys have identical rps_state_encode outputs. */
-uint32_t sp_key_from_state(const rps_state *s);
-/* Writes the 81-float network input of a key (identical to rps_state_encode of any state with that key). */
-void sp_key_encode(uint32_t key, float out[RPS_INPUT_SIZE]);
+/* Packs the part of s that the network sees in encoding enc: per cell 3 bits (0 empty, 1 + 2*type + owner-1),
+ * bit 27 set when Player2 is to move; with RPS_ENC_HANDS also the hand counts, 5 bits each from bit 28
+ * (Player1's Rock, Paper, Scissors, then Player2's). Two states with equal keys have identical
+ * rps_state_encode_as(., enc, .) outputs. */
+uint64_t sp_key_from_state(const rps_state *s, rps_encoding enc);
+/* Writes the 81-float network input of a key (identical to rps_state_encode_as of any state with that key in
+ * the encoding the key was made with: a board-encoding key has zero hand bits). */
+void sp_key_encode(uint64_t key, float out[RPS_INPUT_SIZE]);
 
 typedef struct {
     rps_config game;
     mcts_config mcts;    /* playouts, c_puct, batch, Dirichlet noise, temperature (+ plies), reuse */
+    rps_encoding enc;    /* input encoding of both networks (and of the sample keys) */
     int threads;         /* >= 1 */
     uint64_t seed;
     double random_share; /* share of games (0..1) in which one seat, chosen at random, plays uniformly
@@ -55,7 +59,7 @@ uint64_t selfplay_game_seed(uint64_t seed, int gen, long g);
  * and returns their count in *n. *winner gets RPS_P1/RPS_P2/RPS_NONE.
  * Positions with a single distinct move are recorded without a search (one-hot target). random_seat
  * (RPS_P1/RPS_P2, or 0 for none): that player picks uniformly random legal moves, which are not recorded. */
-nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, uint64_t game_seed,
+nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *game, rps_encoding enc, uint64_t game_seed,
                           int random_seat, sp_sample *out, rps_state *states, int *n, int *winner, selfplay_stats *st);
 /* The seat (RPS_P1/RPS_P2) that plays random moves in game g of generation gen, or 0 (pure self-play):
  * drawn from its own stream of (seed, gen, g) with probability share. */
@@ -68,10 +72,10 @@ int selfplay_random_seat(uint64_t seed, int gen, long g, double share);
 nrps_status selfplay_run(const selfplay_config *cfg, const mlp *policy, const mlp *value, int gen, long ngames,
                          sp_sample **out, long *nout, selfplay_stats *st);
 
-/* An mcts_evaluator over in-memory networks (not owned; must outlive it, read-only), batch up to
- * max_batch; destroy with sp_net_eval_destroy. NULL + error on failure. */
+/* An mcts_evaluator over in-memory networks (not owned; must outlive it, read-only) that both take inputs in
+ * encoding enc, batch up to max_batch; destroy with sp_net_eval_destroy. NULL + error on failure. */
 typedef struct sp_net_eval sp_net_eval;
-sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, int max_batch);
+sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, rps_encoding enc, int max_batch);
 void sp_net_eval_destroy(sp_net_eval *e); /* accepts NULL */
 const mcts_evaluator *sp_net_eval_evaluator(sp_net_eval *e);
 /* The evaluator's forward pass: equals mlp_forward (x[n][in] -> y[n][out]) but skips zero inputs.

@@ -12,12 +12,13 @@
 
 #include "onnx/onnx_mlp.h"
 #include "search/arena.h"
+#include "search/eval_net.h"
 #include "search/solver.h"
 #include "train/replay.h"
 #include "train/selfplay.h"
 
 #define STATE_MAGIC "NRPSTRST"
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u /* 2: 64-bit sample keys (hands encoding) */
 #define STATE_MAX_BYTES (1024L * 1024 * 1024)
 
 train_config train_config_default(void) {
@@ -36,11 +37,12 @@ train_config train_config_default(void) {
     c.temperature_plies = 4;
     c.hidden_policy = 128;
     c.hidden_value = 64;
+    c.encoding = RPS_ENC_HANDS;
     c.lr = 2e-3;
     c.lr_final = 5e-4;
     c.weight_decay = 1e-4;
     c.batch = 128;
-    c.epochs = 4;
+    c.epochs = 6;
     c.window = 4;
     c.value_loss = MLP_LOSS_BCE;
     c.seed = 1;
@@ -223,6 +225,7 @@ static cJSON *config_to_json(const train_config *c) {
     cJSON_AddNumberToObject(o, "random_opponent_share", c->random_share);
     cJSON_AddNumberToObject(o, "hidden_policy", c->hidden_policy);
     cJSON_AddNumberToObject(o, "hidden_value", c->hidden_value);
+    cJSON_AddStringToObject(o, "input_encoding", rps_encoding_name(c->encoding));
     cJSON_AddNumberToObject(o, "lr", c->lr);
     cJSON_AddNumberToObject(o, "lr_final", c->lr_final);
     cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
@@ -269,6 +272,8 @@ static int config_from_json(const cJSON *o, train_config *c) {
 #undef GETI
 #undef GETL
 #undef GETD
+    const cJSON *en = cJSON_GetObjectItemCaseSensitive(o, "input_encoding");
+    if (!cJSON_IsString(en) || !en->valuestring[0] || !rps_encoding_parse(en->valuestring, &c->encoding)) return 0;
     const cJSON *vl = cJSON_GetObjectItemCaseSensitive(o, "value_loss");
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(o, "seed");
     if (!cJSON_IsString(vl) || !cJSON_IsString(sd)) return 0;
@@ -333,7 +338,7 @@ static nrps_status state_file_write(const train_state *s, const char *path) {
         bb_u32(&b, (uint32_t)g->gen);
         bb_u64(&b, (uint64_t)g->n);
         for (long k = 0; k < g->n; k++) {
-            bb_u32(&b, g->s[k].key);
+            bb_u64(&b, g->s[k].key);
             for (int p = 0; p < RPS_POLICY_SIZE; p++) bb_f32(&b, g->s[k].policy[p]);
             bb_f32(&b, g->s[k].value);
         }
@@ -434,7 +439,7 @@ static nrps_status state_file_read(const char *path, train_state *s, int want_re
     for (uint32_t i = 0; i < ng; i++) {
         int gen = (int)br_u32(&r);
         uint64_t n = br_u64(&r);
-        if (r.bad || n > (r.n - r.at) / 44) {
+        if (r.bad || n > (r.n - r.at) / 48) {
             why = "truncated replay window";
             goto bad;
         }
@@ -444,7 +449,7 @@ static nrps_status state_file_read(const char *path, train_state *s, int want_re
             goto bad;
         }
         for (uint64_t k = 0; k < n; k++) {
-            smp[k].key = br_u32(&r);
+            smp[k].key = br_u64(&r);
             for (int p = 0; p < RPS_POLICY_SIZE; p++) smp[k].policy[p] = br_f32(&r);
             smp[k].value = br_f32(&r);
         }
@@ -606,6 +611,7 @@ static nrps_status save_onnx_pair(const train_state *s, const char *dir) {
         info.training_games = (long long)s->finished * s->cfg.games;
         info.seed = (long long)(s->cfg.seed & 0x7fffffffffffffffULL);
         snprintf(info.kind, sizeof info.kind, "%s", i == 0 ? "policy" : "value");
+        snprintf(info.input_encoding, sizeof info.input_encoding, "%s", rps_encoding_name(s->cfg.encoding));
         char p[2100];
         path_join(p, sizeof p, dir, files[i]);
         if ((rc = onnx_mlp_save(p, nets[i], &info)) != NRPS_OK) return rc;
@@ -848,9 +854,10 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
     const train_config *cfg = &s.cfg;
     if ((rc = write_outputs(&s, s.finished >= cfg->generations)) != NRPS_OK) goto cleanup;
     if (!cfg->quiet && !resume) {
-        printf("train: %s  %d generations x %ld games, %d playouts, policy 81-%d-9, value 81-%d-1, seed %llu, %d threads\n",
+        printf("train: %s  %d generations x %ld games, %d playouts, policy 81-%d-9, value 81-%d-1, %s encoding, seed "
+               "%llu, %d threads\n",
                out, cfg->generations, cfg->games, cfg->playouts, cfg->hidden_policy, cfg->hidden_value,
-               (unsigned long long)cfg->seed, cfg->threads);
+               rps_encoding_name(cfg->encoding), (unsigned long long)cfg->seed, cfg->threads);
         fflush(stdout);
     }
     s.elapsed += nrps_now_s() - t_start;
@@ -876,6 +883,7 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
         sc.mcts.temperature = cfg->temperature;
         sc.mcts.temperature_plies = cfg->temperature_plies;
         sc.mcts.reuse_tree = 1;
+        sc.enc = cfg->encoding;
         sc.threads = cfg->threads;
         sc.seed = cfg->seed;
         sc.random_share = cfg->random_share;
@@ -1007,17 +1015,21 @@ void train_analyse_config_default(train_analyse_config *c) {
     c->temperature_plies = 4;
 }
 
-static nrps_status load_pair(const char *dir, mlp *pol, mlp *val) {
+/* Loads DIR's pair and the input encoding of each (enc[0] policy, enc[1] value). */
+static nrps_status load_pair(const char *dir, mlp *pol, mlp *val, rps_encoding enc[2]) {
     char p[2100];
+    onnx_mlp_info info;
     path_join(p, sizeof p, dir, "rps_policy.onnx");
-    nrps_status rc = onnx_mlp_load(p, pol, NULL);
+    nrps_status rc = onnx_mlp_load(p, pol, &info);
     if (rc != NRPS_OK) return rc;
+    if ((rc = eval_net_model_encoding(p, info.input_encoding, &enc[0])) != NRPS_OK) return rc;
     if (pol->in != RPS_INPUT_SIZE || pol->out != RPS_POLICY_SIZE) {
         nrps_set_error("%s: expected a 81 -> 9 policy network, got %d -> %d", p, pol->in, pol->out);
         return NRPS_ERR_UNSUPPORTED;
     }
     path_join(p, sizeof p, dir, "rps_value.onnx");
-    if ((rc = onnx_mlp_load(p, val, NULL)) != NRPS_OK) return rc;
+    if ((rc = onnx_mlp_load(p, val, &info)) != NRPS_OK) return rc;
+    if ((rc = eval_net_model_encoding(p, info.input_encoding, &enc[1])) != NRPS_OK) return rc;
     if (val->in != RPS_INPUT_SIZE || val->out != 1) {
         nrps_set_error("%s: expected a 81 -> 1 value network, got %d -> %d", p, val->in, val->out);
         return NRPS_ERR_UNSUPPORTED;
@@ -1046,8 +1058,15 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
         return NRPS_ERR_ARG;
     }
     const char *src = cfg->source_dir[0] ? cfg->source_dir : cfg->nets_dir;
-    if ((rc = load_pair(cfg->nets_dir, &pol, &val)) != NRPS_OK) goto cleanup;
-    if ((rc = load_pair(src, &spol, &sval)) != NRPS_OK) goto cleanup;
+    rps_encoding enc[2], senc[2];
+    if ((rc = load_pair(cfg->nets_dir, &pol, &val, enc)) != NRPS_OK) goto cleanup;
+    if ((rc = load_pair(src, &spol, &sval, senc)) != NRPS_OK) goto cleanup;
+    if (senc[0] != senc[1]) {
+        nrps_set_error("%s: the policy (%s) and value (%s) networks use different input encodings; self-play needs one",
+                       src, rps_encoding_name(senc[0]), rps_encoding_name(senc[1]));
+        rc = NRPS_ERR_UNSUPPORTED;
+        goto cleanup;
+    }
     mcts_config mc = mcts_config_default();
     mc.playouts = cfg->playouts;
     mc.batch = cfg->mcts_batch;
@@ -1058,7 +1077,7 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
     mc.temperature_plies = cfg->temperature_plies;
     mc.reuse_tree = 1;
     int hmax = pol.hidden > val.hidden ? pol.hidden : val.hidden;
-    if (!(ne = sp_net_eval_create(&spol, &sval, mc.batch)) || !(m = mcts_create(&mc)) ||
+    if (!(ne = sp_net_eval_create(&spol, &sval, senc[0], mc.batch)) || !(m = mcts_create(&mc)) ||
         !(sv = rps_solver_create(0)) || !(scratch = malloc((size_t)hmax * sizeof *scratch))) {
         if (!scratch && ne && m && sv) nrps_set_error("analyse: out of memory");
         rc = NRPS_ERR_NOMEM;
@@ -1074,7 +1093,7 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
             rc = NRPS_ERR_INTERRUPTED;
             goto cleanup;
         }
-        if ((rc = selfplay_game(m, ev, &cfg->game, selfplay_game_seed(cfg->seed, -1, g), 0, smp, st, &n, &w, NULL)) != NRPS_OK)
+        if ((rc = selfplay_game(m, ev, &cfg->game, senc[0], selfplay_game_seed(cfg->seed, -1, g), 0, smp, st, &n, &w, NULL)) != NRPS_OK)
             goto cleanup;
         res->games++;
         for (int i = 0; i < n && res->positions < cfg->positions; i++) {
@@ -1091,10 +1110,11 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
                 if (info.moves[k].optimal) pos_m[info.moves[k].move.pos] = 1;
                 if (info.moves[k].result == best_result) pos_r[info.moves[k].move.pos] = 1;
             }
-            float x[RPS_INPUT_SIZE], py[RPS_POLICY_SIZE], vy[1];
-            rps_state_encode(s, x);
+            float x[RPS_INPUT_SIZE], xv[RPS_INPUT_SIZE], py[RPS_POLICY_SIZE], vy[1];
+            rps_state_encode_as(s, enc[0], x);
+            rps_state_encode_as(s, enc[1], xv);
             if ((rc = sp_net_forward(&pol, x, 1, py, scratch)) != NRPS_OK) goto cleanup;
-            if ((rc = sp_net_forward(&val, x, 1, vy, scratch)) != NRPS_OK) goto cleanup;
+            if ((rc = sp_net_forward(&val, xv, 1, vy, scratch)) != NRPS_OK) goto cleanup;
             int top = -1;
             for (int c = 0; c < RPS_CELLS; c++)
                 if (legal[c] && (top < 0 || py[c] > py[top])) top = c;

@@ -7,7 +7,8 @@
  *   cfg.window generations, identical positions averaged) for the policy (cross-entropy against root visit
  *   distributions) and the value network (BCE or MSE against results), then short arenas.
  * Files (all written atomically, after EVERY generation):
- *   DIR/rps_policy.onnx, DIR/rps_value.onnx      the latest networks (ONNX metadata: hidden size, games, seed, kind)
+ *   DIR/rps_policy.onnx, DIR/rps_value.onnx      the latest networks (ONNX metadata: hidden size, games, seed, kind,
+ *                                                input_encoding)
  *   DIR/summary.json                             configuration, per-generation statistics, total time
  *   DIR/generations/gNNNN/rps_{policy,value}.onnx the networks of every generation
  *   DIR/checkpoint/LATEST                        name of the newest complete checkpoint folder
@@ -37,6 +38,7 @@ typedef struct {
     double random_share;      /* share of self-play games where one seat plays uniformly random moves (0 = pure
                                  self-play); only the searching side's positions are recorded in those */
     int hidden_policy, hidden_value;
+    rps_encoding encoding;    /* network input encoding (RPS_ENC_HANDS by default; RPS_ENC_BOARD = DESIGN.md's) */
     double lr, weight_decay;
     double lr_final;          /* learning rate of the last generation (linear decay from lr); <= 0: constant */
     int batch, epochs, window;
@@ -50,8 +52,8 @@ typedef struct {
 } train_config;
 
 /* Defaults (those of the committed models): 24 generations x 1500 games, 200 playouts, batch 4, c_puct 1.5,
- * alpha 0.3, weight 0.25, temperature 1 for 4 plies, no random opponents, hidden 128/64, lr 2e-3 decaying
- * linearly to 5e-4, wd 1e-4, minibatch 128, 4 epochs, window 4, BCE, seed 1, 1 thread, 100 eval games at
+ * alpha 0.3, weight 0.25, temperature 1 for 4 plies, no random opponents, hidden 128/64, hands encoding, lr 2e-3 decaying
+ * linearly to 5e-4, wd 1e-4, minibatch 128, 6 epochs, window 4, BCE, seed 1, 1 thread, 100 eval games at
  * 100 playouts, out_dir "runs/train". */
 train_config train_config_default(void);
 /* Checks ranges; one-line error naming the flag (e.g. "--games must be >= 1, got 0"), NRPS_ERR_ARG. */
