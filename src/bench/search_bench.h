@@ -29,7 +29,8 @@ typedef struct {
 } bench_search_row;
 
 /* Plays `games` standard games (deal g seeded from seed + g) with MCTS on policy/value backends (their final
- * activations pact/vact tell how to read the outputs, penc/venc how to encode their inputs) and fills *row. moves_out, if not NULL, receives the
+ * activations pact/vact tell how to read the outputs, penc/venc how to encode their inputs) and fills *row.
+ * moves_out, if not NULL, receives the
  * games' moves (games * RPS_MAX_PLIES entries, position -1 after a game's end) for comparison between backends.
  * Both backends must accept `batch` samples. Polls nrps_interrupted. */
 nrps_status bench_search_run(be_backend *policy, mlp_act pact, rps_encoding penc, be_backend *value, mlp_act vact,

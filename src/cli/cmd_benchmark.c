@@ -310,15 +310,11 @@ int cmd_benchmark(int argc, char **argv) {
     char search_note[160] = "";
 
     for (int m = 0; m < nmodels; m++) {
-        if (onnx_mlp_load(models[m].path, &models[m].ref, &models[m].info)) {
+        if (eval_net_load_model(models[m].path, &models[m].ref, &models[m].info, &models[m].enc)) {
             cli_fail(CMD, "%s", nrps_last_error());
             goto cleanup;
         }
         models[m].loaded = 1;
-        if (eval_net_model_encoding(models[m].path, models[m].info.input_encoding, &models[m].enc)) {
-            cli_fail(CMD, "%s", nrps_last_error());
-            goto cleanup;
-        }
         /* label by what the file says it is (metadata, else output width), so MODEL_FILE=value.onnx reads right */
         if (!strcmp(models[m].info.kind, "policy") || !strcmp(models[m].info.kind, "value"))
             models[m].label = !strcmp(models[m].info.kind, "policy") ? "policy" : "value";
@@ -395,10 +391,10 @@ int cmd_benchmark(int argc, char **argv) {
             cli_fail(CMD, "the models take different input sizes (%d and %d)", width, models[m].ref.in);
             goto cleanup;
         }
-    int need_pool = 1;
+    int pools_ok = 1;
     for (int m = 0; m < nmodels; m++)
         if (!pools[models[m].enc] && !(pools[models[m].enc] = malloc(sizeof(float) * (size_t)max_batch * width)))
-            need_pool = 0;
+            pools_ok = 0;
     int max_out = 0, max_hidden = 0;
     for (int m = 0; m < nmodels; m++) {
         if (models[m].ref.out > max_out) max_out = models[m].ref.out;
@@ -407,7 +403,7 @@ int cmd_benchmark(int argc, char **argv) {
     ref = malloc(sizeof(float) * (size_t)max_batch * max_out);
     scratch = malloc(sizeof(float) * (size_t)max_batch * (max_hidden > width ? max_hidden : width));
     rows = calloc((size_t)(nmodels + 1) * nnames * nb + nb, sizeof *rows);
-    if (!need_pool || !ref || !scratch || !rows) {
+    if (!pools_ok || !ref || !scratch || !rows) {
         cli_fail(CMD, "out of memory for batch size %d", max_batch);
         goto cleanup;
     }

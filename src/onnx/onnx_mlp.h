@@ -29,7 +29,8 @@ nrps_status onnx_mlp_load(const char *path, mlp *out, onnx_mlp_info *info);
  * Tanh|nothing with input info->input_name ("input") [batch_size, in] and output ("output")
  * [batch_size, out], initializers fc1.weight/fc1.bias/fc2.weight/fc2.bias as raw float32 little-endian,
  * IR 8, opset 17 (what Debian's onnx 1.12 checker accepts), producer neural_rps NRPS_VERSION, metadata
- * hidden_size, training_games, seed ("unknown" when -1), kind, and input_encoding when info->input_encoding is set. Written atomically (temp + rename);
+ * hidden_size, training_games, seed ("unknown" when -1), kind, and input_encoding when info->input_encoding is
+ * set. Written atomically (temp + rename);
  * NaN/Inf parameters are refused (NRPS_ERR_ARG) and nothing is written. info may be NULL (defaults). */
 nrps_status onnx_mlp_save(const char *path, const mlp *m, const onnx_mlp_info *info);
 

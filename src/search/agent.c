@@ -194,9 +194,7 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
         if (!(a->search = mcts_create(&spec->mcts))) goto fail;
         break;
     case AGENT_NET:
-        onnx_mlp_info info;
-        if (onnx_mlp_load(spec->policy_path, &a->policy, &info) != NRPS_OK) goto fail;
-        if (eval_net_model_encoding(spec->policy_path, info.input_encoding, &a->policy_enc) != NRPS_OK) goto fail;
+        if (eval_net_load_model(spec->policy_path, &a->policy, NULL, &a->policy_enc) != NRPS_OK) goto fail;
         if (a->policy.in != RPS_INPUT_SIZE || a->policy.out != RPS_POLICY_SIZE) {
             nrps_set_error("%s: expected a policy network %d -> %d, got %d -> %d", spec->policy_path,
                            RPS_INPUT_SIZE, RPS_POLICY_SIZE, a->policy.in, a->policy.out);

@@ -16,7 +16,8 @@
  * Keys (mcts-net, net): policy=FILE, value=FILE (defaults models/rps_policy.onnx, models/rps_value.onnx),
  *   nets=DIR (both from DIR/rps_policy.onnx and DIR/rps_value.onnx). mcts with policy/value/nets becomes
  *   mcts-net. Each network gets positions in the input encoding its ONNX metadata names (rps_encoding,
- *   game.h; board when absent, so the original project's models play as they were trained). Examples: "mcts:200", "mcts:400,cpuct=2,batch=8", "mcts-net:200,nets=runs/r1/models",
+ *   game.h; board when absent, so the original project's models play as they were trained).
+ *   Examples: "mcts:200", "mcts:400,cpuct=2,batch=8", "mcts-net:200,nets=runs/r1/models",
  *   "net,policy=models/rps_policy.onnx". */
 #ifndef NRPS_AGENT_H
 #define NRPS_AGENT_H

@@ -27,6 +27,14 @@ nrps_status eval_net_model_encoding(const char *path, const char *input_encoding
     return NRPS_ERR_UNSUPPORTED;
 }
 
+nrps_status eval_net_load_model(const char *path, mlp *out, onnx_mlp_info *info, rps_encoding *enc) {
+    onnx_mlp_info local;
+    if (!info) info = &local;
+    nrps_status st = onnx_mlp_load(path, out, info);
+    if (st == NRPS_OK && (st = eval_net_model_encoding(path, info->input_encoding, enc)) != NRPS_OK) mlp_free(out);
+    return st;
+}
+
 static nrps_status mlp_runner_forward(void *ctx, const float *x, int n, float *y) {
     mlp_runner *r = ctx;
     return mlp_forward(&r->net, x, n, y, r->scratch);
@@ -111,10 +119,8 @@ nomem:
 }
 
 static nrps_status load_runner(mlp_runner *r, const char *path, int want_out, int max_batch, rps_encoding *enc) {
-    onnx_mlp_info info;
-    nrps_status st = onnx_mlp_load(path, &r->net, &info);
+    nrps_status st = eval_net_load_model(path, &r->net, NULL, enc);
     if (st != NRPS_OK) return st;
-    if ((st = eval_net_model_encoding(path, info.input_encoding, enc)) != NRPS_OK) return st;
     if (r->net.in != RPS_INPUT_SIZE || r->net.out != want_out) {
         nrps_set_error("%s: expected a %s network with %d inputs and %d outputs, got %d -> %d", path,
                        want_out == 1 ? "value" : "policy", RPS_INPUT_SIZE, want_out, r->net.in, r->net.out);

@@ -9,6 +9,7 @@
 #define NRPS_EVAL_NET_H
 
 #include "nn/mlp.h"
+#include "onnx/onnx_mlp.h"
 #include "search/evaluator.h"
 
 typedef struct {
@@ -33,6 +34,9 @@ eval_net *eval_net_create(const eval_net_fn *policy, const eval_net_fn *value, i
  * RPS_ENC_BOARD when absent (the original project's models, PyTorch exports). An unknown value sets a one-line
  * error naming the file and returns NRPS_ERR_UNSUPPORTED. */
 nrps_status eval_net_model_encoding(const char *path, const char *input_encoding, rps_encoding *enc);
+/* onnx_mlp_load (info may be NULL) plus eval_net_model_encoding: a model file as the game's search uses it. On
+ * error *out is left freed and the message names the file. */
+nrps_status eval_net_load_model(const char *path, mlp *out, onnx_mlp_info *info, rps_encoding *enc);
 
 /* Loads policy_path (81 -> 9) and value_path (81 -> 1) with onnx_mlp_load, each with the input encoding its
  * metadata names (eval_net_model_encoding), and evaluates them with mlp_forward (scratch preallocated). The

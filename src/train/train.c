@@ -1018,18 +1018,15 @@ void train_analyse_config_default(train_analyse_config *c) {
 /* Loads DIR's pair and the input encoding of each (enc[0] policy, enc[1] value). */
 static nrps_status load_pair(const char *dir, mlp *pol, mlp *val, rps_encoding enc[2]) {
     char p[2100];
-    onnx_mlp_info info;
     path_join(p, sizeof p, dir, "rps_policy.onnx");
-    nrps_status rc = onnx_mlp_load(p, pol, &info);
+    nrps_status rc = eval_net_load_model(p, pol, NULL, &enc[0]);
     if (rc != NRPS_OK) return rc;
-    if ((rc = eval_net_model_encoding(p, info.input_encoding, &enc[0])) != NRPS_OK) return rc;
     if (pol->in != RPS_INPUT_SIZE || pol->out != RPS_POLICY_SIZE) {
         nrps_set_error("%s: expected a 81 -> 9 policy network, got %d -> %d", p, pol->in, pol->out);
         return NRPS_ERR_UNSUPPORTED;
     }
     path_join(p, sizeof p, dir, "rps_value.onnx");
-    if ((rc = onnx_mlp_load(p, val, &info)) != NRPS_OK) return rc;
-    if ((rc = eval_net_model_encoding(p, info.input_encoding, &enc[1])) != NRPS_OK) return rc;
+    if ((rc = eval_net_load_model(p, val, NULL, &enc[1])) != NRPS_OK) return rc;
     if (val->in != RPS_INPUT_SIZE || val->out != 1) {
         nrps_set_error("%s: expected a 81 -> 1 value network, got %d -> %d", p, val->in, val->out);
         return NRPS_ERR_UNSUPPORTED;
