@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,51 +737,6 @@ static void match_text(char *buf, size_t n, const char *label, const match_stat 
  * The loop
  * ---------------------------------------------------------------------------------------------- */
 
-/* One epoch of shuffled minibatches of `batch` samples (the run's --batch), like mlp_trainer_fit_epoch,
- * with the shuffle and the minibatch size owned by the run so that they cannot drift from the checkpoint. */
-static nrps_status fit_epoch(mlp_trainer *tr, const float *x, const float *t, long n, int batch, nrps_rng *rng,
-                             double *mean_loss) {
-    const mlp *m = mlp_trainer_net(tr);
-    const int in = m->in, out = m->out;
-    long *perm = malloc((size_t)n * sizeof *perm);
-    float *bx = malloc((size_t)batch * in * sizeof *bx), *bt = malloc((size_t)batch * out * sizeof *bt);
-    nrps_status rc = NRPS_OK;
-    if (!perm || !bx || !bt) {
-        nrps_set_error("train: out of memory for an epoch of %ld samples", n);
-        rc = NRPS_ERR_NOMEM;
-        goto cleanup;
-    }
-    for (long i = 0; i < n; i++) perm[i] = i;
-    for (long i = n - 1; i > 0; i--) {
-        long j = (long)nrps_rng_below(rng, (uint32_t)i + 1);
-        long tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
-    }
-    double sum = 0;
-    for (long s = 0; s < n; s += batch) {
-        if (nrps_interrupted) {
-            nrps_set_error("training interrupted");
-            rc = NRPS_ERR_INTERRUPTED;
-            goto cleanup;
-        }
-        int nb = n - s < batch ? (int)(n - s) : batch;
-        for (int r = 0; r < nb; r++) {
-            memcpy(bx + (size_t)r * in, x + (size_t)perm[s + r] * in, (size_t)in * sizeof *bx);
-            memcpy(bt + (size_t)r * out, t + (size_t)perm[s + r] * out, (size_t)out * sizeof *bt);
-        }
-        double l = 0;
-        if ((rc = mlp_trainer_step(tr, bx, bt, nb, &l)) != NRPS_OK) goto cleanup;
-        sum += l * nb;
-    }
-    *mean_loss = sum / (double)n;
-cleanup:
-    free(perm);
-    free(bx);
-    free(bt);
-    return rc;
-}
-
 static float lr_for(const train_config *c, int g) {
     if (c->lr_final <= 0 || c->generations <= 1) return (float)c->lr;
     double f = (double)(g - 1) / (c->generations - 1);
@@ -906,13 +862,19 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
         nrps_rng trng;
         nrps_rng_seed(&trng, derive_seed(cfg->seed, g, 2));
         double lp = NAN, lv = NAN;
+        if (ds.n > INT_MAX) { /* mlp_trainer_fit_epoch counts samples in int */
+            nrps_set_error("train: %ld distinct positions in the replay window, more than %d", ds.n, INT_MAX);
+            rc = NRPS_ERR_ARG;
+            goto cleanup;
+        }
+        /* the trainers' minibatch size is the run's --batch (max_batch at create and load) */
         for (int e = 0; e < cfg->epochs; e++) {
             if (cfg->progress) {
                 fprintf(stderr, "\r%s  training epoch %d/%d on %ld positions   ", label, e + 1, cfg->epochs, ds.n);
                 fflush(stderr);
             }
-            if ((rc = fit_epoch(s.tp, ds.x, ds.tp, ds.n, cfg->batch, &trng, &lp)) != NRPS_OK) goto cleanup;
-            if ((rc = fit_epoch(s.tv, ds.x, ds.tv, ds.n, cfg->batch, &trng, &lv)) != NRPS_OK) goto cleanup;
+            if ((rc = mlp_trainer_fit_epoch(s.tp, ds.x, ds.tp, (int)ds.n, &trng, &lp)) != NRPS_OK) goto cleanup;
+            if ((rc = mlp_trainer_fit_epoch(s.tv, ds.x, ds.tv, (int)ds.n, &trng, &lv)) != NRPS_OK) goto cleanup;
         }
         if (cfg->progress) fprintf(stderr, "\r\033[K");
         double t2 = nrps_now_s();
