@@ -1,0 +1,101 @@
+/* nn_ops.c - the network family's math ops (see nn_ops.h). */
+#include "nn/nn_ops.h"
+
+#include <math.h>
+
+double nn_sigmoid(double z) {
+    if (z >= 0) return 1.0 / (1.0 + exp(-z));
+    double e = exp(z);
+    return e / (1.0 + e);
+}
+
+double nn_act_elem(nn_act a, float alpha, double z) {
+    switch (a) {
+    case NN_ACT_RELU: return z > 0 ? z : 0;
+    case NN_ACT_LEAKY_RELU: return z > 0 ? z : (double)alpha * z;
+    case NN_ACT_TANH: return tanh(z);
+    case NN_ACT_SIGMOID: return nn_sigmoid(z);
+    default: return z;
+    }
+}
+
+double nn_act_deriv(nn_act a, float alpha, double z, double y) {
+    switch (a) {
+    case NN_ACT_RELU: return z > 0 ? 1.0 : 0.0;
+    case NN_ACT_LEAKY_RELU: return z > 0 ? 1.0 : (double)alpha;
+    case NN_ACT_TANH: return 1.0 - y * y;
+    case NN_ACT_SIGMOID: return y * (1.0 - y);
+    default: return 1.0;
+    }
+}
+
+void nn_softmax_row(float *z, int n) {
+    double mx = z[0], sum = 0;
+    for (int k = 1; k < n; k++)
+        if (z[k] > mx) mx = z[k];
+    for (int k = 0; k < n; k++) sum += exp((double)z[k] - mx);
+    for (int k = 0; k < n; k++) z[k] = (float)(exp((double)z[k] - mx) / sum);
+}
+
+void nn_logsoftmax_row(float *z, int n) {
+    double mx = z[0], sum = 0;
+    for (int k = 1; k < n; k++)
+        if (z[k] > mx) mx = z[k];
+    for (int k = 0; k < n; k++) sum += exp((double)z[k] - mx);
+    double lse = mx + log(sum);
+    for (int k = 0; k < n; k++) z[k] = (float)((double)z[k] - lse);
+}
+
+double nn_logsumexp_d(const double *z, int n) {
+    double mx = z[0], sum = 0;
+    for (int k = 1; k < n; k++)
+        if (z[k] > mx) mx = z[k];
+    for (int k = 0; k < n; k++) sum += exp(z[k] - mx);
+    return mx + log(sum);
+}
+
+void nn_act_rows(nn_act a, float alpha, float *y, int rows, int width) {
+    if (a == NN_ACT_NONE) return;
+    for (int r = 0; r < rows; r++) {
+        float *row = y + (size_t)r * width;
+        if (a == NN_ACT_SOFTMAX) nn_softmax_row(row, width);
+        else if (a == NN_ACT_LOGSOFTMAX) nn_logsoftmax_row(row, width);
+        else
+            for (int k = 0; k < width; k++) row[k] = (float)nn_act_elem(a, alpha, row[k]);
+    }
+}
+
+void nn_dense_ref(const float *x, int batch, int in, const float *w, const float *bias, int out, nn_act act,
+                  float alpha, float *y) {
+    for (int b = 0; b < batch; b++) {
+        const float *xb = x + (size_t)b * in;
+        float *yb = y + (size_t)b * out;
+        for (int o = 0; o < out; o++) {
+            const float *wo = w + (size_t)o * in;
+            double s = bias[o];
+            for (int i = 0; i < in; i++) s += (double)wo[i] * xb[i];
+            yb[o] = (float)nn_act_elem(act, alpha, s);
+        }
+        if (act == NN_ACT_SOFTMAX || act == NN_ACT_LOGSOFTMAX) nn_act_rows(act, alpha, yb, 1, out);
+    }
+}
+
+void nn_policy_probs(nn_act final_act, float *p, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(p[i])) {
+            for (int k = 0; k < n; k++) p[k] = 1.0f / (float)n;
+            return;
+        }
+    if (final_act == NN_ACT_SOFTMAX) return;
+    if (final_act == NN_ACT_LOGSOFTMAX)
+        for (int i = 0; i < n; i++) p[i] = expf(p[i]);
+    else
+        nn_softmax_row(p, n);
+}
+
+float nn_value_prob(nn_act final_act, float v) {
+    if (!isfinite(v)) return 0.5f;
+    if (final_act == NN_ACT_TANH) v = (v + 1.0f) * 0.5f;
+    else if (final_act != NN_ACT_SIGMOID) v = (float)nn_sigmoid(v);
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
