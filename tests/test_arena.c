@@ -7,8 +7,8 @@
 
 #include "check.h"
 #include "game/record.h"
-#include "nn/mlp.h"
-#include "onnx/onnx_mlp.h"
+#include "nn/net.h"
+#include "onnx/onnx_net.h"
 #include "search/agent.h"
 #include "search/arena.h"
 #include "search/arena_record.h"
@@ -150,19 +150,18 @@ static void test_greedy_captures_most(void) {
 
 /* Writes the fixture pair (original Go models) as ONNX into dir; returns 1 on success. */
 static int write_fixture_onnx(const char *dir, char *pol, char *val, size_t n) {
-    mlp p = {0}, v = {0};
-    char kind[16];
+    nn_net p = {0}, v = {0};
     int ok = 0;
     snprintf(pol, n, "%s/rps_policy.onnx", dir);
     snprintf(val, n, "%s/rps_value.onnx", dir);
-    if (onnx_import_go_model("tests/fixtures/rps_h64_g100_e1_policy.model", &p, kind) != NRPS_OK) goto out;
-    if (onnx_import_go_model("tests/fixtures/rps_h64_g100_e1_value.model", &v, kind) != NRPS_OK) goto out;
-    if (onnx_mlp_save(pol, &p, NULL) != NRPS_OK || onnx_mlp_save(val, &v, NULL) != NRPS_OK) goto out;
+    if (onnx_net_import_go("tests/fixtures/rps_h64_g100_e1_policy.model", NULL, &p) != NRPS_OK) goto out;
+    if (onnx_net_import_go("tests/fixtures/rps_h64_g100_e1_value.model", NULL, &v) != NRPS_OK) goto out;
+    if (onnx_net_save(pol, &p, NULL) != NRPS_OK || onnx_net_save(val, &v, NULL) != NRPS_OK) goto out;
     ok = 1;
 out:
     if (!ok) fprintf(stderr, "  fixture: %s\n", nrps_last_error());
-    mlp_free(&p);
-    mlp_free(&v);
+    nn_free(&p);
+    nn_free(&v);
     return ok;
 }
 
@@ -170,13 +169,14 @@ static void test_network_evaluator_and_agents(void) {
     char dir[] = "/tmp/nrps_test_arena_XXXXXX", pol[256], val[256];
     REQUIRE(mkdtemp(dir));
     REQUIRE(write_fixture_onnx(dir, pol, val, sizeof pol));
-    eval_net *e = eval_net_create_mlp_files(pol, val, 16);
+    eval_net_spec es = {.policy_path = pol, .value_path = val, .opt = be_options_default()};
+    eval_net *e = eval_net_open(&es, 16);
     REQUIRE(e);
     const mcts_evaluator *ev = eval_net_evaluator(e);
     CHECK(ev->max_batch == 16);
     /* batch evaluation equals the reference forward one state at a time */
-    mlp p = {0}, v = {0};
-    REQUIRE(onnx_mlp_load(pol, &p, NULL) == NRPS_OK && onnx_mlp_load(val, &v, NULL) == NRPS_OK);
+    nn_net p = {0}, v = {0};
+    REQUIRE(onnx_net_load(pol, &p, NULL) == NRPS_OK && onnx_net_load(val, &v, NULL) == NRPS_OK);
     rps_state st[16];
     rps_config c = rps_config_standard();
     nrps_rng r;
@@ -194,7 +194,8 @@ static void test_network_evaluator_and_agents(void) {
     for (int i = 0; i < 16; i++) {
         float x[81], py[9], vy[1], sum = 0;
         rps_state_encode(&st[i], x);
-        REQUIRE(mlp_forward(&p, x, 1, py, NULL) == NRPS_OK && mlp_forward(&v, x, 1, vy, NULL) == NRPS_OK);
+        float *pys[1] = {py}, *vys[1] = {vy};
+        REQUIRE(nn_forward(&p, x, 1, pys, NULL) == NRPS_OK && nn_forward(&v, x, 1, vys, NULL) == NRPS_OK);
         for (int k = 0; k < 9; k++) {
             CHECK_NEAR(pb[i * 9 + k], py[k], 1e-6);
             sum += pb[i * 9 + k];
@@ -215,8 +216,9 @@ static void test_network_evaluator_and_agents(void) {
         REQUIRE(agent_select_move(na, &st[i], &mv) == NRPS_OK);
         CHECK(rps_state_is_legal(&st[i], mv));
         float x[81], py[9];
+        float *pys[1] = {py};
         rps_state_encode(&st[i], x);
-        mlp_forward(&p, x, 1, py, NULL);
+        nn_forward(&p, x, 1, pys, NULL);
         for (int k = 0; k < 9; k++)
             if (st[i].board[k].owner == RPS_NONE) CHECK(py[k] <= py[mv.pos]);
         int me = st[i].to_move, cap = agent_captures(&st[i], st[i].hand[me][mv.card], mv.pos);
@@ -241,8 +243,8 @@ static void test_network_evaluator_and_agents(void) {
     REQUIRE(agent_spec_parse(spec, &sp) == NRPS_OK);
     CHECK(agent_create(&sp, 1) == NULL);
     CHECK(strstr(nrps_last_error(), "value network") != NULL);
-    mlp_free(&p);
-    mlp_free(&v);
+    nn_free(&p);
+    nn_free(&v);
     eval_net_destroy(e);
     unlink(pol);
     unlink(val);
@@ -255,6 +257,45 @@ static void same_results(const arena_result *x, const arena_result *y, long game
         CHECK(x->log[g].a_seat == y->log[g].a_seat && x->log[g].nmoves == y->log[g].nmoves);
         CHECK(memcmp(x->log[g].moves, y->log[g].moves, sizeof x->log[g].moves) == 0);
     }
+}
+
+/* The default models on native-ref, native-cpu and ort-cpu play the very same games (same seed), through
+ * backend=; the keys net= and backend= parse and check their values. */
+static void test_same_games_on_every_backend(void) {
+    const char *backends[3] = {"native-ref", "native-cpu", "ort-cpu"};
+    arena_result r[3];
+    memset(r, 0, sizeof r);
+    if (access("models/rps_policy.onnx", R_OK) != 0) SKIP("models/rps_policy.onnx not found (run from the repo root)");
+    for (int i = 0; i < 3; i++) {
+        arena_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        char spec[200];
+        snprintf(spec, sizeof spec, "mcts-net:60,nets=models,backend=%s", backends[i]);
+        REQUIRE(agent_spec_parse(spec, &cfg.a) == NRPS_OK);
+        CHECK(!strcmp(cfg.a.backend, backends[i]));
+        REQUIRE(agent_spec_parse("mcts:60", &cfg.b) == NRPS_OK);
+        cfg.game = rps_config_standard();
+        cfg.games = 16;
+        cfg.seed = 5;
+        cfg.threads = 2;
+        cfg.keep_games = 1;
+        REQUIRE(arena_run(&cfg, &r[i]) == NRPS_OK);
+        if (i > 0) same_results(&r[0], &r[i], 16);
+    }
+    for (int i = 0; i < 3; i++) arena_result_free(&r[i]);
+    agent_spec sp;
+    CHECK(agent_spec_parse("mcts-net:10,backend=tpu", &sp) == NRPS_ERR_ARG);
+    CHECK(strstr(nrps_last_error(), "backend= expects one of native-ref, native-cpu") != NULL);
+    CHECK(strstr(nrps_last_error(), "got 'tpu'") != NULL);
+    CHECK(agent_spec_parse("mcts-net:10,net=a.onnx,policy=b.onnx", &sp) == NRPS_ERR_ARG);
+    CHECK(strstr(nrps_last_error(), "net= (one two-headed file) excludes") != NULL);
+    REQUIRE(agent_spec_parse("mcts:10,net=x.onnx", &sp) == NRPS_OK);
+    CHECK(sp.kind == AGENT_MCTS_NET && !strcmp(sp.net_path, "x.onnx") && sp.backend[0] == 0);
+    CHECK(agent_spec_parse("greedy,backend=ort-cpu", &sp) == NRPS_ERR_ARG);
+    /* a one-head policy file given as a two-headed net is refused, naming the file and the missing head */
+    REQUIRE(agent_spec_parse("mcts-net:10,net=models/rps_policy.onnx", &sp) == NRPS_OK);
+    CHECK(agent_create(&sp, 1) == NULL);
+    CHECK(strstr(nrps_last_error(), "models/rps_policy.onnx: not a game value network") != NULL);
 }
 
 static void test_arena_pairing_and_threads(void) {
@@ -377,6 +418,7 @@ int main(void) {
     RUN(test_greedy_captures_most);
     RUN(test_network_evaluator_and_agents);
     RUN(test_arena_pairing_and_threads);
+    RUN(test_same_games_on_every_backend);
     RUN(test_strength_ordering);
     RUN(test_solver_agent_is_exact);
     return check_summary("arena");

@@ -138,13 +138,13 @@ mkdir -p "$T/encdir" && cp "$T/badenc.onnx" "$T/encdir/rps_policy.onnx" && cp "$
 expect_fail "train --analyse badenc" 1 "^neural_rps train: .*encdir/rps_policy\.onnx: unknown input_encoding 'bogus'" -- train --analyse "$T/encdir" --positions 5
 
 # ---- input size other than the game's 81 ----
-expect_fail "arena net with 50 inputs" 1 "in50_policy\.onnx: expected a policy network 81 -> 9, got 50 -> 9" -- \
+expect_fail "arena net with 50 inputs" 1 "in50_policy\.onnx: not a game policy network: 50 inputs -> .output. \[9\]" -- \
   arena --p1 "net,policy=$T/in50_policy.onnx" --p2 random --games 2
-expect_fail "arena mcts-net with a 50-input value net" 1 "in50_value\.onnx: expected a value network with 81 inputs" -- \
+expect_fail "arena mcts-net with a 50-input value net" 1 "in50_value\.onnx: not a game value network: 50 inputs" -- \
   arena --p1 "mcts-net:8,policy=$T/p.onnx,value=$T/in50_value.onnx" --p2 greedy --games 2
-expect_fail "arena mcts-net with policy/value swapped" 1 "v\.onnx: expected a policy network with 81 inputs and 9 outputs" -- \
+expect_fail "arena mcts-net with policy/value swapped" 1 "v\.onnx: not a game policy network: 81 inputs -> .output. \[1\] value \(expected 81 inputs and a 9-wide policy head\)" -- \
   arena --p1 "mcts-net:8,policy=$T/v.onnx,value=$T/p.onnx" --p2 greedy --games 2
-expect_fail "play net with 50 inputs" 1 "in50_policy\.onnx: expected a policy network 81 -> 9" -- \
+expect_fail "play net with 50 inputs" 1 "in50_policy\.onnx: not a game policy network" -- \
   play --agent "net,policy=$T/in50_policy.onnx" --seed 1 </dev/null
 expect_fail "benchmark self-play inputs on a 50-input net" 1 "takes 50 inputs \(use --inputs random\)" -- \
   benchmark --model-path "$T/in50_policy.onnx" "${Q[@]}"

@@ -7,27 +7,25 @@
 #include "backend/backend.h"
 #include "bench/search_bench.h"
 #include "check.h"
-#include "onnx/onnx_mlp.h"
+#include "nn/net.h"
 
-static char g_dir[] = "/tmp/nrps_sbench_XXXXXX";
-static char g_policy[256], g_value[256];
+static be_model *g_policy, *g_value;
 
 static int setup(void) {
-    if (!mkdtemp(g_dir)) return 0;
-    snprintf(g_policy, sizeof g_policy, "%s/policy.onnx", g_dir);
-    snprintf(g_value, sizeof g_value, "%s/value.onnx", g_dir);
-    mlp p = {0}, v = {0};
-    int ok = !mlp_init(&p, 81, 32, 9, MLP_ACT_RELU, MLP_ACT_SOFTMAX) &&
-             !mlp_init(&v, 81, 16, 1, MLP_ACT_RELU, MLP_ACT_SIGMOID);
+    int hp[1] = {32}, hv[1] = {16};
+    nn_arch a[2] = {nn_arch_mlp(81, hp, 1, NN_ACT_RELU, 0, 9, NN_ACT_SOFTMAX, NN_HEAD_POLICY),
+                    nn_arch_mlp(81, hv, 1, NN_ACT_RELU, 0, 1, NN_ACT_SIGMOID, NN_HEAD_VALUE)};
+    nn_net p = {0}, v = {0};
+    int ok = !nn_init(&p, &a[0]) && !nn_init(&v, &a[1]);
     if (ok) {
         nrps_rng r;
         nrps_rng_seed(&r, 3);
-        mlp_init_random(&p, &r);
-        mlp_init_random(&v, &r);
-        ok = !onnx_mlp_save(g_policy, &p, NULL) && !onnx_mlp_save(g_value, &v, NULL);
+        nn_init_random(&p, &r);
+        nn_init_random(&v, &r);
+        ok = !be_model_from_net(&p, NULL, "policy", &g_policy) && !be_model_from_net(&v, NULL, "value", &g_value);
     }
-    mlp_free(&p);
-    mlp_free(&v);
+    nn_free(&p);
+    nn_free(&v);
     return ok;
 }
 
@@ -63,24 +61,24 @@ static void test_native_run(void) {
     REQUIRE(make_pair("native-cpu", &p, &v));
     bench_search_row r;
     rps_move m1[3 * RPS_MAX_PLIES], m2[3 * RPS_MAX_PLIES];
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 1, 3, 5, m1, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, 60, 1, 3, 5, m1, &r) == NRPS_OK);
     check_row(&r, 3, 60, 1);
     CHECK(r.mean_batch == 1.0);
     CHECK(!strcmp(r.backend, "native-cpu") && r.same_games == -1);
     /* the same settings give the same games: the workload is deterministic */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 1, 3, 5, m2, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, 60, 1, 3, 5, m2, &r) == NRPS_OK);
     CHECK(bench_search_same_games(m1, m2, 3) == 3);
     for (int i = 0; i < 3 * RPS_MAX_PLIES; i++) CHECK(m1[i].pos >= 0 && m1[i].pos < 9);
     /* the encodings reach the networks: with the hands in the inputs these random nets play other games */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_HANDS, v, MLP_ACT_SIGMOID, RPS_ENC_HANDS, 60, 1, 3, 5, m2, &r) ==
+    CHECK(bench_search_run(p, RPS_ENC_HANDS, v, RPS_ENC_HANDS, 60, 1, 3, 5, m2, &r) ==
           NRPS_OK);
     CHECK(bench_search_same_games(m1, m2, 3) < 3);
     /* batching with virtual loss: several leaves per call */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 8, 2, 5, NULL, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, 60, 8, 2, 5, NULL, &r) == NRPS_OK);
     check_row(&r, 2, 60, 8);
     CHECK(r.mean_batch > 1.5);
     /* a batch above the backends' max is refused */
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 60, 9, 1, 5, NULL, &r) == NRPS_ERR_ARG);
+    CHECK(bench_search_run(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, 60, 9, 1, 5, NULL, &r) == NRPS_ERR_ARG);
     be_destroy(p);
     be_destroy(v);
 }
@@ -89,7 +87,7 @@ static void test_ort_run(void) {
     be_backend *p, *v;
     REQUIRE(make_pair("ort-cpu", &p, &v));
     bench_search_row r;
-    CHECK(bench_search_run(p, MLP_ACT_SOFTMAX, RPS_ENC_BOARD, v, MLP_ACT_SIGMOID, RPS_ENC_BOARD, 40, 4, 2, 9, NULL, &r) == NRPS_OK);
+    CHECK(bench_search_run(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, 40, 4, 2, 9, NULL, &r) == NRPS_OK);
     check_row(&r, 2, 40, 4);
     CHECK(!strcmp(r.backend, "ort-cpu"));
     be_destroy(p);
@@ -114,8 +112,7 @@ int main(void) {
     RUN(test_native_run);
     RUN(test_ort_run);
     RUN(test_same_games);
-    unlink(g_policy);
-    unlink(g_value);
-    rmdir(g_dir);
+    be_model_free(g_policy);
+    be_model_free(g_value);
     return check_summary("search_bench");
 }

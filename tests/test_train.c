@@ -8,8 +8,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "backend/backend.h"
 #include "nn/mlp.h"
-#include "onnx/onnx_mlp.h"
+#include "nn/net.h"
+#include "onnx/onnx_net.h"
+#include "search/eval_net.h"
 #include "search/mcts.h"
 #include "train/replay.h"
 #include "train/selfplay.h"
@@ -17,13 +20,32 @@
 
 static char tmpdir[256];
 
-static void random_nets(mlp *pol, mlp *val, uint64_t seed) {
+/* A random 81-16-9 policy and 81-8-1 value network as models taking encoding enc (m[0] policy, m[1] value). */
+static int random_nets(be_model *m[2], uint64_t seed, rps_encoding enc) {
     nrps_rng r;
     nrps_rng_seed(&r, seed);
-    mlp_init(pol, RPS_INPUT_SIZE, 16, RPS_POLICY_SIZE, MLP_ACT_RELU, MLP_ACT_SOFTMAX);
-    mlp_init(val, RPS_INPUT_SIZE, 8, 1, MLP_ACT_RELU, MLP_ACT_SIGMOID);
-    mlp_init_random(pol, &r);
-    mlp_init_random(val, &r);
+    int hp[1] = {16}, hv[1] = {8};
+    nn_arch a[2] = {nn_arch_mlp(RPS_INPUT_SIZE, hp, 1, NN_ACT_RELU, 0, RPS_POLICY_SIZE, NN_ACT_SOFTMAX, NN_HEAD_POLICY),
+                    nn_arch_mlp(RPS_INPUT_SIZE, hv, 1, NN_ACT_RELU, 0, 1, NN_ACT_SIGMOID, NN_HEAD_VALUE)};
+    onnx_net_info info;
+    onnx_net_info_default(&info);
+    snprintf(info.input_encoding, sizeof info.input_encoding, "%s", rps_encoding_name(enc));
+    int ok = 1;
+    for (int i = 0; i < 2; i++) {
+        nn_net n;
+        m[i] = NULL;
+        ok = ok && nn_init(&n, &a[i]) == NRPS_OK;
+        if (ok) nn_init_random(&n, &r);
+        ok = ok && be_model_from_net(&n, &info, i ? "value" : "policy", &m[i]) == NRPS_OK;
+        nn_free(&n);
+    }
+    return ok;
+}
+
+/* An evaluator on the models (native-ref, batch max_batch). */
+static eval_net *open_eval(be_model *m[2], int max_batch) {
+    eval_net_spec es = {.policy = m[0], .value = m[1], .backend = "native-ref", .opt = be_options_default()};
+    return eval_net_open(&es, max_batch);
 }
 
 /* States along random games. */
@@ -88,26 +110,9 @@ static void test_key_encoding(void) {
     CHECK(memcmp(a, b, sizeof a) == 0 && a[9 * 2 + 8] == 16.0f && a[9 * 3 + 8] == 16.0f);
 }
 
-static void test_sparse_forward_equals_reference(void) {
-    mlp pol = {0}, val = {0};
-    random_nets(&pol, &val, 3);
-    rps_state st[64];
-    random_states(st, 64, 11);
-    float x[64 * RPS_INPUT_SIZE], y1[64 * 9], y2[64 * 9], scratch[64 * 16];
-    for (int i = 0; i < 64; i++) rps_state_encode(&st[i], &x[i * RPS_INPUT_SIZE]);
-    REQUIRE(mlp_forward(&pol, x, 64, y1, scratch) == NRPS_OK);
-    REQUIRE(sp_net_forward(&pol, x, 64, y2, scratch) == NRPS_OK);
-    CHECK(memcmp(y1, y2, 64 * 9 * sizeof(float)) == 0);
-    REQUIRE(mlp_forward(&val, x, 64, y1, scratch) == NRPS_OK);
-    REQUIRE(sp_net_forward(&val, x, 64, y2, scratch) == NRPS_OK);
-    CHECK(memcmp(y1, y2, 64 * sizeof(float)) == 0);
-    mlp_free(&pol);
-    mlp_free(&val);
-}
-
 static void test_selfplay_targets(void) {
-    mlp pol = {0}, val = {0};
-    random_nets(&pol, &val, 5);
+    be_model *nets[2];
+    REQUIRE(random_nets(nets, 5, RPS_ENC_HANDS));
     mcts_config mc = mcts_config_default();
     mc.playouts = 24;
     mc.batch = 4;
@@ -116,7 +121,7 @@ static void test_selfplay_targets(void) {
     mc.temperature_plies = 3;
     mc.reuse_tree = 1;
     mcts *m = mcts_create(&mc);
-    sp_net_eval *ne = sp_net_eval_create(&pol, &val, RPS_ENC_HANDS, 4);
+    eval_net *ne = open_eval(nets, 4);
     REQUIRE(m && ne);
     rps_config cfg = rps_config_standard();
     int p1_wins = 0, p2_wins = 0;
@@ -124,7 +129,7 @@ static void test_selfplay_targets(void) {
         sp_sample smp[RPS_MAX_PLIES];
         rps_state st[RPS_MAX_PLIES];
         int n = 0, w = -1;
-        REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, RPS_ENC_HANDS, selfplay_game_seed(9, 1, g), 0, smp, st, &n, &w, NULL) ==
+        REQUIRE(selfplay_game(m, eval_net_evaluator(ne), &cfg, RPS_ENC_HANDS, selfplay_game_seed(9, 1, g), 0, smp, st, &n, &w, NULL) ==
                 NRPS_OK);
         CHECK(n == 9); /* standard games always have 9 plies */
         CHECK(w == RPS_P1 || w == RPS_P2);
@@ -152,20 +157,20 @@ static void test_selfplay_targets(void) {
         CHECK(rps_state_is_over(&last) && rps_state_winner(&last) == w);
     }
     CHECK(p1_wins > 0 && p2_wins > 0);
-    sp_net_eval_destroy(ne);
+    eval_net_destroy(ne);
     mcts_destroy(m);
-    mlp_free(&pol);
-    mlp_free(&val);
+    be_model_free(nets[0]);
+    be_model_free(nets[1]);
 }
 
 static void test_selfplay_random_opponent(void) {
-    mlp pol = {0}, val = {0};
-    random_nets(&pol, &val, 6);
+    be_model *nets[2];
+    REQUIRE(random_nets(nets, 6, RPS_ENC_BOARD));
     mcts_config mc = mcts_config_default();
     mc.playouts = 16;
     mc.reuse_tree = 1;
     mcts *m = mcts_create(&mc);
-    sp_net_eval *ne = sp_net_eval_create(&pol, &val, RPS_ENC_BOARD, 1);
+    eval_net *ne = open_eval(nets, 1);
     REQUIRE(m && ne);
     rps_config cfg = rps_config_standard();
     for (int seat = RPS_P1; seat <= RPS_P2; seat++)
@@ -173,7 +178,7 @@ static void test_selfplay_random_opponent(void) {
             sp_sample smp[RPS_MAX_PLIES];
             rps_state st[RPS_MAX_PLIES];
             int n = 0, w = -1;
-            REQUIRE(selfplay_game(m, sp_net_eval_evaluator(ne), &cfg, RPS_ENC_BOARD, selfplay_game_seed(3, 1, g), seat, smp, st, &n,
+            REQUIRE(selfplay_game(m, eval_net_evaluator(ne), &cfg, RPS_ENC_BOARD, selfplay_game_seed(3, 1, g), seat, smp, st, &n,
                                   &w, NULL) == NRPS_OK);
             CHECK(n == (seat == RPS_P1 ? 4 : 5)); /* only the searching side's positions */
             for (int i = 0; i < n; i++) {
@@ -187,15 +192,15 @@ static void test_selfplay_random_opponent(void) {
     CHECK(seats[0] > 1300 && seats[0] < 1500 && seats[1] > 220 && seats[2] > 220);
     CHECK(selfplay_random_seat(1, 2, 17, 0.3) == selfplay_random_seat(1, 2, 17, 0.3));
     for (long g = 0; g < 100; g++) CHECK(selfplay_random_seat(1, 2, g, 0.0) == 0);
-    sp_net_eval_destroy(ne);
+    eval_net_destroy(ne);
     mcts_destroy(m);
-    mlp_free(&pol);
-    mlp_free(&val);
+    be_model_free(nets[0]);
+    be_model_free(nets[1]);
 }
 
 static void test_selfplay_threads_independent(void) {
-    mlp pol = {0}, val = {0};
-    random_nets(&pol, &val, 8);
+    be_model *nets[2];
+    REQUIRE(random_nets(nets, 8, RPS_ENC_BOARD));
     selfplay_config sc;
     memset(&sc, 0, sizeof sc);
     sc.game = rps_config_standard();
@@ -211,20 +216,20 @@ static void test_selfplay_threads_independent(void) {
     long na = 0, nb = 0;
     selfplay_stats sa, sb;
     sc.threads = 1;
-    REQUIRE(selfplay_run(&sc, &pol, &val, 3, 10, &a, &na, &sa) == NRPS_OK);
+    REQUIRE(selfplay_run(&sc, nets[0], nets[1], 3, 10, &a, &na, &sa) == NRPS_OK);
     sc.threads = 3;
-    REQUIRE(selfplay_run(&sc, &pol, &val, 3, 10, &b, &nb, &sb) == NRPS_OK);
+    REQUIRE(selfplay_run(&sc, nets[0], nets[1], 3, 10, &b, &nb, &sb) == NRPS_OK);
     CHECK(na == 90 && nb == 90 && sa.games == 10 && sb.games == 10);
     CHECK(memcmp(a, b, (size_t)na * sizeof *a) == 0);
     CHECK(sa.p1_wins + sa.p2_wins + sa.draws == 10);
     free(b);
     /* another generation gives other games */
-    REQUIRE(selfplay_run(&sc, &pol, &val, 4, 10, &b, &nb, &sb) == NRPS_OK);
+    REQUIRE(selfplay_run(&sc, nets[0], nets[1], 4, 10, &b, &nb, &sb) == NRPS_OK);
     CHECK(memcmp(a, b, (size_t)na * sizeof *a) != 0);
     free(a);
     free(b);
-    mlp_free(&pol);
-    mlp_free(&val);
+    be_model_free(nets[0]);
+    be_model_free(nets[1]);
 }
 
 static sp_sample mk(uint32_t key, int pos, float v) {
@@ -330,12 +335,13 @@ static void test_checkpoint_resume_equals_uninterrupted(void) {
         snprintf(b, sizeof b, "%s/%s", part.out_dir, files[i]);
         CHECK_MSG(files_equal(a, b), "%s differs", files[i]);
     }
-    mlp m = {0};
-    onnx_mlp_info info;
+    nn_net m = {0};
+    onnx_net_info info;
     snprintf(a, sizeof a, "%s/rps_policy.onnx", part.out_dir);
-    REQUIRE(onnx_mlp_load(a, &m, &info) == NRPS_OK);
-    CHECK(m.hidden == 16 && m.out == 9 && info.training_games == 18 && info.seed == 77 && !strcmp(info.kind, "policy"));
-    mlp_free(&m);
+    REQUIRE(onnx_net_load(a, &m, &info) == NRPS_OK);
+    CHECK(m.arch.n_layers == 2 && m.arch.layer[0].out == 16 && nn_head_width(&m.arch, 0) == 9);
+    CHECK(info.training_games == 18 && info.seed == 77 && m.arch.head[0].kind == NN_HEAD_POLICY);
+    nn_free(&m);
     /* the run is complete: resuming again does nothing and succeeds */
     REQUIRE(train_run(&part, 1, &fin) == NRPS_OK);
     CHECK(fin == 3);
@@ -400,7 +406,6 @@ int main(void) {
         return 1;
     }
     RUN(test_key_encoding);
-    RUN(test_sparse_forward_equals_reference);
     RUN(test_selfplay_targets);
     RUN(test_selfplay_random_opponent);
     RUN(test_selfplay_threads_independent);

@@ -1,73 +1,123 @@
-/* backend.c - backend registry: name -> constructor, the checked run wrapper, and the native-cuda glue that
- * loads the ONNX weights in C and hands plain arrays to src/backend/cuda.cu (when built with nvcc). */
+/* backend.c - the backend registry (name -> constructor, GPU flag, description), be_create and the checked
+ * wrappers every caller goes through (backend.h). The vtable lives in backend_impl.h. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
-#include "nn/mlp.h"
-#include "onnx/onnx_mlp.h"
-#ifdef NRPS_HAVE_CUDA
-#include "backend/cuda_native.h"
-#endif
+#include "backend/backend_impl.h"
 
-be_options be_options_default(void) { return (be_options){.threads = 1, .device_id = 0, .provider = NULL, .max_batch = 1024}; }
+/* The one table: be_create, the name checks, --help and the error messages all iterate it. */
+static const be_entry REGISTRY[] = {
+    {"native-ref", be_ref_create, 0, 1, 0, "plain-C reference forward (double accumulation), bit-reproducible"},
+    {"native-cpu", be_cpu_create, 0, 1, 0, "our vectorised C kernels (AVX-512 / AVX2 / baseline at run time)"},
+    {"native-cuda", be_cuda_create, 1, 1, 0, "our CUDA kernels (fp32; H2D + kernels + D2H per call)"},
+    {"ort-cpu", be_ort_create, 0, 0, 0, "ONNX Runtime, CPU execution provider"},
+    {"ort-cuda", be_ort_create, 1, 0, 0, "ONNX Runtime, CUDA execution provider (TF32 off)"},
+    {"ort-tensorrt", be_ort_create, 1, 0, 0, "ONNX Runtime, TensorRT execution provider"},
+    {"ort-", be_ort_create, 1, 0, 1, "ONNX Runtime with any other execution provider, e.g. ort-rocm, ort-openvino"},
+};
+enum { N_REGISTRY = sizeof REGISTRY / sizeof REGISTRY[0] };
 
-int be_name_known(const char *name) {
-    return !strcmp(name, "native-cpu") || !strcmp(name, "native-cuda") || !strcmp(name, "ort") ||
-           (!strncmp(name, "ort-", 4) && be_ort_provider_known(name + 4));
+/* The entry for name, or NULL. "ort" (with be_options.provider) maps to the generic ONNX Runtime entry. */
+static const be_entry *entry_find(const char *name) {
+    for (int i = 0; i < N_REGISTRY; i++)
+        if (!REGISTRY[i].prefix && !strcmp(name, REGISTRY[i].name)) return &REGISTRY[i];
+    for (int i = 0; i < N_REGISTRY; i++) {
+        size_t k = strlen(REGISTRY[i].name);
+        if (REGISTRY[i].prefix && !strncmp(name, REGISTRY[i].name, k) && be_ort_provider_known(name + k))
+            return &REGISTRY[i];
+    }
+    if (!strcmp(name, "ort")) return &REGISTRY[N_REGISTRY - 1];
+    return NULL;
+}
+
+int be_registry_count(void) { return N_REGISTRY; }
+const char *be_registry_name(int i) { return i >= 0 && i < N_REGISTRY ? REGISTRY[i].name : NULL; }
+const char *be_registry_description(int i) { return i >= 0 && i < N_REGISTRY ? REGISTRY[i].description : NULL; }
+int be_registry_is_gpu(int i) { return i >= 0 && i < N_REGISTRY && REGISTRY[i].is_gpu; }
+
+void be_registry_names(char *buf, size_t len) {
+    size_t pos = 0;
+    if (len) buf[0] = 0;
+    for (int i = 0; i < N_REGISTRY && pos + 1 < len; i++) {
+        int k = snprintf(buf + pos, len - pos, "%s%s%s", i ? ", " : "", REGISTRY[i].name,
+                         REGISTRY[i].prefix ? "<provider>" : "");
+        if (k < 0) break;
+        pos += (size_t)k;
+    }
+}
+
+int be_name_known(const char *name) { return entry_find(name) != NULL; }
+
+int be_is_native(const char *name) {
+    const be_entry *e = entry_find(name);
+    return e && e->native;
 }
 
 int be_is_gpu(const char *name) {
-    if (!strcmp(name, "native-cuda")) return 1;
-    if (!strncmp(name, "ort-", 4)) {
-        const char *p = name + 4;
-        /* CPU-side providers (no separate device memory) */
-        const char *full = be_ort_provider_full_name(p);
-        return strcmp(full, "CPUExecutionProvider") && strcmp(full, "XnnpackExecutionProvider") &&
-               strcmp(full, "OpenVINOExecutionProvider");
-    }
-    return 0;
+    const be_entry *e = entry_find(name);
+    if (!e) return 0;
+    if (e->prefix) return be_ort_provider_is_gpu(name + strlen(e->name));
+    return e->is_gpu;
 }
 
-nrps_status be_create(const char *name, const char *model_path, const be_options *opt_in, be_backend **out) {
+be_options be_options_default(void) {
+    return (be_options){.threads = 1, .device_id = 0, .provider = NULL, .max_batch = 1024};
+}
+
+void be_info_from_net(const nn_net *n, const char *input_name, be_info *info) {
+    snprintf(info->input_name, sizeof info->input_name, "%s", input_name && *input_name ? input_name : "input");
+    info->input_size = n->arch.in;
+    info->n_outputs = n->arch.n_heads;
+    for (int h = 0; h < n->arch.n_heads; h++) {
+        be_output *o = &info->output[h];
+        snprintf(o->name, sizeof o->name, "%s", n->arch.head[h].name);
+        o->width = nn_head_width(&n->arch, h);
+        o->kind = n->arch.head[h].kind;
+        o->final_act = nn_head_act(&n->arch, h);
+    }
+}
+
+nrps_status be_create(const char *name, const be_model *model, const be_options *opt_in, be_backend **out) {
     *out = NULL;
     be_options opt = opt_in ? *opt_in : be_options_default();
     if (opt.threads <= 0) opt.threads = 1;
     if (opt.max_batch <= 0) opt.max_batch = 1024;
-    if (!be_name_known(name)) {
-        nrps_set_error("unknown backend '%s' (expected ort-cpu, ort-cuda, ort-tensorrt, ort-<provider> with an ONNX "
-                       "Runtime provider name, native-cpu, native-cuda)",
-                       name);
+    const be_entry *e = entry_find(name);
+    if (!e) {
+        char names[256];
+        be_registry_names(names, sizeof names);
+        nrps_set_error("unknown backend '%s' (expected one of: %s)", name, names);
         return NRPS_ERR_ARG;
+    }
+    if (e->native && !be_model_net(model)) {
+        nrps_set_error("%s: %s: %s (our native backends run dense layer lists; ort-cpu runs any model)", name,
+                       be_model_path(model), be_model_refusal(model));
+        return NRPS_ERR_UNSUPPORTED;
     }
     be_backend *b = calloc(1, sizeof *b);
     if (!b) {
-        nrps_set_error("out of memory");
+        nrps_set_error("%s: out of memory", name);
         return NRPS_ERR_NOMEM;
     }
     snprintf(b->name, sizeof b->name, "%s", name);
+    snprintf(b->info.model_path, sizeof b->info.model_path, "%s", be_model_path(model));
     b->max_batch = opt.max_batch;
-    nrps_status rc;
-    if (!strcmp(name, "native-cpu"))
-        rc = be_cpu_create(model_path, &opt, b);
-    else if (!strcmp(name, "native-cuda"))
-        rc = be_cuda_create(model_path, &opt, b);
-    else {
-        const char *prov = !strcmp(name, "ort") ? (opt.provider ? opt.provider : "cpu") : name + 4;
-        rc = be_ort_create(model_path, prov, &opt, b);
-    }
-    if (rc) {
+    if (e->native) be_info_from_net(be_model_net(model), be_model_info(model)->input_name, &b->info);
+    double t0 = nrps_now_s();
+    nrps_status rc = e->create(name, model, &opt, b);
+    if (rc != NRPS_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
         nrps_set_error("%s: %s", name, msg);
         free(b);
         return rc;
     }
+    if (b->info.create_ms <= 0) b->info.create_ms = (nrps_now_s() - t0) * 1e3;
     *out = b;
     return NRPS_OK;
 }
 
-nrps_status be_run(be_backend *b, const float *in, int batch, float *out) {
+nrps_status be_run(be_backend *b, const float *in, int batch, float *const *out) {
     if (batch < 1 || batch > b->max_batch) {
         nrps_set_error("%s: batch %d outside 1..%d", b->name, batch, b->max_batch);
         return NRPS_ERR_ARG;
@@ -75,86 +125,18 @@ nrps_status be_run(be_backend *b, const float *in, int batch, float *out) {
     return b->run(b->ctx, in, batch, out);
 }
 
-nrps_status be_forward(void *backend, const float *in, int batch, float *out) {
-    return be_run((be_backend *)backend, in, batch, out);
-}
-
-void be_io_buffers(be_backend *b, float **in, float **out) {
-    *in = *out = NULL;
+void be_io_buffers(be_backend *b, float **in, float *out[BE_MAX_OUTPUTS]) {
+    *in = NULL;
+    for (int k = 0; k < BE_MAX_OUTPUTS; k++) out[k] = NULL;
     if (b->io_buffers) b->io_buffers(b->ctx, in, out);
 }
+
+const be_info *be_get_info(const be_backend *b) { return &b->info; }
+const char *be_name(const be_backend *b) { return b->name; }
+int be_max_batch(const be_backend *b) { return b->max_batch; }
 
 void be_destroy(be_backend *b) {
     if (!b) return;
     if (b->destroy) b->destroy(b->ctx);
     free(b);
 }
-
-#ifdef NRPS_HAVE_CUDA
-typedef struct {
-    void *nc;
-} cuda_ctx;
-
-static nrps_status cuda_run(void *p, const float *in, int batch, float *out) {
-    char err[256];
-    if (nc_run(((cuda_ctx *)p)->nc, in, batch, out, err, sizeof err)) {
-        nrps_set_error("native-cuda: %s", err);
-        return NRPS_ERR_BACKEND;
-    }
-    return NRPS_OK;
-}
-static void cuda_io(void *p, float **in, float **out) { nc_io_buffers(((cuda_ctx *)p)->nc, in, out); }
-static void cuda_destroy(void *p) {
-    if (!p) return;
-    nc_destroy(((cuda_ctx *)p)->nc);
-    free(p);
-}
-
-nrps_status be_cuda_create(const char *model_path, const be_options *opt, be_backend *b) {
-    double t0 = nrps_now_s();
-    mlp m;
-    memset(&m, 0, sizeof m);
-    onnx_mlp_info oi;
-    memset(&oi, 0, sizeof oi);
-    nrps_status rc = onnx_mlp_load(model_path, &m, &oi);
-    if (rc) return rc;
-    cuda_ctx *c = calloc(1, sizeof *c);
-    char err[256];
-    nc_mlp_desc d = {.in = m.in, .hidden = m.hidden, .out = m.out, .hidden_act = (int)m.hidden_act,
-                     .out_act = (int)m.out_act, .w1 = m.w1, .b1 = m.b1, .w2 = m.w2, .b2 = m.b2};
-    if (!c) {
-        nrps_set_error("out of memory");
-        rc = NRPS_ERR_NOMEM;
-    } else if (nc_create(&d, opt->device_id, opt->max_batch, &c->nc, b->info.device, sizeof b->info.device, err,
-                         sizeof err)) {
-        nrps_set_error("%s", err);
-        rc = NRPS_ERR_UNAVAILABLE;
-    }
-    if (rc) {
-        free(c);
-        mlp_free(&m);
-        return rc;
-    }
-    b->info.create_ms = (nrps_now_s() - t0) * 1e3;
-    snprintf(b->info.input_name, sizeof b->info.input_name, "%s", oi.input_name[0] ? oi.input_name : "input");
-    snprintf(b->info.output_name, sizeof b->info.output_name, "%s", oi.output_name[0] ? oi.output_name : "output");
-    b->info.input_size = m.in;
-    b->info.output_size = m.out;
-    b->info.threads = 1;
-    snprintf(b->info.provider, sizeof b->info.provider, "native CUDA fused kernel (%d-%d-%d, fp32)", m.in, m.hidden,
-             m.out);
-    snprintf(b->info.note, sizeof b->info.note, "pinned host buffers; H2D + kernel + D2H copies included");
-    mlp_free(&m);
-    b->ctx = c;
-    b->run = cuda_run;
-    b->io_buffers = cuda_io;
-    b->destroy = cuda_destroy;
-    return NRPS_OK;
-}
-#else
-nrps_status be_cuda_create(const char *model_path, const be_options *opt, be_backend *b) {
-    (void)model_path, (void)opt, (void)b;
-    nrps_set_error("not compiled in (no nvcc at build time; rebuild with CUDA to get the native CUDA backend)");
-    return NRPS_ERR_UNAVAILABLE;
-}
-#endif

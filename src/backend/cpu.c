@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
-#include "nn/mlp.h"
-#include "onnx/onnx_mlp.h"
+#include "backend/backend_impl.h"
+#include "nn/nn_ops.h"
 
 enum { TILE = 8 };
 typedef float v8f __attribute__((vector_size(32)));
@@ -31,7 +30,10 @@ typedef int v16i __attribute__((vector_size(64)));
 #endif
 
 typedef struct {
-    mlp m;
+    struct {
+        int in, hidden, out;
+        nn_act hidden_act, out_act;
+    } m;
     int lanes;       /* vector width of the kernel: 16 (AVX-512) or 8 */
     int hp, op;      /* hidden and output widths padded to multiples of lanes */
     float *w1t;      /* [in][hp] */
@@ -46,7 +48,6 @@ typedef struct {
 static void cpu_destroy(void *p) {
     cpu_ctx *c = p;
     if (!c) return;
-    mlp_free(&c->m);
     free(c->w1t);
     free(c->b1);
     free(c->w2t);
@@ -61,36 +62,10 @@ static void cpu_destroy(void *p) {
 static void cpu_io_buffers(void *p, float **in, float **out) {
     cpu_ctx *c = p;
     *in = c->in_buf;
-    *out = c->out_buf;
+    out[0] = c->out_buf;
 }
 
-static float act1(mlp_act a, float v) {
-    switch (a) {
-    case MLP_ACT_RELU: return v > 0.0f ? v : 0.0f;
-    case MLP_ACT_TANH: return tanhf(v);
-    case MLP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
-    default: return v;
-    }
-}
-
-static void out_act(mlp_act a, float *y, int n) {
-    if (a == MLP_ACT_SOFTMAX || a == MLP_ACT_LOGSOFTMAX) {
-        float mx = y[0];
-        for (int i = 1; i < n; i++) mx = y[i] > mx ? y[i] : mx;
-        float s = 0.0f;
-        if (a == MLP_ACT_SOFTMAX) {
-            for (int i = 0; i < n; i++) s += (y[i] = expf(y[i] - mx));
-            float inv = 1.0f / s;
-            for (int i = 0; i < n; i++) y[i] *= inv;
-        } else {
-            for (int i = 0; i < n; i++) s += expf(y[i] - mx);
-            float ls = logf(s);
-            for (int i = 0; i < n; i++) y[i] = y[i] - mx - ls;
-        }
-    } else if (a == MLP_ACT_SIGMOID || a == MLP_ACT_TANH) {
-        for (int i = 0; i < n; i++) y[i] = act1(a, y[i]);
-    }
-}
+static float act1(nn_act a, float v) { return (float)nn_act_elem(a, 0, v); }
 
 /* Unaligned vector load/store (memcpy compiles to one vector move). */
 #define LDV(dst, p) memcpy(&(dst), (p), sizeof(dst))
@@ -152,11 +127,12 @@ TILE_FN(tile8, NRPS_CLONES, v8f, v8i, 8)
 TILE_FN(tile16, NRPS_AVX512, v16f, v16i, 16)
 #endif
 
-static nrps_status cpu_run(void *p, const float *in, int batch, float *out) {
+static nrps_status cpu_run(void *p, const float *in, int batch, float *const *outs) {
     cpu_ctx *c = p;
-    const mlp *m = &c->m;
+    float *out = outs[0];
+    const __typeof__(c->m) *m = &c->m;
     const int I = m->in, O = m->out, op = c->op;
-    const int relu = m->hidden_act == MLP_ACT_RELU;
+    const int relu = m->hidden_act == NN_ACT_RELU;
     for (int s0 = 0; s0 < batch; s0 += TILE) {
         int ns = batch - s0 < TILE ? batch - s0 : TILE;
         const float *x[TILE];
@@ -169,26 +145,30 @@ static nrps_status cpu_run(void *p, const float *in, int batch, float *out) {
         for (int s = 0; s < ns; s++) {
             float *y = out + (size_t)(s0 + s) * O;
             memcpy(y, c->y + (size_t)s * op, sizeof(float) * O);
-            out_act(m->out_act, y, O);
+            nn_act_rows(m->out_act, 0, y, 1, O);
         }
     }
     return NRPS_OK;
 }
 
-nrps_status be_cpu_create(const char *model_path, const be_options *opt, be_backend *b) {
-    double t0 = nrps_now_s();
+nrps_status be_cpu_create(const char *name, const be_model *model, const be_options *opt, be_backend *b) {
+    (void)name;
+    const nn_net *net = be_model_net(model);
+    const nn_arch *a = &net->arch;
+    if (a->n_layers != 2 || a->n_heads != 1 || a->layer[0].act == NN_ACT_LEAKY_RELU) {
+        nrps_set_error("%s: this native-cpu build runs 2-layer one-head networks only", be_model_path(model));
+        return NRPS_ERR_UNSUPPORTED;
+    }
     cpu_ctx *c = calloc(1, sizeof *c);
-    onnx_mlp_info oi;
-    memset(&oi, 0, sizeof oi);
     if (!c) {
         nrps_set_error("out of memory");
         return NRPS_ERR_NOMEM;
     }
-    nrps_status rc = onnx_mlp_load(model_path, &c->m, &oi);
-    if (rc) {
-        cpu_destroy(c);
-        return rc;
-    }
+    c->m.in = a->in;
+    c->m.hidden = a->layer[0].out;
+    c->m.out = a->layer[1].out;
+    c->m.hidden_act = a->layer[0].act;
+    c->m.out_act = a->layer[1].act;
     const int I = c->m.in, H = c->m.hidden, O = c->m.out;
     const char *isa = "portable C vectors";
     c->lanes = 8;
@@ -221,19 +201,14 @@ nrps_status be_cpu_create(const char *model_path, const be_options *opt, be_back
         return NRPS_ERR_NOMEM;
     }
     for (int j = 0; j < H; j++) {
-        for (int i = 0; i < I; i++) c->w1t[(size_t)i * hp + j] = c->m.w1[(size_t)j * I + i];
-        c->b1[j] = c->m.b1[j];
-        for (int o = 0; o < O; o++) c->w2t[(size_t)j * op + o] = c->m.w2[(size_t)o * H + j];
+        for (int i = 0; i < I; i++) c->w1t[(size_t)i * hp + j] = net->w[0][(size_t)j * I + i];
+        c->b1[j] = net->b[0][j];
+        for (int o = 0; o < O; o++) c->w2t[(size_t)j * op + o] = net->w[1][(size_t)o * H + j];
     }
-    for (int o = 0; o < O; o++) c->b2[o] = c->m.b2[o];
-    b->info.create_ms = (nrps_now_s() - t0) * 1e3;
-    snprintf(b->info.input_name, sizeof b->info.input_name, "%s", oi.input_name[0] ? oi.input_name : "input");
-    snprintf(b->info.output_name, sizeof b->info.output_name, "%s", oi.output_name[0] ? oi.output_name : "output");
-    b->info.input_size = I;
-    b->info.output_size = O;
+    for (int o = 0; o < O; o++) c->b2[o] = net->b[1][o];
     b->info.threads = 1;
     snprintf(b->info.provider, sizeof b->info.provider, "native C %d-%d-%d %s/%s, %s, single-threaded", I, H, O,
-             mlp_act_name(c->m.hidden_act), mlp_act_name(c->m.out_act), isa);
+             nn_act_name(c->m.hidden_act), nn_act_name(c->m.out_act), isa);
     snprintf(b->info.device, sizeof b->info.device, "CPU");
     snprintf(b->info.note, sizeof b->info.note, "host buffers, no copies");
     b->ctx = c;

@@ -12,7 +12,9 @@
 
 #include <onnxruntime_c_api.h>
 
-#include "backend/backend.h"
+#include <pthread.h>
+
+#include "backend/backend_impl.h"
 
 static const OrtApi *g_api;
 static OrtEnv *g_env;
@@ -103,87 +105,125 @@ const char *be_ort_provider_full_name(const char *shortname) {
     return i < 0 ? shortname : PROVIDERS[i].full;
 }
 
-typedef struct {
-    OrtSession *sess;
-    OrtMemoryInfo *mem;
-    char *in_name, *out_name; /* from the session's allocator */
-    int in_size, out_size, max_batch;
-    float *in_buf, *out_buf; /* max_batch samples each */
-    OrtValue **in_vals, **out_vals; /* [max_batch + 1], created on first use of a batch size */
-} ort_ctx;
+int be_ort_provider_is_gpu(const char *provider) {
+    const char *full = be_ort_provider_full_name(provider);
+    return strcmp(full, "CPUExecutionProvider") && strcmp(full, "XnnpackExecutionProvider") &&
+           strcmp(full, "OpenVINOExecutionProvider");
+}
 
-static void ort_destroy(void *p) {
-    ort_ctx *c = p;
-    if (!c) return;
-    if (c->in_vals && c->out_vals)
-        for (int b = 0; b <= c->max_batch; b++) {
-            if (c->in_vals[b]) g_api->ReleaseValue(c->in_vals[b]);
-            if (c->out_vals[b]) g_api->ReleaseValue(c->out_vals[b]);
-        }
-    free(c->in_vals);
-    free(c->out_vals);
-    OrtAllocator *alloc = NULL;
-    OrtStatus *st = g_api->GetAllocatorWithDefaultOptions(&alloc);
-    if (st) g_api->ReleaseStatus(st);
-    else {
-        if (c->in_name && (st = g_api->AllocatorFree(alloc, c->in_name))) g_api->ReleaseStatus(st);
-        if (c->out_name && (st = g_api->AllocatorFree(alloc, c->out_name))) g_api->ReleaseStatus(st);
-    }
-    if (c->mem) g_api->ReleaseMemoryInfo(c->mem);
-    if (c->sess) g_api->ReleaseSession(c->sess);
-    free(c->in_buf);
-    free(c->out_buf);
-    free(c);
+/* The process-wide environment: created by the first session, released with the last (serialised). */
+static pthread_mutex_t g_env_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static nrps_status env_acquire(void) {
+    nrps_status rc = NRPS_OK;
+    pthread_mutex_lock(&g_env_lock);
+    if (!g_env && ort_fail(g_api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "neural_rps", &g_env), "ONNX Runtime CreateEnv"))
+        rc = NRPS_ERR_BACKEND;
+    else
+        g_env_refs++;
+    pthread_mutex_unlock(&g_env_lock);
+    return rc;
+}
+
+static void env_release(void) {
+    pthread_mutex_lock(&g_env_lock);
     if (--g_env_refs == 0 && g_env) {
         g_api->ReleaseEnv(g_env);
         g_env = NULL;
         g_plugins_registered = 0;
     }
+    pthread_mutex_unlock(&g_env_lock);
+}
+
+typedef struct {
+    OrtSession *sess;
+    OrtMemoryInfo *mem;
+    int n_out, max_batch, have_env;
+    char *in_name, *out_name[BE_MAX_OUTPUTS]; /* from the session's allocator */
+    int in_size, out_size[BE_MAX_OUTPUTS];
+    float *in_buf, *out_buf[BE_MAX_OUTPUTS]; /* max_batch samples each */
+    OrtValue **in_vals, **out_vals;          /* [max_batch + 1] and [(max_batch + 1) * n_out], created on first use */
+} ort_ctx;
+
+static void ort_free_name(char *name) {
+    OrtAllocator *alloc = NULL;
+    OrtStatus *st;
+    if (!name) return;
+    if ((st = g_api->GetAllocatorWithDefaultOptions(&alloc))) g_api->ReleaseStatus(st);
+    else if ((st = g_api->AllocatorFree(alloc, name))) g_api->ReleaseStatus(st);
+}
+
+static void ort_destroy(void *p) {
+    ort_ctx *c = p;
+    if (!c) return;
+    for (size_t i = 0; c->in_vals && i <= (size_t)c->max_batch; i++)
+        if (c->in_vals[i]) g_api->ReleaseValue(c->in_vals[i]);
+    for (size_t i = 0; c->out_vals && i < ((size_t)c->max_batch + 1) * BE_MAX_OUTPUTS; i++)
+        if (c->out_vals[i]) g_api->ReleaseValue(c->out_vals[i]);
+    free(c->in_vals);
+    free(c->out_vals);
+    ort_free_name(c->in_name);
+    for (int k = 0; k < BE_MAX_OUTPUTS; k++) {
+        ort_free_name(c->out_name[k]);
+        free(c->out_buf[k]);
+    }
+    if (c->mem) g_api->ReleaseMemoryInfo(c->mem);
+    if (c->sess) g_api->ReleaseSession(c->sess);
+    free(c->in_buf);
+    int had_env = c->have_env;
+    free(c);
+    if (had_env) env_release();
 }
 
 static void ort_io_buffers(void *p, float **in, float **out) {
     ort_ctx *c = p;
     *in = c->in_buf;
-    *out = c->out_buf;
+    for (int k = 0; k < c->n_out; k++) out[k] = c->out_buf[k];
 }
 
-static nrps_status ort_run(void *p, const float *in, int batch, float *out) {
+static nrps_status tensor_wrap(ort_ctx *c, float *buf, int batch, int width, OrtValue **v, const char *what) {
+    int64_t shape[2] = {batch, width};
+    return ort_fail(g_api->CreateTensorWithDataAsOrtValue(c->mem, buf, sizeof(float) * (size_t)batch * width, shape,
+                                                          2, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, v),
+                    what)
+               ? NRPS_ERR_BACKEND
+               : NRPS_OK;
+}
+
+static nrps_status ort_run(void *p, const float *in, int batch, float *const *out) {
     ort_ctx *c = p;
+    OrtValue **outs = c->out_vals + (size_t)batch * BE_MAX_OUTPUTS;
     if (!c->in_vals[batch]) { /* first call at this batch size: wrap the preallocated buffers */
-        int64_t ish[2] = {batch, c->in_size}, osh[2] = {batch, c->out_size};
-        if (ort_fail(g_api->CreateTensorWithDataAsOrtValue(c->mem, c->in_buf, sizeof(float) * (size_t)batch * c->in_size,
-                                                           ish, 2, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT,
-                                                           &c->in_vals[batch]),
-                     "ONNX Runtime input tensor"))
+        if (tensor_wrap(c, c->in_buf, batch, c->in_size, &c->in_vals[batch], "ONNX Runtime input tensor"))
             return NRPS_ERR_BACKEND;
-        if (ort_fail(g_api->CreateTensorWithDataAsOrtValue(c->mem, c->out_buf,
-                                                           sizeof(float) * (size_t)batch * c->out_size, osh, 2,
-                                                           ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &c->out_vals[batch]),
-                     "ONNX Runtime output tensor"))
-            return NRPS_ERR_BACKEND;
+        for (int k = 0; k < c->n_out; k++)
+            if (tensor_wrap(c, c->out_buf[k], batch, c->out_size[k], &outs[k], "ONNX Runtime output tensor"))
+                return NRPS_ERR_BACKEND;
     }
     if (in != c->in_buf) memcpy(c->in_buf, in, sizeof(float) * (size_t)batch * c->in_size);
-    const char *in_names[1] = {c->in_name}, *out_names[1] = {c->out_name};
+    const char *in_names[1] = {c->in_name};
     const OrtValue *ins[1] = {c->in_vals[batch]};
-    OrtValue *outs[1] = {c->out_vals[batch]};
-    if (ort_fail(g_api->Run(c->sess, NULL, in_names, ins, 1, out_names, 1, outs), "ONNX Runtime Run"))
+    if (ort_fail(g_api->Run(c->sess, NULL, in_names, ins, 1, (const char *const *)c->out_name, (size_t)c->n_out, outs),
+                 "ONNX Runtime Run"))
         return NRPS_ERR_BACKEND;
-    if (out != c->out_buf) memcpy(out, c->out_buf, sizeof(float) * (size_t)batch * c->out_size);
+    for (int k = 0; k < c->n_out; k++)
+        if (out[k] != c->out_buf[k]) memcpy(out[k], c->out_buf[k], sizeof(float) * (size_t)batch * c->out_size[k]);
     return NRPS_OK;
 }
 
-/* Reads name and per-sample width of input/output `idx`; the shape must be [batch (dynamic or any), n]. */
-static nrps_status read_io(OrtSession *s, int output, const char *path, char **name, int *width) {
+/* Reads name and per-sample width of input/output idx; the shape must be [batch (dynamic or any), n]. */
+static nrps_status read_io(OrtSession *s, int output, size_t idx, const char *path, char **name, int *width) {
     OrtAllocator *alloc = NULL;
     OrtTypeInfo *ti = NULL;
     const OrtTensorTypeAndShapeInfo *tsi = NULL;
     nrps_status rc = NRPS_ERR_BACKEND;
     const char *what = output ? "output" : "input";
     if (ort_fail(g_api->GetAllocatorWithDefaultOptions(&alloc), "GetAllocatorWithDefaultOptions")) goto cleanup;
-    if (ort_fail(output ? g_api->SessionGetOutputName(s, 0, alloc, name) : g_api->SessionGetInputName(s, 0, alloc, name),
+    if (ort_fail(output ? g_api->SessionGetOutputName(s, idx, alloc, name)
+                        : g_api->SessionGetInputName(s, idx, alloc, name),
                  "SessionGetInputName/OutputName"))
         goto cleanup;
-    if (ort_fail(output ? g_api->SessionGetOutputTypeInfo(s, 0, &ti) : g_api->SessionGetInputTypeInfo(s, 0, &ti),
+    if (ort_fail(output ? g_api->SessionGetOutputTypeInfo(s, idx, &ti) : g_api->SessionGetInputTypeInfo(s, idx, &ti),
                  "SessionGetTypeInfo"))
         goto cleanup;
     if (ort_fail(g_api->CastTypeInfoToTensorInfo(ti, &tsi), "CastTypeInfoToTensorInfo")) goto cleanup;
@@ -342,72 +382,107 @@ static nrps_status append_provider(OrtSessionOptions *so, const char *provider, 
     return NRPS_OK;
 }
 
-nrps_status be_ort_create(const char *model_path, const char *provider, const be_options *opt, be_backend *b) {
+/* Session options: threads as asked, inter-op 1, sequential, ORT_ENABLE_ALL, and the provider. */
+static nrps_status session_options(const char *provider, const be_options *opt, OrtSessionOptions **so, char *used,
+                                   size_t used_len) {
+    int threads = opt->threads > 0 ? opt->threads : 1;
+    if (ort_fail(g_api->CreateSessionOptions(so), "CreateSessionOptions") ||
+        ort_fail(g_api->SetIntraOpNumThreads(*so, threads), "SetIntraOpNumThreads") ||
+        ort_fail(g_api->SetInterOpNumThreads(*so, 1), "SetInterOpNumThreads") ||
+        ort_fail(g_api->SetSessionExecutionMode(*so, ORT_SEQUENTIAL), "SetSessionExecutionMode") ||
+        ort_fail(g_api->SetSessionGraphOptimizationLevel(*so, ORT_ENABLE_ALL), "SetSessionGraphOptimizationLevel"))
+        return NRPS_ERR_BACKEND;
+    return append_provider(*so, provider, opt->device_id, used, used_len);
+}
+
+/* The session's outputs in session order, described with the heads of the model's network when it has one. */
+static nrps_status describe_io(ort_ctx *c, const be_model *m, be_info *info) {
+    const char *path = be_model_path(m);
+    size_t n_in = 0, n_out = 0;
+    if (ort_fail(g_api->SessionGetInputCount(c->sess, &n_in), "SessionGetInputCount") ||
+        ort_fail(g_api->SessionGetOutputCount(c->sess, &n_out), "SessionGetOutputCount"))
+        return NRPS_ERR_BACKEND;
+    if (n_in != 1 || n_out < 1 || n_out > BE_MAX_OUTPUTS) {
+        nrps_set_error("%s: %zu inputs and %zu outputs; this benchmark takes 1 input and 1 to %d outputs", path, n_in,
+                       n_out, BE_MAX_OUTPUTS);
+        return NRPS_ERR_UNSUPPORTED;
+    }
+    nrps_status rc = read_io(c->sess, 0, 0, path, &c->in_name, &c->in_size);
+    c->n_out = (int)n_out;
+    for (int k = 0; rc == NRPS_OK && k < c->n_out; k++) rc = read_io(c->sess, 1, (size_t)k, path, &c->out_name[k], &c->out_size[k]);
+    if (rc != NRPS_OK) return rc;
+    snprintf(info->input_name, sizeof info->input_name, "%s", c->in_name);
+    info->input_size = c->in_size;
+    info->n_outputs = c->n_out;
+    const nn_net *net = be_model_net(m);
+    for (int k = 0; k < c->n_out; k++) {
+        be_output *o = &info->output[k];
+        memset(o, 0, sizeof *o);
+        snprintf(o->name, sizeof o->name, "%s", c->out_name[k]);
+        o->width = c->out_size[k];
+        for (int h = 0; net && h < net->arch.n_heads; h++)
+            if (!strcmp(net->arch.head[h].name, c->out_name[k]) && nn_head_width(&net->arch, h) == o->width) {
+                o->kind = net->arch.head[h].kind;
+                o->final_act = nn_head_act(&net->arch, h);
+            }
+    }
+    return NRPS_OK;
+}
+
+static nrps_status alloc_buffers(ort_ctx *c, int max_batch) {
+    size_t mb = (size_t)max_batch;
+    c->max_batch = max_batch;
+    c->in_buf = calloc(mb * (size_t)c->in_size, sizeof(float));
+    c->in_vals = calloc(mb + 1, sizeof *c->in_vals);
+    c->out_vals = calloc((mb + 1) * BE_MAX_OUTPUTS, sizeof *c->out_vals);
+    int ok = c->in_buf && c->in_vals && c->out_vals;
+    for (int k = 0; k < c->n_out; k++) ok = ok && (c->out_buf[k] = calloc(mb * (size_t)c->out_size[k], sizeof(float)));
+    if (!ok) {
+        nrps_set_error("out of memory for %d-sample ONNX Runtime buffers", max_batch);
+        return NRPS_ERR_NOMEM;
+    }
+    if (ort_fail(g_api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &c->mem), "CreateCpuMemoryInfo"))
+        return NRPS_ERR_BACKEND;
+    return NRPS_OK;
+}
+
+nrps_status be_ort_create(const char *name, const be_model *m, const be_options *opt, be_backend *b) {
     nrps_status rc = ort_api_init();
     if (rc) return rc;
+    const char *provider = !strcmp(name, "ort") ? (opt->provider ? opt->provider : "cpu") : name + 4;
     OrtSessionOptions *so = NULL;
     ort_ctx *c = calloc(1, sizeof *c);
     if (!c) {
         nrps_set_error("out of memory");
         return NRPS_ERR_NOMEM;
     }
-    if (!g_env) {
-        if (ort_fail(g_api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "neural_rps", &g_env), "ONNX Runtime CreateEnv")) {
-            free(c);
-            return NRPS_ERR_BACKEND;
-        }
+    if ((rc = env_acquire()) != NRPS_OK) {
+        free(c);
+        return rc;
     }
-    g_env_refs++;
-    rc = NRPS_ERR_BACKEND;
-    int threads = opt->threads > 0 ? opt->threads : 1;
+    c->have_env = 1;
     double t0 = nrps_now_s();
-    if (ort_fail(g_api->CreateSessionOptions(&so), "CreateSessionOptions") ||
-        ort_fail(g_api->SetIntraOpNumThreads(so, threads), "SetIntraOpNumThreads") ||
-        ort_fail(g_api->SetInterOpNumThreads(so, 1), "SetInterOpNumThreads") ||
-        ort_fail(g_api->SetSessionExecutionMode(so, ORT_SEQUENTIAL), "SetSessionExecutionMode") ||
-        ort_fail(g_api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL), "SetSessionGraphOptimizationLevel"))
+    pthread_mutex_lock(&g_env_lock); /* provider plugin registration touches the shared environment */
+    rc = session_options(provider, opt, &so, b->info.provider, sizeof b->info.provider);
+    pthread_mutex_unlock(&g_env_lock);
+    if (rc != NRPS_OK) goto fail;
+    size_t len = 0;
+    const void *bytes = be_model_bytes(m, &len);
+    char what[1100];
+    snprintf(what, sizeof what, "%s: ONNX Runtime CreateSession", be_model_path(m));
+    if (ort_fail(g_api->CreateSessionFromArray(g_env, bytes, len, so, &c->sess), what)) {
+        const char *e = nrps_last_error();
+        rc = strstr(e, "CUDA") || strstr(e, "TensorRT") || strstr(e, "device") ? NRPS_ERR_UNAVAILABLE : NRPS_ERR_BACKEND;
         goto fail;
-    rc = append_provider(so, provider, opt->device_id, b->info.provider, sizeof b->info.provider);
-    if (rc) goto fail;
-    rc = NRPS_ERR_BACKEND;
-    {
-        char what[1100];
-        snprintf(what, sizeof what, "%s: ONNX Runtime CreateSession", model_path);
-        if (ort_fail(g_api->CreateSession(g_env, model_path, so, &c->sess), what)) {
-            if (strstr(nrps_last_error(), "CUDA") || strstr(nrps_last_error(), "TensorRT") ||
-                strstr(nrps_last_error(), "device"))
-                rc = NRPS_ERR_UNAVAILABLE;
-            goto fail;
-        }
     }
     b->info.create_ms = (nrps_now_s() - t0) * 1e3;
-    if ((rc = read_io(c->sess, 0, model_path, &c->in_name, &c->in_size))) goto fail;
-    if ((rc = read_io(c->sess, 1, model_path, &c->out_name, &c->out_size))) goto fail;
-    rc = NRPS_ERR_BACKEND;
-    if (ort_fail(g_api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &c->mem), "CreateCpuMemoryInfo"))
-        goto fail;
-    c->max_batch = opt->max_batch;
-    c->in_buf = malloc(sizeof(float) * (size_t)c->max_batch * c->in_size);
-    c->out_buf = malloc(sizeof(float) * (size_t)c->max_batch * c->out_size);
-    c->in_vals = calloc((size_t)c->max_batch + 1, sizeof *c->in_vals);
-    c->out_vals = calloc((size_t)c->max_batch + 1, sizeof *c->out_vals);
-    if (!c->in_buf || !c->out_buf || !c->in_vals || !c->out_vals) {
-        nrps_set_error("out of memory for %d-sample ONNX Runtime buffers", c->max_batch);
-        rc = NRPS_ERR_NOMEM;
-        goto fail;
-    }
-    memset(c->in_buf, 0, sizeof(float) * (size_t)c->max_batch * c->in_size);
+    if ((rc = describe_io(c, m, &b->info)) != NRPS_OK || (rc = alloc_buffers(c, opt->max_batch)) != NRPS_OK) goto fail;
     g_api->ReleaseSessionOptions(so);
-    snprintf(b->info.input_name, sizeof b->info.input_name, "%s", c->in_name);
-    snprintf(b->info.output_name, sizeof b->info.output_name, "%s", c->out_name);
-    b->info.input_size = c->in_size;
-    b->info.output_size = c->out_size;
-    b->info.threads = threads;
-    snprintf(b->info.device, sizeof b->info.device, "%s",
-             strncmp(b->info.provider, "CPU", 3) ? "GPU/accelerator via ONNX Runtime" : "CPU");
+    int cpu = !strncmp(b->info.provider, "CPU", 3);
+    b->info.threads = opt->threads > 0 ? opt->threads : 1;
+    snprintf(b->info.device, sizeof b->info.device, "%s", cpu ? "CPU" : "GPU/accelerator via ONNX Runtime");
     snprintf(b->info.note, sizeof b->info.note, "%s",
-             strncmp(b->info.provider, "CPU", 3) ? "host buffers; ONNX Runtime's H2D+D2H copies included"
-                                                 : "host buffers, no copies");
+             cpu ? "host buffers, no copies" : "host buffers; ONNX Runtime's H2D+D2H copies included");
     b->ctx = c;
     b->run = ort_run;
     b->io_buffers = ort_io_buffers;

@@ -29,17 +29,17 @@ void bench_timing_free(bench_timing *t) {
     t->samples_us = NULL;
 }
 
-static inline double call_us(be_backend *b, const float *in, int batch, float *out, nrps_status *rc) {
+static inline double call_us(be_backend *b, const float *in, int batch, float *const *out, nrps_status *rc) {
     uint64_t t0 = nrps_now_ns();
-    *rc = b->run(b->ctx, in, batch, out);
+    *rc = be_run(b, in, batch, out);
     return (double)(nrps_now_ns() - t0) * 1e-3;
 }
 
-nrps_status bench_time_backend(be_backend *b, const float *in, float *out, int batch, const bench_loop_opts *o,
+nrps_status bench_time_backend(be_backend *b, const float *in, float *const *out, int batch, const bench_loop_opts *o,
                                bench_timing *t) {
     memset(t, 0, sizeof *t);
-    if (batch < 1 || batch > b->max_batch) {
-        nrps_set_error("%s: batch %d outside 1..%d", b->name, batch, b->max_batch);
+    if (batch < 1 || batch > be_max_batch(b)) {
+        nrps_set_error("%s: batch %d outside 1..%d", be_name(b), batch, be_max_batch(b));
         return NRPS_ERR_ARG;
     }
     nrps_status rc = NRPS_OK;
@@ -52,7 +52,7 @@ nrps_status bench_time_backend(be_backend *b, const float *in, float *out, int b
     if (o->warmup >= 0) {
         t->warmup_settled = -1;
         for (long i = 0; i < o->warmup && !nrps_interrupted; i++) {
-            if ((rc = b->run(b->ctx, in, batch, out))) return rc;
+            if ((rc = be_run(b, in, batch, out))) return rc;
             t->warmup_calls++;
         }
     } else {

@@ -40,9 +40,9 @@ typedef struct {
     bench_stats st;        /* valid when n >= 1 */
 } bench_timing;
 
-/* Times b at `batch` on in (batch*input_size floats; ideally b's own io buffers) writing out. Polls
+/* Times b at `batch` on in (batch*input_size floats; ideally b's own io buffers) writing out[k] per output. Polls
  * nrps_interrupted: a stop returns NRPS_OK with interrupted = 1 and what was measured. */
-nrps_status bench_time_backend(be_backend *b, const float *in, float *out, int batch, const bench_loop_opts *o,
+nrps_status bench_time_backend(be_backend *b, const float *in, float *const *out, int batch, const bench_loop_opts *o,
                                bench_timing *t);
 void bench_timing_free(bench_timing *t); /* accepts NULL */
 

@@ -245,9 +245,17 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON_AddStringToObject(o, "timing_covers", r->info.note);
         cJSON_AddNumberToObject(o, "threads", r->info.threads);
         cJSON_AddStringToObject(o, "input_name", r->info.input_name);
-        cJSON_AddStringToObject(o, "output_name", r->info.output_name);
+        cJSON_AddStringToObject(o, "output_name", r->info.output[0].name);
         cJSON_AddNumberToObject(o, "input_size", r->info.input_size);
-        cJSON_AddNumberToObject(o, "output_size", r->info.output_size);
+        cJSON_AddNumberToObject(o, "output_size", r->info.output[0].width);
+        cJSON *outs = cJSON_AddArrayToObject(o, "outputs");
+        for (int k = 0; outs && k < r->info.n_outputs; k++) {
+            cJSON *oo = cJSON_CreateObject();
+            cJSON_AddStringToObject(oo, "name", r->info.output[k].name);
+            cJSON_AddNumberToObject(oo, "width", r->info.output[k].width);
+            cJSON_AddStringToObject(oo, "kind", nn_head_kind_name(r->info.output[k].kind));
+            cJSON_AddItemToArray(outs, oo);
+        }
         cJSON_AddNumberToObject(o, "session_create_ms", r->info.create_ms);
         cJSON_AddNumberToObject(o, "first_call_us", r->tm.first_call_us);
         cJSON_AddNumberToObject(o, "warmup_calls", (double)r->tm.warmup_calls);

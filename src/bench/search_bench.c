@@ -49,24 +49,21 @@ static nrps_status play_game(mcts *m, const mcts_evaluator *ev, uint64_t deal_se
     return NRPS_OK;
 }
 
-nrps_status bench_search_run(be_backend *policy, mlp_act pact, rps_encoding penc, be_backend *value, mlp_act vact,
-                             rps_encoding venc, int playouts,
+nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
                              int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row) {
     memset(row, 0, sizeof *row);
-    snprintf(row->backend, sizeof row->backend, "%s", policy->name);
+    snprintf(row->backend, sizeof row->backend, "%s", be_name(policy));
     row->playouts = playouts;
     row->batch = batch;
     row->same_games = -1;
-    if (games < 1 || playouts < 1 || batch < 1 || batch > policy->max_batch || batch > value->max_batch) {
+    if (games < 1 || playouts < 1 || batch < 1 || batch > be_max_batch(policy) || batch > be_max_batch(value)) {
         nrps_set_error("search benchmark: need games >= 1, playouts >= 1 and 1 <= batch <= the backends' max batch");
         return NRPS_ERR_ARG;
     }
-    eval_net_fn pf = {.ctx = policy, .forward = be_forward, .out_act = pact, .enc = penc};
-    eval_net_fn vf = {.ctx = value, .forward = be_forward, .out_act = vact, .enc = venc};
     mcts_config mc = mcts_config_default();
     mc.playouts = playouts;
     mc.batch = batch;
-    eval_net *en = eval_net_create(&pf, &vf, batch);
+    eval_net *en = eval_net_create(policy, penc, value, venc, batch);
     mcts *m = en ? mcts_create(&mc) : NULL;
     double *lat = malloc((size_t)games * RPS_MAX_PLIES * sizeof *lat);
     rps_move warm_moves[RPS_MAX_PLIES];

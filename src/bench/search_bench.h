@@ -10,7 +10,6 @@
 #include "backend/backend.h"
 #include "bench/stats.h"
 #include "game/game.h"
-#include "nn/mlp.h"
 
 typedef struct {
     char backend[32];
@@ -28,13 +27,12 @@ typedef struct {
     int interrupted;      /* SIGINT stopped it early */
 } bench_search_row;
 
-/* Plays `games` standard games (deal g seeded from seed + g) with MCTS on policy/value backends (their final
- * activations pact/vact tell how to read the outputs, penc/venc how to encode their inputs) and fills *row.
+/* Plays `games` standard games (deal g seeded from seed + g) with MCTS on policy/value backends (value may be the
+ * policy backend for a two-headed model; penc/venc: how to encode their inputs) and fills *row.
  * moves_out, if not NULL, receives the
  * games' moves (games * RPS_MAX_PLIES entries, position -1 after a game's end) for comparison between backends.
  * Both backends must accept `batch` samples. Polls nrps_interrupted. */
-nrps_status bench_search_run(be_backend *policy, mlp_act pact, rps_encoding penc, be_backend *value, mlp_act vact,
-                             rps_encoding venc, int playouts,
+nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
                              int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row);
 
 /* Counts the games whose move lists are identical. */

@@ -15,8 +15,8 @@
 #include "bench/bench.h"
 #include "bench/search_bench.h"
 #include "cli/cli.h"
-#include "nn/mlp.h"
-#include "onnx/onnx_mlp.h"
+#include "nn/net.h"
+#include "onnx/onnx_net.h"
 #include "search/agent.h"
 #include "search/eval_net.h"
 
@@ -67,13 +67,18 @@ static void usage(FILE *f) {
 }
 
 typedef struct {
-    const char *label; /* "policy" / "value" */
+    const char *label; /* "policy" / "value" / "net" (two heads) / "other" */
     const char *path;
-    mlp ref;
-    onnx_mlp_info info;
-    rps_encoding enc; /* input encoding (metadata "input_encoding"; board when absent) */
-    int loaded;
+    be_model *model;
+    const nn_net *ref; /* be_model_net(model): the reference forward's network */
+    rps_encoding enc;  /* input encoding (metadata "input_encoding"; board when absent) */
 } model_slot;
+
+/* Output k of a model as the table names it. */
+static const char *slot_label(const nn_net *n) {
+    if (n->arch.n_heads == 2) return "net";
+    return nn_head_kind_name(n->arch.head[0].kind);
+}
 
 /* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
 static int parse_batches(const char *flag, const char *s, int *out) {
@@ -258,9 +263,11 @@ int cmd_benchmark(int argc, char **argv) {
             char nm[64];
             if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", provider ? provider : "cpu");
             else snprintf(nm, sizeof nm, "%s", t);
-            if (!be_name_known(nm))
-                return cli_usage_error(CMD, "--backends: unknown backend '%s' (expected ort-cpu, native-cpu, ort-cuda, "
-                                            "ort-tensorrt, ort-<provider>, native-cuda)", t);
+            if (!be_name_known(nm)) {
+                char known[256];
+                be_registry_names(known, sizeof known);
+                return cli_usage_error(CMD, "--backends: unknown backend '%s' (expected %s)", t, known);
+            }
             if (!add_backend(names, &nnames, nm)) return cli_usage_error(CMD, "--backends: too many backends");
         }
     } else {
@@ -301,7 +308,6 @@ int cmd_benchmark(int argc, char **argv) {
     int nrows = 0;
     float *pools[2] = {NULL, NULL}, *ref = NULL, *scratch = NULL; /* input pools by encoding (board, hands) */
     be_backend *floor_b = NULL;
-    char floor_path[64] = "";
     bench_env env;
     memset(&env, 0, sizeof env);
     bench_search_row *srows = NULL;
@@ -310,31 +316,40 @@ int cmd_benchmark(int argc, char **argv) {
     char search_note[160] = "";
 
     for (int m = 0; m < nmodels; m++) {
-        if (eval_net_load_model(models[m].path, &models[m].ref, &models[m].info, &models[m].enc)) {
+        if (be_model_load(models[m].path, &models[m].model)) {
             cli_fail(CMD, "%s", nrps_last_error());
             goto cleanup;
         }
-        models[m].loaded = 1;
-        /* label by what the file says it is (metadata, else output width), so MODEL_FILE=value.onnx reads right */
-        if (!strcmp(models[m].info.kind, "policy") || !strcmp(models[m].info.kind, "value"))
-            models[m].label = !strcmp(models[m].info.kind, "policy") ? "policy" : "value";
-        const mlp *r = &models[m].ref;
+        if (!(models[m].ref = be_model_net(models[m].model))) {
+            cli_fail(CMD, "%s: %s", models[m].path, be_model_refusal(models[m].model));
+            goto cleanup;
+        }
+        if (eval_net_model_encoding(models[m].path, be_model_info(models[m].model)->input_encoding, &models[m].enc)) {
+            cli_fail(CMD, "%s", nrps_last_error());
+            goto cleanup;
+        }
+        /* label by what the file says it is (metadata, else the shape), so MODEL_FILE=value.onnx reads right */
+        models[m].label = slot_label(models[m].ref);
+        const nn_arch *r = &models[m].ref->arch;
         if (in_size > 0 && in_size != r->in)
             fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d inputs); using the "
                             "model's %d\n", in_size, models[m].path, r->in, r->in);
-        if (m == 0 && out_size > 0 && out_size != r->out)
+        if (m == 0 && out_size > 0 && out_size != nn_head_width(r, 0))
             fprintf(stderr, "neural_rps benchmark: warning: --output-size %ld disagrees with %s (%d outputs); using "
-                            "the model's %d\n", out_size, models[m].path, r->out, r->out);
+                            "the model's %d\n", out_size, models[m].path, nn_head_width(r, 0), nn_head_width(r, 0));
     }
-    if (nmodels == 2 && !strcmp(models[0].label, models[1].label)) models[0].label = "policy", models[1].label = "value";
+    if (nmodels == 2 && !strcmp(models[0].label, models[1].label) && models[0].ref->arch.n_heads == 1)
+        models[0].label = "policy", models[1].label = "value";
 
     /* refuse up front a batch whose buffers would not fit: per sample, each backend holds input+output buffers
      * (ORT may hold as much again internally), plus the input pool, reference outputs and scratch */
     {
         double per_sample = 0;
         for (int m = 0; m < nmodels; m++) {
-            const mlp *r = &models[m].ref;
-            per_sample += 4.0 * ((r->in + r->out) * (2.0 * nnames + 2) + r->hidden * (nnames + 1.0) + r->in);
+            const nn_arch *r = &models[m].ref->arch;
+            int outs = 0;
+            for (int h = 0; h < r->n_heads; h++) outs += nn_head_width(r, h);
+            per_sample += 4.0 * ((r->in + outs) * (2.0 * nnames + 2) + 3.0 * nn_arch_max_width(r) * (nnames + 1.0) + r->in);
         }
         double need = per_sample * max_batch;
         double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
@@ -363,11 +378,16 @@ int cmd_benchmark(int argc, char **argv) {
                 for (int k = 0; k < m; k++) failed_before &= bk[k][i] == NULL;
                 if (failed_before) continue;
             }
-            if (be_create(names[i], models[m].path, &bo, &bk[m][i]) == NRPS_OK) {
+            if (be_create(names[i], models[m].model, &bo, &bk[m][i]) == NRPS_OK) {
                 if (gpu) ngpu_ok++;
-                if (bk[m][i]->info.input_size != models[m].ref.in || bk[m][i]->info.output_size != models[m].ref.out) {
-                    cli_fail(CMD, "%s: %s sees %d -> %d but the model file declares %d -> %d", models[m].path, names[i],
-                             bk[m][i]->info.input_size, bk[m][i]->info.output_size, models[m].ref.in, models[m].ref.out);
+                const be_info *bi = be_get_info(bk[m][i]);
+                const nn_arch *r = &models[m].ref->arch;
+                int same = bi->input_size == r->in && bi->n_outputs == r->n_heads;
+                for (int h = 0; same && h < r->n_heads; h++)
+                    same = bi->output[h].width == nn_head_width(r, h) && !strcmp(bi->output[h].name, r->head[h].name);
+                if (!same) {
+                    cli_fail(CMD, "%s: %s sees other inputs/outputs than the model file declares", models[m].path,
+                             names[i]);
                     goto cleanup;
                 }
                 continue;
@@ -385,23 +405,27 @@ int cmd_benchmark(int argc, char **argv) {
     }
 
     /* inputs: one pool of max_batch samples per input encoding the models use (81 floats for the game's nets) */
-    int width = models[0].ref.in;
+    int width = models[0].ref->arch.in;
     for (int m = 1; m < nmodels; m++)
-        if (models[m].ref.in != width) {
-            cli_fail(CMD, "the models take different input sizes (%d and %d)", width, models[m].ref.in);
+        if (models[m].ref->arch.in != width) {
+            cli_fail(CMD, "the models take different input sizes (%d and %d)", width, models[m].ref->arch.in);
             goto cleanup;
         }
     int pools_ok = 1;
     for (int m = 0; m < nmodels; m++)
         if (!pools[models[m].enc] && !(pools[models[m].enc] = malloc(sizeof(float) * (size_t)max_batch * width)))
             pools_ok = 0;
-    int max_out = 0, max_hidden = 0;
+    size_t max_scratch = 0;
+    int max_out = 0;
     for (int m = 0; m < nmodels; m++) {
-        if (models[m].ref.out > max_out) max_out = models[m].ref.out;
-        if (models[m].ref.hidden > max_hidden) max_hidden = models[m].ref.hidden;
+        const nn_arch *r = &models[m].ref->arch;
+        for (int h = 0; h < r->n_heads; h++)
+            if (nn_head_width(r, h) > max_out) max_out = nn_head_width(r, h);
+        if (nn_forward_scratch(r, max_batch) > max_scratch) max_scratch = nn_forward_scratch(r, max_batch);
     }
-    ref = malloc(sizeof(float) * (size_t)max_batch * max_out);
-    scratch = malloc(sizeof(float) * (size_t)max_batch * (max_hidden > width ? max_hidden : width));
+    ref = malloc(sizeof(float) * (size_t)max_batch * max_out * BE_MAX_OUTPUTS);
+    scratch = malloc(sizeof(float) * (max_scratch > (size_t)max_batch * max_out * BE_MAX_OUTPUTS
+                                          ? max_scratch : (size_t)max_batch * max_out * BE_MAX_OUTPUTS));
     rows = calloc((size_t)(nmodels + 1) * nnames * nb + nb, sizeof *rows);
     if (!pools_ok || !ref || !scratch || !rows) {
         cli_fail(CMD, "out of memory for batch size %d", max_batch);
@@ -442,9 +466,9 @@ int cmd_benchmark(int argc, char **argv) {
     if (duration > 0) snprintf(env.iterations, sizeof env.iterations, "duration: %.3f s per measurement", duration);
     else snprintf(env.iterations, sizeof env.iterations, "%ld calls per measurement", iterations);
     for (int m = 0; m < nmodels; m++) {
-        int pol = !strcmp(models[m].label, "policy");
+        int pol = strcmp(models[m].label, "value") != 0;
         snprintf(pol ? env.policy_path : env.value_path, 512, "%s", models[m].path);
-        if (nrps_sha256_file(models[m].path, pol ? env.policy_sha256 : env.value_sha256)) (pol ? env.policy_sha256 : env.value_sha256)[0] = 0;
+        snprintf(pol ? env.policy_sha256 : env.value_sha256, 65, "%s", be_model_sha256(models[m].model));
         snprintf(pol ? env.policy_encoding : env.value_encoding, 16, "%s", rps_encoding_name(models[m].enc));
     }
     printf("neural_rps benchmark\n");
@@ -452,10 +476,12 @@ int cmd_benchmark(int argc, char **argv) {
     printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", env.ort_version, env.providers,
            env.cuda_compiled ? "compiled in" : "not compiled in", env.git_commit[0] ? env.git_commit : "unknown");
     for (int m = 0; m < nmodels; m++) {
-        const mlp *r = &models[m].ref;
-        printf("  model     %-6s %s: %d-%d-%d %s/%s, %s encoding, sha256 %.16s...\n", models[m].label, models[m].path,
-               r->in, r->hidden, r->out, mlp_act_name(r->hidden_act), mlp_act_name(r->out_act),
-               rps_encoding_name(models[m].enc), !strcmp(models[m].label, "policy") ? env.policy_sha256 : env.value_sha256);
+        const nn_arch *r = &models[m].ref->arch;
+        char arch[160];
+        nn_arch_describe(r, arch, sizeof arch);
+        printf("  model     %-6s %s: %s %s/%s, %s encoding, sha256 %.16s...\n", models[m].label, models[m].path, arch,
+               nn_act_name(r->layer[0].act), nn_act_name(nn_head_act(r, 0)), rps_encoding_name(models[m].enc),
+               be_model_sha256(models[m].model));
     }
     printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %ld\n", env.inputs, env.warmup, env.iterations,
            threads);
@@ -468,31 +494,33 @@ int cmd_benchmark(int argc, char **argv) {
     for (int m = 0; m < nmodels && !interrupted; m++)
         for (int bi = 0; bi < nb && !interrupted; bi++) {
             int batch = batches[bi];
-            const mlp *r = &models[m].ref;
+            const nn_net *r = models[m].ref;
+            const int nh = r->arch.n_heads;
             float *pool = pools[models[m].enc];
-            if (validate && mlp_forward(r, pool, batch, ref, scratch)) {
+            float *refs[BE_MAX_OUTPUTS] = {ref, ref + (size_t)max_batch * max_out};
+            if (validate && nn_forward(r, pool, batch, refs, scratch)) {
                 cli_fail(CMD, "reference forward: %s", nrps_last_error());
                 goto cleanup;
             }
             for (int i = 0; i < nnames && !interrupted; i++) {
                 be_backend *b = bk[m][i];
                 if (!b) continue;
-                float *in, *out;
-                be_io_buffers(b, &in, &out);
+                float *in, *out[BE_MAX_OUTPUTS];
+                be_io_buffers(b, &in, out);
                 if (!in) {
                     in = pool;
-                    out = scratch;
+                    for (int h = 0; h < nh; h++) out[h] = scratch + (size_t)h * max_batch * max_out;
                 } else {
                     memcpy(in, pool, sizeof(float) * (size_t)batch * width);
                 }
                 if (cli_isatty_err())
-                    fprintf(stderr, "\r  timing %-12s %-6s batch %-7d", b->name, models[m].label, batch);
+                    fprintf(stderr, "\r  timing %-12s %-6s batch %-7d", be_name(b), models[m].label, batch);
                 bench_row *row = &rows[nrows];
-                snprintf(row->backend, sizeof row->backend, "%s", b->name);
+                snprintf(row->backend, sizeof row->backend, "%s", be_name(b));
                 snprintf(row->model, sizeof row->model, "%s", models[m].label);
                 snprintf(row->model_path, sizeof row->model_path, "%s", models[m].path);
                 row->batch = batch;
-                row->info = b->info;
+                row->info = *be_get_info(b);
                 if (bench_time_backend(b, in, out, batch, &lo, &row->tm)) {
                     cli_fail(CMD, "%s", nrps_last_error());
                     bench_timing_free(&row->tm);
@@ -506,7 +534,17 @@ int cmd_benchmark(int argc, char **argv) {
                         cli_fail(CMD, "%s", nrps_last_error());
                         goto cleanup;
                     }
-                    bench_compare(out, ref, batch, r->out, BENCH_ATOL, BENCH_RTOL, &row->val);
+                    bench_compare(out[0], refs[0], batch, nn_head_width(&r->arch, 0), BENCH_ATOL, BENCH_RTOL, &row->val);
+                    for (int h = 1; h < nh; h++) {
+                        bench_validation v2;
+                        bench_compare(out[h], refs[h], batch, nn_head_width(&r->arch, h), BENCH_ATOL, BENCH_RTOL, &v2);
+                        if (v2.max_abs > row->val.max_abs) row->val.max_abs = v2.max_abs;
+                        if (v2.max_rel > row->val.max_rel) row->val.max_rel = v2.max_rel;
+                        row->val.top1_agree += v2.top1_agree;
+                        row->val.top1_rows += v2.top1_rows;
+                        row->val.bad_values += v2.bad_values;
+                        row->val.ok = row->val.ok && v2.ok;
+                    }
                     row->validated = 1;
                     if (!row->val.ok) validation_failed++;
                 }
@@ -516,23 +554,28 @@ int cmd_benchmark(int argc, char **argv) {
     int have_ort_cpu = 0;
     for (int i = 0; i < nnames; i++) have_ort_cpu |= !strcmp(names[i], "ort-cpu");
     if (floor_on && have_ort_cpu && !interrupted) {
-        snprintf(floor_path, sizeof floor_path, "/tmp/nrps_floor_XXXXXX");
-        int fd = mkstemp(floor_path);
-        if (fd >= 0) close(fd);
-        if (fd < 0 || onnx_identity_save(floor_path, width) || be_create("ort-cpu", floor_path, &bo, &floor_b)) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        be_model *fm = NULL;
+        nrps_status fst = onnx_identity_buffer(width, &bytes, &len);
+        if (fst == NRPS_OK) fst = be_model_from_bytes(bytes, len, "identity graph", &fm);
+        free(bytes);
+        if (fst == NRPS_OK) fst = be_create("ort-cpu", fm, &bo, &floor_b);
+        be_model_free(fm);
+        if (fst != NRPS_OK) {
             cli_fail(CMD, "ONNX Runtime floor: %s", nrps_last_error());
             goto cleanup;
         }
         for (int bi = 0; bi < nb && !interrupted; bi++) {
-            float *in, *out;
-            be_io_buffers(floor_b, &in, &out);
+            float *in, *out[BE_MAX_OUTPUTS];
+            be_io_buffers(floor_b, &in, out);
             memcpy(in, pools[models[0].enc], sizeof(float) * (size_t)batches[bi] * width);
             bench_row *row = &rows[nrows];
             snprintf(row->backend, sizeof row->backend, "ort-cpu");
             snprintf(row->model, sizeof row->model, "floor");
             snprintf(row->model_path, sizeof row->model_path, "(identity graph, %d floats)", width);
             row->batch = batches[bi];
-            row->info = floor_b->info;
+            row->info = *be_get_info(floor_b);
             if (bench_time_backend(floor_b, in, out, batches[bi], &lo, &row->tm)) {
                 cli_fail(CMD, "%s", nrps_last_error());
                 goto cleanup;
@@ -543,12 +586,13 @@ int cmd_benchmark(int argc, char **argv) {
         }
     }
     /* inference inside a real search: self-play games with MCTS on each backend pair (policy + value) */
-    int pm = -1, vm = -1;
+    int pm = -1, vm = -1, pout, vout;
     for (int m = 0; m < nmodels; m++) {
-        if (!strcmp(models[m].label, "policy") && models[m].ref.in == RPS_INPUT_SIZE &&
-            models[m].ref.out == RPS_POLICY_SIZE)
-            pm = m;
-        if (!strcmp(models[m].label, "value") && models[m].ref.in == RPS_INPUT_SIZE && models[m].ref.out == 1) vm = m;
+        be_backend *any = NULL;
+        for (int i = 0; i < nnames && !any; i++) any = bk[m][i];
+        if (!any) continue;
+        if (pm < 0 && eval_net_fit(be_get_info(any), NN_HEAD_POLICY, &pout) == NRPS_OK) pm = m;
+        if (vm < 0 && eval_net_fit(be_get_info(any), NN_HEAD_VALUE, &vout) == NRPS_OK) vm = m;
     }
     if (search_on && !interrupted && (pm < 0 || vm < 0))
         snprintf(search_note, sizeof search_note, "inside-search benchmark skipped: it needs both networks "
@@ -570,9 +614,7 @@ int cmd_benchmark(int argc, char **argv) {
                     if (cli_isatty_err()) fprintf(stderr, "\r  search: %-12s batch %-5d", names[i], sbatches[bi]);
                     bench_search_row *sr = &srows[nsrows];
                     rps_move *mv = smoves + (size_t)(i + 1) * search_games * RPS_MAX_PLIES;
-                    if (bench_search_run(bk[pm][i], models[pm].ref.out_act, models[pm].enc, bk[vm][i],
-                                         models[vm].ref.out_act, models[vm].enc,
-                                         (int)search_playouts, sbatches[bi], (int)search_games, (uint64_t)seed, mv, sr)) {
+                    if (bench_search_run(bk[pm][i], models[pm].enc, bk[vm][i], models[vm].enc, (int)search_playouts, sbatches[bi], (int)search_games, (uint64_t)seed, mv, sr)) {
                         cli_fail(CMD, "search benchmark (%s): %s", names[i], nrps_last_error());
                         goto cleanup;
                     }
@@ -616,8 +658,7 @@ cleanup:
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < MAX_BACKENDS; i++) be_destroy(bk[m][i]);
     be_destroy(floor_b);
-    if (floor_path[0]) remove(floor_path);
-    for (int m = 0; m < 2; m++) mlp_free(&models[m].ref);
+    for (int m = 0; m < 2; m++) be_model_free(models[m].model);
     free(pools[0]);
     free(pools[1]);
     free(ref);

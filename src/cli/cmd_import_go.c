@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "onnx/onnx_mlp.h"
+#include "onnx/onnx_net.h"
 
 static const char *CMD = "import-go";
 
@@ -40,18 +40,16 @@ int cmd_import_go(int argc, char **argv) {
     if (optind + 1 < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
     if (!out_path || !out_path[0]) return cli_usage_error(CMD, "--out FILE.onnx is required");
     const char *in_path = argv[optind];
-    mlp m;
-    char kind_found[16] = "";
-    if (onnx_import_go_model_ex(in_path, kind, &m, kind_found) != NRPS_OK) return cli_fail(CMD, "%s", nrps_last_error());
-    onnx_mlp_info info;
-    onnx_mlp_info_default(&info, &m);
-    snprintf(info.kind, sizeof info.kind, "%s", kind_found);
-    if (onnx_mlp_save(out_path, &m, &info) != NRPS_OK) {
-        mlp_free(&m);
+    nn_net m;
+    if (onnx_net_import_go(in_path, kind, &m) != NRPS_OK) return cli_fail(CMD, "%s", nrps_last_error());
+    if (onnx_net_save(out_path, &m, NULL) != NRPS_OK) {
+        nn_free(&m);
         return cli_fail(CMD, "%s", nrps_last_error());
     }
-    printf("%s -> %s: %s network %d-%d-%d (%s, %s), %zu parameters\n", in_path, out_path, kind_found, m.in, m.hidden,
-           m.out, mlp_act_name(m.hidden_act), mlp_act_name(m.out_act), mlp_param_count(m.in, m.hidden, m.out));
-    mlp_free(&m);
+    const nn_arch *a = &m.arch;
+    printf("%s -> %s: %s network %d-%d-%d (%s, %s), %zu parameters\n", in_path, out_path,
+           nn_head_kind_name(a->head[0].kind), a->in, a->layer[0].out, a->layer[1].out, nn_act_name(a->layer[0].act),
+           nn_act_name(a->layer[1].act), m.n_params);
+    nn_free(&m);
     return 0;
 }

@@ -1,8 +1,8 @@
-/* cmd_info.c - `neural_rps info MODEL.onnx [--json] [--eval POSITIONS [--engine ref|ort]]`:
- * describes an ONNX MLP (inputs/outputs, layer sizes, activations, opset, producer, metadata,
- * parameter count, SHA-256), or evaluates it on positions from a text file (one position per line,
- * `in` whitespace-separated numbers, '#' comments) with our reader + reference forward (ref) or with
- * ONNX Runtime on the raw file (ort), printing one line of outputs (%.9g) per position. */
+/* cmd_info.c - `neural_rps info MODEL.onnx [--json] [--eval POSITIONS [--backend NAME | --engine ref|ort]]`:
+ * describes an ONNX network of the family (input/outputs, layers, heads, activations, opset, producer,
+ * metadata, parameter count, SHA-256), or evaluates it on positions from a text file (one position per line,
+ * `in` whitespace-separated numbers, '#' comments) on any backend (be_create), printing one line per position:
+ * every output of every head in order (%.9g). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +11,24 @@
 
 #include "cli/cli.h"
 #include "game/game.h"
-#include "onnx/onnx_mlp.h"
+#include "backend/backend.h"
+#include "nn/net.h"
 
 static const char *CMD = "info";
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: neural_rps info MODEL.onnx [--json]\n"
-            "       neural_rps info MODEL.onnx --eval POSITIONS.txt [--engine ref|ort]\n"
-            "Describes an ONNX policy/value MLP: input/output names and shapes, layer sizes, activations,\n"
-            "opset, producer, metadata, parameter count and SHA-256.\n"
+            "       neural_rps info MODEL.onnx --eval POSITIONS.txt [--backend NAME | --engine ref|ort]\n"
+            "Describes an ONNX network (dense layers, one or two heads): input/output names and shapes, layers,\n"
+            "heads, activations, opset, producer, metadata, parameter count and SHA-256.\n"
             "  --json             print the description as one JSON object\n"
             "  --eval FILE        evaluate the model on positions (one line of IN numbers each, '#' comments)\n"
-            "                     and print one line of outputs per position (%%.9g)\n"
-            "  --engine ref|ort   ref: our ONNX reader + plain-C reference forward (default);\n"
-            "                     ort: ONNX Runtime (CPU) on the file itself\n");
+            "                     and print one line per position: every head's outputs in order (%%.9g)\n"
+            "  --backend NAME     the backend that evaluates (default native-ref); one of:\n");
+    for (int i = 0; i < be_registry_count(); i++)
+        fprintf(f, "                       %-13s %s\n", be_registry_name(i), be_registry_description(i));
+    fprintf(f, "  --engine ref|ort   short for --backend native-ref / --backend ort-cpu\n");
 }
 
 /* Reads positions: lines of exactly `in` numbers. Returns malloc'd floats and *n rows, or NULL. */
@@ -89,55 +92,115 @@ static float *positions_read(const char *path, int in, int *n_out) {
     return x;
 }
 
-static int eval_run(const char *model_path, const mlp *m, const char *pos_path, int use_ort) {
-    int n = 0, rc = 1;
-    float *y = NULL, *x = positions_read(pos_path, m->in, &n);
+static int eval_run(const be_model *model, const char *backend, const char *pos_path) {
+    const nn_net *m = be_model_net(model);
+    int n = 0, rc = 1, width = 0;
+    float *y = NULL, *x = positions_read(pos_path, m->arch.in, &n);
+    be_backend *b = NULL;
     if (!x) return 1;
-    y = malloc((size_t)n * (size_t)m->out * sizeof(float));
-    if (!y) {
-        rc = cli_fail(CMD, "out of memory");
-        goto cleanup;
-    }
-    nrps_status st = use_ort ? onnx_ort_eval(model_path, x, n, m->in, y, m->out) : mlp_forward(m, x, n, y, NULL);
-    if (st != NRPS_OK) {
+    be_options o = be_options_default();
+    o.max_batch = n;
+    if (be_create(backend, model, &o, &b) != NRPS_OK) {
         rc = cli_fail(CMD, "%s", nrps_last_error());
         goto cleanup;
     }
-    for (int b = 0; b < n; b++)
-        for (int k = 0; k < m->out; k++)
-            printf("%.9g%c", y[(size_t)b * m->out + k], k + 1 == m->out ? '\n' : ' ');
+    const be_info *bi = be_get_info(b);
+    for (int k = 0; k < bi->n_outputs; k++) width += bi->output[k].width;
+    float *outs[BE_MAX_OUTPUTS];
+    if (!(y = malloc((size_t)n * (size_t)width * sizeof(float)))) {
+        rc = cli_fail(CMD, "out of memory");
+        goto cleanup;
+    }
+    for (int k = 0, off = 0; k < bi->n_outputs; off += bi->output[k].width * n, k++) outs[k] = y + off;
+    if (be_run(b, x, n, outs) != NRPS_OK) {
+        rc = cli_fail(CMD, "%s", nrps_last_error());
+        goto cleanup;
+    }
+    for (int r = 0; r < n; r++)
+        for (int k = 0; k < bi->n_outputs; k++)
+            for (int j = 0; j < bi->output[k].width; j++)
+                printf("%.9g%c", outs[k][(size_t)r * bi->output[k].width + j],
+                       k + 1 == bi->n_outputs && j + 1 == bi->output[k].width ? '\n' : ' ');
     rc = 0;
 cleanup:
+    be_destroy(b);
     free(x);
     free(y);
     return rc;
 }
 
-static int describe_json(const char *path, const mlp *m, const onnx_mlp_info *inf, const onnx_mlp_extra *ex,
-                         const char *sha) {
+/* "relu", or "leaky_relu(0.01)". */
+static const char *act_text(const nn_layer_spec *l, char *buf, size_t n) {
+    if (l->act != NN_ACT_LEAKY_RELU) return nn_act_name(l->act);
+    snprintf(buf, n, "leaky_relu(%g)", (double)l->alpha);
+    return buf;
+}
+
+static cJSON *layers_json(const nn_arch *a) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int l = 0; arr && l < a->n_layers; l++) {
+        cJSON *o = cJSON_CreateObject();
+        char buf[48];
+        cJSON_AddNumberToObject(o, "in", nn_layer_in(a, l));
+        cJSON_AddNumberToObject(o, "out", a->layer[l].out);
+        cJSON_AddStringToObject(o, "activation", act_text(&a->layer[l], buf, sizeof buf));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static cJSON *heads_json(const nn_arch *a) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int h = 0; arr && h < a->n_heads; h++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "output", a->head[h].name);
+        cJSON_AddStringToObject(o, "kind", nn_head_kind_name(a->head[h].kind));
+        cJSON_AddNumberToObject(o, "size", nn_head_width(a, h));
+        cJSON_AddNumberToObject(o, "first_layer", a->head[h].first);
+        cJSON_AddNumberToObject(o, "layers", a->head[h].count);
+        cJSON_AddStringToObject(o, "final_activation", nn_act_name(nn_head_act(a, h)));
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+/* The kind a one-head net reports ("policy", "value", "unknown"), or "policy+value". */
+static const char *kind_text(const nn_arch *a) {
+    if (a->n_heads == 2) return "policy+value";
+    return a->head[0].kind == NN_HEAD_OTHER ? "unknown" : nn_head_kind_name(a->head[0].kind);
+}
+
+static int describe_json(const char *path, const nn_net *m, const onnx_net_info *inf, const char *sha) {
+    const nn_arch *a = &m->arch;
     cJSON *o = cJSON_CreateObject();
     if (!o) return cli_fail(CMD, "out of memory");
     cJSON_AddStringToObject(o, "file", path);
     cJSON_AddStringToObject(o, "sha256", sha);
     cJSON_AddStringToObject(o, "producer", inf->producer);
     cJSON_AddStringToObject(o, "producer_version", inf->producer_version);
-    cJSON_AddNumberToObject(o, "ir_version", (double)ex->ir_version);
+    cJSON_AddNumberToObject(o, "ir_version", (double)inf->ir_version);
     cJSON_AddNumberToObject(o, "opset", (double)inf->opset);
-    cJSON_AddStringToObject(o, "graph", ex->ops);
+    cJSON_AddStringToObject(o, "graph", inf->ops);
     cJSON *in = cJSON_AddObjectToObject(o, "input");
     cJSON_AddStringToObject(in, "name", inf->input_name);
-    cJSON_AddStringToObject(in, "batch", ex->input_batch[0] ? ex->input_batch : "?");
-    cJSON_AddNumberToObject(in, "size", m->in);
-    cJSON *out = cJSON_AddObjectToObject(o, "output");
-    cJSON_AddStringToObject(out, "name", inf->output_name);
-    cJSON_AddNumberToObject(out, "size", m->out);
-    cJSON_AddNumberToObject(o, "input_size", m->in);
-    cJSON_AddNumberToObject(o, "hidden_size", m->hidden);
-    cJSON_AddNumberToObject(o, "output_size", m->out);
-    cJSON_AddStringToObject(o, "hidden_activation", mlp_act_name(m->hidden_act));
-    cJSON_AddStringToObject(o, "output_activation", mlp_act_name(m->out_act));
-    cJSON_AddNumberToObject(o, "parameters", (double)mlp_param_count(m->in, m->hidden, m->out));
-    cJSON_AddStringToObject(o, "kind", inf->kind[0] ? inf->kind : "unknown");
+    cJSON_AddStringToObject(in, "batch", inf->input_batch[0] ? inf->input_batch : "?");
+    cJSON_AddNumberToObject(in, "size", a->in);
+    cJSON *out = cJSON_AddObjectToObject(o, "output"); /* the first head */
+    cJSON_AddStringToObject(out, "name", a->head[0].name);
+    cJSON_AddNumberToObject(out, "size", nn_head_width(a, 0));
+    cJSON_AddNumberToObject(o, "input_size", a->in);
+    if (a->n_layers == 2 && a->n_heads == 1) cJSON_AddNumberToObject(o, "hidden_size", a->layer[0].out);
+    cJSON_AddNumberToObject(o, "output_size", nn_head_width(a, 0));
+    char buf[48], arch[256];
+    cJSON_AddStringToObject(o, "hidden_activation", a->n_layers > 1 ? act_text(&a->layer[0], buf, sizeof buf) : "none");
+    cJSON_AddStringToObject(o, "output_activation", nn_act_name(nn_head_act(a, 0)));
+    nn_arch_describe(a, arch, sizeof arch);
+    cJSON_AddStringToObject(o, "architecture", arch);
+    cJSON_AddItemToObject(o, "layers", layers_json(a));
+    cJSON_AddNumberToObject(o, "trunk_layers", a->trunk);
+    cJSON_AddItemToObject(o, "heads", heads_json(a));
+    cJSON_AddNumberToObject(o, "parameters", (double)m->n_params);
+    cJSON_AddStringToObject(o, "kind", kind_text(a));
     cJSON_AddStringToObject(o, "input_encoding", inf->input_encoding[0] ? inf->input_encoding : "board");
     if (inf->training_games >= 0)
         cJSON_AddNumberToObject(o, "training_games", (double)inf->training_games);
@@ -148,7 +211,7 @@ static int describe_json(const char *path, const mlp *m, const onnx_mlp_info *in
     else
         cJSON_AddNullToObject(o, "seed");
     cJSON *md = cJSON_AddObjectToObject(o, "metadata");
-    for (int i = 0; i < ex->n_meta; i++) cJSON_AddStringToObject(md, ex->meta_key[i], ex->meta_value[i]);
+    for (int i = 0; i < inf->n_meta; i++) cJSON_AddStringToObject(md, inf->meta_key[i], inf->meta_value[i]);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s) return cli_fail(CMD, "out of memory");
@@ -157,20 +220,37 @@ static int describe_json(const char *path, const mlp *m, const onnx_mlp_info *in
     return 0;
 }
 
-static void describe_text(const char *path, const mlp *m, const onnx_mlp_info *inf, const onnx_mlp_extra *ex,
-                          const char *sha) {
-    const char *batch = ex->input_batch[0] ? ex->input_batch : "?";
+static void print_layers(const nn_arch *a, int first, int count) {
+    for (int l = first; l < first + count; l++) {
+        char buf[48];
+        printf("%s%d (%s)", l == first ? "" : " -> ", a->layer[l].out, act_text(&a->layer[l], buf, sizeof buf));
+    }
+}
+
+static void describe_text(const char *path, const nn_net *m, const onnx_net_info *inf, const char *sha) {
+    const nn_arch *a = &m->arch;
+    const char *batch = inf->input_batch[0] ? inf->input_batch : "?";
     printf("file:        %s\n", path);
     printf("sha256:      %s\n", sha);
     printf("producer:    %s %s\n", inf->producer[0] ? inf->producer : "(none)", inf->producer_version);
-    printf("format:      ONNX IR %lld, opset %lld\n", ex->ir_version, inf->opset);
-    printf("graph:       %s\n", ex->ops);
-    printf("input:       '%s' float32 [%s, %d]\n", inf->input_name, batch, m->in);
-    printf("output:      '%s' float32 [%s, %d]\n", inf->output_name, batch, m->out);
-    printf("layers:      %d -> %d (%s) -> %d (%s)\n", m->in, m->hidden, mlp_act_name(m->hidden_act), m->out,
-           mlp_act_name(m->out_act));
-    printf("parameters:  %zu\n", mlp_param_count(m->in, m->hidden, m->out));
-    printf("kind:        %s\n", inf->kind[0] ? inf->kind : "unknown");
+    printf("format:      ONNX IR %lld, opset %lld\n", inf->ir_version, inf->opset);
+    printf("graph:       %s\n", inf->ops);
+    printf("input:       '%s' float32 [%s, %d]\n", inf->input_name, batch, a->in);
+    for (int h = 0; h < a->n_heads; h++)
+        printf("output:      '%s' float32 [%s, %d]\n", a->head[h].name, batch, nn_head_width(a, h));
+    if (a->trunk > 0) {
+        printf("trunk:       %d -> ", a->in);
+        print_layers(a, 0, a->trunk);
+        printf("\n");
+    }
+    for (int h = 0; h < a->n_heads; h++) {
+        if (a->n_heads == 1) printf("layers:      %d -> ", a->in);
+        else printf("head %-7s %s: ", a->head[h].name, nn_head_kind_name(a->head[h].kind));
+        print_layers(a, a->head[h].first, a->head[h].count);
+        printf("\n");
+    }
+    printf("parameters:  %zu\n", m->n_params);
+    printf("kind:        %s\n", kind_text(a));
     rps_encoding enc;
     if (!rps_encoding_parse(inf->input_encoding, &enc))
         printf("encoding:    unknown '%s' (arena, play and benchmark refuse this file)\n", inf->input_encoding);
@@ -179,8 +259,8 @@ static void describe_text(const char *path, const mlp *m, const onnx_mlp_info *i
     else
         printf("encoding:    board (DESIGN.md section 2%s)\n", inf->input_encoding[0] ? "" : "; no input_encoding metadata");
     printf("metadata:   ");
-    if (!ex->n_meta) printf(" (none)");
-    for (int i = 0; i < ex->n_meta; i++) printf(" %s=%s", ex->meta_key[i], ex->meta_value[i]);
+    if (!inf->n_meta) printf(" (none)");
+    for (int i = 0; i < inf->n_meta; i++) printf(" %s=%s", inf->meta_key[i], inf->meta_value[i]);
     printf("\n");
 }
 
@@ -188,10 +268,11 @@ int cmd_info(int argc, char **argv) {
     static const struct option opts[] = {{"json", no_argument, 0, 'j'},
                                          {"eval", required_argument, 0, 'e'},
                                          {"engine", required_argument, 0, 'g'},
+                                         {"backend", required_argument, 0, 'b'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int json = 0, use_ort = 0, c;
-    const char *eval_path = NULL;
+    int json = 0, c;
+    const char *eval_path = NULL, *backend = "native-ref";
     optind = 0;
     while ((c = cli_getopt(CMD, argc, argv, opts)) != -1) {
         switch (c) {
@@ -199,11 +280,19 @@ int cmd_info(int argc, char **argv) {
         case 'e': eval_path = optarg; break;
         case 'g':
             if (strcmp(optarg, "ref") == 0)
-                use_ort = 0;
+                backend = "native-ref";
             else if (strcmp(optarg, "ort") == 0)
-                use_ort = 1;
+                backend = "ort-cpu";
             else
                 return cli_usage_error(CMD, "--engine expects 'ref' or 'ort', got '%s'", optarg);
+            break;
+        case 'b':
+            if (!be_name_known(optarg)) {
+                char names[256];
+                be_registry_names(names, sizeof names);
+                return cli_usage_error(CMD, "--backend expects one of %s, got '%s'", names, optarg);
+            }
+            backend = optarg;
             break;
         case 'h': usage(stdout); return 0;
         default: return 2;
@@ -213,26 +302,17 @@ int cmd_info(int argc, char **argv) {
     if (optind + 1 < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
     if (json && eval_path) return cli_usage_error(CMD, "--json and --eval cannot be combined");
     const char *path = argv[optind];
-    mlp m;
-    onnx_mlp_info inf;
-    onnx_mlp_extra ex;
-    if (onnx_mlp_load_ex(path, &m, &inf, &ex) != NRPS_OK) return cli_fail(CMD, "%s", nrps_last_error());
+    be_model *model = NULL;
+    if (be_model_load(path, &model) != NRPS_OK) return cli_fail(CMD, "%s", nrps_last_error());
+    const nn_net *m = be_model_net(model);
     int rc;
-    if (eval_path) {
-        rc = eval_run(path, &m, eval_path, use_ort);
-    } else {
-        char sha[65];
-        if (nrps_sha256_file(path, sha) != NRPS_OK) {
-            mlp_free(&m);
-            return cli_fail(CMD, "%s", nrps_last_error());
-        }
-        if (json)
-            rc = describe_json(path, &m, &inf, &ex, sha);
-        else {
-            describe_text(path, &m, &inf, &ex, sha);
-            rc = 0;
-        }
+    if (!m) rc = cli_fail(CMD, "%s", be_model_refusal(model));
+    else if (eval_path) rc = eval_run(model, backend, eval_path);
+    else if (json) rc = describe_json(path, m, be_model_info(model), be_model_sha256(model));
+    else {
+        describe_text(path, m, be_model_info(model), be_model_sha256(model));
+        rc = 0;
     }
-    mlp_free(&m);
+    be_model_free(model);
     return rc;
 }

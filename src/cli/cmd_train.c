@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "cli/cli.h"
 #include "search/arena.h"
 #include "train/train.h"
@@ -44,19 +45,23 @@ static void usage(FILE *f) {
             "  --eval-games N        games per arena after each generation (vs previous, vs random, raw net vs\n"
             "                        random; default %ld, 0 = none)   --eval-playouts N  (default %d)\n"
             "  --quiet               no per-generation lines on stdout\n"
+            "  --backend NAME        backend of self-play, evaluation games and --analyse (default %s: the\n"
+            "                        plain-C reference, the same numbers on every machine; native-cpu, ort-cpu,\n"
+            "                        ort-cuda, native-cuda, ... as in 'neural_rps benchmark --help')\n"
             "Analysis (--analyse DIR): plays held-out self-play games (--seed, default 12345; --playouts, default\n"
             "100; noise and temperature as in training) with the nets in --source (default DIR), and on\n"
             "--positions positions (default 2000) with at least two legal cells compares DIR's policy argmax\n"
             "(margin- and result-optimal cells) and value sign with the exact solver; --json: one JSON object.\n",
             d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, d.hidden_policy,
             d.hidden_value, d.lr, d.lr_final, d.weight_decay, d.batch, d.epochs, d.window, d.c_puct, d.mcts_batch,
-            d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.random_share, d.eval_games, d.eval_playouts);
+            d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.random_share, d.eval_games, d.eval_playouts,
+            d.backend);
 }
 
 enum {
     O_OUT = 256, O_GEN, O_GAMES, O_PLAYOUTS, O_THREADS, O_SEED, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD, O_BATCH,
     O_EPOCHS, O_WINDOW, O_CPUCT, O_ALPHA, O_WEIGHT, O_TPLIES, O_EGAMES, O_EPLAYOUTS, O_MBATCH, O_VLOSS, O_QUIET,
-    O_RANDOM, O_ENCODING, O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_HELP, O_LAST
+    O_RANDOM, O_ENCODING, O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_BACKEND, O_HELP, O_LAST
 };
 
 static void pct(FILE *f, const char *label, long k, long n, double random_share) {
@@ -118,6 +123,7 @@ int cmd_train(int argc, char **argv) {
         {"analyse", required_argument, 0, O_ANALYSE},  {"analyze", required_argument, 0, O_ANALYSE},
         {"source", required_argument, 0, O_SOURCE},    {"positions", required_argument, 0, O_POSITIONS},
         {"json", no_argument, 0, O_JSON},              {"help", no_argument, 0, O_HELP},
+        {"backend", required_argument, 0, O_BACKEND},
         {0, 0, 0, 0}};
     train_config cfg = train_config_default();
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
@@ -179,6 +185,15 @@ int cmd_train(int argc, char **argv) {
             break;
         case O_POSITIONS: if (!cli_long(cmd, "positions", optarg, 1, 100000000, &v)) return 2; ac.positions = v; break;
         case O_JSON: ac.json = 1; break;
+        case O_BACKEND:
+            if (!be_name_known(optarg) || strlen(optarg) >= sizeof cfg.backend) {
+                char names[256];
+                be_registry_names(names, sizeof names);
+                return cli_usage_error(cmd, "--backend expects one of %s, got '%s'", names, optarg);
+            }
+            snprintf(cfg.backend, sizeof cfg.backend, "%s", optarg);
+            snprintf(ac.backend, sizeof ac.backend, "%s", optarg);
+            break;
         case O_HELP: usage(stdout); return 0;
         default: return 2;
         }

@@ -29,7 +29,8 @@ void nn_act_rows(nn_act a, float alpha, float *y, int rows, int width);
 
 /* Reference dense layer: y[b][o] = act(b[o] + sum_i w[o][i] x[b][i]) for b < batch, the sum accumulated in double
  * in index order, an element-wise activation applied to the double sum before the one rounding to float, a row
- * activation (SOFTMAX/LOGSOFTMAX) to the rounded row. */
+ * activation (SOFTMAX/LOGSOFTMAX) to the rounded row. Zero inputs may be skipped (sparse game positions): that
+ * changes no sum as long as the weights are finite (the ONNX reader refuses non-finite weights). */
 void nn_dense_ref(const float *x, int batch, int in, const float *w, const float *bias, int out, nn_act act,
                   float alpha, float *y);
 

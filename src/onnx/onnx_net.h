@@ -71,9 +71,9 @@ nrps_status onnx_identity_buffer(int n, uint8_t **data, size_t *len);
  * "policy", "value", or NULL/"" to detect it from the keys (biasesOutput -> policy, biasOutput -> value).
  * Unknown or duplicate keys, wrong types, sizes other than inputSize 81 / outputSize 9 or 1 / hiddenSize
  * 1..65536 matching every array, and non-finite numbers are errors naming the file and the key. */
-nrps_status onnx_import_go_model(const char *path, const char *kind, nn_net *out);
+nrps_status onnx_net_import_go(const char *path, const char *kind, nn_net *out);
 /* The same on JSON text in memory: data[len] must be 0 (len + 1 bytes, as nrps_read_file returns them). */
-nrps_status onnx_import_go_model_buffer(const char *path, const char *data, size_t len, const char *kind,
-                                        nn_net *out);
+nrps_status onnx_net_import_go_buffer(const char *path, const char *data, size_t len, const char *kind,
+                                      nn_net *out);
 
 #endif

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "onnx/onnx_mlp.h"
+#include "backend/backend.h"
 #include "search/agent_solver.h"
 #include "search/bestresponse.h"
 #include "search/eval_basic.h"
@@ -16,10 +17,7 @@ struct agent {
     nrps_rng rng;
     mcts *search;
     eval_rollout *rollout;
-    eval_net *net;
-    mlp policy;          /* AGENT_NET */
-    rps_encoding policy_enc; /* AGENT_NET: the policy's input encoding */
-    float *scratch;      /* AGENT_NET: policy hidden */
+    eval_net *net;       /* AGENT_MCTS_NET, AGENT_NET */
     agent_solver *solver;
     rps_br *br;          /* AGENT_BESTRESPONSE */
     mcts_result last;
@@ -98,7 +96,7 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
                 return spec_error(text, "CPUCT must be a number > 0, got '", c2 + 1);
         }
     }
-    int net_keys = 0;
+    int file_keys = 0; /* bit 0: policy/value/nets given, bit 1: net given */
     for (char *kv; (kv = strtok_r(NULL, ",", &save));) {
         char *eq = strchr(kv, '=');
         if (!eq) return spec_error(text, "options must be key=value, got '", kv);
@@ -106,12 +104,27 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
         const char *k = kv, *v = eq + 1;
         long lv;
         double dv;
-        int is_net_key = !strcmp(k, "policy") || !strcmp(k, "value") || !strcmp(k, "nets");
+        int is_net_key = !strcmp(k, "policy") || !strcmp(k, "value") || !strcmp(k, "nets") || !strcmp(k, "net") ||
+                         !strcmp(k, "backend");
         if (is_net_key) {
             if (out->kind == AGENT_MCTS) out->kind = AGENT_MCTS_NET;
             if (out->kind != AGENT_MCTS_NET && out->kind != AGENT_NET)
                 return spec_error(text, "only mcts, mcts-net and net take network files, got '", k);
-            if (!strcmp(k, "policy")) {
+            if (!strcmp(k, "backend")) {
+                if (!be_name_known(v) || strlen(v) >= sizeof out->backend) {
+                    char names[256];
+                    be_registry_names(names, sizeof names);
+                    char msg[400];
+                    snprintf(msg, sizeof msg, "backend= expects one of %s, got '", names);
+                    return spec_error(text, msg, v);
+                }
+                snprintf(out->backend, sizeof out->backend, "%s", v);
+                continue;
+            }
+            if (!strcmp(k, "net")) {
+                if (!set_path(out->net_path, sizeof out->net_path, v))
+                    return spec_error(text, "net= expects a file name, got '", v);
+            } else if (!strcmp(k, "policy")) {
                 if (!set_path(out->policy_path, sizeof out->policy_path, v))
                     return spec_error(text, "policy= expects a file name, got '", v);
             } else if (!strcmp(k, "value")) {
@@ -121,10 +134,9 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
             } else {
                 if (!*v || strlen(v) + 20 >= sizeof out->policy_path)
                     return spec_error(text, "nets= expects a folder, got '", v);
-                snprintf(out->policy_path, sizeof out->policy_path, "%s/rps_policy.onnx", v);
-                snprintf(out->value_path, sizeof out->value_path, "%s/rps_value.onnx", v);
+                agent_spec_set_nets(out, v, NULL);
             }
-            net_keys = 1;
+            file_keys |= strcmp(k, "net") ? 1 : 2;
             continue;
         }
         if (!is_mcts) return spec_error(text, "unknown option for this agent: '", k);
@@ -160,13 +172,25 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
                               k);
         }
     }
-    (void)net_keys;
+    if (out->net_path[0] && (file_keys & 1))
+        return spec_error(text, "net= (one two-headed file) excludes policy=, value= and nets=", NULL);
     if (is_mcts && mcts_config_check(&out->mcts) != NRPS_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
         return spec_error(text, msg, NULL);
     }
     return NRPS_OK;
+}
+
+void agent_spec_set_nets(agent_spec *spec, const char *dir, const char *backend) {
+    snprintf(spec->policy_path, sizeof spec->policy_path, "%s/rps_policy.onnx", dir);
+    snprintf(spec->value_path, sizeof spec->value_path, "%s/rps_value.onnx", dir);
+    char net[sizeof spec->net_path + 16];
+    snprintf(net, sizeof net, "%s/rps_net.onnx", dir);
+    spec->net_path[0] = 0;
+    if (access(spec->policy_path, F_OK) != 0 && access(net, F_OK) == 0 && strlen(net) < sizeof spec->net_path)
+        snprintf(spec->net_path, sizeof spec->net_path, "%s", net);
+    if (backend && *backend) snprintf(spec->backend, sizeof spec->backend, "%s", backend);
 }
 
 /* Mixes a seed with a stream id so the agent's rng and its evaluator's rng differ. */
@@ -190,21 +214,15 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
         if (!(a->search = mcts_create(&spec->mcts))) goto fail;
         break;
     case AGENT_MCTS_NET:
-        if (!(a->net = eval_net_create_mlp_files(spec->policy_path, spec->value_path, spec->mcts.batch))) goto fail;
-        if (!(a->search = mcts_create(&spec->mcts))) goto fail;
+    case AGENT_NET: {
+        eval_net_spec es = {.backend = spec->backend[0] ? spec->backend : NULL, .opt = be_options_default()};
+        if (spec->net_path[0]) es.net_path = spec->net_path;
+        else es.policy_path = spec->policy_path;
+        if (!spec->net_path[0] && spec->kind == AGENT_MCTS_NET) es.value_path = spec->value_path;
+        if (!(a->net = eval_net_open(&es, spec->kind == AGENT_NET ? 1 : spec->mcts.batch))) goto fail;
+        if (spec->kind == AGENT_MCTS_NET && !(a->search = mcts_create(&spec->mcts))) goto fail;
         break;
-    case AGENT_NET:
-        if (eval_net_load_model(spec->policy_path, &a->policy, NULL, &a->policy_enc) != NRPS_OK) goto fail;
-        if (a->policy.in != RPS_INPUT_SIZE || a->policy.out != RPS_POLICY_SIZE) {
-            nrps_set_error("%s: expected a policy network %d -> %d, got %d -> %d", spec->policy_path,
-                           RPS_INPUT_SIZE, RPS_POLICY_SIZE, a->policy.in, a->policy.out);
-            goto fail;
-        }
-        if (!(a->scratch = malloc((size_t)a->policy.hidden * sizeof *a->scratch))) {
-            nrps_set_error("agent %s: out of memory", spec->text);
-            goto fail;
-        }
-        break;
+    }
     case AGENT_SOLVER:
         if (!(a->solver = agent_solver_create())) goto fail;
         break;
@@ -226,8 +244,6 @@ void agent_destroy(agent *a) {
     mcts_destroy(a->search);
     eval_rollout_destroy(a->rollout);
     eval_net_destroy(a->net);
-    mlp_free(&a->policy);
-    free(a->scratch);
     agent_solver_destroy(a->solver);
     rps_br_destroy(a->br);
     free(a);
@@ -274,9 +290,8 @@ static nrps_status pick_greedy(agent *a, const rps_state *s, rps_move *out) {
 }
 
 static nrps_status pick_net(agent *a, const rps_state *s, rps_move *out) {
-    float x[RPS_INPUT_SIZE], y[RPS_POLICY_SIZE];
-    rps_state_encode_as(s, a->policy_enc, x);
-    nrps_status st = mlp_forward(&a->policy, x, 1, y, a->scratch);
+    float y[RPS_POLICY_SIZE], value;
+    nrps_status st = eval_net_one(a->net, s, y, &value);
     if (st != NRPS_OK) return st;
     int bp = -1;
     for (int p = 0; p < RPS_CELLS; p++) {

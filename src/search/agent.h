@@ -14,11 +14,13 @@
  * Keys (mcts, mcts-net): cpuct=X, batch=N, vloss=X, reuse=0|1, noise=W (Dirichlet weight), alpha=X,
  *   temp=T, tplies=N (temperature for the first N plies; -1 = all).
  * Keys (mcts-net, net): policy=FILE, value=FILE (defaults models/rps_policy.onnx, models/rps_value.onnx),
- *   nets=DIR (both from DIR/rps_policy.onnx and DIR/rps_value.onnx). mcts with policy/value/nets becomes
- *   mcts-net. Each network gets positions in the input encoding its ONNX metadata names (rps_encoding,
+ *   nets=DIR (both from DIR/rps_policy.onnx and DIR/rps_value.onnx), or net=FILE (one two-headed network with a
+ *   policy and a value head; excludes the others); backend=NAME runs the networks on that backend (a registry
+ *   name, src/backend/backend.h; default native-cpu). mcts with any of these keys becomes mcts-net.
+ *   Each network gets positions in the input encoding its ONNX metadata names (rps_encoding,
  *   game.h; board when absent, so the original project's models play as they were trained).
  *   Examples: "mcts:200", "mcts:400,cpuct=2,batch=8", "mcts-net:200,nets=runs/r1/models",
- *   "net,policy=models/rps_policy.onnx". */
+ *   "mcts-net:200,backend=ort-cpu", "mcts-net:800,net=models/rps_net.onnx", "net,policy=models/rps_policy.onnx". */
 #ifndef NRPS_AGENT_H
 #define NRPS_AGENT_H
 
@@ -37,12 +39,17 @@ typedef struct {
     mcts_config mcts;       /* AGENT_MCTS, AGENT_MCTS_NET */
     char policy_path[512];  /* AGENT_MCTS_NET, AGENT_NET */
     char value_path[512];   /* AGENT_MCTS_NET */
+    char net_path[512];     /* AGENT_MCTS_NET, AGENT_NET: one two-headed file instead ("" = none) */
+    char backend[32];       /* AGENT_MCTS_NET, AGENT_NET: registry name ("" = native-cpu) */
 } agent_spec;
 
 /* Parses text. On error sets a one-line message "agent spec 'TEXT': <what was expected>" and returns
  * NRPS_ERR_ARG. Files are not opened here (agent_create does). */
 nrps_status agent_spec_parse(const char *text, agent_spec *out);
 const char *agent_kind_name(agent_kind k);
+/* Points a network agent's spec at DIR's networks, as nets=DIR does: DIR/rps_policy.onnx + DIR/rps_value.onnx,
+ * or DIR/rps_net.onnx when the policy file is absent and that exists; backend (NULL/"" = keep) as backend=. */
+void agent_spec_set_nets(agent_spec *spec, const char *dir, const char *backend);
 
 typedef struct agent agent;
 

@@ -1,23 +1,26 @@
-/* eval_net.c - batched policy/value network evaluator (see eval_net.h). */
+/* eval_net.c - the batched policy/value evaluator over backends (see eval_net.h). */
 #include "search/eval_net.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "onnx/onnx_mlp.h"
+#include "nn/nn_ops.h"
 
+/* One network on one backend: its encoded input and its outputs. */
 typedef struct {
-    mlp net;
-    float *scratch; /* max_batch x hidden */
-} mlp_runner;
+    be_backend *b;
+    rps_encoding enc;
+    float *x;                    /* max_batch x input */
+    float *y[BE_MAX_OUTPUTS];    /* max_batch x output[k].width */
+} net_run;
 
 struct eval_net {
     mcts_evaluator ev;
-    eval_net_fn pol, val;
-    mlp_runner own[2]; /* used by eval_net_create_mlp_files */
-    int owns;
-    float *x, *xv, *py, *vy; /* max_batch x 81 (policy input), x 81 (value input when encoded differently), x 9, x 1 */
+    net_run run[2];              /* [0] policy (and value when two-headed), [1] value network (b NULL if none) */
+    int pol_out, val_out;        /* output indices in run[0] / run[val_run] */
+    int val_run;                 /* 0 (two-headed), 1 (separate value network) or -1 (no value network) */
+    nn_act pol_act, val_act;
+    be_backend *owned[2];
 };
 
 nrps_status eval_net_model_encoding(const char *path, const char *input_encoding, rps_encoding *enc) {
@@ -27,44 +30,44 @@ nrps_status eval_net_model_encoding(const char *path, const char *input_encoding
     return NRPS_ERR_UNSUPPORTED;
 }
 
-nrps_status eval_net_load_model(const char *path, mlp *out, onnx_mlp_info *info, rps_encoding *enc) {
-    onnx_mlp_info local;
-    if (!info) info = &local;
-    nrps_status st = onnx_mlp_load(path, out, info);
-    if (st == NRPS_OK && (st = eval_net_model_encoding(path, info->input_encoding, enc)) != NRPS_OK) mlp_free(out);
-    return st;
+nrps_status eval_net_fit(const be_info *info, nn_head_kind want, int *index) {
+    int width = want == NN_HEAD_POLICY ? RPS_POLICY_SIZE : 1;
+    for (int k = 0; k < info->n_outputs; k++)
+        if (info->output[k].kind == want && info->output[k].width == width && info->input_size == RPS_INPUT_SIZE) {
+            *index = k;
+            return NRPS_OK;
+        }
+    char got[256];
+    size_t pos = 0;
+    for (int k = 0; k < info->n_outputs && pos < sizeof got; k++)
+        pos += (size_t)snprintf(got + pos, sizeof got - pos, "%s'%s' [%d] %s", k ? ", " : "", info->output[k].name,
+                                info->output[k].width, nn_head_kind_name(info->output[k].kind));
+    nrps_set_error("%s: not a game %s network: %d inputs -> %s (expected %d inputs and a %d-wide %s head)",
+                   info->model_path,
+                   nn_head_kind_name(want), info->input_size, info->n_outputs ? got : "no outputs", RPS_INPUT_SIZE,
+                   width, nn_head_kind_name(want));
+    return NRPS_ERR_UNSUPPORTED;
 }
 
-static nrps_status mlp_runner_forward(void *ctx, const float *x, int n, float *y) {
-    mlp_runner *r = ctx;
-    return mlp_forward(&r->net, x, n, y, r->scratch);
+static void run_free(net_run *r) {
+    free(r->x);
+    for (int k = 0; k < BE_MAX_OUTPUTS; k++) free(r->y[k]);
 }
 
-static void to_policy(float *p, mlp_act act) {
-    int ok = 1;
-    for (int i = 0; i < RPS_POLICY_SIZE; i++)
-        if (!isfinite(p[i])) ok = 0;
-    if (!ok) {
-        for (int i = 0; i < RPS_POLICY_SIZE; i++) p[i] = 1.0f / RPS_POLICY_SIZE;
-        return;
-    }
-    if (act == MLP_ACT_SOFTMAX) return;
-    if (act == MLP_ACT_LOGSOFTMAX) {
-        for (int i = 0; i < RPS_POLICY_SIZE; i++) p[i] = expf(p[i]);
-        return;
-    }
-    float mx = p[0], s = 0;
-    for (int i = 1; i < RPS_POLICY_SIZE; i++)
-        if (p[i] > mx) mx = p[i];
-    for (int i = 0; i < RPS_POLICY_SIZE; i++) s += (p[i] = expf(p[i] - mx));
-    for (int i = 0; i < RPS_POLICY_SIZE; i++) p[i] /= s;
+static nrps_status run_init(net_run *r, be_backend *b, rps_encoding enc, int max_batch) {
+    const be_info *inf = be_get_info(b);
+    r->b = b;
+    r->enc = enc;
+    r->x = calloc((size_t)max_batch * (size_t)inf->input_size, sizeof(float));
+    if (!r->x) return NRPS_ERR_NOMEM;
+    for (int k = 0; k < inf->n_outputs; k++)
+        if (!(r->y[k] = calloc((size_t)max_batch * (size_t)inf->output[k].width, sizeof(float)))) return NRPS_ERR_NOMEM;
+    return NRPS_OK;
 }
 
-static float to_value(float v, mlp_act act) {
-    if (!isfinite(v)) return 0.5f;
-    if (act == MLP_ACT_TANH) v = (v + 1.0f) * 0.5f;
-    else if (act != MLP_ACT_SIGMOID) v = 1.0f / (1.0f + expf(-v));
-    return v < 0 ? 0 : v > 1 ? 1 : v;
+static nrps_status run_forward(net_run *r, const rps_state *states, int n) {
+    for (int i = 0; i < n; i++) rps_state_encode_as(&states[i], r->enc, &r->x[(size_t)i * RPS_INPUT_SIZE]);
+    return be_run(r->b, r->x, n, r->y);
 }
 
 static nrps_status net_eval(void *ctx, const rps_state *states, int n, float *policy, float *value) {
@@ -73,111 +76,126 @@ static nrps_status net_eval(void *ctx, const rps_state *states, int n, float *po
         nrps_set_error("eval_net: batch %d outside [1, %d]", n, e->ev.max_batch);
         return NRPS_ERR_ARG;
     }
-    for (int i = 0; i < n; i++) rps_state_encode_as(&states[i], e->pol.enc, &e->x[i * RPS_INPUT_SIZE]);
-    const float *xv = e->x;
-    if (e->val.enc != e->pol.enc) {
-        for (int i = 0; i < n; i++) rps_state_encode_as(&states[i], e->val.enc, &e->xv[i * RPS_INPUT_SIZE]);
-        xv = e->xv;
-    }
-    nrps_status st = e->pol.forward(e->pol.ctx, e->x, n, e->py);
+    nrps_status st = run_forward(&e->run[0], states, n);
+    if (st == NRPS_OK && e->val_run == 1) st = run_forward(&e->run[1], states, n);
     if (st != NRPS_OK) return st;
-    if ((st = e->val.forward(e->val.ctx, xv, n, e->vy)) != NRPS_OK) return st;
+    const float *py = e->run[0].y[e->pol_out];
+    const float *vy = e->val_run >= 0 ? e->run[e->val_run].y[e->val_out] : NULL;
     for (int i = 0; i < n; i++) {
         float *p = &policy[i * RPS_POLICY_SIZE];
-        memcpy(p, &e->py[i * RPS_POLICY_SIZE], RPS_POLICY_SIZE * sizeof *p);
-        to_policy(p, e->pol.out_act);
-        value[i] = to_value(e->vy[i], e->val.out_act);
+        memcpy(p, &py[i * RPS_POLICY_SIZE], RPS_POLICY_SIZE * sizeof *p);
+        nn_policy_probs(e->pol_act, p, RPS_POLICY_SIZE);
+        value[i] = vy ? nn_value_prob(e->val_act, vy[i]) : 0.5f;
     }
     return NRPS_OK;
 }
 
-eval_net *eval_net_create(const eval_net_fn *policy, const eval_net_fn *value, int max_batch) {
-    if (max_batch < 1 || !policy || !value || !policy->forward || !value->forward) {
-        nrps_set_error("eval_net: need policy and value forward functions and max_batch >= 1");
+void eval_net_destroy(eval_net *e) {
+    if (!e) return;
+    run_free(&e->run[0]);
+    run_free(&e->run[1]);
+    be_destroy(e->owned[0]);
+    be_destroy(e->owned[1]);
+    free(e);
+}
+
+/* Checks the backends' outputs and fills the head indices. */
+static nrps_status wire_heads(eval_net *e, be_backend *policy, be_backend *value) {
+    const be_info *pi = be_get_info(policy);
+    nrps_status st = eval_net_fit(pi, NN_HEAD_POLICY, &e->pol_out);
+    if (st != NRPS_OK) return st;
+    e->pol_act = pi->output[e->pol_out].final_act;
+    e->val_run = !value ? -1 : value == policy ? 0 : 1;
+    if (!value) return NRPS_OK;
+    const be_info *vi = be_get_info(value);
+    if ((st = eval_net_fit(vi, NN_HEAD_VALUE, &e->val_out)) != NRPS_OK) return st;
+    e->val_act = vi->output[e->val_out].final_act;
+    return NRPS_OK;
+}
+
+eval_net *eval_net_create(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int max_batch) {
+    if (!policy || max_batch < 1 || max_batch > be_max_batch(policy) || (value && max_batch > be_max_batch(value))) {
+        nrps_set_error("eval_net: need a policy backend and 1 <= max_batch <= the backends' max batch");
         return NULL;
     }
     eval_net *e = calloc(1, sizeof *e);
     if (!e) goto nomem;
-    e->pol = *policy;
-    e->val = *value;
-    e->ev.ctx = e;
-    e->ev.evaluate = net_eval;
-    e->ev.max_batch = max_batch;
-    e->ev.name = "net";
-    e->x = malloc((size_t)max_batch * RPS_INPUT_SIZE * sizeof *e->x);
-    e->xv = malloc((size_t)max_batch * RPS_INPUT_SIZE * sizeof *e->xv);
-    e->py = malloc((size_t)max_batch * RPS_POLICY_SIZE * sizeof *e->py);
-    e->vy = malloc((size_t)max_batch * sizeof *e->vy);
-    if (!e->x || !e->xv || !e->py || !e->vy) {
+    if (wire_heads(e, policy, value) != NRPS_OK) {
+        eval_net_destroy(e);
+        return NULL;
+    }
+    if (value && value == policy && venc != penc) {
+        nrps_set_error("%s: one two-headed network cannot take two input encodings", be_get_info(policy)->model_path);
+        eval_net_destroy(e);
+        return NULL;
+    }
+    if (run_init(&e->run[0], policy, penc, max_batch) != NRPS_OK ||
+        (e->val_run == 1 && run_init(&e->run[1], value, venc, max_batch) != NRPS_OK)) {
         eval_net_destroy(e);
         goto nomem;
     }
+    e->ev = (mcts_evaluator){.ctx = e, .evaluate = net_eval, .max_batch = max_batch, .name = "net"};
     return e;
 nomem:
     nrps_set_error("eval_net: out of memory");
     return NULL;
 }
 
-static nrps_status load_runner(mlp_runner *r, const char *path, int want_out, int max_batch, rps_encoding *enc) {
-    nrps_status st = eval_net_load_model(path, &r->net, NULL, enc);
-    if (st != NRPS_OK) return st;
-    if (r->net.in != RPS_INPUT_SIZE || r->net.out != want_out) {
-        nrps_set_error("%s: expected a %s network with %d inputs and %d outputs, got %d -> %d", path,
-                       want_out == 1 ? "value" : "policy", RPS_INPUT_SIZE, want_out, r->net.in, r->net.out);
-        return NRPS_ERR_UNSUPPORTED;
+/* The model at path (loaded into *own) or the given one; its encoding and a backend on it. */
+static nrps_status open_one(const eval_net_spec *s, const char *path, const be_model *given, int max_batch,
+                            be_backend **b, rps_encoding *enc) {
+    be_model *own = NULL;
+    const be_model *m = given;
+    nrps_status st = NRPS_OK;
+    if (!m && (st = be_model_load(path, &own)) != NRPS_OK) return st;
+    if (own) m = own;
+    if (!be_model_net(m) && be_is_native(s->backend ? s->backend : "native-cpu")) {
+        nrps_set_error("%s: %s", be_model_path(m), be_model_refusal(m));
+        st = NRPS_ERR_UNSUPPORTED;
     }
-    r->scratch = malloc((size_t)max_batch * (size_t)r->net.hidden * sizeof *r->scratch);
-    if (!r->scratch) {
-        nrps_set_error("%s: out of memory", path);
-        return NRPS_ERR_NOMEM;
-    }
-    return NRPS_OK;
+    if (st == NRPS_OK) st = eval_net_model_encoding(be_model_path(m), be_model_info(m)->input_encoding, enc);
+    be_options opt = s->opt;
+    opt.max_batch = max_batch;
+    if (st == NRPS_OK) st = be_create(s->backend ? s->backend : "native-cpu", m, &opt, b);
+    be_model_free(own);
+    return st;
 }
 
-eval_net *eval_net_create_mlp_files(const char *policy_path, const char *value_path, int max_batch) {
-    mlp_runner r[2];
-    memset(r, 0, sizeof r);
-    eval_net *e = NULL;
-    if (max_batch < 1) {
-        nrps_set_error("eval_net: max_batch must be >= 1, got %d", max_batch);
+eval_net *eval_net_open(const eval_net_spec *s, int max_batch) {
+    be_backend *b[2] = {NULL, NULL};
+    rps_encoding enc[2] = {RPS_ENC_BOARD, RPS_ENC_BOARD};
+    int two_headed = s->net_path || s->net;
+    if (two_headed) {
+        if (open_one(s, s->net_path, s->net, max_batch, &b[0], &enc[0]) != NRPS_OK) return NULL;
+    } else {
+        if (open_one(s, s->policy_path, s->policy, max_batch, &b[0], &enc[0]) != NRPS_OK) return NULL;
+        if ((s->value_path || s->value) && open_one(s, s->value_path, s->value, max_batch, &b[1], &enc[1]) != NRPS_OK) {
+            be_destroy(b[0]);
+            return NULL;
+        }
+    }
+    be_backend *value = two_headed ? b[0] : b[1];
+    eval_net *e = eval_net_create(b[0], enc[0], value, two_headed ? enc[0] : enc[1], max_batch);
+    if (!e) {
+        be_destroy(b[0]);
+        be_destroy(b[1]);
         return NULL;
     }
-    rps_encoding enc[2];
-    if (load_runner(&r[0], policy_path, RPS_POLICY_SIZE, max_batch, &enc[0]) != NRPS_OK) goto cleanup;
-    if (load_runner(&r[1], value_path, 1, max_batch, &enc[1]) != NRPS_OK) goto cleanup;
-    eval_net_fn pf = {.ctx = NULL, .forward = mlp_runner_forward, .out_act = r[0].net.out_act, .enc = enc[0]};
-    eval_net_fn vf = {.ctx = NULL, .forward = mlp_runner_forward, .out_act = r[1].net.out_act, .enc = enc[1]};
-    e = eval_net_create(&pf, &vf, max_batch);
-    if (!e) goto cleanup;
-    e->own[0] = r[0];
-    e->own[1] = r[1];
-    e->owns = 1;
-    e->pol.ctx = &e->own[0];
-    e->val.ctx = &e->own[1];
+    e->owned[0] = b[0];
+    e->owned[1] = b[1];
     return e;
-cleanup:
-    for (int i = 0; i < 2; i++) {
-        mlp_free(&r[i].net);
-        free(r[i].scratch);
-    }
-    return NULL;
-}
-
-void eval_net_destroy(eval_net *e) {
-    if (!e) return;
-    if (e->owns)
-        for (int i = 0; i < 2; i++) {
-            mlp_free(&e->own[i].net);
-            free(e->own[i].scratch);
-        }
-    free(e->x);
-    free(e->xv);
-    free(e->py);
-    free(e->vy);
-    free(e);
 }
 
 const mcts_evaluator *eval_net_evaluator(eval_net *e) { return &e->ev; }
+
+nrps_status eval_net_encoding(const eval_net *e, rps_encoding *enc) {
+    *enc = e->run[0].enc;
+    if (e->val_run != 1 || e->run[1].enc == e->run[0].enc) return NRPS_OK;
+    nrps_set_error("%s: the policy (%s) and value (%s) networks use different input encodings; self-play needs one",
+                   be_get_info(e->run[0].b)->model_path, rps_encoding_name(e->run[0].enc),
+                   rps_encoding_name(e->run[1].enc));
+    return NRPS_ERR_UNSUPPORTED;
+}
 
 nrps_status eval_net_one(eval_net *e, const rps_state *s, float policy[RPS_POLICY_SIZE], float *value) {
     return net_eval(e, s, 1, policy, value);

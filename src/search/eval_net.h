@@ -1,49 +1,53 @@
-/* eval_net.h - the network evaluator for MCTS: a policy network (81 -> 9) and a value network (81 -> 1)
- * evaluated for a whole batch of states per call. States are encoded with rps_state_encode into a buffer
- * allocated once (max_batch x 81); outputs go to preallocated buffers: no allocation per call.
+/* eval_net.h - the network evaluator for MCTS, built on backends (src/backend/backend.h, the only inference
+ * path): one two-headed network (a policy head and a value head in one model) or a policy network and a value
+ * network, each on a be_backend. States are encoded (rps_state_encode_as, in each model's input encoding) into
+ * buffers allocated once; outputs go to preallocated buffers: no allocation per call. The outputs become
+ * probabilities through nn_policy_probs / nn_value_prob (src/nn/nn_ops.h), from each head's final activation.
  *
- * Backends are plugged in through eval_net_fn (a forward function + context + how to read its last
- * activation), so ONNX Runtime or CUDA backends can be wrapped later; eval_net_create_mlp_files wires in
- * the project's plain-C reference MLP (src/nn/mlp.h) loaded from ONNX files with onnx_mlp_load. */
+ * Threads: an eval_net is not thread-safe (its buffers and its backends): one per search thread. */
 #ifndef NRPS_EVAL_NET_H
 #define NRPS_EVAL_NET_H
 
-#include "nn/mlp.h"
-#include "onnx/onnx_mlp.h"
+#include "backend/backend.h"
 #include "search/evaluator.h"
 
-typedef struct {
-    void *ctx;
-    /* x[n][81] -> y[n][outputs] (outputs 9 for policy, 1 for value), n <= the evaluator's max_batch.
-     * Must not allocate per call. */
-    nrps_status (*forward)(void *ctx, const float *x, int n, float *y);
-    /* The model's final activation, telling the evaluator how to turn y into probabilities:
-     * policy SOFTMAX as is, LOGSOFTMAX exp, anything else softmax; value SIGMOID as is, TANH (y+1)/2,
-     * anything else sigmoid. Results are clamped to [0,1]; NaN becomes uniform / 0.5. */
-    mlp_act out_act;
-    /* How states are encoded for this network (RPS_ENC_BOARD when zero-initialised). */
-    rps_encoding enc;
-} eval_net_fn;
+/* The one check that a model fits the game: backend output `*index` of info is a head of kind `want` (POLICY:
+ * 9 wide, VALUE: 1 wide) over RPS_INPUT_SIZE inputs. Otherwise sets a one-line error naming the model and what it
+ * got (e.g. "m.onnx: not a game policy network: 100 inputs -> outputs 'output' [10] (expected 81 inputs and a
+ * 9-wide policy head)") and returns NRPS_ERR_UNSUPPORTED. */
+nrps_status eval_net_fit(const be_info *info, nn_head_kind want, int *index);
+
+/* The input encoding a model's metadata names (info->input_encoding: "board", "hands"; board when absent, as for
+ * the original project's models and PyTorch exports). An unknown value is a one-line error naming path
+ * (NRPS_ERR_UNSUPPORTED). */
+nrps_status eval_net_model_encoding(const char *path, const char *input_encoding, rps_encoding *enc);
 
 typedef struct eval_net eval_net;
 
-/* Wraps two forward functions (not owned: they must outlive the evaluator). max_batch >= 1. */
-eval_net *eval_net_create(const eval_net_fn *policy, const eval_net_fn *value, int max_batch);
+/* An evaluator over backends the caller keeps (they must outlive it): policy (encoded as penc) and value
+ * (venc); value may be the same backend as policy (a two-headed model: one run per batch) or NULL (no value
+ * network: every value is 0.5; for the `net` agent). max_batch: 1..the backends' max batch. Checks the
+ * outputs with eval_net_fit. NULL + error on failure. */
+eval_net *eval_net_create(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int max_batch);
 
-/* The input encoding of a model read from path (info from onnx_mlp_load): its "input_encoding" metadata,
- * RPS_ENC_BOARD when absent (the original project's models, PyTorch exports). An unknown value sets a one-line
- * error naming the file and returns NRPS_ERR_UNSUPPORTED. */
-nrps_status eval_net_model_encoding(const char *path, const char *input_encoding, rps_encoding *enc);
-/* onnx_mlp_load (info may be NULL) plus eval_net_model_encoding: a model file as the game's search uses it. On
- * error *out is left freed and the message names the file. */
-nrps_status eval_net_load_model(const char *path, mlp *out, onnx_mlp_info *info, rps_encoding *enc);
+/* Where the networks come from: a two-headed file (net_path) or a policy file and a value file (value_path may
+ * be NULL for a policy-only evaluator); models already loaded may be given instead of paths (net / policy /
+ * value, not owned). backend: a registry name (NULL = native-cpu). */
+typedef struct {
+    const char *net_path, *policy_path, *value_path;
+    const be_model *net, *policy, *value;
+    const char *backend;
+    be_options opt; /* max_batch is set by eval_net_open */
+} eval_net_spec;
 
-/* Loads policy_path (81 -> 9) and value_path (81 -> 1) with onnx_mlp_load, each with the input encoding its
- * metadata names (eval_net_model_encoding), and evaluates them with mlp_forward (scratch preallocated). The
- * evaluator owns the MLPs. On error returns NULL with a one-line message naming the file. */
-eval_net *eval_net_create_mlp_files(const char *policy_path, const char *value_path, int max_batch);
+/* Loads what spec names, creates the backends on it and returns an evaluator that owns them. On error NULL and
+ * a one-line message naming the file (or the backend). */
+eval_net *eval_net_open(const eval_net_spec *spec, int max_batch);
 
-void eval_net_destroy(eval_net *e); /* accepts NULL */
+void eval_net_destroy(eval_net *e); /* accepts NULL; frees what eval_net_open created */
+/* The one input encoding of the evaluator's networks; NRPS_ERR_UNSUPPORTED (one line naming the model) when its
+ * policy and value networks take different ones (self-play sample keys need one). */
+nrps_status eval_net_encoding(const eval_net *e, rps_encoding *enc);
 const mcts_evaluator *eval_net_evaluator(eval_net *e);
 
 /* Raw probabilities without search (e.g. for the `net` agent): policy[9] and value for one state. */

@@ -62,100 +62,15 @@ uint64_t selfplay_game_seed(uint64_t seed, int gen, long g) {
     return z;
 }
 
-/* ---- evaluator over in-memory networks ---- */
+/* ---- evaluators ---- */
 
-typedef struct {
-    const mlp *net;
-    float *scratch;
-} sp_runner;
-
-struct sp_net_eval {
-    sp_runner run[2];
-    eval_net *en;
-};
-
-/* mlp_forward specialised for the sparse one-hot inputs (about 27 of 81 non-zero) with a ReLU hidden
- * layer: the skipped terms are exact zeros, so the sums (double, same order) and the outputs equal
- * mlp_forward's. Other hidden activations use mlp_forward itself. */
-static nrps_status runner_forward(void *ctx, const float *x, int n, float *y) {
-    sp_runner *r = ctx;
-    const mlp *m = r->net;
-    if (m->hidden_act != MLP_ACT_RELU || m->in > RPS_INPUT_SIZE) return mlp_forward(m, x, n, y, r->scratch);
-    const int in = m->in, hid = m->hidden, out = m->out;
-    for (int b = 0; b < n; b++) {
-        const float *xb = x + (size_t)b * in;
-        float *hb = r->scratch, *yb = y + (size_t)b * out;
-        int nz[RPS_INPUT_SIZE], nnz = 0;
-        for (int i = 0; i < in; i++)
-            if (xb[i] != 0.0f) nz[nnz++] = i;
-        for (int j = 0; j < hid; j++) {
-            const float *w = m->w1 + (size_t)j * in;
-            double s = m->b1[j];
-            for (int k = 0; k < nnz; k++) s += (double)w[nz[k]] * xb[nz[k]];
-            hb[j] = (float)(s > 0 ? s : 0);
-        }
-        for (int k = 0; k < out; k++) {
-            const float *w = m->w2 + (size_t)k * hid;
-            double s = m->b2[k];
-            for (int j = 0; j < hid; j++) s += (double)w[j] * hb[j];
-            yb[k] = (float)s;
-        }
-        if (m->out_act == MLP_ACT_SOFTMAX) {
-            double mx = yb[0], sum = 0;
-            for (int k = 1; k < out; k++)
-                if (yb[k] > mx) mx = yb[k];
-            for (int k = 0; k < out; k++) sum += exp((double)yb[k] - mx);
-            for (int k = 0; k < out; k++) yb[k] = (float)(exp((double)yb[k] - mx) / sum);
-        } else if (m->out_act == MLP_ACT_SIGMOID) {
-            for (int k = 0; k < out; k++) yb[k] = mlp_sigmoid(yb[k]);
-        } else if (m->out_act != MLP_ACT_NONE) {
-            return mlp_forward(m, x, n, y, r->scratch); /* rare activations: the reference path */
-        }
-    }
-    return NRPS_OK;
+eval_net *selfplay_evaluator_open(const selfplay_config *cfg, const be_model *policy, const be_model *value) {
+    eval_net_spec es = {.backend = cfg->backend && *cfg->backend ? cfg->backend : SELFPLAY_DEFAULT_BACKEND,
+                        .opt = be_options_default()};
+    if (value) es.policy = policy, es.value = value;
+    else es.net = policy;
+    return eval_net_open(&es, cfg->mcts.batch);
 }
-
-nrps_status sp_net_forward(const mlp *m, const float *x, int n, float *y, float *scratch) {
-    sp_runner r = {m, scratch};
-    return runner_forward(&r, x, n, y);
-}
-
-sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, rps_encoding enc, int max_batch) {
-    if (!policy || !value || policy->in != RPS_INPUT_SIZE || policy->out != RPS_POLICY_SIZE ||
-        value->in != RPS_INPUT_SIZE || value->out != 1 || max_batch < 1) {
-        nrps_set_error("selfplay: need a 81->9 policy and a 81->1 value network and max_batch >= 1");
-        return NULL;
-    }
-    sp_net_eval *e = calloc(1, sizeof *e);
-    if (!e) goto nomem;
-    e->run[0].net = policy;
-    e->run[1].net = value;
-    for (int i = 0; i < 2; i++) {
-        e->run[i].scratch = malloc((size_t)max_batch * (size_t)e->run[i].net->hidden * sizeof(float));
-        if (!e->run[i].scratch) goto nomem;
-    }
-    eval_net_fn pf = {.ctx = &e->run[0], .forward = runner_forward, .out_act = policy->out_act, .enc = enc};
-    eval_net_fn vf = {.ctx = &e->run[1], .forward = runner_forward, .out_act = value->out_act, .enc = enc};
-    if (!(e->en = eval_net_create(&pf, &vf, max_batch))) {
-        sp_net_eval_destroy(e);
-        return NULL;
-    }
-    return e;
-nomem:
-    sp_net_eval_destroy(e);
-    nrps_set_error("selfplay: out of memory");
-    return NULL;
-}
-
-void sp_net_eval_destroy(sp_net_eval *e) {
-    if (!e) return;
-    eval_net_destroy(e->en);
-    free(e->run[0].scratch);
-    free(e->run[1].scratch);
-    free(e);
-}
-
-const mcts_evaluator *sp_net_eval_evaluator(sp_net_eval *e) { return eval_net_evaluator(e->en); }
 
 /* ---- one game ---- */
 
@@ -236,7 +151,7 @@ nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *g
 
 typedef struct {
     const selfplay_config *cfg;
-    const mlp *policy, *value;
+    const be_model *policy, *value;
     int gen;
     long ngames;
     sp_sample *slots; /* ngames x RPS_MAX_PLIES */
@@ -265,13 +180,13 @@ static void *worker_main(void *arg) {
     sp_shared *sh = w->sh;
     const selfplay_config *cfg = sh->cfg;
     mcts *m = NULL;
-    sp_net_eval *ne = NULL;
     nrps_status rc = NRPS_OK;
-    if (!(ne = sp_net_eval_create(sh->policy, sh->value, cfg->enc, cfg->mcts.batch)) || !(m = mcts_create(&cfg->mcts))) {
-        rc = NRPS_ERR_NOMEM;
+    eval_net *ne = selfplay_evaluator_open(cfg, sh->policy, sh->value);
+    if (!ne || !(m = mcts_create(&cfg->mcts))) {
+        rc = ne ? NRPS_ERR_NOMEM : NRPS_ERR_UNSUPPORTED;
         goto fail;
     }
-    const mcts_evaluator *ev = sp_net_eval_evaluator(ne);
+    const mcts_evaluator *ev = eval_net_evaluator(ne);
     for (;;) {
         pthread_mutex_lock(&sh->mu);
         long g = sh->err == NRPS_OK ? sh->next++ : sh->ngames;
@@ -288,7 +203,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&sh->mu);
     }
     mcts_destroy(m);
-    sp_net_eval_destroy(ne);
+    eval_net_destroy(ne);
     return NULL;
 fail:
     pthread_mutex_lock(&sh->mu);
@@ -298,11 +213,11 @@ fail:
     }
     pthread_mutex_unlock(&sh->mu);
     mcts_destroy(m);
-    sp_net_eval_destroy(ne);
+    eval_net_destroy(ne);
     return NULL;
 }
 
-nrps_status selfplay_run(const selfplay_config *cfg, const mlp *policy, const mlp *value, int gen, long ngames,
+nrps_status selfplay_run(const selfplay_config *cfg, const be_model *policy, const be_model *value, int gen, long ngames,
                          sp_sample **out, long *nout, selfplay_stats *st) {
     *out = NULL;
     *nout = 0;

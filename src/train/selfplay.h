@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 #include "game/game.h"
-#include "nn/mlp.h"
+#include "backend/backend.h"
+#include "search/eval_net.h"
 #include "search/mcts.h"
 
 /* One position seen in self-play. key packs what the network sees (board + side to move, and the hands
@@ -42,7 +43,11 @@ typedef struct {
                             random moves; only the searching side's positions are recorded there */
     int progress;        /* draw a progress line on stderr (the caller decides: terminal only) */
     const char *label;   /* progress prefix, e.g. "gen 3/20" (may be NULL) */
+    const char *backend; /* backend the networks run on (NULL = SELFPLAY_DEFAULT_BACKEND) */
 } selfplay_config;
+
+/* native-ref: its results do not depend on the CPU's vector ISA, so training runs reproduce on every machine. */
+#define SELFPLAY_DEFAULT_BACKEND "native-ref"
 
 typedef struct {
     long games, positions;
@@ -65,21 +70,16 @@ nrps_status selfplay_game(mcts *m, const mcts_evaluator *ev, const rps_config *g
  * drawn from its own stream of (seed, gen, g) with probability share. */
 int selfplay_random_seat(uint64_t seed, int gen, long g, double share);
 
-/* Plays games 0..ngames-1 of generation gen on cfg->threads threads with the networks policy (81->9) and
- * value (81->1), read-only here (each thread has its own scratch, search and rng). On success *out is a
- * malloc'd array (caller frees) of *nout samples in game order. Returns the first error of any thread,
- * or NRPS_ERR_INTERRUPTED on SIGINT (nothing returned then). */
-nrps_status selfplay_run(const selfplay_config *cfg, const mlp *policy, const mlp *value, int gen, long ngames,
+/* Plays games 0..ngames-1 of generation gen on cfg->threads threads with the networks of policy and value (models
+ * of the network family: a policy and a value network, or, with value NULL, one two-headed network), each thread
+ * on its own backend cfg->backend (models are shared read-only; each thread has its own backend, search and
+ * rng). On success *out is a malloc'd array (caller frees) of *nout samples in game order. Returns the first
+ * error of any thread, or NRPS_ERR_INTERRUPTED on SIGINT (nothing returned then). */
+nrps_status selfplay_run(const selfplay_config *cfg, const be_model *policy, const be_model *value, int gen, long ngames,
                          sp_sample **out, long *nout, selfplay_stats *st);
 
-/* An mcts_evaluator over in-memory networks (not owned; must outlive it, read-only) that both take inputs in
- * encoding enc, batch up to max_batch; destroy with sp_net_eval_destroy. NULL + error on failure. */
-typedef struct sp_net_eval sp_net_eval;
-sp_net_eval *sp_net_eval_create(const mlp *policy, const mlp *value, rps_encoding enc, int max_batch);
-void sp_net_eval_destroy(sp_net_eval *e); /* accepts NULL */
-const mcts_evaluator *sp_net_eval_evaluator(sp_net_eval *e);
-/* The evaluator's forward pass: equals mlp_forward (x[n][in] -> y[n][out]) but skips zero inputs.
- * scratch: n * m->hidden floats. */
-nrps_status sp_net_forward(const mlp *m, const float *x, int n, float *y, float *scratch);
+/* The evaluator a self-play thread uses: cfg->backend on policy + value (or the two-headed policy when value is
+ * NULL), batch cfg->mcts.batch. NULL + error on failure. */
+eval_net *selfplay_evaluator_open(const selfplay_config *cfg, const be_model *policy, const be_model *value);
 
 #endif

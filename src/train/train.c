@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "onnx/onnx_mlp.h"
+#include "backend/backend.h"
+#include "onnx/onnx_net.h"
 #include "search/arena.h"
 #include "search/eval_net.h"
 #include "search/solver.h"
@@ -26,6 +27,7 @@ train_config train_config_default(void) {
     train_config c;
     memset(&c, 0, sizeof c);
     snprintf(c.out_dir, sizeof c.out_dir, "runs/train");
+    snprintf(c.backend, sizeof c.backend, "%s", SELFPLAY_DEFAULT_BACKEND);
     c.game = rps_config_standard();
     c.generations = 24;
     c.games = 1500;
@@ -601,21 +603,53 @@ static nrps_status checkpoint_read(const char *out_dir, train_state *s) {
  * Outputs
  * ---------------------------------------------------------------------------------------------- */
 
+/* TEMPORARY until the trainer trains nn_net: the 2-layer mlp as a network of the family. */
+static nrps_status net_from_mlp(const mlp *m, nn_head_kind kind, nn_net *out) {
+    int hidden[1] = {m->hidden};
+    nn_arch a = nn_arch_mlp(m->in, hidden, 1, (nn_act)m->hidden_act, 0, m->out, (nn_act)m->out_act, kind);
+    nrps_status st = nn_init(out, &a);
+    if (st == NRPS_OK) memcpy(out->params, m->params, out->n_params * sizeof(float));
+    return st;
+}
+
+static void onnx_info_for(const train_state *s, onnx_net_info *info) {
+    onnx_net_info_default(info);
+    info->training_games = (long long)s->finished * s->cfg.games;
+    info->seed = (long long)(s->cfg.seed & 0x7fffffffffffffffULL);
+    snprintf(info->input_encoding, sizeof info->input_encoding, "%s", rps_encoding_name(s->cfg.encoding));
+}
+
+/* The current networks as models for self-play (out[0] policy, out[1] value; caller frees). */
+static nrps_status generation_models(const train_state *s, be_model *out[2]) {
+    const mlp *nets[2] = {&s->pol, &s->val};
+    onnx_net_info info;
+    onnx_info_for(s, &info);
+    for (int i = 0; i < 2; i++) {
+        nn_net n;
+        nrps_status rc = net_from_mlp(nets[i], i ? NN_HEAD_VALUE : NN_HEAD_POLICY, &n);
+        if (rc == NRPS_OK) rc = be_model_from_net(&n, &info, i ? "training value network" : "training policy network",
+                                                  &out[i]);
+        nn_free(&n);
+        if (rc != NRPS_OK) return rc;
+    }
+    return NRPS_OK;
+}
+
 static nrps_status save_onnx_pair(const train_state *s, const char *dir) {
     nrps_status rc = make_dirs(dir);
     if (rc != NRPS_OK) return rc;
     const mlp *nets[2] = {&s->pol, &s->val};
     const char *files[2] = {"rps_policy.onnx", "rps_value.onnx"};
+    onnx_net_info info;
+    onnx_info_for(s, &info);
     for (int i = 0; i < 2; i++) {
-        onnx_mlp_info info;
-        onnx_mlp_info_default(&info, nets[i]);
-        info.training_games = (long long)s->finished * s->cfg.games;
-        info.seed = (long long)(s->cfg.seed & 0x7fffffffffffffffULL);
-        snprintf(info.kind, sizeof info.kind, "%s", i == 0 ? "policy" : "value");
-        snprintf(info.input_encoding, sizeof info.input_encoding, "%s", rps_encoding_name(s->cfg.encoding));
         char p[2100];
         path_join(p, sizeof p, dir, files[i]);
-        if ((rc = onnx_mlp_save(p, nets[i], &info)) != NRPS_OK) return rc;
+        nn_net n;
+        if ((rc = net_from_mlp(nets[i], i ? NN_HEAD_VALUE : NN_HEAD_POLICY, &n)) == NRPS_OK)
+            rc = onnx_net_save(p, &n, &info);
+        nn_free(&n);
+        if (rc != NRPS_OK) return rc;
     }
     return NRPS_OK;
 }
@@ -690,12 +724,10 @@ static nrps_status run_match(const train_config *cfg, const char *a_dir, const c
     else snprintf(spec, sizeof spec, "mcts-net:%d", cfg->eval_playouts);
     nrps_status rc = agent_spec_parse(spec, &ac.a);
     if (rc != NRPS_OK) return rc;
-    snprintf(ac.a.policy_path, sizeof ac.a.policy_path, "%s/rps_policy.onnx", a_dir);
-    snprintf(ac.a.value_path, sizeof ac.a.value_path, "%s/rps_value.onnx", a_dir);
+    agent_spec_set_nets(&ac.a, a_dir, cfg->backend);
     if (b_dir) {
         if ((rc = agent_spec_parse(spec, &ac.b)) != NRPS_OK) return rc;
-        snprintf(ac.b.policy_path, sizeof ac.b.policy_path, "%s/rps_policy.onnx", b_dir);
-        snprintf(ac.b.value_path, sizeof ac.b.value_path, "%s/rps_value.onnx", b_dir);
+        agent_spec_set_nets(&ac.b, b_dir, cfg->backend);
     } else if ((rc = agent_spec_parse("random", &ac.b)) != NRPS_OK) {
         return rc;
     }
@@ -790,6 +822,7 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
         c.eval_playouts = cfg_in->eval_playouts;
         c.progress = cfg_in->progress;
         c.quiet = cfg_in->quiet;
+        snprintf(c.backend, sizeof c.backend, "%s", cfg_in->backend);
         snprintf(c.out_dir, sizeof c.out_dir, "%s", out);
         s.cfg = c;
         if ((rc = train_config_check(&s.cfg)) != NRPS_OK) goto cleanup;
@@ -847,7 +880,12 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
         sc.label = label;
         selfplay_stats sst;
         long ns = 0;
-        rc = selfplay_run(&sc, &s.pol, &s.val, g, cfg->games, &samples, &ns, &sst);
+        sc.backend = cfg->backend;
+        be_model *gm[2] = {NULL, NULL};
+        rc = generation_models(&s, gm);
+        if (rc == NRPS_OK) rc = selfplay_run(&sc, gm[0], gm[1], g, cfg->games, &samples, &ns, &sst);
+        be_model_free(gm[0]);
+        be_model_free(gm[1]);
         if (rc != NRPS_OK) goto cleanup;
         double t1 = nrps_now_s();
 
@@ -975,57 +1013,23 @@ void train_analyse_config_default(train_analyse_config *c) {
     c->dirichlet_weight = 0.25;
     c->temperature = 1.0;
     c->temperature_plies = 4;
+    snprintf(c->backend, sizeof c->backend, "%s", SELFPLAY_DEFAULT_BACKEND);
 }
 
-/* Loads DIR's pair and the input encoding of each (enc[0] policy, enc[1] value). */
-static nrps_status load_pair(const char *dir, mlp *pol, mlp *val, rps_encoding enc[2]) {
-    char p[2100];
+/* The networks of DIR as an evaluator on backend: DIR/rps_policy.onnx + DIR/rps_value.onnx, or DIR/rps_net.onnx
+ * (one two-headed network) when the pair is absent. max_batch: the evaluator's batch. */
+static eval_net *open_dir_nets(const char *dir, const char *backend, int max_batch) {
+    char p[2100], v[2100], n[2100];
     path_join(p, sizeof p, dir, "rps_policy.onnx");
-    nrps_status rc = eval_net_load_model(p, pol, NULL, &enc[0]);
-    if (rc != NRPS_OK) return rc;
-    if (pol->in != RPS_INPUT_SIZE || pol->out != RPS_POLICY_SIZE) {
-        nrps_set_error("%s: expected a 81 -> 9 policy network, got %d -> %d", p, pol->in, pol->out);
-        return NRPS_ERR_UNSUPPORTED;
-    }
-    path_join(p, sizeof p, dir, "rps_value.onnx");
-    if ((rc = eval_net_load_model(p, val, NULL, &enc[1])) != NRPS_OK) return rc;
-    if (val->in != RPS_INPUT_SIZE || val->out != 1) {
-        nrps_set_error("%s: expected a 81 -> 1 value network, got %d -> %d", p, val->in, val->out);
-        return NRPS_ERR_UNSUPPORTED;
-    }
-    return NRPS_OK;
+    path_join(v, sizeof v, dir, "rps_value.onnx");
+    path_join(n, sizeof n, dir, "rps_net.onnx");
+    eval_net_spec es = {.backend = backend, .opt = be_options_default()};
+    if (access(p, F_OK) != 0 && access(n, F_OK) == 0) es.net_path = n;
+    else es.policy_path = p, es.value_path = v;
+    return eval_net_open(&es, max_batch);
 }
 
-static double value_prob(float y, mlp_act act) {
-    if (!isfinite(y)) return 0.5;
-    if (act == MLP_ACT_SIGMOID) return y;
-    if (act == MLP_ACT_TANH) return (y + 1.0) / 2;
-    return 1.0 / (1.0 + exp(-(double)y));
-}
-
-nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) {
-    memset(res, 0, sizeof *res);
-    mlp pol = {0}, val = {0}, spol = {0}, sval = {0};
-    sp_net_eval *ne = NULL;
-    mcts *m = NULL;
-    rps_solver *sv = NULL;
-    float *scratch = NULL;
-    nrps_status rc = NRPS_OK;
-    double t0 = nrps_now_s();
-    if (cfg->positions < 1) {
-        nrps_set_error("--positions must be >= 1, got %ld", cfg->positions);
-        return NRPS_ERR_ARG;
-    }
-    const char *src = cfg->source_dir[0] ? cfg->source_dir : cfg->nets_dir;
-    rps_encoding enc[2], senc[2];
-    if ((rc = load_pair(cfg->nets_dir, &pol, &val, enc)) != NRPS_OK) goto cleanup;
-    if ((rc = load_pair(src, &spol, &sval, senc)) != NRPS_OK) goto cleanup;
-    if (senc[0] != senc[1]) {
-        nrps_set_error("%s: the policy (%s) and value (%s) networks use different input encodings; self-play needs one",
-                       src, rps_encoding_name(senc[0]), rps_encoding_name(senc[1]));
-        rc = NRPS_ERR_UNSUPPORTED;
-        goto cleanup;
-    }
+static mcts_config analyse_mcts_config(const train_analyse_config *cfg) {
     mcts_config mc = mcts_config_default();
     mc.playouts = cfg->playouts;
     mc.batch = cfg->mcts_batch;
@@ -1035,14 +1039,34 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
     mc.temperature = cfg->temperature;
     mc.temperature_plies = cfg->temperature_plies;
     mc.reuse_tree = 1;
-    int hmax = pol.hidden > val.hidden ? pol.hidden : val.hidden;
-    if (!(ne = sp_net_eval_create(&spol, &sval, senc[0], mc.batch)) || !(m = mcts_create(&mc)) ||
-        !(sv = rps_solver_create(0)) || !(scratch = malloc((size_t)hmax * sizeof *scratch))) {
-        if (!scratch && ne && m && sv) nrps_set_error("analyse: out of memory");
+    return mc;
+}
+
+nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) {
+    memset(res, 0, sizeof *res);
+    eval_net *an = NULL, *ne = NULL;
+    mcts *m = NULL;
+    rps_solver *sv = NULL;
+    nrps_status rc = NRPS_OK;
+    double t0 = nrps_now_s();
+    if (cfg->positions < 1) {
+        nrps_set_error("--positions must be >= 1, got %ld", cfg->positions);
+        return NRPS_ERR_ARG;
+    }
+    const char *src = cfg->source_dir[0] ? cfg->source_dir : cfg->nets_dir;
+    const char *backend = cfg->backend[0] ? cfg->backend : NULL;
+    mcts_config mc = analyse_mcts_config(cfg);
+    rps_encoding senc = RPS_ENC_BOARD;
+    if (!(an = open_dir_nets(cfg->nets_dir, backend, 1)) || !(ne = open_dir_nets(src, backend, mc.batch)) ||
+        (rc = eval_net_encoding(ne, &senc)) != NRPS_OK) {
+        rc = rc != NRPS_OK ? rc : NRPS_ERR_UNSUPPORTED;
+        goto cleanup;
+    }
+    if (!(m = mcts_create(&mc)) || !(sv = rps_solver_create(0))) {
         rc = NRPS_ERR_NOMEM;
         goto cleanup;
     }
-    const mcts_evaluator *ev = sp_net_eval_evaluator(ne);
+    const mcts_evaluator *ev = eval_net_evaluator(ne);
     for (long g = 0; res->positions < cfg->positions; g++) {
         sp_sample smp[RPS_MAX_PLIES];
         rps_state st[RPS_MAX_PLIES];
@@ -1052,7 +1076,7 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
             rc = NRPS_ERR_INTERRUPTED;
             goto cleanup;
         }
-        if ((rc = selfplay_game(m, ev, &cfg->game, senc[0], selfplay_game_seed(cfg->seed, -1, g), 0, smp, st, &n, &w, NULL)) != NRPS_OK)
+        if ((rc = selfplay_game(m, ev, &cfg->game, senc, selfplay_game_seed(cfg->seed, -1, g), 0, smp, st, &n, &w, NULL)) != NRPS_OK)
             goto cleanup;
         res->games++;
         for (int i = 0; i < n && res->positions < cfg->positions; i++) {
@@ -1069,11 +1093,8 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
                 if (info.moves[k].optimal) pos_m[info.moves[k].move.pos] = 1;
                 if (info.moves[k].result == best_result) pos_r[info.moves[k].move.pos] = 1;
             }
-            float x[RPS_INPUT_SIZE], xv[RPS_INPUT_SIZE], py[RPS_POLICY_SIZE], vy[1];
-            rps_state_encode_as(s, enc[0], x);
-            rps_state_encode_as(s, enc[1], xv);
-            if ((rc = sp_net_forward(&pol, x, 1, py, scratch)) != NRPS_OK) goto cleanup;
-            if ((rc = sp_net_forward(&val, xv, 1, vy, scratch)) != NRPS_OK) goto cleanup;
+            float py[RPS_POLICY_SIZE], v;
+            if ((rc = eval_net_one(an, s, py, &v)) != NRPS_OK) goto cleanup;
             int top = -1;
             for (int c = 0; c < RPS_CELLS; c++)
                 if (legal[c] && (top < 0 || py[c] > py[top])) top = c;
@@ -1092,7 +1113,6 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
                 res->decisive_result_opt += pos_r[top];
                 res->random_decisive_result_opt += (double)nr / nl;
             }
-            double v = value_prob(vy[0], val.out_act);
             int pred = v > 0.5 ? 1 : v < 0.5 ? -1 : 0;
             res->value_correct += pred == info.result;
             res->value_win_positions += info.result > 0;
@@ -1108,13 +1128,9 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
     if (res->decisive > 0) res->random_decisive_result_opt /= res->decisive;
     res->seconds = nrps_now_s() - t0;
 cleanup:
-    free(scratch);
     rps_solver_destroy(sv);
     mcts_destroy(m);
-    sp_net_eval_destroy(ne);
-    mlp_free(&pol);
-    mlp_free(&val);
-    mlp_free(&spol);
-    mlp_free(&sval);
+    eval_net_destroy(an);
+    eval_net_destroy(ne);
     return rc;
 }

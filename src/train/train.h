@@ -49,6 +49,8 @@ typedef struct {
     int eval_playouts;        /* MCTS playouts in those arenas */
     int progress;             /* progress line on stderr */
     int quiet;                /* no per-generation lines on stdout */
+    char backend[32];         /* backend of self-play, evaluation games (SELFPLAY_DEFAULT_BACKEND = native-ref: the
+                                 same numbers on every machine) */
 } train_config;
 
 /* Defaults (those of the committed models): 24 generations x 1500 games, 200 playouts, batch 4, c_puct 1.5,
@@ -71,7 +73,7 @@ nrps_status train_run(const train_config *cfg, int resume, int *finished);
 
 /* Analysis of a policy/value pair against the exact solver on positions of held-out self-play games. */
 typedef struct {
-    char nets_dir[1024];   /* analysed: DIR/rps_policy.onnx, DIR/rps_value.onnx */
+    char nets_dir[1024];   /* analysed: DIR/rps_policy.onnx + DIR/rps_value.onnx, or DIR/rps_net.onnx */
     char source_dir[1024]; /* networks that play the self-play games ("" = nets_dir) */
     rps_config game;
     long positions;        /* positions to analyse (>= 1) */
@@ -80,6 +82,7 @@ typedef struct {
     double c_puct, dirichlet_alpha, dirichlet_weight, temperature;
     int temperature_plies;
     int json;              /* print one JSON object instead of text */
+    char backend[32];      /* backend the networks run on (default SELFPLAY_DEFAULT_BACKEND; "" = native-cpu) */
 } train_analyse_config;
 
 typedef struct {

@@ -358,6 +358,18 @@ cleanup:
     return st;
 }
 
+nrps_status nrps_sha256_buffer(const void *data, size_t len, char out_hex[65]) {
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    out_hex[0] = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+        nrps_set_error("SHA-256 failed");
+        return NRPS_ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < 32; i++) snprintf(out_hex + 2 * i, 3, "%02x", md[i]);
+    return NRPS_OK;
+}
+
 volatile sig_atomic_t nrps_interrupted = 0;
 
 static void on_sigint(int sig) {

@@ -71,6 +71,8 @@ int nrps_parse_double(const char *s, double lo, double hi, double *out);
 
 /* SHA-256 of a file as 64 lowercase hex chars + NUL. */
 nrps_status nrps_sha256_file(const char *path, char out_hex[65]);
+/* SHA-256 of data[len] as 64 lowercase hex chars + NUL. */
+nrps_status nrps_sha256_buffer(const void *data, size_t len, char out_hex[65]);
 
 /* Set by the CLI's SIGINT handler; long loops poll it and stop cleanly. */
 extern volatile sig_atomic_t nrps_interrupted;
