@@ -117,7 +117,7 @@ static void grad_check(const nn_arch *a, const nn_train_config *c, const char *w
         double fd = (lp - lm) / ((double)hp + (double)hm);
         double err = fabs(fd - g[i]) / fmax(1e-3, fabs(fd) + fabs(g[i]));
         if (err > worst) worst = err;
-        if (err > 1e-5) {
+        if (err > 1e-6) {
             if (bad < 3) fprintf(stderr, "  %s: param %zu analytic %.9g fd %.9g\n", what, i, g[i], fd);
             bad++;
         }
