@@ -227,7 +227,8 @@ static void back_into(const nn_net *net, int l, int n, const double *d, double *
 /* d[l] *= act'(z[l]): from dLoss/dy to dLoss/dz. */
 static void apply_deriv(const nn_arch *a, int l, int n, grad_bufs *g) {
     const nn_layer_spec *s = &a->layer[l];
-    for (size_t q = 0; q < (size_t)n * s->out; q++) g->d[l][q] *= nn_act_deriv(s->act, s->alpha, g->z[l][q], g->y[l][q]);
+    for (size_t q = 0; q < (size_t)n * s->out; q++)
+        g->d[l][q] *= nn_act_deriv(s->act, s->alpha, g->z[l][q], g->y[l][q]);
 }
 
 /* Backward through the chain of layers first..last (d[last] set): each layer's gradient and the deltas below it,
@@ -519,7 +520,8 @@ static void get_header_v1(nrps_rbuf *r, ckpt_header *h) {
     h->cfg.lr = f[0], h->cfg.beta1 = f[1], h->cfg.beta2 = f[2], h->cfg.eps = f[3], h->cfg.weight_decay = f[4];
     h->n_params = nrps_rbuf_u64(r);
     /* Acts above LOGSOFTMAX did not exist in version 1: make them fail nn_arch_check. */
-    nn_act hact = ha <= NN_ACT_LOGSOFTMAX ? (nn_act)ha : (nn_act)99, oact = oa <= NN_ACT_LOGSOFTMAX ? (nn_act)oa : (nn_act)99;
+    nn_act hact = ha <= NN_ACT_LOGSOFTMAX ? (nn_act)ha : (nn_act)99;
+    nn_act oact = oa <= NN_ACT_LOGSOFTMAX ? (nn_act)oa : (nn_act)99;
     nn_head_kind kind = out == 9 && oact == NN_ACT_SOFTMAX  ? NN_HEAD_POLICY
                         : out == 1 && oact == NN_ACT_SIGMOID ? NN_HEAD_VALUE
                                                              : NN_HEAD_OTHER;
