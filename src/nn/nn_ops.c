@@ -29,6 +29,8 @@ double nn_act_deriv(nn_act a, float alpha, double z, double y) {
     }
 }
 
+double nn_bce_logit(double z, double t) { return (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z))); }
+
 void nn_softmax_row(float *z, int n) {
     double mx = z[0], sum = 0;
     for (int k = 1; k < n; k++)

@@ -18,6 +18,10 @@ double nn_act_elem(nn_act a, float alpha, double z);
  * (RELU and LEAKY_RELU at z = 0 take the left derivative, as PyTorch does.) */
 double nn_act_deriv(nn_act a, float alpha, double z, double y);
 
+/* Binary cross-entropy of sigmoid(z) against a target t in [0, 1], from the logit z, overflow-safe:
+ * max(z, 0) - z t + log(1 + exp(-|z|)) = -(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))). */
+double nn_bce_logit(double z, double t);
+
 /* Row softmax / log-softmax of z[n] in place: max subtracted, the sum in double. */
 void nn_softmax_row(float *z, int n);
 void nn_logsoftmax_row(float *z, int n);
