@@ -327,37 +327,3 @@ extern "C" int nc_net_run(nc_net *c, const float *in, int batch, float *const *o
             memcpy(out[h], c->h_out[h], sizeof(float) * batch * c->layer[c->head_last[h]].out);
     return 0;
 }
-
-/* ---- TO BE REMOVED with backend.c's rewrite: the old two-layer interface over nc_net ---- */
-
-static_assert((int)MLP_ACT_NONE == (int)NN_ACT_NONE && (int)MLP_ACT_RELU == (int)NN_ACT_RELU &&
-                  (int)MLP_ACT_TANH == (int)NN_ACT_TANH && (int)MLP_ACT_SIGMOID == (int)NN_ACT_SIGMOID &&
-                  (int)MLP_ACT_SOFTMAX == (int)NN_ACT_SOFTMAX && (int)MLP_ACT_LOGSOFTMAX == (int)NN_ACT_LOGSOFTMAX,
-              "mlp_act and nn_act values differ");
-
-extern "C" int nc_create(const nc_mlp_desc *d, int device_id, int max_batch, void **ctx, char *device_name,
-                         size_t name_len, char *err, size_t err_len) {
-    nc_net_desc nd;
-    memset(&nd, 0, sizeof nd);
-    nd.in = d->in, nd.n_layers = 2, nd.trunk = 0, nd.n_heads = 1;
-    nd.layer[0] = nc_layer_desc{d->in, d->hidden, d->hidden_act, 0.0f, d->w1, d->b1};
-    nd.layer[1] = nc_layer_desc{d->hidden, d->out, d->out_act, 0.0f, d->w2, d->b2};
-    nd.head[0] = nc_head_desc{0, 2};
-    nc_net *n = NULL;
-    int rc = nc_net_create(&nd, device_id, max_batch, &n, device_name, name_len, err, err_len);
-    *ctx = n;
-    return rc;
-}
-
-extern "C" int nc_run(void *ctx, const float *in, int batch, float *out, char *err, size_t err_len) {
-    float *const outs[1] = {out};
-    return nc_net_run((nc_net *)ctx, in, batch, outs, err, err_len);
-}
-
-extern "C" void nc_io_buffers(void *ctx, float **in, float **out) {
-    float *outs[NN_MAX_HEADS];
-    nc_net_io_buffers((nc_net *)ctx, in, outs);
-    *out = outs[0];
-}
-
-extern "C" void nc_destroy(void *ctx) { nc_net_destroy((nc_net *)ctx); }

@@ -11,7 +11,7 @@
  * with a one-line message in err (always terminated) on failure.
  * Threads: one nc_net is used by one thread at a time (one stream, one set of pinned buffers); distinct nc_nets may
  * run in parallel threads, on the same device or on different ones.
- * Compiled only when the build has nvcc (NRPS_HAVE_CUDA); backend.c is the only other caller. */
+ * Compiled only when the build has nvcc (NRPS_HAVE_CUDA); src/backend/cuda_backend.c is the only other caller. */
 #ifndef NRPS_CUDA_NATIVE_H
 #define NRPS_CUDA_NATIVE_H
 
@@ -75,17 +75,6 @@ void nc_net_io_buffers(nc_net *n, float **in, float **out);
 
 void nc_net_destroy(nc_net *n); /* accepts NULL */
 
-/* ---- TO BE REMOVED with backend.c's rewrite: the old two-layer interface, now thin wrappers over nc_net ---- */
-typedef struct {
-    int in, hidden, out, hidden_act, out_act; /* acts: mlp_act values (equal to the nn_act ones) */
-    const float *w1, *b1, *w2, *b2;           /* [hidden][in], [hidden], [out][hidden], [out] */
-} nc_mlp_desc;
-int nc_create(const nc_mlp_desc *d, int device_id, int max_batch, void **ctx, char *device_name, size_t name_len,
-              char *err, size_t err_len);                                          /* nc_net_create; *ctx = nc_net */
-int nc_run(void *ctx, const float *in, int batch, float *out, char *err, size_t err_len); /* nc_net_run, 1 head */
-void nc_io_buffers(void *ctx, float **in, float **out);                             /* nc_net_io_buffers, head 0 */
-void nc_destroy(void *ctx);                                                         /* nc_net_destroy */
-/* ---- end of TO BE REMOVED ---- */
 
 /* Fills d with views of n (no copy: n must outlive the nc_net_create call). n is a valid network (nn_init checked
  * its architecture); the layer list, trunk and heads are taken as they are. */
