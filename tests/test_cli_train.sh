@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `neural_rps train`: flag errors (one line, exit 2), a tiny run's outputs and summary, reproducibility with
-# --seed (also across --threads), SIGKILL after the first checkpoint + --resume (same networks as an
-# uninterrupted run, every generation intact), damaged checkpoints (one line, exit 1), and --analyse.
+# --seed (also across --threads), the architecture flags (deeper nets, one two-headed network: files, summary,
+# arenas, --analyse; bad values; --resume with another architecture refused), a checkpoint of the earlier format
+# resuming, SIGKILL after the first checkpoint + --resume (same networks as an uninterrupted run, every
+# generation intact), damaged checkpoints (one line, exit 1), and --analyse.
 . "$(dirname "$0")/cli_lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
 cd "$ROOT"
@@ -18,6 +20,29 @@ expect_fail "stray argument" 2 "unexpected argument 'extra'" -- train --out "$T/
 expect_fail "--positions without --analyse" 2 "only apply to --analyse" -- train --positions 10 --out "$T/x"
 expect_fail "--games with --analyse" 2 "games does not apply to --analyse" -- train --analyse models --games 3
 expect_fail "resume without checkpoint" 1 "no checkpoint" -- train --resume --out "$T/none"
+# architecture flags
+expect_fail "--layers 0" 2 "^neural_rps train: --layers expects 'none' or up to 15 comma-separated widths in \[1, 65536\] \(e.g. 256,128\), got '0'$" -- \
+  train --layers 0 --out "$T/x"
+expect_fail "--layers 12," 2 "^neural_rps train: --layers expects .*got '12,'" -- train --layers 12, --out "$T/x"
+expect_fail "--value-layers x" 2 "^neural_rps train: --value-layers expects .*got 'x'" -- train --value-layers x --out "$T/x"
+expect_fail "--layers too many" 2 "^neural_rps train: --layers expects" -- train --layers 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 --out "$T/x"
+expect_fail "--hidden-policy 0" 2 "^neural_rps train: --hidden-policy expects" -- train --hidden-policy 0 --out "$T/x"
+expect_fail "--heads three" 2 "^neural_rps train: --heads expects separate or two, got 'three'$" -- train --heads three --out "$T/x"
+expect_fail "--policy-weight -1" 2 "^neural_rps train: --policy-weight expects" -- train --heads two --policy-weight -1 --out "$T/x"
+expect_fail "--value-weight nan" 2 "^neural_rps train: --value-weight expects" -- train --heads two --value-weight nan --out "$T/x"
+expect_fail "both weights 0" 2 "^neural_rps train: --policy-weight and --value-weight must be in \[0, 1000\] and not both 0" -- \
+  train --heads two --policy-weight 0 --value-weight 0 --out "$T/x"
+expect_fail "--value-head with separate heads" 2 "^neural_rps train: --value-head only applies to --heads two$" -- \
+  train --value-head 16 --out "$T/x"
+expect_fail "--policy-weight with separate heads" 2 "^neural_rps train: --policy-weight only applies to --heads two$" -- \
+  train --policy-weight 2 --out "$T/x"
+expect_fail "--value-layers with two heads" 2 "^neural_rps train: --value-layers only applies to --heads separate" -- \
+  train --heads two --value-layers 16 --out "$T/x"
+expect_fail "--hidden-policy and --layers" 2 "^neural_rps train: --hidden-policy H is --layers H: give one of them$" -- \
+  train --hidden-policy 16 --layers 16 --out "$T/x"
+expect_fail "two heads, too deep" 2 "^neural_rps train: --layers, --policy-head and --value-head hold 15 widths in all, at most 14$" -- \
+  train --heads two --layers 1,2,3,4,5,6,7,8,9,10 --policy-head 1,2,3 --value-head 1,2 --out "$T/x"
+expect_fail "--layers with --analyse" 2 "layers does not apply to --analyse" -- train --analyse models --layers 16
 [ ! -e "$T/x" ] && ok "nothing written on usage errors" || bad "nothing written on usage errors"
 
 # a tiny run: outputs, summary, per-generation lines
@@ -28,7 +53,11 @@ if "$PY" - "$T/r1/summary.json" <<'P'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["complete"] is True and d["finished_generations"] == 2 and d["training_games"] == 8
-assert d["config"]["games"] == 4 and d["config"]["seed"] == "5" and d["config"]["hidden_policy"] == 16
+c = d["config"]
+assert c["games"] == 4 and c["seed"] == "5" and c["heads"] == "separate" and c["layers"] == [16] and c["value_layers"] == [8]
+assert "value_head" not in c and "policy_weight" not in c
+assert d["models"] == {"policy": "rps_policy.onnx", "value": "rps_value.onnx", "policy_architecture": "81-16-9",
+                       "value_architecture": "81-8-1"}, d["models"]
 assert d["config"]["input_encoding"] == "hands"
 g = d["generations"]
 assert [x["generation"] for x in g] == [1, 2]
@@ -65,8 +94,77 @@ expect_fail "resume with another --encoding" 2 "encoding board differs from the 
   train --out "$T/r1" --resume --encoding board
 
 expect_fail "fresh start into an existing run" 1 "already holds a training run" -- train --out "$T/r1" "${TINY[@]}"
+expect_fail "resume with other --layers" 2 "^neural_rps train: --layers 32,16 differs from the checkpoint's 16 in $T/r1 \(a resumed run keeps its networks\)$" -- \
+  train --out "$T/r1" --resume --layers 32,16
+expect_fail "resume with other --hidden-value" 2 "^neural_rps train: --hidden-value 9 differs from the checkpoint's 8 in $T/r1 " -- \
+  train --out "$T/r1" --resume --hidden-value 9
+expect_fail "resume with --heads two" 2 "^neural_rps train: --heads two differs from the checkpoint's separate in $T/r1 " -- \
+  train --out "$T/r1" --resume --heads two
+expect_fail "resume separate with --value-head" 2 "^neural_rps train: --value-head only applies to --heads two$" -- \
+  train --out "$T/r1" --resume --value-head 8
 expect_fail "resume with a changed --lr" 2 "lr 0.005 differs from the checkpoint" -- train --out "$T/r1" --resume --lr 0.005
 expect_fail "resume below finished generations" 2 "below the 2 generations" -- train --out "$T/r1" --resume --generations 1
+
+# deeper separate networks: the files say so, reproducible across --threads
+DEEP=(--games 4 --playouts 8 --layers 16,8 --value-layers 8,4 --batch 16 --epochs 2 --window 2 --seed 5 --eval-games 4 --quiet)
+run_cmd train --out "$T/d1" --generations 2 "${DEEP[@]}" --threads 1
+[ "$RC" -eq 0 ] && grep -q "81 -> 16 (relu) -> 8 (relu) -> 9 (softmax)" <("$BIN" info "$T/d1/rps_policy.onnx") &&
+  grep -q "81 -> 8 (relu) -> 4 (relu) -> 1 (sigmoid)" <("$BIN" info "$T/d1/generations/g0002/rps_value.onnx") &&
+  ok "--layers 16,8 --value-layers 8,4" || bad "--layers 16,8 --value-layers 8,4 (rc=$RC: $(head -c 300 "$T/err"))"
+run_cmd train --out "$T/d2" --generations 2 "${DEEP[@]}" --threads 2
+[ "$RC" -eq 0 ] && cmp -s "$T/d1/rps_policy.onnx" "$T/d2/rps_policy.onnx" && cmp -s "$T/d1/rps_value.onnx" "$T/d2/rps_value.onnx" &&
+  ok "deeper nets: identical across --threads" || bad "deeper nets: identical across --threads (rc=$RC)"
+expect_fail "resume deep with --value-layers 8" 2 "value-layers 8 differs from the checkpoint's 8,4 in $T/d1 " -- \
+  train --out "$T/d1" --resume --value-layers 8
+
+# one two-headed network: rps_net.onnx only, two heads, summary, arenas on it, --resume, --analyse
+TWO=(--games 4 --playouts 8 --heads two --layers 16 --policy-head 8 --value-head 8 --value-weight 0.5 --batch 16 --epochs 2
+     --window 2 --seed 5 --threads 1)
+expect_ok "two-headed run" "^train: 1 generations finished; network in $T/h1/rps_net.onnx" -- \
+  train --out "$T/h1" --generations 1 "${TWO[@]}" --eval-games 4
+grep -q "network 81-16 -> policy:8-9 | value:8-1" "$T/out" && ok "two-headed run: first line names the network" ||
+  bad "two-headed run: first line ($(head -c 300 "$T/out"))"
+if [ -f "$T/h1/rps_net.onnx" ] && [ -f "$T/h1/generations/g0001/rps_net.onnx" ] && [ ! -e "$T/h1/rps_policy.onnx" ] &&
+   [ ! -e "$T/h1/generations/g0001/rps_value.onnx" ] && [ -f "$T/h1/checkpoint/gen_0001/net.ckpt" ]; then
+  ok "two-headed run: rps_net.onnx and net.ckpt only"
+else bad "two-headed run: files ($(cd "$T/h1" && find . -type f | sort | tr '\n' ' '))"; fi
+"$BIN" info "$T/h1/rps_net.onnx" >"$T/info" 2>&1
+grep -q "policy" "$T/info" && grep -q "value" "$T/info" && grep -q "input_encoding=hands" "$T/info" &&
+  ok "two-headed run: info shows both heads" || bad "two-headed run: info ($(head -c 400 "$T/info"))"
+if "$PY" - "$T/h1/summary.json" <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["config"]
+assert c["heads"] == "two" and c["layers"] == [16] and c["policy_head"] == [8] and c["value_head"] == [8]
+assert c["policy_weight"] == 1 and c["value_weight"] == 0.5 and "value_layers" not in c
+assert d["models"] == {"net": "rps_net.onnx", "architecture": "81-16 -> policy:8-9 | value:8-1"}, d["models"]
+g = d["generations"][0]
+assert g["policy_loss"] > 0 and g["value_loss"] > 0 and abs(g["loss"] - (g["policy_loss"] + 0.5 * g["value_loss"])) < 0.05
+for k in ("vs_previous", "vs_random", "net_vs_random"):
+    assert g[k]["games"] == 4
+P
+then ok "two-headed run: summary.json"; else bad "two-headed run: summary.json ($(head -c 600 "$T/h1/summary.json"))"; fi
+expect_fail "resume two heads with --value-head 16" 2 "^neural_rps train: --value-head 16 differs from the checkpoint's 8 in $T/h1 " -- \
+  train --out "$T/h1" --resume --value-head 16
+expect_fail "resume two heads with --value-weight 1" 2 "^neural_rps train: --value-weight 1 differs from the checkpoint's 0.5 in $T/h1 " -- \
+  train --out "$T/h1" --resume --value-weight 1
+expect_fail "resume two heads with --heads separate" 2 "^neural_rps train: --heads separate differs from the checkpoint's two in $T/h1 " -- \
+  train --out "$T/h1" --resume --heads separate
+expect_ok "two-headed run: --resume" "^train: 2 generations finished; network in $T/h1/rps_net.onnx" -- \
+  train --out "$T/h1" --resume --generations 2 --eval-games 0
+run_cmd train --out "$T/h2" --generations 2 "${TWO[@]}" --eval-games 0 --quiet
+[ "$RC" -eq 0 ] && cmp -s "$T/h1/rps_net.onnx" "$T/h2/rps_net.onnx" && ok "two-headed run: resumed equals uninterrupted" ||
+  bad "two-headed run: resumed equals uninterrupted (rc=$RC)"
+expect_ok "two-headed run: arena with nets=DIR" "mcts-net:8" -- \
+  arena --p1 "mcts-net:8,nets=$T/h1" --p2 random --games 4 --seed 1 --threads 1
+expect_ok "two-headed run: --analyse" "policy top cell margin-optimal +[0-9]+/30 " -- \
+  train --analyse "$T/h1" --positions 30 --seed 3 --playouts 8
+
+# a checkpoint written before the architecture flags (hidden_policy/hidden_value, mlp_trainer files) resumes
+mkdir -p "$T/old" && cp -r "$ROOT/tests/fixtures/train_v1_checkpoint/checkpoint" "$T/old/"
+expect_ok "old checkpoint resumes" "^train: 2 generations finished" -- train --out "$T/old" --resume --generations 2 --hidden-policy 16
+expect_fail "old checkpoint: other --hidden-policy" 2 "hidden-policy 32 differs from the checkpoint's 16 in $T/old " -- \
+  train --out "$T/old" --resume --hidden-policy 32
 
 # SIGKILL after the first generation's checkpoint, then --resume. On a busy machine the run may finish all 4
 # generations before the poll sees the first checkpoint: then try again with more games per generation.

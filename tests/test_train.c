@@ -1,6 +1,8 @@
-/* test_train.c - self-play targets, position keys, aggregation of identical positions, the sparse forward
- * pass, thread-count independence, and the training loop's checkpoints: round trip, resume equal to an
- * uninterrupted run, damaged checkpoints. Tiny runs (a few games, few playouts) to stay fast. */
+/* test_train.c - self-play targets, position keys, aggregation of identical positions, thread-count independence,
+ * and the training loop's checkpoints for separate 2-layer, deeper and two-headed networks: round trip, resume
+ * equal to an uninterrupted run, checkpoints of the earlier format (mlp_trainer) resuming, another architecture
+ * refused, damaged checkpoints; the architecture flags' parsing and checks. Tiny runs (a few games, few playouts)
+ * to stay fast. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,6 @@
 
 #include "check.h"
 #include "backend/backend.h"
-#include "nn/mlp.h"
 #include "nn/net.h"
 #include "onnx/onnx_net.h"
 #include "search/eval_net.h"
@@ -286,8 +287,8 @@ static train_config tiny_config(const char *name, int generations) {
     c.generations = generations;
     c.games = 6;
     c.playouts = 12;
-    c.hidden_policy = 16;
-    c.hidden_value = 8;
+    c.layers = (train_widths){1, {16}};
+    c.value_layers = (train_widths){1, {8}};
     c.batch = 16;
     c.epochs = 2;
     c.window = 2;
@@ -297,6 +298,21 @@ static train_config tiny_config(const char *name, int generations) {
     c.eval_games = 0;
     c.quiet = 1;
     return c;
+}
+
+/* A deeper pair: policy 81-16-8-9, value 81-8-4-1. */
+static void arch_deep(train_config *c) {
+    c->layers = (train_widths){2, {16, 8}};
+    c->value_layers = (train_widths){2, {8, 4}};
+}
+
+/* One two-headed network: trunk 81-16, policy head 8-9, value head 8-1, value loss weighted 0.5. */
+static void arch_two(train_config *c) {
+    c->heads = TRAIN_HEADS_TWO;
+    c->layers = (train_widths){1, {16}};
+    c->policy_head = (train_widths){1, {8}};
+    c->value_head = (train_widths){1, {8}};
+    c->value_weight = 0.5;
 }
 
 static int files_equal(const char *a, const char *b) {
@@ -309,42 +325,165 @@ static int files_equal(const char *a, const char *b) {
     return eq;
 }
 
-static void test_checkpoint_resume_equals_uninterrupted(void) {
-    train_config full = tiny_config("full", 3), part = tiny_config("part", 2);
+static int file_exists(const char *dir, const char *name) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* The network file `name` of a run folder, loaded (caller frees); 0 when it does not load. */
+static int load_net(const char *dir, const char *name, nn_net *n, onnx_net_info *info) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return onnx_net_load(p, n, info) == NRPS_OK;
+}
+
+/* A 3-generation run equals a 2-generation run resumed to 3 (arch may be NULL: the default layout); returns the
+ * uninterrupted run's folder in full_dir. */
+static void resume_equals_uninterrupted(const char *name, void (*arch)(train_config *), char *full_dir, size_t n) {
+    char fn[64], pn[64];
+    snprintf(fn, sizeof fn, "%s_full", name);
+    snprintf(pn, sizeof pn, "%s_part", name);
+    train_config full = tiny_config(fn, 3), part = tiny_config(pn, 2);
+    if (arch) arch(&full), arch(&part);
+    snprintf(full_dir, n, "%s", full.out_dir);
     int fin = -1;
     REQUIRE(train_run(&full, 0, &fin) == NRPS_OK);
     CHECK(fin == 3);
     REQUIRE(train_run(&part, 0, &fin) == NRPS_OK);
     CHECK(fin == 2);
-    /* round trip of the stored configuration */
+    /* round trip of the stored configuration, architecture included */
     train_config peek;
     int pf = -1;
     REQUIRE(train_checkpoint_peek(part.out_dir, &peek, &pf) == NRPS_OK);
-    CHECK(pf == 2 && peek.games == 6 && peek.playouts == 12 && peek.hidden_policy == 16 && peek.seed == 77 &&
-          peek.window == 2 && peek.epochs == 2 && peek.value_loss == part.value_loss);
+    CHECK(pf == 2 && peek.games == 6 && peek.playouts == 12 && peek.seed == 77 && peek.window == 2 &&
+          peek.epochs == 2 && peek.value_loss == part.value_loss && peek.heads == part.heads);
+    CHECK(train_widths_equal(&peek.layers, &part.layers));
+    if (part.heads == TRAIN_HEADS_SEPARATE) CHECK(train_widths_equal(&peek.value_layers, &part.value_layers));
+    else CHECK(train_widths_equal(&peek.policy_head, &part.policy_head) &&
+               train_widths_equal(&peek.value_head, &part.value_head) && peek.policy_weight == part.policy_weight &&
+               peek.value_weight == part.value_weight);
     /* a second fresh start in the same folder is refused */
     CHECK(train_run(&part, 0, &fin) == NRPS_ERR_ARG);
     /* continue to 3 generations: same networks as the uninterrupted run */
     part.generations = 3;
     REQUIRE(train_run(&part, 1, &fin) == NRPS_OK);
     CHECK(fin == 3);
-    char a[1200], b[1200];
-    const char *files[] = {"rps_policy.onnx", "rps_value.onnx", "generations/g0002/rps_value.onnx"};
+    const char *two[] = {"rps_net.onnx", "generations/g0002/rps_net.onnx", "generations/g0000/rps_net.onnx"};
+    const char *sep[] = {"rps_policy.onnx", "rps_value.onnx", "generations/g0002/rps_value.onnx"};
     for (int i = 0; i < 3; i++) {
-        snprintf(a, sizeof a, "%s/%s", full.out_dir, files[i]);
-        snprintf(b, sizeof b, "%s/%s", part.out_dir, files[i]);
-        CHECK_MSG(files_equal(a, b), "%s differs", files[i]);
+        char a[1200], b[1200];
+        const char *f = part.heads == TRAIN_HEADS_TWO ? two[i] : sep[i];
+        snprintf(a, sizeof a, "%s/%s", full.out_dir, f);
+        snprintf(b, sizeof b, "%s/%s", part.out_dir, f);
+        CHECK_MSG(files_equal(a, b), "%s: %s differs", name, f);
     }
-    nn_net m = {0};
-    onnx_net_info info;
-    snprintf(a, sizeof a, "%s/rps_policy.onnx", part.out_dir);
-    REQUIRE(onnx_net_load(a, &m, &info) == NRPS_OK);
-    CHECK(m.arch.n_layers == 2 && m.arch.layer[0].out == 16 && nn_head_width(&m.arch, 0) == 9);
-    CHECK(info.training_games == 18 && info.seed == 77 && m.arch.head[0].kind == NN_HEAD_POLICY);
-    nn_free(&m);
     /* the run is complete: resuming again does nothing and succeeds */
     REQUIRE(train_run(&part, 1, &fin) == NRPS_OK);
     CHECK(fin == 3);
+}
+
+static void test_checkpoint_resume_equals_uninterrupted(void) {
+    char dir[1200];
+    resume_equals_uninterrupted("flat", NULL, dir, sizeof dir);
+    nn_net m = {0};
+    onnx_net_info info;
+    REQUIRE(load_net(dir, "rps_policy.onnx", &m, &info));
+    CHECK(m.arch.n_layers == 2 && m.arch.layer[0].out == 16 && nn_head_width(&m.arch, 0) == 9);
+    CHECK(info.training_games == 18 && info.seed == 77 && m.arch.head[0].kind == NN_HEAD_POLICY);
+    nn_free(&m);
+    CHECK(!file_exists(dir, "rps_net.onnx"));
+}
+
+static void test_deep_resume_equals_uninterrupted(void) {
+    char dir[1200];
+    resume_equals_uninterrupted("deep", arch_deep, dir, sizeof dir);
+    nn_net p = {0}, v = {0};
+    REQUIRE(load_net(dir, "rps_policy.onnx", &p, NULL) && load_net(dir, "rps_value.onnx", &v, NULL));
+    CHECK(p.arch.n_layers == 3 && p.arch.layer[0].out == 16 && p.arch.layer[1].out == 8 && p.arch.layer[2].out == 9);
+    CHECK(v.arch.n_layers == 3 && v.arch.layer[0].out == 8 && v.arch.layer[1].out == 4 && v.arch.layer[2].out == 1);
+    CHECK(p.arch.head[0].kind == NN_HEAD_POLICY && v.arch.head[0].kind == NN_HEAD_VALUE);
+    nn_free(&p);
+    nn_free(&v);
+}
+
+static void test_two_heads_resume_equals_uninterrupted(void) {
+    char dir[1200], ck[1300];
+    resume_equals_uninterrupted("two", arch_two, dir, sizeof dir);
+    nn_net n = {0};
+    onnx_net_info info;
+    REQUIRE(load_net(dir, "rps_net.onnx", &n, &info));
+    CHECK(n.arch.n_heads == 2 && n.arch.trunk == 1 && n.arch.n_layers == 5 && n.arch.layer[0].out == 16);
+    int ph = nn_head_find(&n.arch, NN_HEAD_POLICY), vh = nn_head_find(&n.arch, NN_HEAD_VALUE);
+    CHECK(ph >= 0 && vh >= 0 && nn_head_width(&n.arch, ph) == 9 && nn_head_width(&n.arch, vh) == 1);
+    CHECK(info.training_games == 18);
+    nn_free(&n);
+    CHECK(!file_exists(dir, "rps_policy.onnx") && !file_exists(dir, "rps_value.onnx"));
+    snprintf(ck, sizeof ck, "%s/checkpoint/gen_0003", dir);
+    CHECK(file_exists(ck, "net.ckpt") && !file_exists(ck, "policy.ckpt") && file_exists(ck, "state.bin"));
+    /* the value loss weight matters: the same run with weight 1 trains another network */
+    train_config w1 = tiny_config("two_w1", 1), w05 = tiny_config("two_w05", 1);
+    arch_two(&w1);
+    arch_two(&w05);
+    w1.value_weight = 1.0;
+    int fin = -1;
+    REQUIRE(train_run(&w1, 0, &fin) == NRPS_OK && train_run(&w05, 0, &fin) == NRPS_OK);
+    char a[1200], b[1200];
+    snprintf(a, sizeof a, "%s/rps_net.onnx", w1.out_dir);
+    snprintf(b, sizeof b, "%s/rps_net.onnx", w05.out_dir);
+    CHECK(!files_equal(a, b));
+}
+
+/* A checkpoint written before the architecture flags (config with hidden_policy/hidden_value, mlp_trainer
+ * files; tests/fixtures/train_v1_checkpoint: generation 1 of `train --generations 1 --games 4 --playouts 8
+ * --hidden-policy 16 --hidden-value 8 --batch 16 --epochs 2 --window 2 --seed 5 --threads 1 --eval-games 0`)
+ * resumes, and gives the networks of an uninterrupted run of today's code. */
+static void test_old_checkpoint_resumes(void) {
+    char cmd[2200];
+    train_config old = tiny_config("old", 2), now = tiny_config("old_now", 2);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp -r tests/fixtures/train_v1_checkpoint/checkpoint '%s/'",
+             old.out_dir, old.out_dir);
+    REQUIRE(system(cmd) == 0);
+    train_config peek;
+    int fin = -1;
+    REQUIRE(train_checkpoint_peek(old.out_dir, &peek, &fin) == NRPS_OK);
+    CHECK(fin == 1 && peek.heads == TRAIN_HEADS_SEPARATE && peek.layers.n == 1 && peek.layers.w[0] == 16 &&
+          peek.value_layers.n == 1 && peek.value_layers.w[0] == 8);
+    REQUIRE(train_run(&old, 1, &fin) == NRPS_OK);
+    CHECK(fin == 2);
+    now.games = 4;
+    now.playouts = 8;
+    now.seed = 5;
+    now.lr_final = 5e-4;
+    REQUIRE(train_run(&now, 0, &fin) == NRPS_OK);
+    const char *files[] = {"rps_policy.onnx", "rps_value.onnx"};
+    for (int i = 0; i < 2; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/%s", old.out_dir, files[i]);
+        snprintf(b, sizeof b, "%s/%s", now.out_dir, files[i]);
+        CHECK_MSG(files_equal(a, b), "%s differs", files[i]);
+    }
+}
+
+/* A network checkpoint of another architecture than the run's configuration is refused in one line naming the
+ * file; so is a two-headed run whose net.ckpt is missing. Uses the folders of the resume tests. */
+static void test_checkpoint_other_architecture_refused(void) {
+    char cmd[4000], src[1200];
+    train_config deep = tiny_config("deep_part", 4), two = tiny_config("two_part", 4);
+    arch_deep(&deep);
+    arch_two(&two);
+    snprintf(src, sizeof src, "%s/flat_part/checkpoint/gen_0003/policy.ckpt", tmpdir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/checkpoint/gen_0003/policy.ckpt'", src, deep.out_dir);
+    REQUIRE(access(src, F_OK) == 0 && system(cmd) == 0);
+    int fin = -1;
+    CHECK(train_run(&deep, 1, &fin) != NRPS_OK);
+    const char *e = nrps_last_error();
+    CHECK_MSG(strstr(e, "deep_part/checkpoint/gen_0003/policy.ckpt") && strstr(e, "81-16-9") &&
+                  strstr(e, "81-16-8-9") && !strchr(e, '\n'), "%s", e);
+    snprintf(cmd, sizeof cmd, "rm '%s/checkpoint/gen_0003/net.ckpt'", two.out_dir);
+    REQUIRE(system(cmd) == 0);
+    CHECK(train_run(&two, 1, &fin) != NRPS_OK);
+    CHECK_MSG(strstr(nrps_last_error(), "net.ckpt") != NULL, "%s", nrps_last_error());
 }
 
 static void flip_byte(const char *path, long at) {
@@ -397,6 +536,62 @@ static void test_config_check(void) {
     c = train_config_default();
     c.dirichlet_weight = 1.5;
     CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--dirichlet-weight"));
+    /* the architecture */
+    c = train_config_default();
+    nn_arch a[2];
+    CHECK(train_config_archs(&c, a) == 2);
+    char d[2][256];
+    nn_arch_describe(&a[0], d[0], sizeof d[0]);
+    nn_arch_describe(&a[1], d[1], sizeof d[1]);
+    CHECK_MSG(!strcmp(d[0], "81-128-9") && !strcmp(d[1], "81-64-1"), "%s %s", d[0], d[1]);
+    CHECK(a[0].head[0].kind == NN_HEAD_POLICY && a[1].head[0].kind == NN_HEAD_VALUE);
+    c.value_layers.w[0] = 0;
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--value-layers"));
+    c = train_config_default();
+    c.heads = TRAIN_HEADS_TWO;
+    CHECK(train_config_check(&c) == NRPS_OK);
+    CHECK(train_config_archs(&c, a) == 1 && a[0].n_heads == 2 && a[0].trunk == 1 && a[0].n_layers == 4);
+    c.layers = (train_widths){10, {8, 8, 8, 8, 8, 8, 8, 8, 8, 8}};
+    c.policy_head = (train_widths){3, {8, 8, 8}};
+    c.value_head = (train_widths){2, {8, 8}}; /* 15 hidden + 2 output layers > 16 */
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--policy-head"));
+    c.value_head.n = 1;
+    CHECK(train_config_check(&c) == NRPS_OK);
+    c.policy_weight = c.value_weight = 0;
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--policy-weight"));
+    c.value_weight = NAN;
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--value-weight"));
+    c = train_config_default();
+    c.layers = (train_widths){2, {65536, 65536}}; /* 2^32 parameters */
+    CHECK(train_config_check(&c) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--layers"));
+}
+
+static void test_widths_parse(void) {
+    train_widths w = {0};
+    char t[128];
+    REQUIRE(train_widths_parse("layers", "256,128", &w) == NRPS_OK);
+    CHECK(w.n == 2 && w.w[0] == 256 && w.w[1] == 128);
+    train_widths_text(&w, t, sizeof t);
+    CHECK(!strcmp(t, "256,128"));
+    REQUIRE(train_widths_parse("policy-head", "none", &w) == NRPS_OK);
+    CHECK(w.n == 0);
+    train_widths_text(&w, t, sizeof t);
+    CHECK(!strcmp(t, "none"));
+    REQUIRE(train_widths_parse("layers", "7", &w) == NRPS_OK);
+    CHECK(w.n == 1 && w.w[0] == 7);
+    const char *bad[] = {"", "0", "12,", ",12", "1,,2", "abc", "-4", "+4", "4x", " 4", "65537",
+                         "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        train_widths keep = w;
+        CHECK_MSG(train_widths_parse("value-head", bad[i], &w) == NRPS_ERR_ARG, "'%s' accepted", bad[i]);
+        CHECK(strstr(nrps_last_error(), "--value-head expects") && !strchr(nrps_last_error(), '\n'));
+        CHECK(train_widths_equal(&w, &keep));
+    }
+    REQUIRE(train_widths_parse("layers", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15", &w) == NRPS_OK);
+    CHECK(w.n == 15 && w.w[14] == 15);
+    train_heads h = TRAIN_HEADS_SEPARATE;
+    CHECK(train_heads_parse("two", &h) && h == TRAIN_HEADS_TWO && !strcmp(train_heads_name(h), "two"));
+    CHECK(!train_heads_parse("three", &h) && h == TRAIN_HEADS_TWO);
 }
 
 int main(void) {
@@ -411,7 +606,12 @@ int main(void) {
     RUN(test_selfplay_threads_independent);
     RUN(test_replay_aggregation);
     RUN(test_config_check);
+    RUN(test_widths_parse);
     RUN(test_checkpoint_resume_equals_uninterrupted);
+    RUN(test_deep_resume_equals_uninterrupted);
+    RUN(test_two_heads_resume_equals_uninterrupted);
+    RUN(test_old_checkpoint_resumes);
+    RUN(test_checkpoint_other_architecture_refused);
     RUN(test_damaged_checkpoint);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
