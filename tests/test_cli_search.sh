@@ -84,4 +84,15 @@ printf 'quit\n' | "$BIN" play --agent random --seed 1 >"$T/out" 2>"$T/err"; RC=$
 [ "$RC" -eq 1 ] && grep -q "quit: game abandoned" "$T/err" && ok "play: quit" || bad "play: quit (rc=$RC)"
 expect_fail "play: bad seat" 2 "play: --seat expects an integer in \[1, 2\]" -- play --seat 3
 expect_fail "play: bad agent" 2 "play: --agent: agent spec 'mcts:-5'" -- play --agent mcts:-5
+# the backend registry: every name in --help, an unknown backend= refused naming the registry, backends that play
+for nm in native-ref native-cpu native-cuda ort-cpu ort-cuda ort-tensorrt "ort-<provider>"; do
+  "$BIN" benchmark --help | grep -qF -- "$nm" && ok "benchmark --help lists $nm" || bad "benchmark --help lists $nm"
+done
+expect_fail "arena: unknown backend=" 2 "backend= expects one of native-ref, native-cpu, native-cuda, ort-cpu, .*got 'tpu'" -- \
+  arena --p1 "mcts-net:10,backend=tpu" --p2 random --games 2
+for be in native-ref ort-cpu; do
+  expect_ok "arena on backend=$be" "4 games on 2 deals" -- arena --p1 "mcts-net:20,backend=$be" --p2 random --games 4 --seed 3
+done
+expect_fail "train: unknown --backend" 2 "train: --backend expects one of native-ref" -- train --backend tpu
+expect_fail "info: unknown --backend" 2 "info: --backend expects one of native-ref" -- info models/rps_policy.onnx --backend x
 summary cli_search

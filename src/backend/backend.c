@@ -31,7 +31,10 @@ static const be_entry *entry_find(const char *name) {
 }
 
 int be_registry_count(void) { return N_REGISTRY; }
-const char *be_registry_name(int i) { return i >= 0 && i < N_REGISTRY ? REGISTRY[i].name : NULL; }
+const char *be_registry_name(int i) {
+    if (i < 0 || i >= N_REGISTRY) return NULL;
+    return REGISTRY[i].prefix ? "ort-<provider>" : REGISTRY[i].name;
+}
 const char *be_registry_description(int i) { return i >= 0 && i < N_REGISTRY ? REGISTRY[i].description : NULL; }
 int be_registry_is_gpu(int i) { return i >= 0 && i < N_REGISTRY && REGISTRY[i].is_gpu; }
 
@@ -39,8 +42,7 @@ void be_registry_names(char *buf, size_t len) {
     size_t pos = 0;
     if (len) buf[0] = 0;
     for (int i = 0; i < N_REGISTRY && pos + 1 < len; i++) {
-        int k = snprintf(buf + pos, len - pos, "%s%s%s", i ? ", " : "", REGISTRY[i].name,
-                         REGISTRY[i].prefix ? "<provider>" : "");
+        int k = snprintf(buf + pos, len - pos, "%s%s", i ? ", " : "", be_registry_name(i));
         if (k < 0) break;
         pos += (size_t)k;
     }

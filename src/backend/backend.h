@@ -110,7 +110,8 @@ void be_destroy(be_backend *b); /* accepts NULL */
 /* ---- the registry ---- */
 
 int be_registry_count(void);
-/* Entry i (0..count-1): its name ("native-cpu", or "ort-<provider>" for the generic ONNX Runtime entry), whether
+/* Entry i (0..count-1; NULL past the end): its name ("native-cpu", or "ort-<provider>" for the generic ONNX Runtime
+ * entry, which takes any provider name ONNX Runtime knows: ort-rocm, ort-openvino, ...), whether
  * it runs on a GPU, and a one-line description. */
 const char *be_registry_name(int i);
 const char *be_registry_description(int i);

@@ -80,9 +80,21 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
 void bench_inputs_default_agent(char *spec, size_t len);
 
 /* ---- results and reports ---- */
+enum { BENCH_MAX_MODELS = 4 };
+
+/* A benchmarked model as the reports describe it. */
+typedef struct {
+    char label[16];      /* "policy", "value", "net" (two heads) or "other": the rows' model column */
+    char path[512];
+    char sha256[65];
+    char encoding[16];   /* input encoding ("board", "hands") */
+    char arch[160];      /* nn_arch_describe plus activations */
+    int in, out;         /* input width and the first head's width */
+} bench_model_info;
+
 typedef struct {
     char backend[32];
-    char model[16];        /* "policy" or "value" (or "floor" for the ORT identity graph) */
+    char model[16];        /* the model's label (bench_model_info), or "floor" for the ORT identity graph */
     char model_path[512];
     int batch;
     be_info info;          /* from the backend */
@@ -98,8 +110,8 @@ typedef struct {
     char inputs[400];
     unsigned long long seed;
     char warmup[128], iterations[64];
-    char policy_path[512], policy_sha256[65], value_path[512], value_sha256[65];
-    char policy_encoding[16], value_encoding[16]; /* the models' input encodings ("board", "hands") */
+    int n_models;
+    bench_model_info models[BENCH_MAX_MODELS];
     int cuda_compiled;
     char gpu_note[600];   /* why GPU results are absent, "" when present */
 } bench_env;

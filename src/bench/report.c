@@ -100,7 +100,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     }
     fprintf(f, "\nTimes are per call (wall clock, monotonic), in microseconds; percentiles by linear interpolation "
                "(numpy's default); stdev with n-1; cpu_us = process CPU time per call (all threads); valid = max abs error vs "
-               "the plain-C reference (mlp_forward).\n");
+               "the plain-C reference (nn_forward).\n");
     for (int i = 0; i < n; i++) {
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= !strcmp(rows[j].backend, rows[i].backend);
@@ -121,8 +121,10 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
 
     /* Performance Comparison */
     fprintf(f, "\nPerformance Comparison (ratios of p50 latencies measured in this run)\n");
-    const char *models[2] = {"policy", "value"};
-    for (int m = 0; m < 2; m++) {
+    const char *models[BENCH_MAX_MODELS];
+    int nm = 0;
+    for (int m = 0; e && m < e->n_models; m++) models[nm++] = e->models[m].label;
+    for (int m = 0; m < nm; m++) {
         int maxb = 0, any = 0;
         for (int i = 0; i < n; i++)
             if (!strcmp(rows[i].model, models[m]) && rows[i].tm.n > 0) {
@@ -210,17 +212,12 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
     cJSON_AddBoolToObject(env, "native_cuda_compiled", e->cuda_compiled);
     add_str_or_null(env, "gpu_absent_reason", e->gpu_note);
     cJSON *models = cJSON_AddObjectToObject(env, "models");
-    if (e->policy_path[0]) {
-        cJSON *p = cJSON_AddObjectToObject(models, "policy");
-        cJSON_AddStringToObject(p, "path", e->policy_path);
-        add_str_or_null(p, "sha256", e->policy_sha256);
-        add_str_or_null(p, "input_encoding", e->policy_encoding);
-    }
-    if (e->value_path[0]) {
-        cJSON *p = cJSON_AddObjectToObject(models, "value");
-        cJSON_AddStringToObject(p, "path", e->value_path);
-        add_str_or_null(p, "sha256", e->value_sha256);
-        add_str_or_null(p, "input_encoding", e->value_encoding);
+    for (int m = 0; m < e->n_models; m++) {
+        cJSON *p = cJSON_AddObjectToObject(models, e->models[m].label);
+        cJSON_AddStringToObject(p, "path", e->models[m].path);
+        add_str_or_null(p, "sha256", e->models[m].sha256);
+        add_str_or_null(p, "input_encoding", e->models[m].encoding);
+        add_str_or_null(p, "architecture", e->models[m].arch);
     }
     cJSON *set = cJSON_AddObjectToObject(root, "settings");
     cJSON_AddStringToObject(set, "inputs", e->inputs);

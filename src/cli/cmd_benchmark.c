@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "bench/bench.h"
+#include "bench/run.h"
 #include "bench/search_bench.h"
 #include "cli/cli.h"
 #include "nn/net.h"
@@ -21,15 +22,16 @@
 #include "search/eval_net.h"
 
 #define CMD "benchmark"
-enum { MAX_BACKENDS = 16, MAX_BATCHES = 32, POOL_MAX = 16384 };
+enum { MAX_BATCHES = BENCH_MAX_BATCHES };
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: neural_rps benchmark [flags]\n"
-            "Times the policy and value ONNX models through ONNX Runtime and the native backends.\n\n"
-            "  --model-path P        policy model (default models/rps_policy.onnx)\n"
-            "  --value-model-path P  value model (default models/rps_value.onnx); both are benchmarked unless one\n"
-            "                        of the two flags is given alone\n"
+            "Times ONNX models through ONNX Runtime and the native backends.\n\n"
+            "  --model-path P        a model to time (default: models/rps_policy.onnx, models/rps_value.onnx and,\n"
+            "                        when present, the two-headed models/rps_net.onnx)\n"
+            "  --value-model-path P  a second model (the original's value-model flag); with one of the two flags\n"
+            "                        only the models named are timed\n"
             "  --input-size N        expected inputs per sample (a mismatch with the model warns; the model wins)\n"
             "  --output-size N       expected outputs of --model-path's model (same rule)\n"
             "  --batch-size N        batch size (default 64); batch 1 is always measured too\n"
@@ -38,8 +40,8 @@ static void usage(FILE *f) {
             "  --duration S          time each measurement for S seconds instead of a count\n"
             "  --warmup N            fixed warm-up calls (default: until the median of 50-call windows changes\n"
             "                        by < 3%%, at least 100 calls, at most 20000 calls / 5 s)\n"
-            "  --backends LIST       ort-cpu,native-cpu,ort-cuda,ort-tensorrt,ort-<provider>,native-cuda\n"
-            "                        (default: ort-cpu,native-cpu + GPU backends when available)\n"
+            "  --backends LIST       comma-separated backends from the list below (default: ort-cpu,native-cpu +\n"
+            "                        GPU backends when available)\n"
             "  --cpu-only            CPU backends only\n"
             "  --gpu-only            GPU backends only (fails if none is available)\n"
             "  --provider NAME       ONNX Runtime provider for the accelerated ORT backend (cuda, tensorrt, rocm,\n"
@@ -63,21 +65,11 @@ static void usage(FILE *f) {
             "  --search-playouts N   MCTS playouts per move in that benchmark (default 200)\n"
             "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
             "  --no-search           skip the inside-search benchmark\n"
-            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 130 interrupted.\n");
-}
-
-typedef struct {
-    const char *label; /* "policy" / "value" / "net" (two heads) / "other" */
-    const char *path;
-    be_model *model;
-    const nn_net *ref; /* be_model_net(model): the reference forward's network */
-    rps_encoding enc;  /* input encoding (metadata "input_encoding"; board when absent) */
-} model_slot;
-
-/* Output k of a model as the table names it. */
-static const char *slot_label(const nn_net *n) {
-    if (n->arch.n_heads == 2) return "net";
-    return nn_head_kind_name(n->arch.head[0].kind);
+            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 130 interrupted.\n"
+            "Backends:\n");
+    for (int i = 0; i < be_registry_count(); i++)
+        fprintf(f, "  %-22s%s%s\n", be_registry_name(i), be_registry_description(i),
+                be_registry_is_gpu(i) ? " [GPU]" : "");
 }
 
 /* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
@@ -129,12 +121,91 @@ static int check_out_path(const char *flag, const char *path) {
     return cli_out_path_check(CMD, flag, path); /* e.g. /proc/x: the folder exists but takes no new file */
 }
 
-static int add_backend(char names[][32], int *n, const char *name) {
-    for (int i = 0; i < *n; i++)
-        if (!strcmp(names[i], name)) return 1;
-    if (*n == MAX_BACKENDS) return 0;
-    snprintf(names[(*n)++], 32, "%s", name);
-    return 1;
+/* --input-size / --output-size as given (-1: not given): a mismatch with a model warns, the model wins. */
+typedef struct {
+    long in_size, out_size;
+} size_hints;
+
+/* Prints the run's header (machine, runtime, models, inputs, settings) before anything is timed. */
+static void print_header(const bench_result *r, void *ctx) {
+    const size_hints *sz = ctx;
+    const bench_env *e = &r->env;
+    for (int m = 0; m < e->n_models; m++) {
+        const bench_model_info *mi = &e->models[m];
+        if (sz->in_size > 0 && sz->in_size != mi->in)
+            fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d inputs); using the "
+                            "model's %d\n", sz->in_size, mi->path, mi->in, mi->in);
+        if (m == 0 && sz->out_size > 0 && sz->out_size != mi->out)
+            fprintf(stderr, "neural_rps benchmark: warning: --output-size %ld disagrees with %s (%d outputs); using "
+                            "the model's %d\n", sz->out_size, mi->path, mi->out, mi->out);
+    }
+    printf("neural_rps benchmark\n");
+    printf("  machine   %s, %d cores, %s\n", e->cpu_model, e->cores, e->os);
+    printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", e->ort_version, e->providers,
+           e->cuda_compiled ? "compiled in" : "not compiled in", e->git_commit[0] ? e->git_commit : "unknown");
+    for (int m = 0; m < e->n_models; m++)
+        printf("  model     %-6s %s: %s, %s encoding, sha256 %.16s...\n", e->models[m].label, e->models[m].path,
+               e->models[m].arch, e->models[m].encoding, e->models[m].sha256);
+    printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %d\n", e->inputs, e->warmup, e->iterations,
+           e->threads);
+    fflush(stdout);
+}
+
+/* Fills p->backends from --backends (NULL: the default list), then applies --cpu-only / --gpu-only. Returns 0 or
+ * the usage error's exit status. */
+static int plan_backends(bench_plan *p, const char *list, int cpu_only, int gpu_only) {
+    if (!list) bench_plan_default_backends(p);
+    else {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", list);
+        if (strspn(list, ",") == strlen(list)) /* "" or ",,": not "no backend left" */
+            return cli_usage_error(CMD, "--backends expects a comma-separated list of backends, got '%s'", list);
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char nm[64], known[256];
+            if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", p->opt.provider ? p->opt.provider : "cpu");
+            else snprintf(nm, sizeof nm, "%s", t);
+            be_registry_names(known, sizeof known);
+            if (!be_name_known(nm)) return cli_usage_error(CMD, "--backends: unknown backend '%s' (expected %s)", t, known);
+            int dup = 0;
+            for (int i = 0; i < p->n_backends; i++) dup |= !strcmp(p->backends[i], nm);
+            if (dup) continue;
+            if (p->n_backends == BENCH_MAX_BACKENDS) return cli_usage_error(CMD, "--backends: too many backends");
+            snprintf(p->backends[p->n_backends++], 32, "%.31s", nm);
+        }
+        p->explicit_backends = 1;
+    }
+    int k = 0;
+    for (int i = 0; i < p->n_backends; i++) {
+        int g = be_is_gpu(p->backends[i]);
+        if ((cpu_only && g) || (gpu_only && !g)) continue;
+        memmove(p->backends[k++], p->backends[i], 32);
+    }
+    p->n_backends = k;
+    if (!k)
+        return cli_usage_error(CMD, "no backend left: --%s removes every backend named in --backends",
+                               cpu_only ? "cpu-only" : "gpu-only");
+    return 0;
+}
+
+/* Prints the reports and writes the files; returns the exit status. */
+static int report(const bench_result *r, const char *json, const char *csv, const char *plot) {
+    bench_report_text(stdout, r->rows, r->n_rows, &r->env);
+    bench_report_search_text(stdout, r->srows, r->n_srows);
+    if (r->search_note[0]) printf("\n%s\n", r->search_note);
+    if (r->env.gpu_note[0] && !r->n_gpu_ok) printf("\nGPU results absent: %s\n", r->env.gpu_note);
+    else if (r->env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", r->env.gpu_note);
+    if (r->interrupted) printf("\nInterrupted (SIGINT): the table shows what was measured before the stop.\n");
+    fflush(stdout);
+    int rc = 0;
+    if (json && bench_report_json(json, r->rows, r->n_rows, r->srows, r->n_srows, &r->env, r->interrupted))
+        rc = cli_fail(CMD, "--json: %s", nrps_last_error());
+    if (csv && bench_report_csv(csv, r->rows, r->n_rows)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
+    if (plot && bench_report_plot(plot, r->rows, r->n_rows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
+    char verr[400];
+    bench_result_validation_error(r, verr, sizeof verr);
+    if (verr[0]) rc = cli_fail(CMD, "%s", verr);
+    if (r->interrupted && rc == 0) rc = 130;
+    return rc;
 }
 
 int cmd_benchmark(int argc, char **argv) {
@@ -230,441 +301,55 @@ int cmd_benchmark(int argc, char **argv) {
     if (plot && system("command -v gnuplot >/dev/null 2>&1") != 0)
         return cli_usage_error(CMD, "--plot needs gnuplot, which is not installed (Debian: gnuplot-nox)");
 
-    /* batch sizes */
-    int batches[MAX_BATCHES], nb;
+    bench_plan plan = bench_plan_default();
+    plan.opt.threads = (int)threads;
+    plan.opt.device_id = (int)device_id;
+    plan.opt.provider = provider;
+    plan.loop.warmup = warmup;
+    plan.loop.iterations = iterations;
+    plan.loop.duration_s = duration;
+    plan.inputs = inputs;
+    plan.seed = (uint64_t)seed;
+    plan.selfplay_agent = selfplay_agent;
+    plan.validate = validate;
+    plan.floor = floor_on;
+    plan.search = search_on;
+    plan.search_games = (int)search_games;
+    plan.search_playouts = (int)search_playouts;
+    plan.gpu_only = gpu_only;
+    plan.progress = cli_isatty_err();
+    size_hints hints = {in_size, out_size};
+    plan.on_ready = print_header;
+    plan.on_ready_ctx = &hints;
     if (sweep) {
-        if ((nb = parse_batches("sweep", sweep, batches)) < 0) return 2;
+        if ((plan.n_batches = parse_batches("sweep", sweep, plan.batches)) < 0) return 2;
     } else {
-        batches[0] = 1;
-        batches[1] = (int)batch_size;
-        nb = batch_size == 1 ? 1 : 2;
+        plan.batches[1] = (int)batch_size;
+        plan.n_batches = batch_size == 1 ? 1 : 2;
     }
-    int max_batch = batches[nb - 1];
-    int sbatches[MAX_BATCHES], nsb = 0;
     if (search_on) {
-        if ((nsb = parse_batches("search-batch", search_batch, sbatches)) < 0) return 2;
-        if (sbatches[nsb - 1] > 4096)
-            return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d", sbatches[nsb - 1]);
+        if ((plan.n_search_batches = parse_batches("search-batch", search_batch, plan.search_batches)) < 0) return 2;
+        if (plan.search_batches[plan.n_search_batches - 1] > 4096)
+            return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d",
+                                   plan.search_batches[plan.n_search_batches - 1]);
     }
-    /* backends are sized for the largest batch of either benchmark */
-    int be_max_batch = max_batch;
-    if (nsb && sbatches[nsb - 1] > be_max_batch) be_max_batch = sbatches[nsb - 1];
+    int urc = plan_backends(&plan, backends_arg, cpu_only, gpu_only);
+    if (urc) return urc;
+    if (!policy_path && !value_path) bench_plan_default_models(&plan);
+    if (policy_path) plan.model_paths[plan.n_models++] = policy_path;
+    if (value_path) plan.model_paths[plan.n_models++] = value_path;
 
-    /* backends */
-    char names[MAX_BACKENDS][32];
-    int nnames = 0, explicit_backends = backends_arg != NULL;
-    const char *gpu_ort = provider ? provider : "cuda";
-    if (backends_arg) {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", backends_arg);
-        if (strspn(backends_arg, ",") == strlen(backends_arg)) /* "" or ",,": not "no backend left" */
-            return cli_usage_error(CMD, "--backends expects a comma-separated list of backends, got '%s'", backends_arg);
-        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            char nm[64];
-            if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", provider ? provider : "cpu");
-            else snprintf(nm, sizeof nm, "%s", t);
-            if (!be_name_known(nm)) {
-                char known[256];
-                be_registry_names(known, sizeof known);
-                return cli_usage_error(CMD, "--backends: unknown backend '%s' (expected %s)", t, known);
-            }
-            if (!add_backend(names, &nnames, nm)) return cli_usage_error(CMD, "--backends: too many backends");
-        }
-    } else {
-        char prov_list[256];
-        be_ort_providers(prov_list, sizeof prov_list);
-        add_backend(names, &nnames, "ort-cpu");
-        add_backend(names, &nnames, "native-cpu");
-        char nm[64];
-        snprintf(nm, sizeof nm, "ort-%s", gpu_ort);
-        add_backend(names, &nnames, nm);
-        if (!provider && strstr(prov_list, "TensorrtExecutionProvider")) add_backend(names, &nnames, "ort-tensorrt");
-        add_backend(names, &nnames, "native-cuda");
-    }
-    {
-        int k = 0;
-        for (int i = 0; i < nnames; i++) {
-            int g = be_is_gpu(names[i]);
-            if ((cpu_only && g) || (gpu_only && !g)) continue;
-            memmove(names[k++], names[i], 32);
-        }
-        nnames = k;
-        if (!nnames)
-            return cli_usage_error(CMD, "no backend left: --%s removes every backend named in --backends",
-                                   cpu_only ? "cpu-only" : "gpu-only");
-    }
-
-    /* models */
-    model_slot models[2];
-    memset(models, 0, sizeof models);
-    int nmodels = 0;
-    if (policy_path || !value_path) models[nmodels++] = (model_slot){.label = "policy", .path = policy_path ? policy_path : "models/rps_policy.onnx"};
-    if (value_path || !policy_path) models[nmodels++] = (model_slot){.label = "value", .path = value_path ? value_path : "models/rps_value.onnx"};
-
-    int rc = 1, interrupted = 0, validation_failed = 0;
-    be_backend *bk[2][MAX_BACKENDS];
-    memset(bk, 0, sizeof bk);
-    bench_row *rows = NULL;
-    int nrows = 0;
-    float *pools[2] = {NULL, NULL}, *ref = NULL, *scratch = NULL; /* input pools by encoding (board, hands) */
-    be_backend *floor_b = NULL;
-    bench_env env;
-    memset(&env, 0, sizeof env);
-    bench_search_row *srows = NULL;
-    int nsrows = 0;
-    rps_move *smoves = NULL;
-    char search_note[160] = "";
-
-    for (int m = 0; m < nmodels; m++) {
-        if (be_model_load(models[m].path, &models[m].model)) {
-            cli_fail(CMD, "%s", nrps_last_error());
-            goto cleanup;
-        }
-        if (!(models[m].ref = be_model_net(models[m].model))) {
-            cli_fail(CMD, "%s: %s", models[m].path, be_model_refusal(models[m].model));
-            goto cleanup;
-        }
-        if (eval_net_model_encoding(models[m].path, be_model_info(models[m].model)->input_encoding, &models[m].enc)) {
-            cli_fail(CMD, "%s", nrps_last_error());
-            goto cleanup;
-        }
-        /* label by what the file says it is (metadata, else the shape), so MODEL_FILE=value.onnx reads right */
-        models[m].label = slot_label(models[m].ref);
-        const nn_arch *r = &models[m].ref->arch;
-        if (in_size > 0 && in_size != r->in)
-            fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d inputs); using the "
-                            "model's %d\n", in_size, models[m].path, r->in, r->in);
-        if (m == 0 && out_size > 0 && out_size != nn_head_width(r, 0))
-            fprintf(stderr, "neural_rps benchmark: warning: --output-size %ld disagrees with %s (%d outputs); using "
-                            "the model's %d\n", out_size, models[m].path, nn_head_width(r, 0), nn_head_width(r, 0));
-    }
-    if (nmodels == 2 && !strcmp(models[0].label, models[1].label) && models[0].ref->arch.n_heads == 1)
-        models[0].label = "policy", models[1].label = "value";
-
-    /* refuse up front a batch whose buffers would not fit: per sample, each backend holds input+output buffers
-     * (ORT may hold as much again internally), plus the input pool, reference outputs and scratch */
-    {
-        double per_sample = 0;
-        for (int m = 0; m < nmodels; m++) {
-            const nn_arch *r = &models[m].ref->arch;
-            int outs = 0;
-            for (int h = 0; h < r->n_heads; h++) outs += nn_head_width(r, h);
-            per_sample += 4.0 * ((r->in + outs) * (2.0 * nnames + 2) + 3.0 * nn_arch_max_width(r) * (nnames + 1.0) + r->in);
-        }
-        double need = per_sample * max_batch;
-        double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-        if (phys > 0 && need > 0.5 * phys) {
-            rc = cli_usage_error(CMD, "batch size %d needs about %.1f GiB of buffers, more than half of this machine's "
-                                      "%.1f GiB; use a smaller --batch-size/--sweep", max_batch, need / (1 << 30),
-                                 phys / (1 << 30));
-            goto cleanup;
-        }
-    }
-
-    /* create backends (session creation timed inside) */
     nrps_install_sigint_handler();
-    be_options bo = be_options_default();
-    bo.threads = (int)threads;
-    bo.device_id = (int)device_id;
-    bo.provider = provider;
-    bo.max_batch = be_max_batch;
-    int ngpu_ok = 0;
-    for (int m = 0; m < nmodels; m++)
-        for (int i = 0; i < nnames; i++) {
-            int gpu = be_is_gpu(names[i]);
-            if (gpu && m > 0) {
-                /* a GPU backend that failed on the first model is not retried */
-                int failed_before = 1;
-                for (int k = 0; k < m; k++) failed_before &= bk[k][i] == NULL;
-                if (failed_before) continue;
-            }
-            if (be_create(names[i], models[m].model, &bo, &bk[m][i]) == NRPS_OK) {
-                if (gpu) ngpu_ok++;
-                const be_info *bi = be_get_info(bk[m][i]);
-                const nn_arch *r = &models[m].ref->arch;
-                int same = bi->input_size == r->in && bi->n_outputs == r->n_heads;
-                for (int h = 0; same && h < r->n_heads; h++)
-                    same = bi->output[h].width == nn_head_width(r, h) && !strcmp(bi->output[h].name, r->head[h].name);
-                if (!same) {
-                    cli_fail(CMD, "%s: %s sees other inputs/outputs than the model file declares", models[m].path,
-                             names[i]);
-                    goto cleanup;
-                }
-                continue;
-            }
-            if (!gpu || explicit_backends) { /* a backend asked for by name must work */
-                cli_fail(CMD, "%s", nrps_last_error());
-                goto cleanup;
-            }
-            size_t used = strlen(env.gpu_note);
-            snprintf(env.gpu_note + used, sizeof env.gpu_note - used, "%s%s", used ? "; " : "", nrps_last_error());
-        }
-    if (gpu_only && ngpu_ok == 0) {
-        cli_fail(CMD, "--gpu-only: no GPU backend available: %s", env.gpu_note[0] ? env.gpu_note : "none requested");
-        goto cleanup;
+    bench_result res;
+    nrps_status st = bench_run(&plan, &res);
+    int rc;
+    if (st != NRPS_OK) {
+        rc = st == NRPS_ERR_ARG && strstr(nrps_last_error(), "--batch-size") ? cli_usage_error(CMD, "%s", nrps_last_error())
+                                                                           : cli_fail(CMD, "%s", nrps_last_error());
+        if (st == NRPS_ERR_INTERRUPTED || nrps_interrupted) rc = 130; /* SIGINT before anything was timed */
+    } else {
+        rc = report(&res, json, csv, plot);
     }
-
-    /* inputs: one pool of max_batch samples per input encoding the models use (81 floats for the game's nets) */
-    int width = models[0].ref->arch.in;
-    for (int m = 1; m < nmodels; m++)
-        if (models[m].ref->arch.in != width) {
-            cli_fail(CMD, "the models take different input sizes (%d and %d)", width, models[m].ref->arch.in);
-            goto cleanup;
-        }
-    int pools_ok = 1;
-    for (int m = 0; m < nmodels; m++)
-        if (!pools[models[m].enc] && !(pools[models[m].enc] = malloc(sizeof(float) * (size_t)max_batch * width)))
-            pools_ok = 0;
-    size_t max_scratch = 0;
-    int max_out = 0;
-    for (int m = 0; m < nmodels; m++) {
-        const nn_arch *r = &models[m].ref->arch;
-        for (int h = 0; h < r->n_heads; h++)
-            if (nn_head_width(r, h) > max_out) max_out = nn_head_width(r, h);
-        if (nn_forward_scratch(r, max_batch) > max_scratch) max_scratch = nn_forward_scratch(r, max_batch);
-    }
-    ref = malloc(sizeof(float) * (size_t)max_batch * max_out * BE_MAX_OUTPUTS);
-    scratch = malloc(sizeof(float) * (max_scratch > (size_t)max_batch * max_out * BE_MAX_OUTPUTS
-                                          ? max_scratch : (size_t)max_batch * max_out * BE_MAX_OUTPUTS));
-    rows = calloc((size_t)(nmodels + 1) * nnames * nb + nb, sizeof *rows);
-    if (!pools_ok || !ref || !scratch || !rows) {
-        cli_fail(CMD, "out of memory for batch size %d", max_batch);
-        goto cleanup;
-    }
-    /* up to POOL_MAX distinct positions, repeated for larger batches */
-    long distinct = max_batch < POOL_MAX ? max_batch : POOL_MAX;
-    for (int e = 0; e < 2; e++) {
-        float *pool = pools[e];
-        if (!pool) continue;
-        if (inputs == BENCH_INPUTS_RANDOM && e == 1 && pools[0]) { /* random floats: one pool serves both */
-            memcpy(pool, pools[0], sizeof(float) * (size_t)max_batch * width);
-            continue;
-        }
-        char desc[sizeof env.inputs];
-        if (bench_inputs_make(inputs, distinct, width, (uint64_t)seed, selfplay_agent, e, ".cache", pool, desc,
-                              sizeof desc)) {
-            cli_fail(CMD, "inputs: %s", nrps_last_error());
-            if (nrps_interrupted) rc = 130; /* SIGINT before anything was timed: still the documented 130 */
-            goto cleanup;
-        }
-        for (long k = distinct; k < max_batch; k++)
-            memcpy(pool + (size_t)k * width, pool + (size_t)(k % distinct) * width, sizeof(float) * width);
-        size_t used = strlen(env.inputs);
-        snprintf(env.inputs + used, sizeof env.inputs - used, "%s%s", used ? "; " : "", desc);
-        if (distinct < max_batch) {
-            used = strlen(env.inputs);
-            snprintf(env.inputs + used, sizeof env.inputs - used, ", repeated to %d", max_batch);
-        }
-    }
-
-    /* header */
-    bench_env_fill(&env);
-    env.threads = (int)threads;
-    env.seed = (unsigned long long)seed;
-    if (warmup >= 0) snprintf(env.warmup, sizeof env.warmup, "fixed: %ld calls", warmup);
-    else snprintf(env.warmup, sizeof env.warmup, "auto: 50-call windows until medians change < 3%%, >= 100 calls, <= 20000 calls / 5 s");
-    if (duration > 0) snprintf(env.iterations, sizeof env.iterations, "duration: %.3f s per measurement", duration);
-    else snprintf(env.iterations, sizeof env.iterations, "%ld calls per measurement", iterations);
-    for (int m = 0; m < nmodels; m++) {
-        int pol = strcmp(models[m].label, "value") != 0;
-        snprintf(pol ? env.policy_path : env.value_path, 512, "%s", models[m].path);
-        snprintf(pol ? env.policy_sha256 : env.value_sha256, 65, "%s", be_model_sha256(models[m].model));
-        snprintf(pol ? env.policy_encoding : env.value_encoding, 16, "%s", rps_encoding_name(models[m].enc));
-    }
-    printf("neural_rps benchmark\n");
-    printf("  machine   %s, %d cores, %s\n", env.cpu_model, env.cores, env.os);
-    printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", env.ort_version, env.providers,
-           env.cuda_compiled ? "compiled in" : "not compiled in", env.git_commit[0] ? env.git_commit : "unknown");
-    for (int m = 0; m < nmodels; m++) {
-        const nn_arch *r = &models[m].ref->arch;
-        char arch[160];
-        nn_arch_describe(r, arch, sizeof arch);
-        printf("  model     %-6s %s: %s %s/%s, %s encoding, sha256 %.16s...\n", models[m].label, models[m].path, arch,
-               nn_act_name(r->layer[0].act), nn_act_name(nn_head_act(r, 0)), rps_encoding_name(models[m].enc),
-               be_model_sha256(models[m].model));
-    }
-    printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %ld\n", env.inputs, env.warmup, env.iterations,
-           threads);
-    fflush(stdout);
-
-    bench_loop_opts lo = bench_loop_opts_default();
-    lo.warmup = warmup;
-    lo.iterations = iterations;
-    lo.duration_s = duration;
-    for (int m = 0; m < nmodels && !interrupted; m++)
-        for (int bi = 0; bi < nb && !interrupted; bi++) {
-            int batch = batches[bi];
-            const nn_net *r = models[m].ref;
-            const int nh = r->arch.n_heads;
-            float *pool = pools[models[m].enc];
-            float *refs[BE_MAX_OUTPUTS] = {ref, ref + (size_t)max_batch * max_out};
-            if (validate && nn_forward(r, pool, batch, refs, scratch)) {
-                cli_fail(CMD, "reference forward: %s", nrps_last_error());
-                goto cleanup;
-            }
-            for (int i = 0; i < nnames && !interrupted; i++) {
-                be_backend *b = bk[m][i];
-                if (!b) continue;
-                float *in, *out[BE_MAX_OUTPUTS];
-                be_io_buffers(b, &in, out);
-                if (!in) {
-                    in = pool;
-                    for (int h = 0; h < nh; h++) out[h] = scratch + (size_t)h * max_batch * max_out;
-                } else {
-                    memcpy(in, pool, sizeof(float) * (size_t)batch * width);
-                }
-                if (cli_isatty_err())
-                    fprintf(stderr, "\r  timing %-12s %-6s batch %-7d", be_name(b), models[m].label, batch);
-                bench_row *row = &rows[nrows];
-                snprintf(row->backend, sizeof row->backend, "%s", be_name(b));
-                snprintf(row->model, sizeof row->model, "%s", models[m].label);
-                snprintf(row->model_path, sizeof row->model_path, "%s", models[m].path);
-                row->batch = batch;
-                row->info = *be_get_info(b);
-                if (bench_time_backend(b, in, out, batch, &lo, &row->tm)) {
-                    cli_fail(CMD, "%s", nrps_last_error());
-                    bench_timing_free(&row->tm);
-                    goto cleanup;
-                }
-                bench_timing_free(&row->tm);
-                nrows++;
-                if (row->tm.interrupted) interrupted = 1;
-                if (validate && !interrupted) {
-                    if (be_run(b, in, batch, out)) {
-                        cli_fail(CMD, "%s", nrps_last_error());
-                        goto cleanup;
-                    }
-                    bench_compare(out[0], refs[0], batch, nn_head_width(&r->arch, 0), BENCH_ATOL, BENCH_RTOL, &row->val);
-                    for (int h = 1; h < nh; h++) {
-                        bench_validation v2;
-                        bench_compare(out[h], refs[h], batch, nn_head_width(&r->arch, h), BENCH_ATOL, BENCH_RTOL, &v2);
-                        if (v2.max_abs > row->val.max_abs) row->val.max_abs = v2.max_abs;
-                        if (v2.max_rel > row->val.max_rel) row->val.max_rel = v2.max_rel;
-                        row->val.top1_agree += v2.top1_agree;
-                        row->val.top1_rows += v2.top1_rows;
-                        row->val.bad_values += v2.bad_values;
-                        row->val.ok = row->val.ok && v2.ok;
-                    }
-                    row->validated = 1;
-                    if (!row->val.ok) validation_failed++;
-                }
-            }
-        }
-    /* ONNX Runtime floor: an identity graph of the same input shape through ort-cpu */
-    int have_ort_cpu = 0;
-    for (int i = 0; i < nnames; i++) have_ort_cpu |= !strcmp(names[i], "ort-cpu");
-    if (floor_on && have_ort_cpu && !interrupted) {
-        uint8_t *bytes = NULL;
-        size_t len = 0;
-        be_model *fm = NULL;
-        nrps_status fst = onnx_identity_buffer(width, &bytes, &len);
-        if (fst == NRPS_OK) fst = be_model_from_bytes(bytes, len, "identity graph", &fm);
-        free(bytes);
-        if (fst == NRPS_OK) fst = be_create("ort-cpu", fm, &bo, &floor_b);
-        be_model_free(fm);
-        if (fst != NRPS_OK) {
-            cli_fail(CMD, "ONNX Runtime floor: %s", nrps_last_error());
-            goto cleanup;
-        }
-        for (int bi = 0; bi < nb && !interrupted; bi++) {
-            float *in, *out[BE_MAX_OUTPUTS];
-            be_io_buffers(floor_b, &in, out);
-            memcpy(in, pools[models[0].enc], sizeof(float) * (size_t)batches[bi] * width);
-            bench_row *row = &rows[nrows];
-            snprintf(row->backend, sizeof row->backend, "ort-cpu");
-            snprintf(row->model, sizeof row->model, "floor");
-            snprintf(row->model_path, sizeof row->model_path, "(identity graph, %d floats)", width);
-            row->batch = batches[bi];
-            row->info = *be_get_info(floor_b);
-            if (bench_time_backend(floor_b, in, out, batches[bi], &lo, &row->tm)) {
-                cli_fail(CMD, "%s", nrps_last_error());
-                goto cleanup;
-            }
-            bench_timing_free(&row->tm);
-            nrows++;
-            if (row->tm.interrupted) interrupted = 1;
-        }
-    }
-    /* inference inside a real search: self-play games with MCTS on each backend pair (policy + value) */
-    int pm = -1, vm = -1, pout, vout;
-    for (int m = 0; m < nmodels; m++) {
-        be_backend *any = NULL;
-        for (int i = 0; i < nnames && !any; i++) any = bk[m][i];
-        if (!any) continue;
-        if (pm < 0 && eval_net_fit(be_get_info(any), NN_HEAD_POLICY, &pout) == NRPS_OK) pm = m;
-        if (vm < 0 && eval_net_fit(be_get_info(any), NN_HEAD_VALUE, &vout) == NRPS_OK) vm = m;
-    }
-    if (search_on && !interrupted && (pm < 0 || vm < 0))
-        snprintf(search_note, sizeof search_note, "inside-search benchmark skipped: it needs both networks "
-                                                  "(81->9 and 81->1)");
-    if (search_on && !interrupted && pm >= 0 && vm >= 0) {
-        srows = calloc((size_t)nnames * nsb, sizeof *srows);
-        smoves = calloc((size_t)(nnames + 1) * search_games * RPS_MAX_PLIES, sizeof *smoves);
-        if (!srows || !smoves) {
-            cli_fail(CMD, "out of memory for the search benchmark");
-            goto cleanup;
-        }
-        int refi = -1; /* reference backend: native-cpu (the C reference's twin) when present, else the first */
-        for (int i = 0; i < nnames; i++)
-            if (bk[pm][i] && bk[vm][i] && (refi < 0 || !strcmp(names[i], "native-cpu"))) refi = i;
-        for (int bi = 0; bi < nsb && !interrupted; bi++)
-            for (int pass = 0; pass < 2 && !interrupted; pass++) /* the reference first */
-                for (int i = 0; i < nnames && !interrupted; i++) {
-                    if (!bk[pm][i] || !bk[vm][i] || (pass == 0) != (i == refi)) continue;
-                    if (cli_isatty_err()) fprintf(stderr, "\r  search: %-12s batch %-5d", names[i], sbatches[bi]);
-                    bench_search_row *sr = &srows[nsrows];
-                    rps_move *mv = smoves + (size_t)(i + 1) * search_games * RPS_MAX_PLIES;
-                    if (bench_search_run(bk[pm][i], models[pm].enc, bk[vm][i], models[vm].enc, (int)search_playouts, sbatches[bi], (int)search_games, (uint64_t)seed, mv, sr)) {
-                        cli_fail(CMD, "search benchmark (%s): %s", names[i], nrps_last_error());
-                        goto cleanup;
-                    }
-                    if (i == refi) memcpy(smoves, mv, sizeof *smoves * (size_t)search_games * RPS_MAX_PLIES);
-                    else {
-                        sr->same_games = bench_search_same_games(smoves, mv, (int)sr->games);
-                        snprintf(sr->reference, sizeof sr->reference, "%s", names[refi]);
-                    }
-                    nsrows++;
-                    if (sr->interrupted) interrupted = 1;
-                }
-    }
-    if (cli_isatty_err()) fprintf(stderr, "\r%60s\r", "");
-    {
-        double la[1];
-        env.loadavg_end = getloadavg(la, 1) == 1 ? la[0] : -1;
-    }
-
-    bench_report_text(stdout, rows, nrows, &env);
-    bench_report_search_text(stdout, srows, nsrows);
-    if (search_note[0]) printf("\n%s\n", search_note);
-    if (env.gpu_note[0] && !ngpu_ok) printf("\nGPU results absent: %s\n", env.gpu_note);
-    else if (env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", env.gpu_note);
-    if (interrupted) printf("\nInterrupted (SIGINT): the table shows what was measured before the stop.\n");
-    fflush(stdout);
-    rc = 0;
-    if (json && bench_report_json(json, rows, nrows, srows, nsrows, &env, interrupted)) rc = cli_fail(CMD, "--json: %s", nrps_last_error());
-    if (csv && bench_report_csv(csv, rows, nrows)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
-    if (plot && bench_report_plot(plot, rows, nrows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
-    if (validation_failed) {
-        for (int i = 0; i < nrows; i++)
-            if (rows[i].validated && !rows[i].val.ok) {
-                rc = cli_fail(CMD, "validation failed: %s %s batch %d differs from the reference (max abs %.3g, top-1 "
-                                   "%ld/%ld, tolerance %g + %g*|ref|)", rows[i].backend, rows[i].model, rows[i].batch,
-                              rows[i].val.max_abs, rows[i].val.top1_agree, rows[i].val.top1_rows, BENCH_ATOL, BENCH_RTOL);
-                break;
-            }
-    }
-    if (interrupted && rc == 0) rc = 130;
-cleanup:
-    for (int m = 0; m < 2; m++)
-        for (int i = 0; i < MAX_BACKENDS; i++) be_destroy(bk[m][i]);
-    be_destroy(floor_b);
-    for (int m = 0; m < 2; m++) be_model_free(models[m].model);
-    free(pools[0]);
-    free(pools[1]);
-    free(ref);
-    free(scratch);
-    free(rows);
-    free(srows);
-    free(smoves);
+    bench_result_free(&res);
     return rc;
 }

@@ -1,0 +1,73 @@
+/* run.h - the benchmark harness: runs a plan (models x backends x batch sizes, the ONNX Runtime floor, inference
+ * inside a real search) and returns every measurement; `neural_rps benchmark` only parses flags into a plan and
+ * prints the result (lc0's backendbench split). Nothing here prints to stdout; progress goes to stderr only when
+ * the plan asks for it. */
+#ifndef NRPS_BENCH_RUN_H
+#define NRPS_BENCH_RUN_H
+
+#include "bench/bench.h"
+
+enum { BENCH_MAX_BACKENDS = 16, BENCH_MAX_BATCHES = 32, BENCH_POOL_MAX = 16384 };
+
+typedef struct bench_result bench_result;
+
+typedef struct {
+    const char *model_paths[BENCH_MAX_MODELS]; /* the models, in order */
+    int n_models;
+    char backends[BENCH_MAX_BACKENDS][32]; /* registry names (see bench_plan_default_backends) */
+    int n_backends;
+    int explicit_backends;  /* 1: every backend must work (a named GPU backend that fails is an error) */
+    int gpu_only;           /* fail when no GPU backend could be created */
+    int batches[BENCH_MAX_BATCHES]; /* ascending, distinct */
+    int n_batches;
+    be_options opt;         /* threads, device, provider; max_batch is derived from the batches */
+    bench_loop_opts loop;
+    bench_inputs_kind inputs;
+    uint64_t seed;
+    const char *selfplay_agent; /* NULL = bench_inputs_default_agent */
+    const char *cache_dir;      /* input cache (NULL: none) */
+    int validate;               /* compare every backend with the plain-C reference (nn_forward) */
+    int floor;                  /* the ONNX Runtime identity-graph floor (needs ort-cpu in backends) */
+    int search;                 /* the inside-search section */
+    int search_games, search_playouts;
+    int search_batches[BENCH_MAX_BATCHES];
+    int n_search_batches;
+    int progress;               /* progress lines on stderr */
+    /* Called once the models, backends and inputs are ready and before anything is timed (e.g. to print the
+     * header); may be NULL. */
+    void (*on_ready)(const bench_result *r, void *ctx);
+    void *on_ready_ctx;
+} bench_plan;
+
+/* A plan with the defaults of `neural_rps benchmark` and no models or backends. */
+bench_plan bench_plan_default(void);
+
+/* Adds the default backend list: ort-cpu, native-cpu, the ORT GPU provider (opt.provider, else cuda),
+ * ort-tensorrt when the library has it and no provider was named, native-cuda. */
+void bench_plan_default_backends(bench_plan *p);
+
+/* The default models: models/rps_policy.onnx, models/rps_value.onnx and models/rps_net.onnx (when present). */
+void bench_plan_default_models(bench_plan *p);
+
+struct bench_result {
+    bench_env env;
+    bench_row *rows;
+    int n_rows;
+    bench_search_row *srows;
+    int n_srows;
+    char search_note[200]; /* why the inside-search section did not run ("" when it did or was not asked) */
+    int n_gpu_ok;          /* GPU backends created */
+    int interrupted;       /* SIGINT stopped the run (what was measured is kept) */
+    int validation_failed; /* rows whose outputs differ from the reference */
+};
+
+/* Runs the plan. NRPS_OK with r filled (also when interrupted or when validation failed: the caller reports
+ * and decides the exit status); otherwise an error whose message names the file, flag or backend, and r holds
+ * what was measured so far. Free r with bench_result_free either way. */
+nrps_status bench_run(const bench_plan *p, bench_result *r);
+void bench_result_free(bench_result *r);
+
+/* The first validation failure as one line into buf ("" when none). */
+void bench_result_validation_error(const bench_result *r, char *buf, size_t len);
+
+#endif
