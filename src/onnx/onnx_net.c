@@ -647,8 +647,8 @@ static nrps_status segment_walk(reader *r, walk *w, const char *cur, int first_n
             ni = r->cons[val->first_cons];
         }
         if (r->used[ni]) {
-            nrps_set_error("%s: %s (%s) is reached a second time through '%s': the graph has a cycle", r->path,
-                           node_label(r, ni), r->g->node[ni]->op_type, cur);
+            nrps_set_error("%s: %s is reached a second time through '%s': the graph has a cycle", r->path,
+                           node_label(r, ni), cur);
             return NRPS_ERR_FORMAT;
         }
         r->used[ni] = 1;
@@ -703,7 +703,7 @@ static nrps_status branches_walk(reader *r, walk *w, long fv, int width) {
     w->n_br = 2;
     for (int b = 0; b < 2; b++) {
         seg_end end;
-        ops_append(w, "|");
+        if (b > 0 || w->trunk > 0) ops_append(w, "|");
         w->br_first[b] = w->n;
         nrps_status st = segment_walk(r, w, val->name, r->cons[val->first_cons + (size_t)b], width, &end);
         if (st != NRPS_OK) return st;
@@ -960,7 +960,7 @@ static void layer_spec_set(nn_layer_spec *s, const rlayer *l) {
 /* The architecture: trunk, then the heads (the policy head first when the second branch is the policy). */
 static void arch_build(const reader *r, const walk *w, const nn_head_kind *kind, nn_arch *a, int *order) {
     memset(a, 0, sizeof *a);
-    a->in = w->L[w->n_br == 2 ? w->br_first[0] : 0].in;
+    a->in = w->L[0].in;
     a->trunk = w->n_br == 2 ? w->trunk : 0;
     a->n_heads = w->n_br;
     order[0] = 0;
@@ -999,7 +999,7 @@ static nrps_status net_build(reader *r, const walk *w, int meta_kind, const char
     nn_head_kind kind[2];
     nn_arch a;
     int order[2];
-    head_kinds(r, w, w->L[w->n_br == 2 ? w->br_first[0] : 0].in, meta_kind, heads, kind);
+    head_kinds(r, w, w->L[0].in, meta_kind, heads, kind);
     arch_build(r, w, kind, &a, order);
     nrps_status st = nn_arch_check(&a, r->path);
     if (st != NRPS_OK) return NRPS_ERR_UNSUPPORTED;
