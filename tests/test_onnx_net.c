@@ -8,8 +8,9 @@
  * Helper mode for tests/test_onnx_torch.py: `test_onnx_net --eval MODEL POSITIONS` prints, as one JSON object,
  * what our reader finds (architecture, heads) and each head's outputs from the reference forward ("ref") and from
  * ONNX Runtime ("ort") on the positions (one line of `in` numbers each). On a refusal it prints the reader's one
- * line on stderr and exits 1. (`neural_rps info` still uses the original reader on this branch; the lead switches
- * it to onnx_net and this helper can go then.) */
+ * line on stderr and exits 1. `test_onnx_net --write-samples DIR` writes a few nets of the family there (for
+ * onnx.checker). (`neural_rps info` still uses the original reader on this branch; the lead switches it to
+ * onnx_net and these helpers can go then.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,6 +364,11 @@ static void test_round_trip_two_heads(void) {
     snprintf(a.head[0].name, NN_NAME_LEN, "a");
     snprintf(a.head[1].name, NN_NAME_LEN, "b");
     round_trip_check(&a, 24, "two heads of kind other");
+    /* names with the metadata's separators in them: the kinds still come back exactly */
+    a.head[0].kind = NN_HEAD_POLICY;
+    snprintf(a.head[0].name, NN_NAME_LEN, "a, b=value");
+    snprintf(a.head[1].name, NN_NAME_LEN, "b");
+    round_trip_check(&a, 25, "head names with ', ' and '='");
 }
 
 /* ---- head kinds and order ---- */
@@ -1145,10 +1151,37 @@ cleanup:
     return rc;
 }
 
+/* Writes a few nets of the family with random weights into dir (for onnx.checker in test_onnx_torch.py). */
+static int write_samples(const char *dir) {
+    int t[2] = {32, 16}, p1[1] = {16}, h3[2] = {24, 12};
+    nn_arch a[4] = {nn_arch_two_heads(81, t, 2, p1, 1, NULL, 0, NN_ACT_RELU, 0),
+                    nn_arch_two_heads(81, NULL, 0, NULL, 0, p1, 1, NN_ACT_TANH, 0),
+                    arch_mlp(h3, 2, NN_ACT_LEAKY_RELU, 0.1f, 9, NN_ACT_LOGSOFTMAX),
+                    arch_mlp(NULL, 0, NN_ACT_NONE, 0, 1, NN_ACT_TANH)};
+    const char *names[4] = {"two_heads.onnx", "two_heads_no_trunk.onnx", "leaky_3_layers.onnx", "one_layer.onnx"};
+    for (int i = 0; i < 4; i++) {
+        nn_net n;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        onnx_net_info info;
+        onnx_net_info_default(&info);
+        snprintf(info.input_encoding, sizeof info.input_encoding, "board");
+        if (!net_make(&n, &a[i], 90 + (uint64_t)i) || onnx_net_save(path, &n, &info) != NRPS_OK) {
+            fprintf(stderr, "%s\n", nrps_last_error());
+            nn_free(&n);
+            return 1;
+        }
+        printf("%s\n", path);
+        nn_free(&n);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--eval")) return eval_mode(argv[2], argv[3]);
+    if (argc == 3 && !strcmp(argv[1], "--write-samples")) return write_samples(argv[2]);
     if (argc != 1) {
-        fprintf(stderr, "usage: %s [--eval MODEL.onnx POSITIONS.txt]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--eval MODEL.onnx POSITIONS.txt | --write-samples DIR]\n", argv[0]);
         return 2;
     }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/nrps_test_onnx_net.XXXXXX");

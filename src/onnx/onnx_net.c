@@ -894,21 +894,40 @@ static nrps_status nodes_check(reader *r) {
  * Head kinds and the network
  * ---------------------------------------------------------------------------------------------- */
 
-/* The kind metadata "heads" ("name=kind, name=kind") gives output name, or -1. */
-static int meta_head_kind(const char *heads, const char *name) {
+/* One "name=kind" entry of metadata "heads" at *p for the given name: the kind (*p moved past it) or -1. */
+static int head_entry(const char **p, const char *name) {
     size_t nl = strlen(name);
-    if (!heads || !nl || nl >= NN_NAME_LEN || strlen(heads) > 4096) return -1;
-    for (const char *p = heads; (p = strstr(p, name)) != NULL; p++) {
-        if (p != heads && !(p - heads >= 2 && p[-2] == ',' && p[-1] == ' ')) continue;
-        const char *q = p + nl;
-        if (*q++ != '=') continue;
-        for (int k = NN_HEAD_OTHER; k <= NN_HEAD_VALUE; k++) {
-            const char *kn = nn_head_kind_name((nn_head_kind)k);
-            size_t kl = strlen(kn);
-            if (!strncmp(q, kn, kl) && (q[kl] == 0 || q[kl] == ',')) return k;
+    if (!nl || strncmp(*p, name, nl) || (*p)[nl] != '=') return -1;
+    const char *q = *p + nl + 1;
+    for (int k = NN_HEAD_OTHER; k <= NN_HEAD_VALUE; k++) {
+        const char *kn = nn_head_kind_name((nn_head_kind)k);
+        size_t kl = strlen(kn);
+        if (!strncmp(q, kn, kl) && (q[kl] == 0 || q[kl] == ',')) {
+            *p = q + kl;
+            return k;
         }
     }
     return -1;
+}
+
+/* Kinds of the n outputs from metadata "heads": 1 when it is exactly "nameA=kind[, nameB=kind]" for the output
+ * names (in either order), else 0. Exact matching keeps names with ',' or '=' unambiguous. */
+static int meta_heads_kinds(const char *heads, const char *const *names, int n, nn_head_kind *kind) {
+    for (int first = 0; heads && first < n; first++) {
+        const char *p = heads;
+        int k0 = head_entry(&p, names[first]), k1 = 0;
+        if (k0 < 0) continue;
+        if (n == 2) {
+            if (strncmp(p, ", ", 2)) continue;
+            p += 2;
+            if ((k1 = head_entry(&p, names[1 - first])) < 0) continue;
+        }
+        if (*p) continue;
+        kind[first] = (nn_head_kind)k0;
+        if (n == 2) kind[1 - first] = (nn_head_kind)k1;
+        return 1;
+    }
+    return 0;
 }
 
 static int name_has(const char *name, const char *word) {
@@ -923,15 +942,15 @@ static int name_has(const char *name, const char *word) {
 
 /* Kinds of the branches, in the order walked (see onnx_net.h for the rules). */
 static void head_kinds(const reader *r, const walk *w, int in, int meta_kind, const char *heads, nn_head_kind *kind) {
-    int m[2], width[2];
+    int width[2];
     const char *name[2];
     for (int b = 0; b < w->n_br; b++) {
         name[b] = output_name(r, w->br_output[b]);
-        m[b] = meta_head_kind(heads, name[b]);
         width[b] = w->L[w->br_first[b] + w->br_count[b] - 1].out;
     }
+    if (meta_heads_kinds(heads, name, w->n_br, kind)) return;
     if (w->n_br == 1) {
-        int k = m[0] >= 0 ? m[0] : meta_kind;
+        int k = meta_kind;
         if (k < 0) k = in == 81 && width[0] == 9 ? NN_HEAD_POLICY : in == 81 && width[0] == 1 ? NN_HEAD_VALUE : 0;
         kind[0] = (nn_head_kind)k;
         return;
@@ -939,10 +958,7 @@ static void head_kinds(const reader *r, const walk *w, int in, int meta_kind, co
     kind[0] = kind[1] = NN_HEAD_OTHER;
     int pol0 = name_has(name[0], "policy"), pol1 = name_has(name[1], "policy");
     int val0 = name_has(name[0], "value"), val1 = name_has(name[1], "value");
-    if (m[0] >= 0 && m[1] >= 0) {
-        kind[0] = (nn_head_kind)m[0];
-        kind[1] = (nn_head_kind)m[1];
-    } else if (pol0 + pol1 == 1 && val0 + val1 == 1 && pol0 != val0) {
+    if (pol0 + pol1 == 1 && val0 + val1 == 1 && pol0 != val0) {
         kind[0] = pol0 ? NN_HEAD_POLICY : NN_HEAD_VALUE;
         kind[1] = pol1 ? NN_HEAD_POLICY : NN_HEAD_VALUE;
     } else if (in == 81 && ((width[0] == 9 && width[1] == 1) || (width[0] == 1 && width[1] == 9))) {
@@ -1004,7 +1020,10 @@ static nrps_status net_build(reader *r, const walk *w, int meta_kind, const char
     nrps_status st = nn_arch_check(&a, r->path);
     if (st != NRPS_OK) return NRPS_ERR_UNSUPPORTED;
     st = nn_init(out, &a);
-    if (st != NRPS_OK) return st;
+    if (st != NRPS_OK) {
+        nrps_set_error("%s: out of memory for %zu parameters", r->path, nn_arch_param_count(&a));
+        return st;
+    }
     int dst = 0;
     for (int part = -1; part < a.n_heads; part++) {
         int first = part < 0 ? 0 : w->br_first[order[part]];

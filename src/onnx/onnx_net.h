@@ -26,7 +26,7 @@
  *   layers          each layer's width and activation, e.g. "trunk: 64 relu; policy: 32 leaky_relu(0.100000001),
  *                   9 softmax; value: 1 sigmoid" (one head: "128 relu, 9 softmax")
  *   heads           "name=kind" per head in order, ", "-separated, e.g. "policy=policy, value=value": the reader
- *                   takes the kinds from it when it names both outputs
+ *                   takes the kinds from it when it is exactly that list for the graph's outputs (either order)
  *   kind            one-head nets only: policy, value or other
  *   training_games, seed   the number, or "unknown" when -1
  *   input_encoding  only when set

@@ -215,7 +215,10 @@ nrps_status onnx_net_import_go_model_buffer(const char *path, const char *data, 
     nn_arch a = nn_arch_mlp((int)in, &h, 1, NN_ACT_RELU, 0, (int)outn, is_policy ? NN_ACT_SOFTMAX : NN_ACT_SIGMOID,
                             is_policy ? NN_HEAD_POLICY : NN_HEAD_VALUE);
     st = nn_init(out, &a);
-    if (st != NRPS_OK) goto cleanup;
+    if (st != NRPS_OK) {
+        nrps_set_error("%s: out of memory for hidden size %d", path, h);
+        goto cleanup;
+    }
     st = weights_get(path, root, is_policy, h, out) ? NRPS_OK : NRPS_ERR_FORMAT;
 cleanup:
     cJSON_Delete(root);
