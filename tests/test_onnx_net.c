@@ -695,7 +695,9 @@ static void mut_final_relu(Onnx__ModelProto *mp) {
     str_set(&s->op_type, "Relu");
     attrs_clear(s);
 }
-static void mut_softmax_mid(Onnx__ModelProto *mp) { str_set(&node_named(mp->graph, "/layers.0/Relu")->op_type, "Softmax"); }
+static void mut_softmax_mid(Onnx__ModelProto *mp) {
+    str_set(&node_named(mp->graph, "/layers.0/Relu")->op_type, "Softmax");
+}
 static void mut_two_acts(Onnx__ModelProto *mp) {
     str_set(&node_named(mp->graph, "/layers.0/Relu")->output[0], "t_in");
     node_insert(mp->graph, 2, node_new("Tanh", "extra_tanh", "t_in", NULL, "layers.0.out"));
@@ -704,10 +706,16 @@ static void mut_act_first(Onnx__ModelProto *mp) {
     str_set(&node_named(mp->graph, "/layers.0/Gemm")->input[0], "pre_out");
     node_insert(mp->graph, 0, node_new("Sigmoid", "pre", "input", NULL, "pre_out"));
 }
-static void mut_stray(Onnx__ModelProto *mp) { node_insert(mp->graph, mp->graph->n_node, node_new("Mul", "stray", "nowhere", NULL, "nothing")); }
-static void mut_branch(Onnx__ModelProto *mp) { node_insert(mp->graph, mp->graph->n_node, node_new("Relu", "side", "layers.0.out", NULL, "side_out")); }
+static void mut_stray(Onnx__ModelProto *mp) {
+    node_insert(mp->graph, mp->graph->n_node, node_new("Mul", "stray", "nowhere", NULL, "nothing"));
+}
+static void mut_branch(Onnx__ModelProto *mp) {
+    node_insert(mp->graph, mp->graph->n_node, node_new("Relu", "side", "layers.0.out", NULL, "side_out"));
+}
 static void mut_transA(Onnx__ModelProto *mp) { attr_set(node_named(mp->graph, "/layers.0/Gemm"), "transA", 1); }
-static void mut_var_weight(Onnx__ModelProto *mp) { str_set(&node_named(mp->graph, "/layers.0/Gemm")->input[1], "input"); }
+static void mut_var_weight(Onnx__ModelProto *mp) {
+    str_set(&node_named(mp->graph, "/layers.0/Gemm")->input[1], "input");
+}
 static void mut_external(Onnx__ModelProto *mp) {
     Onnx__TensorProto *t = init_named(mp->graph, "layers.0.weight");
     t->has_data_location = 1;
@@ -719,7 +727,9 @@ static void mut_nan(Onnx__ModelProto *mp) {
 }
 static void mut_double(Onnx__ModelProto *mp) { init_named(mp->graph, "layers.0.weight")->data_type = 11; }
 static void mut_short_raw(Onnx__ModelProto *mp) { init_named(mp->graph, "layers.0.bias")->raw_data.len -= 4; }
-static void mut_out_width(Onnx__ModelProto *mp) { mp->graph->output[0]->type->tensor_type->shape->dim[1]->dim_value = 5; }
+static void mut_out_width(Onnx__ModelProto *mp) {
+    mp->graph->output[0]->type->tensor_type->shape->dim[1]->dim_value = 5;
+}
 static void mut_self_loop(Onnx__ModelProto *mp) {
     str_set(&node_named(mp->graph, "/layers.1/Gemm")->input[0], "elsewhere");
     node_insert(mp->graph, 2, node_new("Identity", "loop", "layers.0.out", NULL, "layers.0.out"));
@@ -750,8 +760,12 @@ static void mut_flatten0(Onnx__ModelProto *mp) {
     attr_add(f, "axis", 0, 0, 0);
     node_insert(mp->graph, 0, f);
 }
-static void mut_domain(Onnx__ModelProto *mp) { str_set(&node_named(mp->graph, "/layers.0/Relu")->domain, "com.microsoft"); }
-static void mut_output_read(Onnx__ModelProto *mp) { node_insert(mp->graph, mp->graph->n_node, node_new("Relu", "after", "output", NULL, "after_out")); }
+static void mut_domain(Onnx__ModelProto *mp) {
+    str_set(&node_named(mp->graph, "/layers.0/Relu")->domain, "com.microsoft");
+}
+static void mut_output_read(Onnx__ModelProto *mp) {
+    node_insert(mp->graph, mp->graph->n_node, node_new("Relu", "after", "output", NULL, "after_out"));
+}
 static void mut_no_layers(Onnx__ModelProto *mp) {
     Onnx__GraphProto *g = mp->graph;
     for (size_t i = 0; i < g->n_node; i++) onnx__node_proto__free_unpacked(g->node[i], NULL);
@@ -760,7 +774,9 @@ static void mut_no_layers(Onnx__ModelProto *mp) {
 }
 
 /* two-headed base: trunk 81-16 relu; policy 8 relu, 9 softmax; value 1 sigmoid (layers 0 | 1 2 | 3) */
-static void mut_second_fork(Onnx__ModelProto *mp) { node_insert(mp->graph, mp->graph->n_node, node_new("Relu", "side2", "layers.1.out", NULL, "s2")); }
+static void mut_second_fork(Onnx__ModelProto *mp) {
+    node_insert(mp->graph, mp->graph->n_node, node_new("Relu", "side2", "layers.1.out", NULL, "s2"));
+}
 static void mut_softmax_trunk(Onnx__ModelProto *mp) {
     str_set(&node_named(mp->graph, "/layers.0/Relu")->op_type, "Softmax");
 }
@@ -785,19 +801,29 @@ typedef struct {
 } refusal;
 
 static const refusal refusals[] = {
-    {0, mut_conv, NRPS_ERR_UNSUPPORTED, "unsupported operator 'Conv' (node 'conv1') on the path from the input (supported: Gemm"},
+    {0, mut_conv, NRPS_ERR_UNSUPPORTED,
+     "unsupported operator 'Conv' (node 'conv1') on the path from the input (supported: Gemm"},
     {0, mut_two_inputs, NRPS_ERR_UNSUPPORTED, "two graph inputs ('input' and 'x2')"},
     {0, mut_int64_input, NRPS_ERR_UNSUPPORTED, "input 'input' has element type int64, expected float32"},
-    {0, mut_softmax_axis0, NRPS_ERR_UNSUPPORTED, "Softmax over axis 0 (node '/layers.2/Softmax'): supported are axis 1 and -1"},
+    {0, mut_softmax_axis0, NRPS_ERR_UNSUPPORTED,
+     "Softmax over axis 0 (node '/layers.2/Softmax'): supported are axis 1 and -1"},
     {0, mut_opset8, NRPS_ERR_UNSUPPORTED, "opset 8 is not supported (supported: 9-21)"},
     {0, mut_opset22, NRPS_ERR_UNSUPPORTED, "opset 22 is not supported (supported: 9-21)"},
-    {0, mut_width, NRPS_ERR_UNSUPPORTED, "layer 3 (node '/layers.2/Gemm'): input width 200 does not match layer 2's output 10"},
-    {0, mut_final_relu, NRPS_ERR_UNSUPPORTED, "layer 3 (node '/layers.2/Gemm'): Relu before graph output 'output' (supported after a head's last layer: Softmax"},
-    {0, mut_softmax_mid, NRPS_ERR_UNSUPPORTED, "layer 1 (node '/layers.0/Gemm'): Softmax is supported only after a head's last layer, not before layer 2"},
-    {0, mut_two_acts, NRPS_ERR_UNSUPPORTED, "layer 1 (node '/layers.0/Gemm'): a second activation Tanh (node 'extra_tanh')"},
-    {0, mut_act_first, NRPS_ERR_UNSUPPORTED, "Sigmoid (node 'pre') comes before any linear layer: expected a Gemm or MatMul first"},
-    {0, mut_stray, NRPS_ERR_UNSUPPORTED, "operator 'Mul' (node 'stray') is not on the path from the input to the output(s)"},
-    {0, mut_branch, NRPS_ERR_UNSUPPORTED, "value 'layers.0.out' is read by 2 nodes (node '/layers.1/Gemm' and node 'side') in a graph with 1 output(s)"},
+    {0, mut_width, NRPS_ERR_UNSUPPORTED,
+     "layer 3 (node '/layers.2/Gemm'): input width 200 does not match layer 2's output 10"},
+    {0, mut_final_relu, NRPS_ERR_UNSUPPORTED,
+     "layer 3 (node '/layers.2/Gemm'): Relu before graph output 'output' (supported after a head's last layer: "
+     "Softmax"},
+    {0, mut_softmax_mid, NRPS_ERR_UNSUPPORTED,
+     "layer 1 (node '/layers.0/Gemm'): Softmax is supported only after a head's last layer, not before layer 2"},
+    {0, mut_two_acts, NRPS_ERR_UNSUPPORTED,
+     "layer 1 (node '/layers.0/Gemm'): a second activation Tanh (node 'extra_tanh')"},
+    {0, mut_act_first, NRPS_ERR_UNSUPPORTED,
+     "Sigmoid (node 'pre') comes before any linear layer: expected a Gemm or MatMul first"},
+    {0, mut_stray, NRPS_ERR_UNSUPPORTED,
+     "operator 'Mul' (node 'stray') is not on the path from the input to the output(s)"},
+    {0, mut_branch, NRPS_ERR_UNSUPPORTED,
+     "value 'layers.0.out' is read by 2 nodes (node '/layers.1/Gemm' and node 'side') in a graph with 1 output(s)"},
     {0, mut_transA, NRPS_ERR_UNSUPPORTED, "layer 1 (node '/layers.0/Gemm'): Gemm with transA=1 is not supported"},
     {0, mut_var_weight, NRPS_ERR_UNSUPPORTED, "layer 1 (node '/layers.0/Gemm'): Gemm weight 'input' is not a constant"},
     {0, mut_external, NRPS_ERR_UNSUPPORTED, "tensor 'layers.0.weight' uses external data, which is not supported"},
@@ -805,22 +831,30 @@ static const refusal refusals[] = {
     {0, mut_double, NRPS_ERR_UNSUPPORTED, "tensor 'layers.0.weight' has element type double, expected float32"},
     {0, mut_short_raw, NRPS_ERR_FORMAT, "tensor 'layers.0.bias' has 44 bytes of raw data, expected 48"},
     {0, mut_out_width, NRPS_ERR_UNSUPPORTED, "output 'output' declares 5 features but its head's last layer has 9"},
-    {0, mut_self_loop, NRPS_ERR_FORMAT, "node 'loop' is reached a second time through 'layers.0.out': the graph has a cycle"},
-    {0, mut_cycle2, NRPS_ERR_FORMAT, "node 'cyc_a' is reached a second time through 'layers.0.out': the graph has a cycle"},
-    {0, mut_add_input, NRPS_ERR_UNSUPPORTED, "unsupported operator 'Add' (node 'add0') on the path from the input (supported: Add only as a MatMul's bias)"},
+    {0, mut_self_loop, NRPS_ERR_FORMAT,
+     "node 'loop' is reached a second time through 'layers.0.out': the graph has a cycle"},
+    {0, mut_cycle2, NRPS_ERR_FORMAT,
+     "node 'cyc_a' is reached a second time through 'layers.0.out': the graph has a cycle"},
+    {0, mut_add_input, NRPS_ERR_UNSUPPORTED,
+     "unsupported operator 'Add' (node 'add0') on the path from the input (supported: Add only as a MatMul's bias)"},
     {0, mut_ghost_output, NRPS_ERR_UNSUPPORTED, "the path from input 'input' reaches only graph output 'output' of 2"},
     {0, mut_three_outputs, NRPS_ERR_UNSUPPORTED, "the graph has 3 outputs (supported: one, or two heads)"},
     {0, mut_dup_output, NRPS_ERR_FORMAT, "two graph outputs are named 'output'"},
     {0, mut_bad_reshape, NRPS_ERR_UNSUPPORTED, "Reshape (node 'rs') is not a no-op reshape to [batch, 81]"},
     {0, mut_flatten0, NRPS_ERR_UNSUPPORTED, "Flatten with axis 0 (node 'fl')"},
-    {0, mut_domain, NRPS_ERR_UNSUPPORTED, "unsupported operator 'Relu' from domain 'com.microsoft' (node '/layers.0/Relu')"},
+    {0, mut_domain, NRPS_ERR_UNSUPPORTED,
+     "unsupported operator 'Relu' from domain 'com.microsoft' (node '/layers.0/Relu')"},
     {0, mut_output_read, NRPS_ERR_UNSUPPORTED, "graph output 'output' is also read by node 'after'"},
-    {0, mut_no_layers, NRPS_ERR_UNSUPPORTED, "no Gemm or MatMul between input 'input' and output 'output' (supported: 1 to 16 dense layers)"},
-    {1, mut_second_fork, NRPS_ERR_UNSUPPORTED, "a second fork at value 'layers.1.out' (supported: one fork, after the shared trunk)"},
-    {1, mut_softmax_trunk, NRPS_ERR_UNSUPPORTED, "layer 1 (node '/layers.0/Gemm'): Softmax/LogSoftmax before the fork into two heads"},
+    {0, mut_no_layers, NRPS_ERR_UNSUPPORTED,
+     "no Gemm or MatMul between input 'input' and output 'output' (supported: 1 to 16 dense layers)"},
+    {1, mut_second_fork, NRPS_ERR_UNSUPPORTED,
+     "a second fork at value 'layers.1.out' (supported: one fork, after the shared trunk)"},
+    {1, mut_softmax_trunk, NRPS_ERR_UNSUPPORTED,
+     "layer 1 (node '/layers.0/Gemm'): Softmax/LogSoftmax before the fork into two heads"},
     {1, mut_head_no_layer, NRPS_ERR_UNSUPPORTED,
      "Sigmoid (node '/layers.3/Sigmoid') comes before the head's first linear layer: expected a Gemm or MatMul first"},
-    {1, mut_head_width, NRPS_ERR_UNSUPPORTED, "layer 4 (node '/layers.3/Gemm'): input width 7 does not match layer 1's output 16"},
+    {1, mut_head_width, NRPS_ERR_UNSUPPORTED,
+     "layer 4 (node '/layers.3/Gemm'): input width 7 does not match layer 1's output 16"},
     {1, mut_one_output, NRPS_ERR_UNSUPPORTED, "value 'layers.0.out' is read by 2 nodes"},
 };
 
@@ -877,7 +911,8 @@ static void test_too_many_layers(void) {
     init_append(g, tensor_new("extra.weight", 2, 4, 4, NULL));
     node_insert(g, g->n_node, node_new("Gemm", "extra", "l16", "extra.weight", "output"));
     CHECK(model_load(mp, &out, NULL) == NRPS_ERR_UNSUPPORTED);
-    CHECK_MSG(strstr(nrps_last_error(), "m.onnx: layer 17 (node 'extra'): more than 16 linear layers (supported: 1 to 16)"),
+    CHECK_MSG(strstr(nrps_last_error(),
+                     "m.onnx: layer 17 (node 'extra'): more than 16 linear layers (supported: 1 to 16)"),
               "%s", nrps_last_error());
     /* 16 layers are fine */
     mp = model_of(&n);
@@ -1025,8 +1060,10 @@ static void test_go_import(void) {
         char kind_out[16];
         REQUIRE(onnx_net_import_go_model(path, NULL, &n) == NRPS_OK);
         REQUIRE(onnx_import_go_model_ex(path, NULL, &m, kind_out) == NRPS_OK);
-        CHECK(n.arch.n_layers == 2 && n.arch.layer[0].out == 64 && n.arch.head[0].kind == (k ? NN_HEAD_VALUE : NN_HEAD_POLICY));
-        CHECK(nn_head_act(&n.arch, 0) == (k ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX) && !strcmp(n.arch.head[0].name, "output"));
+        CHECK(n.arch.n_layers == 2 && n.arch.layer[0].out == 64 &&
+              n.arch.head[0].kind == (k ? NN_HEAD_VALUE : NN_HEAD_POLICY));
+        CHECK(nn_head_act(&n.arch, 0) == (k ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX) &&
+              !strcmp(n.arch.head[0].name, "output"));
         CHECK(!memcmp(n.params, m.params, n.n_params * sizeof(float)));
         CHECK(onnx_net_import_go_model(path, kinds[k], &n2) == NRPS_OK && nets_identical(&n, &n2));
         nn_free(&n2);
@@ -1041,7 +1078,8 @@ static void test_go_import(void) {
     }
     struct { const char *json, *kind; nrps_status st; const char *msg; } bad[] = {
         {"{}", NULL, NRPS_ERR_FORMAT, "x.model: cannot tell policy from value (neither"},
-        {"{\"biasOutput\": 1, \"extra\": 2}", NULL, NRPS_ERR_FORMAT, "x.model: unexpected key 'extra' in a value model"},
+        {"{\"biasOutput\": 1, \"extra\": 2}", NULL, NRPS_ERR_FORMAT,
+         "x.model: unexpected key 'extra' in a value model"},
         {"{\"biasOutput\": 1, \"biasOutput\": 2}", NULL, NRPS_ERR_FORMAT, "x.model: duplicate key 'biasOutput'"},
         {"{\"biasOutput\": 1, \"hiddenSize\": 2, \"inputSize\": 80}", NULL, NRPS_ERR_FORMAT,
          "x.model: key 'inputSize': expected an integer in [81, 81]"},

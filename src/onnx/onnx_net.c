@@ -346,7 +346,8 @@ static void ops_append(walk *w, const char *op) {
 }
 
 /* Weight tensor (2-D): trans = 1 means stored [out][in] (Gemm transB=1), 0 means [in][out]. */
-static nrps_status layer_weight(reader *r, const Onnx__TensorProto *t, int trans, float scale, rlayer *l, int layer_no) {
+static nrps_status layer_weight(reader *r, const Onnx__TensorProto *t, int trans, float scale, rlayer *l,
+                                int layer_no) {
     if (t->n_dims != 2) {
         nrps_set_error("%s: layer %d (%s): weight '%s' has rank %zu, expected 2", r->path, layer_no,
                        node_label(r, l->node), tname(t), t->n_dims);

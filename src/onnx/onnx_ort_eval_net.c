@@ -81,7 +81,8 @@ nrps_status onnx_ort_eval_outputs(const char *path, const float *x, int batch, i
     const char *in_names[1] = {in_name};
     st = ort_check(api, api->Run(sess, NULL, in_names, (const OrtValue *const *)&xin, 1, names, (size_t)n_out, yout),
                    path, "Run");
-    for (int k = 0; k < n_out && st == NRPS_OK; k++) st = output_copy(api, path, names[k], yout[k], batch, width[k], y[k]);
+    for (int k = 0; k < n_out && st == NRPS_OK; k++)
+        st = output_copy(api, path, names[k], yout[k], batch, width[k], y[k]);
 cleanup:
     if (alloc && in_name) {
         OrtStatus *fs = api->AllocatorFree(alloc, in_name);

@@ -76,8 +76,9 @@ static void go_check(const char *text, size_t len, const char *kind) {
     nn_head_kind k = n.arch.head[0].kind;
     int policy = k == NN_HEAD_POLICY;
     if ((!policy && k != NN_HEAD_VALUE) || (kind && strcmp(kind, policy ? "policy" : "value"))) abort();
-    if (n.arch.in != 81 || n.arch.n_layers != 2 || n.arch.n_heads != 1 || nn_head_width(&n.arch, 0) != (policy ? 9 : 1) ||
-        n.arch.layer[0].out < 1 || n.arch.layer[0].out > 65536 || !nn_params_finite(&n, NULL))
+    if (n.arch.in != 81 || n.arch.n_layers != 2 || n.arch.n_heads != 1 ||
+        nn_head_width(&n.arch, 0) != (policy ? 9 : 1) || n.arch.layer[0].out < 1 || n.arch.layer[0].out > 65536 ||
+        !nn_params_finite(&n, NULL))
         abort();
     nn_free(&n);
 }
