@@ -395,7 +395,22 @@ static nrps_status session_options(const char *provider, const be_options *opt, 
     return append_provider(*so, provider, opt->device_id, used, used_len);
 }
 
-/* The session's outputs in session order, described with the heads of the model's network when it has one. */
+/* For a network of the family, puts the session's outputs in head order (the order every native backend and
+ * nn_forward use), whatever order the graph lists them in. */
+static void order_as_heads(ort_ctx *c, const nn_net *net) {
+    if (!net || net->arch.n_heads != c->n_out) return;
+    for (int h = 0; h < c->n_out; h++)
+        for (int k = h; k < c->n_out; k++)
+            if (!strcmp(c->out_name[k], net->arch.head[h].name)) {
+                char *name = c->out_name[h];
+                int size = c->out_size[h];
+                c->out_name[h] = c->out_name[k], c->out_size[h] = c->out_size[k];
+                c->out_name[k] = name, c->out_size[k] = size;
+                break;
+            }
+}
+
+/* The session's outputs (in head order for a family network), described with the heads of its network. */
 static nrps_status describe_io(ort_ctx *c, const be_model *m, be_info *info) {
     const char *path = be_model_path(m);
     size_t n_in = 0, n_out = 0;
@@ -411,6 +426,7 @@ static nrps_status describe_io(ort_ctx *c, const be_model *m, be_info *info) {
     c->n_out = (int)n_out;
     for (int k = 0; rc == NRPS_OK && k < c->n_out; k++) rc = read_io(c->sess, 1, (size_t)k, path, &c->out_name[k], &c->out_size[k]);
     if (rc != NRPS_OK) return rc;
+    order_as_heads(c, be_model_net(m));
     snprintf(info->input_name, sizeof info->input_name, "%s", c->in_name);
     info->input_size = c->in_size;
     info->n_outputs = c->n_out;

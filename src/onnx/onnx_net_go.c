@@ -1,8 +1,9 @@
-/* go_import.c - imports the original Go project's .model files (single-line JSON, DESIGN.md section 2)
- * into our MLP: policy {biasesHidden[H], biasesOutput[9], hiddenSize, inputSize 81, outputSize 9,
- * weightsHiddenOutput[9][H], weightsInputHidden[H][81]} -> Softmax; value {biasOutput, biasesHidden[H],
- * hiddenSize, inputSize 81, weightsHiddenOutput[1][H], weightsInputHidden[H][81]} -> Sigmoid.
- * Every key, type and size is checked; numbers are converted double -> float (round to nearest). */
+/* onnx_net_go.c - imports the original Go project's .model files (single-line JSON, DESIGN.md section 2) as
+ * 2-layer one-head networks of the family (onnx_net.h): policy {biasesHidden[H], biasesOutput[9], hiddenSize,
+ * inputSize 81, outputSize 9, weightsHiddenOutput[9][H], weightsInputHidden[H][81]} -> Softmax; value
+ * {biasOutput, biasesHidden[H], hiddenSize, inputSize 81, weightsHiddenOutput[1][H], weightsInputHidden[H][81]}
+ * -> Sigmoid. Every key, type and size is checked; numbers are converted double -> float (round to nearest).
+ * The same checks and messages as src/onnx/go_import.c (the mlp importer this one replaces). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "onnx/onnx_mlp.h"
+#include "onnx/onnx_net.h"
 
 #define GO_MAX_BYTES ((size_t)256 << 20)
 #define GO_MAX_HIDDEN 65536
@@ -100,63 +101,56 @@ static int mat_get(const char *path, const cJSON *obj, const char *key, int rows
     return 1;
 }
 
-nrps_status onnx_import_go_model_ex(const char *path, const char *kind_hint, mlp *out, char kind_out[16]) {
-    char *data = NULL;
-    size_t len = 0;
-    memset(out, 0, sizeof *out);
-    if (kind_hint && kind_hint[0] && strcmp(kind_hint, "policy") != 0 && strcmp(kind_hint, "value") != 0) {
-        nrps_set_error("%s: kind must be 'policy' or 'value', got '%s'", path, kind_hint);
-        return NRPS_ERR_ARG;
-    }
-    nrps_status st = nrps_read_file(path, GO_MAX_BYTES, &data, &len);
-    if (st == NRPS_OK) st = onnx_import_go_model_buffer(path, data, len, kind_hint, out, kind_out);
-    free(data);
-    return st;
+static int kind_hint_ok(const char *path, const char *kind_hint) {
+    if (!kind_hint || !kind_hint[0] || !strcmp(kind_hint, "policy") || !strcmp(kind_hint, "value")) return 1;
+    nrps_set_error("%s: kind must be 'policy' or 'value', got '%s'", path, kind_hint);
+    return 0;
 }
 
-nrps_status onnx_import_go_model_buffer(const char *path, const char *data, size_t len, const char *kind_hint,
-                                        mlp *out, char kind_out[16]) {
-    nrps_status st = NRPS_ERR_FORMAT;
-    cJSON *root = NULL;
-    memset(out, 0, sizeof *out);
-    if (kind_hint && kind_hint[0] && strcmp(kind_hint, "policy") != 0 && strcmp(kind_hint, "value") != 0) {
-        nrps_set_error("%s: kind must be 'policy' or 'value', got '%s'", path, kind_hint);
-        return NRPS_ERR_ARG;
-    }
+/* Parses data[len] (NUL at data[len]) into *root: a JSON object. */
+static int json_parse(const char *path, const char *data, size_t len, cJSON **root) {
     const char *end = NULL;
     size_t nul = strnlen(data, len);
     if (nul != len) {
         nrps_set_error("%s: malformed JSON: NUL byte at offset %zu", path, nul);
-        goto cleanup;
+        return 0;
     }
     if (data[len] != 0) {
         nrps_set_error("%s: internal: JSON buffer not NUL-terminated", path);
-        st = NRPS_ERR_ARG;
-        goto cleanup;
+        return 0;
     }
     /* len + 1: cJSON's trailing-garbage check wants to see the terminating NUL. */
-    root = cJSON_ParseWithLengthOpts(data, len + 1, &end, 1);
-    if (!root) {
-        long off = end ? (long)(end - data) : -1;
-        nrps_set_error("%s: malformed JSON near byte %ld", path, off);
-        goto cleanup;
+    *root = cJSON_ParseWithLengthOpts(data, len + 1, &end, 1);
+    if (!*root) {
+        nrps_set_error("%s: malformed JSON near byte %ld", path, end ? (long)(end - data) : -1L);
+        return 0;
     }
-    if (!cJSON_IsObject(root)) {
+    if (!cJSON_IsObject(*root)) {
         nrps_set_error("%s: expected a JSON object", path);
-        goto cleanup;
+        return 0;
     }
+    return 1;
+}
+
+/* Policy or value: the hint, else the keys. */
+static int kind_detect(const char *path, const cJSON *root, const char *kind_hint, int *is_policy) {
     int has_policy = cJSON_HasObjectItem(root, "biasesOutput"), has_value = cJSON_HasObjectItem(root, "biasOutput");
-    int is_policy;
-    if (kind_hint && kind_hint[0])
-        is_policy = strcmp(kind_hint, "policy") == 0;
-    else if (has_policy != has_value)
-        is_policy = has_policy;
-    else {
-        nrps_set_error("%s: cannot tell policy from value (%s): pass --kind policy|value", path,
-                       has_policy ? "both 'biasesOutput' and 'biasOutput' present"
-                                  : "neither 'biasesOutput' nor 'biasOutput' present");
-        goto cleanup;
+    if (kind_hint && kind_hint[0]) {
+        *is_policy = !strcmp(kind_hint, "policy");
+        return 1;
     }
+    if (has_policy != has_value) {
+        *is_policy = has_policy;
+        return 1;
+    }
+    nrps_set_error("%s: cannot tell policy from value (%s): pass --kind policy|value", path,
+                   has_policy ? "both 'biasesOutput' and 'biasOutput' present"
+                              : "neither 'biasesOutput' nor 'biasOutput' present");
+    return 0;
+}
+
+/* Every key is one of the kind's, and none appears twice. */
+static int keys_check(const char *path, const cJSON *root, int is_policy) {
     static const char *policy_keys[] = {"biasesHidden", "biasesOutput", "hiddenSize", "inputSize", "outputSize",
                                         "weightsHiddenOutput", "weightsInputHidden", NULL};
     static const char *value_keys[] = {"biasOutput", "biasesHidden", "hiddenSize", "inputSize", "outputSize",
@@ -165,57 +159,80 @@ nrps_status onnx_import_go_model_buffer(const char *path, const char *data, size
     const cJSON *it;
     cJSON_ArrayForEach(it, root) {
         int known = 0;
-        for (int i = 0; keys[i] && !known; i++) known = it->string && strcmp(it->string, keys[i]) == 0;
+        for (int i = 0; keys[i] && !known; i++) known = it->string && !strcmp(it->string, keys[i]);
         for (const cJSON *o = it->next; known && o; o = o->next)
-            if (o->string && strcmp(o->string, it->string) == 0) {
+            if (o->string && !strcmp(o->string, it->string)) {
                 nrps_set_error("%s: duplicate key '%s'", path, it->string);
-                goto cleanup;
+                return 0;
             }
         if (!known) {
             nrps_set_error("%s: unexpected key '%s' in a %s model", path, it->string ? it->string : "",
                            is_policy ? "policy" : "value");
-            goto cleanup;
+            return 0;
         }
     }
-    long hidden, in, outn = is_policy ? 9 : 1;
-    if (!int_get(path, root, "hiddenSize", 1, GO_MAX_HIDDEN, &hidden)) goto cleanup;
-    if (!int_get(path, root, "inputSize", 81, 81, &in)) goto cleanup;
-    if (is_policy || cJSON_HasObjectItem(root, "outputSize"))
-        if (!int_get(path, root, "outputSize", outn, outn, &outn)) goto cleanup;
-    st = mlp_init(out, (int)in, (int)hidden, (int)outn, MLP_ACT_RELU, is_policy ? MLP_ACT_SOFTMAX : MLP_ACT_SIGMOID);
-    if (st != NRPS_OK) goto cleanup;
-    st = NRPS_ERR_FORMAT;
+    return 1;
+}
+
+/* The weights into the 2-layer network n (sizes already checked). */
+static int weights_get(const char *path, const cJSON *root, int is_policy, int hidden, nn_net *n) {
     const cJSON *bh = cJSON_GetObjectItemCaseSensitive(root, "biasesHidden");
     if (!bh) {
         nrps_set_error("%s: missing key 'biasesHidden'", path);
+        return 0;
+    }
+    int outn = is_policy ? 9 : 1;
+    if (!vec_get(path, bh, "biasesHidden", hidden, n->b[0]) ||
+        !mat_get(path, root, "weightsInputHidden", hidden, 81, n->w[0]) ||
+        !mat_get(path, root, "weightsHiddenOutput", outn, hidden, n->w[1]))
+        return 0;
+    const char *bkey = is_policy ? "biasesOutput" : "biasOutput";
+    const cJSON *bo = cJSON_GetObjectItemCaseSensitive(root, bkey);
+    if (!bo) {
+        nrps_set_error("%s: missing key '%s'", path, bkey);
+        return 0;
+    }
+    return is_policy ? vec_get(path, bo, bkey, 9, n->b[1]) : num_get(path, bo, bkey, &n->b[1][0]);
+}
+
+nrps_status onnx_net_import_go_buffer(const char *path, const char *data, size_t len, const char *kind_hint,
+                                            nn_net *out) {
+    nrps_status st = NRPS_ERR_FORMAT;
+    cJSON *root = NULL;
+    int is_policy = 0;
+    long hidden, in, outn;
+    memset(out, 0, sizeof *out);
+    if (!kind_hint_ok(path, kind_hint)) return NRPS_ERR_ARG;
+    if (!json_parse(path, data, len, &root) || !kind_detect(path, root, kind_hint, &is_policy) ||
+        !keys_check(path, root, is_policy))
+        goto cleanup;
+    outn = is_policy ? 9 : 1;
+    if (!int_get(path, root, "hiddenSize", 1, GO_MAX_HIDDEN, &hidden) || !int_get(path, root, "inputSize", 81, 81, &in))
+        goto cleanup;
+    if ((is_policy || cJSON_HasObjectItem(root, "outputSize")) && !int_get(path, root, "outputSize", outn, outn, &outn))
+        goto cleanup;
+    int h = (int)hidden;
+    nn_arch a = nn_arch_mlp((int)in, &h, 1, NN_ACT_RELU, 0, (int)outn, is_policy ? NN_ACT_SOFTMAX : NN_ACT_SIGMOID,
+                            is_policy ? NN_HEAD_POLICY : NN_HEAD_VALUE);
+    st = nn_init(out, &a);
+    if (st != NRPS_OK) {
+        nrps_set_error("%s: out of memory for hidden size %d", path, h);
         goto cleanup;
     }
-    if (!vec_get(path, bh, "biasesHidden", (int)hidden, out->b1)) goto cleanup;
-    if (!mat_get(path, root, "weightsInputHidden", (int)hidden, (int)in, out->w1)) goto cleanup;
-    if (!mat_get(path, root, "weightsHiddenOutput", (int)outn, (int)hidden, out->w2)) goto cleanup;
-    if (is_policy) {
-        const cJSON *bo = cJSON_GetObjectItemCaseSensitive(root, "biasesOutput");
-        if (!bo) {
-            nrps_set_error("%s: missing key 'biasesOutput'", path);
-            goto cleanup;
-        }
-        if (!vec_get(path, bo, "biasesOutput", 9, out->b2)) goto cleanup;
-    } else {
-        const cJSON *bo = cJSON_GetObjectItemCaseSensitive(root, "biasOutput");
-        if (!bo) {
-            nrps_set_error("%s: missing key 'biasOutput'", path);
-            goto cleanup;
-        }
-        if (!num_get(path, bo, "biasOutput", &out->b2[0])) goto cleanup;
-    }
-    if (kind_out) snprintf(kind_out, 16, "%s", is_policy ? "policy" : "value");
-    st = NRPS_OK;
+    st = weights_get(path, root, is_policy, h, out) ? NRPS_OK : NRPS_ERR_FORMAT;
 cleanup:
     cJSON_Delete(root);
-    if (st != NRPS_OK) mlp_free(out);
+    if (st != NRPS_OK) nn_free(out);
     return st;
 }
 
-nrps_status onnx_import_go_model(const char *path, mlp *out, char kind_out[16]) {
-    return onnx_import_go_model_ex(path, NULL, out, kind_out);
+nrps_status onnx_net_import_go(const char *path, const char *kind_hint, nn_net *out) {
+    char *data = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    if (!kind_hint_ok(path, kind_hint)) return NRPS_ERR_ARG;
+    nrps_status st = nrps_read_file(path, GO_MAX_BYTES, &data, &len);
+    if (st == NRPS_OK) st = onnx_net_import_go_buffer(path, data, len, kind_hint, out);
+    free(data);
+    return st;
 }
