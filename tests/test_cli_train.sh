@@ -156,7 +156,7 @@ run_cmd train --out "$T/h2" --generations 2 "${TWO[@]}" --eval-games 0 --quiet
 [ "$RC" -eq 0 ] && cmp -s "$T/h1/rps_net.onnx" "$T/h2/rps_net.onnx" && ok "two-headed run: resumed equals uninterrupted" ||
   bad "two-headed run: resumed equals uninterrupted (rc=$RC)"
 expect_ok "two-headed run: arena with nets=DIR" "mcts-net:8" -- \
-  arena --p1 "mcts-net:8,nets=$T/h1" --p2 random --games 4 --seed 1 --threads 1
+  arena --p1 "mcts-net:8,nets=$T/h1,backend=native-ref" --p2 random --games 4 --seed 1 --threads 1
 expect_ok "two-headed run: --analyse" "policy top cell margin-optimal +[0-9]+/30 " -- \
   train --analyse "$T/h1" --positions 30 --seed 3 --playouts 8
 

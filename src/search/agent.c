@@ -96,7 +96,7 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
                 return spec_error(text, "CPUCT must be a number > 0, got '", c2 + 1);
         }
     }
-    int file_keys = 0; /* bit 0: policy/value/nets given, bit 1: net given */
+    int file_keys = 0; /* bit 0: policy/value given, bit 1: net given, bit 2: nets given */
     for (char *kv; (kv = strtok_r(NULL, ",", &save));) {
         char *eq = strchr(kv, '=');
         if (!eq) return spec_error(text, "options must be key=value, got '", kv);
@@ -136,7 +136,7 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
                     return spec_error(text, "nets= expects a folder, got '", v);
                 agent_spec_set_nets(out, v, NULL);
             }
-            file_keys |= strcmp(k, "net") ? 1 : 2;
+            file_keys |= !strcmp(k, "net") ? 2 : !strcmp(k, "nets") ? 4 : 1;
             continue;
         }
         if (!is_mcts) return spec_error(text, "unknown option for this agent: '", k);
@@ -172,7 +172,8 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
                               k);
         }
     }
-    if (out->net_path[0] && (file_keys & 1))
+    /* nets=DIR may resolve to DIR/rps_net.onnx (a two-headed run): that is one network too */
+    if (((file_keys & 2) && (file_keys & 5)) || (out->net_path[0] && (file_keys & 1)))
         return spec_error(text, "net= (one two-headed file) excludes policy=, value= and nets=", NULL);
     if (is_mcts && mcts_config_check(&out->mcts) != NRPS_OK) {
         char msg[256];
