@@ -125,39 +125,49 @@ static nrps_status plan_with(const isa_case *ic, const char *sparse, const nn_ne
     return st;
 }
 
-/* Every kernel set, batches 1, 7, 64, MAXB, random inputs (must run dense) and game positions (must run sparse in
- * the default mode); then both forced modes on both inputs with the default set. */
+/* How many chunks of a batch must run sparse: those whose share of non-zero inputs is below the plan's threshold. */
+static long long expected_sparse(const cpu_plan *p, const float *x, int batch) {
+    long long k = 0;
+    for (int s0 = 0; s0 < batch; s0 += CPU_PLAN_CHUNK) {
+        int n = batch - s0 < CPU_PLAN_CHUNK ? batch - s0 : CPU_PLAN_CHUNK, nz = 0;
+        for (int i = 0; i < n * 81; i++) nz += x[(size_t)s0 * 81 + i] != 0.0f;
+        k += (double)nz < cpu_plan_sparse_below(p, n) * n * 81;
+    }
+    return k;
+}
+
+/* Runs batch samples through p and the reference and checks the chunks' dense/sparse choice. */
+static void check_batch(cpu_plan *p, const nn_net *n, const float *x, int batch, const char *what) {
+    cpu_plan_stats s0 = cpu_plan_get_stats(p);
+    CHECK(compare(p, n, x, batch, what) == 0);
+    cpu_plan_stats s1 = cpu_plan_get_stats(p);
+    long long chunks = (batch + CPU_PLAN_CHUNK - 1) / CPU_PLAN_CHUNK, sp = expected_sparse(p, x, batch);
+    CHECK_MSG(s1.sparse_chunks - s0.sparse_chunks == sp && s1.dense_chunks - s0.dense_chunks == chunks - sp,
+              "%s [%s] batch %d: %lld sparse, %lld dense chunks, expected %lld sparse", what, cpu_plan_describe(p), batch,
+              s1.sparse_chunks - s0.sparse_chunks, s1.dense_chunks - s0.dense_chunks, sp);
+    CHECK(s1.runs == s0.runs + 1);
+}
+
+/* Every kernel set, by density (random inputs run dense; game positions sparse where the threshold allows), forced
+ * dense and forced sparse; batches 1, 7, 64, MAXB. */
 static void check_net(const nn_net *n, const char *what) {
     static const int batches[4] = {1, 7, 64, MAXB};
+    static const char *modes[3] = {NULL, "0", "1"};
     isa_case ic[3];
     int nc = isa_cases(ic);
-    for (int c = 0; c < nc; c++) {
-        cpu_plan *p = NULL;
-        REQUIRE(plan_with(&ic[c], NULL, n, MAXB, &p) == NRPS_OK);
-        CHECK_MSG(cpu_plan_lanes(p) == ic[c].lanes, "%s %s: %d lanes", what, ic[c].label, cpu_plan_lanes(p));
-        for (int b = 0; b < 4; b++) {
-            cpu_plan_stats s0 = cpu_plan_get_stats(p);
-            CHECK(compare(p, n, g_rand, batches[b], what) == 0);
-            cpu_plan_stats s1 = cpu_plan_get_stats(p);
-            CHECK(compare(p, n, g_game + 81 * 17 * b, batches[b], what) == 0);
-            cpu_plan_stats s2 = cpu_plan_get_stats(p);
-            CHECK_MSG(s1.dense_chunks > s0.dense_chunks && s1.sparse_chunks == s0.sparse_chunks, "%s: random inputs", what);
-            CHECK_MSG(s2.sparse_chunks > s1.sparse_chunks && s2.dense_chunks == s1.dense_chunks, "%s: game inputs", what);
-            CHECK(s2.runs == s0.runs + 2);
+    for (int c = 0; c < nc; c++)
+        for (int m = 0; m < 3; m++) {
+            cpu_plan *p = NULL;
+            REQUIRE(plan_with(&ic[c], modes[m], n, MAXB, &p) == NRPS_OK);
+            CHECK_MSG(cpu_plan_lanes(p) == ic[c].lanes, "%s %s: %d lanes", what, ic[c].label, cpu_plan_lanes(p));
+            double below = cpu_plan_sparse_below(p, 1);
+            CHECK(m == 0 ? below > 0.1 && below < 1 : m == 1 ? below == 0 : below > 1);
+            for (int b = 0; b < 4; b++) {
+                check_batch(p, n, g_rand, batches[b], what);
+                check_batch(p, n, g_game + 81 * 17 * b, batches[b], what);
+            }
+            cpu_plan_destroy(p);
         }
-        cpu_plan_destroy(p);
-    }
-    static const char *modes[2] = {"0", "1"};
-    for (int m = 0; m < 2; m++) {
-        cpu_plan *p = NULL;
-        REQUIRE(plan_with(&ic[0], modes[m], n, MAXB, &p) == NRPS_OK);
-        CHECK(compare(p, n, g_rand, MAXB, what) == 0);
-        CHECK(compare(p, n, g_game, 64, what) == 0);
-        cpu_plan_stats s = cpu_plan_get_stats(p);
-        CHECK_MSG(m ? s.dense_chunks == 0 && s.sparse_chunks == 6 : s.sparse_chunks == 0 && s.dense_chunks == 6,
-                  "%s NRPS_CPU_SPARSE=%s: %lld sparse, %lld dense chunks", what, modes[m], s.sparse_chunks, s.dense_chunks);
-        cpu_plan_destroy(p);
-    }
 }
 
 static void check_arch(const nn_arch *a, uint64_t seed, const char *what) {
@@ -342,6 +352,37 @@ static void test_nonfinite_first_layer_stays_dense(void) {
     nn_free(&n);
 }
 
+/* The density rule: a chunk with k of 81 inputs non-zero runs sparse exactly when k / 81 is below the plan's
+ * threshold for its size; with the default nets' widths (64, 128) game positions (at most 35% non-zero) run sparse
+ * on every kernel set. */
+static void test_density_threshold(void) {
+    static const int widths[3] = {16, 64, 128};
+    static float x[8 * 81];
+    isa_case ic[3];
+    int nc = isa_cases(ic);
+    for (int wi = 0; wi < 3; wi++) {
+        int w[2] = {widths[wi], 9};
+        nn_arch a = arch_mlp(w, 2, NN_ACT_RELU, NN_ACT_SOFTMAX);
+        nn_net n;
+        REQUIRE(make_net(&n, &a, 85));
+        for (int c = 0; c < nc; c++) {
+            cpu_plan *p = NULL;
+            REQUIRE(plan_with(&ic[c], NULL, &n, 8, &p) == NRPS_OK);
+            for (int b = 1; b <= 8; b++) {
+                double t = cpu_plan_sparse_below(p, b);
+                CHECK(t > 0.1 && t < 1);
+                if (widths[wi] >= 64) CHECK_MSG(t > 28.0 / 81, "width %d %s batch %d: %g", widths[wi], ic[c].label, b, t);
+            }
+            for (int k = 5; k <= 80; k += 5) {
+                for (int i = 0; i < 8 * 81; i++) x[i] = i % 81 < k ? 0.5f + (float)(i % 7) : 0.0f;
+                for (int b = 1; b <= 8; b++) check_batch(p, &n, x, b, "density");
+            }
+            cpu_plan_destroy(p);
+        }
+        nn_free(&n);
+    }
+}
+
 static void test_bad_arguments(void) {
     int w[2] = {8, 9};
     nn_arch a = arch_mlp(w, 2, NN_ACT_RELU, NN_ACT_SOFTMAX);
@@ -419,25 +460,25 @@ static int run_plan(void *ctx, const float *x, int batch) {
     return cpu_plan_run(ctx, x, batch, y);
 }
 
-static int bench_old_vs_new(void) {
-    static float pos[1024 * 81];
-    fill_game(pos, 1024, 7);
+/* The old native-cpu backend (src/backend/cpu.c through be_create) vs plans of the same file. */
+static int bench_model(const char *file, const float *pos) {
     mlp m;
     nn_net n;
     memset(&m, 0, sizeof m);
+    memset(&n, 0, sizeof n);
     be_options o = be_options_default();
     be_backend *old = NULL;
     cpu_plan *auto_p = NULL, *dense_p = NULL;
     isa_case def = {"default", NULL, NULL, 0};
-    if (onnx_mlp_load("models/rps_policy.onnx", &m, NULL) || !mlp_to_net(&m, NN_HEAD_POLICY, &n) ||
-        be_create("native-cpu", "models/rps_policy.onnx", &o, &old) || plan_with(&def, NULL, &n, 1024, &auto_p) ||
-        plan_with(&def, "0", &n, 1024, &dense_p)) {
+    int rc = 1;
+    if (onnx_mlp_load(file, &m, NULL) || !mlp_to_net(&m, NN_HEAD_OTHER, &n) || be_create("native-cpu", file, &o, &old) ||
+        plan_with(&def, NULL, &n, 1024, &auto_p) || plan_with(&def, "0", &n, 1024, &dense_p)) {
         fprintf(stderr, "bench: %s\n", nrps_last_error());
-        return 1;
+        goto cleanup;
     }
-    printf("old: %s\nnew: %s\ngame positions (hands encoding), p50 of %d groups, thread CPU ns per call (ns per sample)\n",
-           old->info.provider, cpu_plan_describe(auto_p), GROUPS);
-    printf("%6s %22s %22s %22s %8s %8s\n", "batch", "old native-cpu", "plan forced dense", "plan (sparse auto)",
+    printf("%s\nold: %s\nnew: %s\ngame positions (hands encoding), p50 of %d groups, thread CPU ns per call (per sample)\n",
+           file, old->info.provider, cpu_plan_describe(auto_p), GROUPS);
+    printf("%6s %20s %20s %20s %9s %8s\n", "batch", "old native-cpu", "plan forced dense", "plan (sparse auto)",
            "old/dense", "old/auto");
     static const int batches[5] = {1, 8, 64, 256, 1024};
     for (int b = 0; b < 5; b++) {
@@ -446,15 +487,23 @@ static int bench_old_vs_new(void) {
         double t[NFN];
         bench_interleaved(fn, ctx, NFN, pos, batches[b], t);
         printf("%6d", batches[b]);
-        for (int f = 0; f < NFN; f++) printf(" %11.1f (%8.2f)", t[f], t[f] / batches[b]);
-        printf(" %8.2f %8.2f\n", t[0] / t[1], t[0] / t[2]);
+        for (int f = 0; f < NFN; f++) printf(" %10.1f (%6.1f)", t[f], t[f] / batches[b]);
+        printf(" %9.2f %8.2f\n", t[0] / t[1], t[0] / t[2]);
     }
+    rc = 0;
+cleanup:
     be_destroy(old);
     cpu_plan_destroy(auto_p);
     cpu_plan_destroy(dense_p);
     nn_free(&n);
     mlp_free(&m);
-    return 0;
+    return rc;
+}
+
+static int bench_old_vs_new(void) {
+    static float pos[1024 * 81];
+    fill_game(pos, 1024, 7);
+    return bench_model("models/rps_policy.onnx", pos) | bench_model("models/rps_value.onnx", pos);
 }
 
 /* One-hot-like inputs with about density * 81 ones per sample at random places. */
@@ -466,28 +515,27 @@ static void fill_density(float *x, int n, double density, uint64_t seed) {
 
 static int bench_sparse(void) {
     static float x[1024 * 81];
-    static const int hidden[2] = {128, 256};
-    static const int batches[4] = {1, 8, 64, 256};
-    isa_case def = {"default", NULL, NULL, 0};
-    for (int hw = 0; hw < 2; hw++) {
+    static const int hidden[4] = {32, 64, 128, 256};
+    static const int batches[6] = {1, 2, 4, 8, 64, 256};
+    isa_case def = {"from the environment", getenv("NRPS_NO_AVX512"), getenv("NRPS_CPU_ISA"), 0};
+    for (int hw = 0; hw < 4; hw++) {
         int w[2] = {hidden[hw], 9};
         nn_arch a = arch_mlp(w, 2, NN_ACT_RELU, NN_ACT_SOFTMAX);
         nn_net n;
         cpu_plan *dp = NULL, *sp = NULL;
         if (!make_net(&n, &a, 5) || plan_with(&def, "0", &n, 1024, &dp) || plan_with(&def, "1", &n, 1024, &sp)) return 1;
-        printf("81-%d-9 relu/softmax, %s: ns per sample dense / sparse (ratio)\n%8s", hidden[hw], cpu_plan_describe(dp),
-               "density");
-        for (int b = 0; b < 4; b++) printf("      batch %-4d      ", batches[b]);
+        printf("%s: ns per sample dense / sparse, ratio\n%8s", cpu_plan_describe(dp), "density");
+        for (int b = 0; b < 6; b++) printf("   batch %-4d  ", batches[b]);
         printf("\n");
         for (int d = 1; d <= 10; d++) {
             fill_density(x, 1024, d / 10.0, (uint64_t)d);
             printf("%8.1f", d / 10.0);
-            for (int b = 0; b < 4; b++) {
+            for (int b = 0; b < 6; b++) {
                 bench_fn fn[2] = {run_plan, run_plan};
                 void *ctx[2] = {dp, sp};
                 double t[2];
                 bench_interleaved(fn, ctx, 2, x, batches[b], t);
-                printf("  %6.1f/%6.1f (%4.2f)", t[0] / batches[b], t[1] / batches[b], t[1] / t[0]);
+                printf("  %5.0f/%4.0f %4.2f", t[0] / batches[b], t[1] / batches[b], t[1] / t[0]);
             }
             printf("\n");
         }
@@ -511,6 +559,7 @@ int main(int argc, char **argv) {
     RUN(test_default_models);
     RUN(test_plan_owns_weights_and_describes);
     RUN(test_nonfinite_first_layer_stays_dense);
+    RUN(test_density_threshold);
     RUN(test_bad_arguments);
     return check_summary("cpu_kernels");
 }

@@ -16,10 +16,26 @@
  * layer's outp/L vectors into blocks of the widest C the tile size has.
  *
  * The sparse first layer: a layer that reads the network input can instead take, per sample, the list of its
- * non-zero inputs and add only those rows of wt (a 1-sample block of up to 8 vectors). It is used for a chunk when
- * the chunk's share of non-zero inputs is below SPARSE_MAX_DENSITY. Measured on this machine (2-core AMD EPYC
- * Zen 5, AVX-512, gcc 12 -O2; 81-128-9 ReLU policy, one-hot inputs at the given density; p50 ns per sample):
- *   see the table at SPARSE_MAX_DENSITY below.
+ * non-zero inputs and add only those rows of wt (a 1-sample block of up to 8 vectors, no reuse of a weight row
+ * between samples, where the dense tiles reuse it up to 8 times). A chunk runs it when its share of non-zero
+ * inputs is below a threshold by kernel set, width of that layer and chunk size (DENSITY_* below), measured on
+ * this machine (2-core AMD EPYC Zen 5, gcc 12 -O2) with `test_cpu_kernels --bench-sparse`: 81-H-9 ReLU/softmax,
+ * inputs 1.0 at random places with the given density, p50 of thread CPU time. Sparse / dense time per sample
+ * (AVX-512; dense per sample: H=32 75-130 ns, 64 110-165, 128 170-310, 256 285-950 ns, the higher at batch 1):
+ *   density          0.1   0.2   0.3   0.4   0.5   0.6   0.7   0.8   0.9   1.0
+ *   H=32  batch 1    0.89  0.94  0.87  1.00  1.02  1.08  1.09  1.11  1.19  1.22
+ *   H=32  batch 256  0.96  1.01  1.18  1.13  1.19  1.27  1.47  1.41  1.59  1.66   (4..256 alike)
+ *   H=64  batch 1    0.77  0.82  0.82  0.91  0.93  1.01  1.02  1.04  1.13  1.18   (2 alike)
+ *   H=64  batch 256  0.75  0.81  0.95  1.02  1.08  1.17  1.30  1.30  1.51  1.44   (4..256 alike)
+ *   H=128 batch 1    0.47  0.55  0.52  0.62  0.63  0.70  0.76  0.79  0.90  1.18
+ *   H=128 batch 2    0.55  0.59  0.63  0.73  0.86  0.90  0.96  0.97  1.15  1.35
+ *   H=128 batch 256  0.66  0.75  0.83  0.96  1.01  1.26  1.18  1.31  1.35  1.48   (4..256 alike)
+ *   H=256 batch 1    0.22  0.25  0.26  0.37  0.42  0.65  0.74  0.82  0.94  1.03
+ *   H=256 batch 2    0.36  0.41  0.46  0.62  0.91  0.89  1.21  1.35  1.59  1.75
+ *   H=256 batch 256  0.56  0.67  0.83  0.98  1.24  1.63  2.33  2.57  2.88  3.02   (4..256 alike)
+ * With AVX2 the dense tiles are 8x1 and sparse wins up to ~0.35 (H=32) and ~0.6-0.7 (H>=64) from 4 samples on;
+ * with the portable set up to ~0.8-0.9 everywhere. Game positions have 27% (board encoding) and 32% (hands, at
+ * most 35%) non-zero inputs: 0.8x the dense time for the default 81-128-9 policy from 4 samples on, 0.55x at 1.
  * Non-finite weights in such a layer turn the sparse path off (0 * Inf is NaN in the dense sum, skipped here).
  *
  * Instruction sets: the kernels are compiled three times, for x86-64-v4 (AVX-512, 16 lanes, 32 registers: blocks
@@ -60,9 +76,11 @@ typedef int v16i __attribute__((vector_size(64)));
 #define K_ATTR_BASE
 #endif
 
-/* Below this share of non-zero inputs (over a chunk) a layer reading the input runs sparse: see the numbers in
- * the comment above and bench_sparse in tests/test_cpu_kernels.c. */
-#define SPARSE_MAX_DENSITY 0.6
+/* Shares of non-zero inputs below which a chunk runs the sparse first layer, by kernel set (measured: see the table
+ * above): [layer width <= 32, <= 64, more][chunk of 1 sample, 2-3, 4 or more]. */
+#define DENSITY_AVX512 {{0.3, 0.35, 0.2}, {0.55, 0.55, 0.35}, {0.85, 0.6, 0.4}}
+#define DENSITY_AVX2 {{0.6, 0.45, 0.35}, {0.8, 0.7, 0.6}, {0.85, 0.65, 0.6}}
+#define DENSITY_PORTABLE {{0.8, 0.8, 0.8}, {0.85, 0.85, 0.85}, {0.85, 0.8, 0.8}}
 /* Inputs wider than this never run sparse (the per-chunk index lists would be large). */
 enum { SPARSE_MAX_IN = 65536 };
 
@@ -162,6 +180,8 @@ typedef void (*sparse_fn)(const float *x, const int *idx, int nnz, const float *
 /* Writes the indices of the non-zero x[0 .. in) (NaN counts as non-zero) in increasing order to idx and returns
  * how many; may write up to NZ_SLACK ints past the last one written. */
 typedef int (*nzlist_fn)(const float *x, int in, int *idx);
+/* Non-zero floats in x[0 .. n) (NaN counts as non-zero). */
+typedef size_t (*count_fn)(const float *x, size_t n);
 enum { NZ_SLACK = 16 };
 
 /* One instruction set's kernels: dense[log2 S][log2 C] (NULL where that block is not built; C = 1 always is),
@@ -172,7 +192,24 @@ typedef struct {
     dense_fn dense[4][4];
     sparse_fn sparse[4];
     nzlist_fn nzlist;
+    count_fn count;
+    float density[3][3]; /* DENSITY_* */
 } kernel_set;
+
+/* Non-zero count, L floats at a time: each compare gives -1 in the lanes that are not 0. */
+#define COUNT_KERNEL(NAME, ATTR, V, VI, L)                                                                         \
+    ATTR static size_t NAME(const float *x, size_t n) {                                                            \
+        VI acc = {0};                                                                                              \
+        size_t i = 0, c = 0;                                                                                       \
+        for (; i + (L) <= n; i += (L)) {                                                                           \
+            V v;                                                                                                   \
+            LDV(v, x + i);                                                                                         \
+            acc -= (VI)(v != (V){0});                                                                              \
+        }                                                                                                          \
+        for (; i < n; i++) c += x[i] != 0.0f;                                                                      \
+        UNROLL for (int l = 0; l < (L); l++) c += (size_t)acc[l];                                                  \
+        return c;                                                                                                  \
+    }
 
 /* The blocks every set has: S x C = 8x1, 4x1, 4x2, 2x1, 2x2, 2x4, 1x1, 1x2, 1x4, 1x8, and sparse 1, 2, 4, 8. */
 #define KERNELS_COMMON(P, ATTR, V, VI, L)                                                                          \
@@ -189,10 +226,11 @@ typedef struct {
     SPARSE_KERNEL(P##_s1, ATTR, V, VI, L, 1, 8)                                                                    \
     SPARSE_KERNEL(P##_s2, ATTR, V, VI, L, 2, 4)                                                                    \
     SPARSE_KERNEL(P##_s4, ATTR, V, VI, L, 4, 2)                                                                    \
-    SPARSE_KERNEL(P##_s8, ATTR, V, VI, L, 8, 1)
+    SPARSE_KERNEL(P##_s8, ATTR, V, VI, L, 8, 1)                                                                    \
+    COUNT_KERNEL(P##_count, ATTR, V, VI, L)
 
 /* The table of one set; D8X2 and D4X4 are the wider blocks of a 32-register set, or NULL. */
-#define KERNEL_TABLE(P, NAME, L, D8X2, D4X4)                                                                       \
+#define KERNEL_TABLE(P, NAME, L, D8X2, D4X4, DENSITY)                                                              \
     static const kernel_set P##_set = {                                                                            \
         .name = NAME,                                                                                              \
         .lanes = L,                                                                                                \
@@ -202,6 +240,8 @@ typedef struct {
                   {P##_d8x1, D8X2, NULL, NULL}},                                                                   \
         .sparse = {P##_s1, P##_s2, P##_s4, P##_s8},                                                                \
         .nzlist = P##_nzlist,                                                                                      \
+        .count = P##_count,                                                                                        \
+        .density = DENSITY,                                                                                        \
     };
 
 /* ---- non-zero lists (measured, 81 inputs a third non-zero: 68 ns per sample for a branch-free scalar loop,
@@ -263,14 +303,14 @@ static int kb_nzlist(const float *x, int in, int *idx) { return nzlist_scalar(x,
 #endif
 
 KERNELS_COMMON(kb, K_ATTR_BASE, v4f, v4i, 4)
-KERNEL_TABLE(kb, "portable 4-lane vectors" K_BASE_NOTE, 4, NULL, NULL)
+KERNEL_TABLE(kb, "portable 4-lane vectors" K_BASE_NOTE, 4, NULL, NULL, DENSITY_PORTABLE)
 #ifdef K_X86
 KERNELS_COMMON(k3, K_ATTR_V3, v8f, v8i, 8)
-KERNEL_TABLE(k3, "AVX2+FMA (x86-64-v3)", 8, NULL, NULL)
+KERNEL_TABLE(k3, "AVX2+FMA (x86-64-v3)", 8, NULL, NULL, DENSITY_AVX2)
 KERNELS_COMMON(k4, K_ATTR_V4, v16f, v16i, 16)
 DENSE_KERNEL(k4_d8x2, K_ATTR_V4, v16f, v16i, 16, 8, 2, 1)
 DENSE_KERNEL(k4_d4x4, K_ATTR_V4, v16f, v16i, 16, 4, 4, 1)
-KERNEL_TABLE(k4, "AVX-512 (x86-64-v4)", 16, k4_d8x2, k4_d4x4)
+KERNEL_TABLE(k4, "AVX-512 (x86-64-v4)", 16, k4_d8x2, k4_d4x4, DENSITY_AVX512)
 #endif
 
 /* ---- the plan ---- */
@@ -296,6 +336,7 @@ struct cpu_plan {
     int *nz, *nnz;      /* per chunk sample: its non-zero input indices [chunk][nzs] and their count [chunk] */
     int nzs;            /* in + NZ_SLACK */
     void *mem;          /* one allocation holding weights, scratch and lists */
+    float density[3];   /* sparse below this share of non-zero inputs: chunks of 1, 2-3, 4+ samples */
     cpu_plan_stats stats;
     char desc[256];
 };
@@ -411,6 +452,23 @@ static int list_has(const char *list, const char *name) {
     return 0;
 }
 
+/* The thresholds for the narrowest layer that may run sparse. */
+static void plan_density(cpu_plan *p) {
+    int narrowest = NN_MAX_WIDTH;
+    for (int l = 0; l < p->arch.n_layers; l++)
+        if (p->layer[l].sparse && p->layer[l].out < narrowest) narrowest = p->layer[l].out;
+    const float *d = p->k->density[narrowest <= 32 ? 0 : narrowest <= 64 ? 1 : 2];
+    for (int c = 0; c < 3; c++) p->density[c] = d[c];
+}
+
+double cpu_plan_sparse_below(const cpu_plan *p, int n) {
+    int any = 0;
+    for (int l = 0; p && l < p->arch.n_layers; l++) any |= p->layer[l].sparse;
+    if (!any) return 0;
+    if (p->sparse_mode == SPARSE_ALWAYS) return 2;
+    return p->density[n <= 1 ? 0 : n < 4 ? 1 : 2];
+}
+
 static void plan_describe(cpu_plan *p) {
     const nn_arch *a = &p->arch;
     char widths[160], acts[64] = "", fin[48] = "", mode[64];
@@ -427,7 +485,8 @@ static void plan_describe(cpu_plan *p) {
     for (int l = 0; l < a->n_layers; l++) sparse |= p->layer[l].sparse;
     if (!sparse) snprintf(mode, sizeof mode, "dense first layer");
     else if (p->sparse_mode == SPARSE_ALWAYS) snprintf(mode, sizeof mode, "sparse first layer (always)");
-    else snprintf(mode, sizeof mode, "sparse first layer below %.0f%% input density", SPARSE_MAX_DENSITY * 100);
+    else snprintf(mode, sizeof mode, "sparse first layer below %.0f%% input density (%.0f%% at batch 1)",
+                  cpu_plan_sparse_below(p, 4) * 100, cpu_plan_sparse_below(p, 1) * 100);
     snprintf(p->desc, sizeof p->desc, "%s %s%s%s, %s, %s", widths, acts, acts[0] ? "/" : "", fin, p->k->name, mode);
 }
 
@@ -464,6 +523,7 @@ nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out) {
     for (int i = 0; i < 3; i++, f += area) p->buf[i] = f;
     p->nnz = (int *)f;
     p->nz = p->nnz + p->chunk;
+    plan_density(p);
     plan_describe(p);
     *out = p;
     return NRPS_OK;
@@ -535,25 +595,12 @@ static void layer_run(const cpu_plan *p, const cpu_layer *ly, const float *x, si
         }
 }
 
-/* Non-zero floats in x[0..n) (NaN counts as non-zero), 4 at a time. */
-static size_t count_nonzero(const float *x, size_t n) {
-    v4i acc = {0, 0, 0, 0};
-    size_t i = 0, c = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4f v;
-        LDV(v, x + i);
-        acc -= (v4i)(v != (v4f){0});
-    }
-    for (; i < n; i++) c += x[i] != 0.0f;
-    return c + (size_t)acc[0] + (size_t)acc[1] + (size_t)acc[2] + (size_t)acc[3];
-}
-
 /* Decides dense or sparse for a chunk of n samples and, for sparse, builds their non-zero lists. */
 static int chunk_sparse(cpu_plan *p, const float *x, int n) {
     const int in = p->arch.in;
     if (!p->layer[0].sparse && !(p->arch.trunk == 0 && p->arch.n_heads > 1 && p->layer[p->arch.head[1].first].sparse))
         return 0;
-    if (p->sparse_mode == SPARSE_AUTO && (double)count_nonzero(x, (size_t)n * in) >= SPARSE_MAX_DENSITY * n * in)
+    if (p->sparse_mode == SPARSE_AUTO && (double)p->k->count(x, (size_t)n * in) >= cpu_plan_sparse_below(p, n) * n * in)
         return 0;
     for (int s = 0; s < n; s++) p->nnz[s] = p->k->nzlist(x + (size_t)s * in, in, p->nz + (size_t)s * p->nzs);
     return 1;

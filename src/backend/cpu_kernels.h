@@ -45,13 +45,18 @@ nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out);
 nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y);
 
 /* One line for reports, owned by the plan: widths, activations, kernel set and first-layer mode, e.g.
- * "81-128-9 relu/softmax, AVX-512 (x86-64-v4), sparse first layer below 60% input density". */
+ * "81-128-9 relu/softmax, AVX-512 (x86-64-v4), sparse first layer below 40% input density (85% at batch 1)". */
 const char *cpu_plan_describe(const cpu_plan *p);
 
 /* Vector width of the kernel set in use: 16 (AVX-512), 8 (AVX2) or 4 (portable). */
 int cpu_plan_lanes(const cpu_plan *p);
 
 cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p);
+
+/* The share of non-zero inputs below which a chunk of n samples runs the sparse first layer: measured per kernel
+ * set, first-layer width and chunk size (cpu_kernels.c); 0 when the plan never runs sparse (NRPS_CPU_SPARSE=0, or
+ * non-finite first-layer weights), 2 when it always does (NRPS_CPU_SPARSE=1). */
+double cpu_plan_sparse_below(const cpu_plan *p, int n);
 
 void cpu_plan_destroy(cpu_plan *p); /* accepts NULL */
 
