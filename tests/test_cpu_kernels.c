@@ -114,14 +114,21 @@ static void set_env(const char *name, const char *value) {
     else unsetenv(name);
 }
 
+/* cpu_plan_create with the three variables set as given (NULL: unset), restored afterwards. */
 static nrps_status plan_with(const isa_case *ic, const char *sparse, const nn_net *n, int max_batch, cpu_plan **p) {
-    set_env("NRPS_NO_AVX512", ic->no512);
-    set_env("NRPS_CPU_ISA", ic->isa);
-    set_env("NRPS_CPU_SPARSE", sparse);
+    static const char *names[3] = {"NRPS_NO_AVX512", "NRPS_CPU_ISA", "NRPS_CPU_SPARSE"};
+    const char *want[3] = {ic->no512, ic->isa, sparse};
+    char *old[3];
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(names[i]);
+        old[i] = v ? strdup(v) : NULL;
+        set_env(names[i], want[i]);
+    }
     nrps_status st = cpu_plan_create(n, max_batch, p);
-    set_env("NRPS_NO_AVX512", NULL);
-    set_env("NRPS_CPU_ISA", NULL);
-    set_env("NRPS_CPU_SPARSE", NULL);
+    for (int i = 0; i < 3; i++) {
+        set_env(names[i], old[i]);
+        free(old[i]);
+    }
     return st;
 }
 
@@ -238,6 +245,34 @@ static void test_two_heads(void) {
     check_arch(&a, 63, "trunk 2");
     a = nn_arch_two_heads(81, NULL, 0, NULL, 0, NULL, 0, NN_ACT_RELU, 0);
     check_arch(&a, 64, "trunk 0, linear heads");
+}
+
+/* Input widths other than 81 (every tail of the non-zero list builders and the count): sparse-looking inputs,
+ * negatives included, by density and forced sparse, on every kernel set. */
+static void test_other_input_widths(void) {
+    static const int ins[5] = {1, 5, 17, 100, 300};
+    static float x[MAXB * 300];
+    nrps_rng r;
+    nrps_rng_seed(&r, 95);
+    for (int i = 0; i < MAXB * 300; i++) x[i] = nrps_rng_uniform(&r) < 0.3 ? (float)(2 * nrps_rng_uniform(&r) - 1) : 0;
+    isa_case ic[3];
+    int nc = isa_cases(ic);
+    for (int k = 0; k < 5; k++) {
+        int w[1] = {24};
+        nn_arch a = nn_arch_mlp(ins[k], w, 1, NN_ACT_RELU, 0, 3, NN_ACT_SOFTMAX, NN_HEAD_OTHER);
+        nn_net n;
+        REQUIRE(make_net(&n, &a, 96 + k));
+        for (int c = 0; c < nc; c++)
+            for (int m = 0; m < 2; m++) {
+                cpu_plan *p = NULL;
+                REQUIRE(plan_with(&ic[c], m ? "1" : NULL, &n, MAXB, &p) == NRPS_OK);
+                CHECK(compare(p, &n, x, 1, "input width") == 0 && compare(p, &n, x, 7, "input width") == 0);
+                CHECK(compare(p, &n, x, MAXB, "input width") == 0);
+                CHECK(!m || cpu_plan_get_stats(p).sparse_chunks == 2 + (MAXB + CPU_PLAN_CHUNK - 1) / CPU_PLAN_CHUNK);
+                cpu_plan_destroy(p);
+            }
+        nn_free(&n);
+    }
 }
 
 /* An mlp (the 2-layer family) as a 2-layer nn_net: same parameter layout W1 | b1 | W2 | b2. */
@@ -469,7 +504,7 @@ static int bench_model(const char *file, const float *pos) {
     be_options o = be_options_default();
     be_backend *old = NULL;
     cpu_plan *auto_p = NULL, *dense_p = NULL;
-    isa_case def = {"default", NULL, NULL, 0};
+    isa_case def = {"from the environment", getenv("NRPS_NO_AVX512"), getenv("NRPS_CPU_ISA"), 0};
     int rc = 1;
     if (onnx_mlp_load(file, &m, NULL) || !mlp_to_net(&m, NN_HEAD_OTHER, &n) || be_create("native-cpu", file, &o, &old) ||
         plan_with(&def, NULL, &n, 1024, &auto_p) || plan_with(&def, "0", &n, 1024, &dense_p)) {
@@ -556,6 +591,7 @@ int main(int argc, char **argv) {
     RUN(test_three_layers);
     RUN(test_five_layers_odd_widths);
     RUN(test_two_heads);
+    RUN(test_other_input_widths);
     RUN(test_default_models);
     RUN(test_plan_owns_weights_and_describes);
     RUN(test_nonfinite_first_layer_stays_dense);
