@@ -412,6 +412,14 @@ static void test_density_threshold(void) {
                 for (int i = 0; i < 8 * 81; i++) x[i] = i % 81 < k ? 0.5f + (float)(i % 7) : 0.0f;
                 for (int b = 1; b <= 8; b++) check_batch(p, &n, x, b, "density");
             }
+            for (int b = 1; b <= 8; b++) /* at the threshold, one non-zero in the batch's last float decides */
+                for (int extra = 0; extra < 2; extra++) {
+                    int below = (int)ceil(cpu_plan_sparse_below(p, b) * b * 81) - 1; /* most non-zeros for sparse */
+                    for (int i = 0; i < b * 81; i++) x[i] = i < below - 1 + extra || i == b * 81 - 1 ? -1.0f : 0.0f;
+                    long long s0 = cpu_plan_get_stats(p).sparse_chunks;
+                    check_batch(p, &n, x, b, "threshold");
+                    CHECK(cpu_plan_get_stats(p).sparse_chunks - s0 == !extra);
+                }
             cpu_plan_destroy(p);
         }
         nn_free(&n);
