@@ -150,7 +150,8 @@ static void check_batch(cpu_plan *p, const nn_net *n, const float *x, int batch,
     cpu_plan_stats s1 = cpu_plan_get_stats(p);
     long long chunks = (batch + CPU_PLAN_CHUNK - 1) / CPU_PLAN_CHUNK, sp = expected_sparse(p, x, batch);
     CHECK_MSG(s1.sparse_chunks - s0.sparse_chunks == sp && s1.dense_chunks - s0.dense_chunks == chunks - sp,
-              "%s [%s] batch %d: %lld sparse, %lld dense chunks, expected %lld sparse", what, cpu_plan_describe(p), batch,
+              "%s [%s] batch %d: %lld sparse, %lld dense chunks, expected %lld sparse", what, cpu_plan_describe(p),
+              batch,
               s1.sparse_chunks - s0.sparse_chunks, s1.dense_chunks - s0.dense_chunks, sp);
     CHECK(s1.runs == s0.runs + 1);
 }
@@ -277,7 +278,8 @@ static void test_other_input_widths(void) {
 
 /* An mlp (the 2-layer family) as a 2-layer nn_net: same parameter layout W1 | b1 | W2 | b2. */
 static int mlp_to_net(const mlp *m, nn_head_kind kind, nn_net *n) {
-    static const nn_act map[6] = {NN_ACT_NONE, NN_ACT_RELU, NN_ACT_TANH, NN_ACT_SIGMOID, NN_ACT_SOFTMAX, NN_ACT_LOGSOFTMAX};
+    static const nn_act map[6] = {NN_ACT_NONE,    NN_ACT_RELU,    NN_ACT_TANH,
+                                  NN_ACT_SIGMOID, NN_ACT_SOFTMAX, NN_ACT_LOGSOFTMAX};
     nn_arch a = nn_arch_mlp(m->in, &m->hidden, 1, map[m->hidden_act], 0, m->out, map[m->out_act], kind);
     if (nn_init(n, &a) != NRPS_OK || n->n_params != mlp_param_count(m->in, m->hidden, m->out)) return 0;
     memcpy(n->params, m->params, n->n_params * sizeof(float));
@@ -377,7 +379,8 @@ static void test_nonfinite_first_layer_stays_dense(void) {
     float *const yr[1] = {ref}, *const yg[1] = {got};
     CHECK(nn_forward(&n, g_game, 8, yr, NULL) == NRPS_OK && cpu_plan_run(p, g_game, 8, yg) == NRPS_OK);
     int same = 1;
-    for (int i = 0; i < 8 * 9; i++) same &= isnan(ref[i]) == isnan(got[i]) && (isnan(ref[i]) || close_enough(got[i], ref[i]));
+    for (int i = 0; i < 8 * 9; i++)
+        same &= isnan(ref[i]) == isnan(got[i]) && (isnan(ref[i]) || close_enough(got[i], ref[i]));
     CHECK(same);
     int nans = 0;
     for (int i = 0; i < 8 * 9; i++) nans += isnan(got[i]);
@@ -406,7 +409,8 @@ static void test_density_threshold(void) {
             for (int b = 1; b <= 8; b++) {
                 double t = cpu_plan_sparse_below(p, b);
                 CHECK(t > 0.1 && t < 1);
-                if (widths[wi] >= 64) CHECK_MSG(t > 28.0 / 81, "width %d %s batch %d: %g", widths[wi], ic[c].label, b, t);
+                if (widths[wi] >= 64)
+                    CHECK_MSG(t > 28.0 / 81, "width %d %s batch %d: %g", widths[wi], ic[c].label, b, t);
             }
             for (int k = 5; k <= 80; k += 5) {
                 for (int i = 0; i < 8 * 81; i++) x[i] = i % 81 < k ? 0.5f + (float)(i % 7) : 0.0f;
@@ -514,13 +518,13 @@ static int bench_model(const char *file, const float *pos) {
     cpu_plan *auto_p = NULL, *dense_p = NULL;
     isa_case def = {"from the environment", getenv("NRPS_NO_AVX512"), getenv("NRPS_CPU_ISA"), 0};
     int rc = 1;
-    if (onnx_mlp_load(file, &m, NULL) || !mlp_to_net(&m, NN_HEAD_OTHER, &n) || be_create("native-cpu", file, &o, &old) ||
-        plan_with(&def, NULL, &n, 1024, &auto_p) || plan_with(&def, "0", &n, 1024, &dense_p)) {
+    if (onnx_mlp_load(file, &m, NULL) || !mlp_to_net(&m, NN_HEAD_OTHER, &n) ||
+        be_create("native-cpu", file, &o, &old) || plan_with(&def, NULL, &n, 1024, &auto_p) || plan_with(&def, "0", &n, 1024, &dense_p)) {
         fprintf(stderr, "bench: %s\n", nrps_last_error());
         goto cleanup;
     }
-    printf("%s\nold: %s\nnew: %s\ngame positions (hands encoding), p50 of %d groups, thread CPU ns per call (per sample)\n",
-           file, old->info.provider, cpu_plan_describe(auto_p), GROUPS);
+    printf("%s\nold: %s\nnew: %s\n", file, old->info.provider, cpu_plan_describe(auto_p));
+    printf("game positions (hands encoding), p50 of %d groups, thread CPU ns per call (per sample)\n", GROUPS);
     printf("%6s %20s %20s %20s %9s %8s\n", "batch", "old native-cpu", "plan forced dense", "plan (sparse auto)",
            "old/dense", "old/auto");
     static const int batches[5] = {1, 8, 64, 256, 1024};
@@ -566,7 +570,8 @@ static int bench_sparse(void) {
         nn_arch a = arch_mlp(w, 2, NN_ACT_RELU, NN_ACT_SOFTMAX);
         nn_net n;
         cpu_plan *dp = NULL, *sp = NULL;
-        if (!make_net(&n, &a, 5) || plan_with(&def, "0", &n, 1024, &dp) || plan_with(&def, "1", &n, 1024, &sp)) return 1;
+        if (!make_net(&n, &a, 5) || plan_with(&def, "0", &n, 1024, &dp) || plan_with(&def, "1", &n, 1024, &sp))
+            return 1;
         printf("%s: ns per sample dense / sparse, ratio\n%8s", cpu_plan_describe(dp), "density");
         for (int b = 0; b < 6; b++) printf("   batch %-4d  ", batches[b]);
         printf("\n");

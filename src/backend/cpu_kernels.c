@@ -168,7 +168,8 @@ enum { KACT_NONE = 0, KACT_RELU = 1, KACT_LEAKY = 2 };
         V acc[U][1][C];                                                                                            \
         ACC_INIT(V, L, 1, C, U, acc, bias)                                                                         \
         int k = 0;                                                                                                 \
-        for (; k + (U) <= nnz; k += (U)) UNROLL for (int u = 0; u < (U); u++) SPARSE_STEP(V, L, C, acc[u], idx[k + u]); \
+        for (; k + (U) <= nnz; k += (U))                                                                           \
+            UNROLL for (int u = 0; u < (U); u++) SPARSE_STEP(V, L, C, acc[u], idx[k + u]);                         \
         for (; k < nnz; k++) SPARSE_STEP(V, L, C, acc[0], idx[k]);                                                 \
         ACC_STORE(V, VI, L, 1, C, U, acc, y, 0, act, alpha)                                                        \
     }
@@ -277,7 +278,8 @@ static int kb_nzlist(const float *x, int in, int *idx) {
 K_ATTR_V3 static int k3_nzlist(const float *x, int in, int *idx) {
     int i = 0, k = 0;
     for (; i + 8 <= in; i += 8) {
-        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+        __m256 ne = _mm256_cmp_ps(_mm256_loadu_ps(x + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        unsigned m = (unsigned)_mm256_movemask_ps(ne);
         uint64_t bytes = _pext_u64(0x0706050403020100ULL, _pdep_u64(m, 0x0101010101010101ULL) * 0xffu);
         __m256i v = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)), _mm256_set1_epi32(i));
         _mm256_storeu_si256((__m256i *)(idx + k), v);
@@ -338,7 +340,7 @@ struct cpu_plan {
     void *mem;          /* one allocation holding weights, scratch and lists */
     float density[3];   /* sparse below this share of non-zero inputs: chunks of 1, 2-3, 4+ samples */
     cpu_plan_stats stats;
-    char desc[256];
+    char desc[512];
 };
 
 enum { SPARSE_NEVER = 0, SPARSE_ALWAYS = 1, SPARSE_AUTO = 2 };
@@ -419,7 +421,10 @@ static size_t plan_layers(cpu_plan *p, const nn_net *n) {
         ly->act = s->act;
         ly->alpha = s->alpha;
         ly->head_end = is_head_end(a, l);
-        ly->kact = ly->head_end ? KACT_NONE : s->act == NN_ACT_RELU ? KACT_RELU : s->act == NN_ACT_LEAKY_RELU ? KACT_LEAKY : KACT_NONE;
+        ly->kact = ly->head_end                   ? KACT_NONE
+                   : s->act == NN_ACT_RELU       ? KACT_RELU
+                   : s->act == NN_ACT_LEAKY_RELU ? KACT_LEAKY
+                                                 : KACT_NONE;
         ly->post = !ly->head_end && (s->act == NN_ACT_TANH || s->act == NN_ACT_SIGMOID);
         ly->sparse = reads_input(a, l) && ly->in <= SPARSE_MAX_IN && p->sparse_mode != SPARSE_NEVER &&
                      all_finite(n->w[l], (size_t)ly->out * ly->in);
@@ -564,7 +569,8 @@ static void tile_dense(const kernel_set *k, int si, const cpu_layer *ly, const f
 static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
     int s = 0;
     for (int si = 3; si >= 0; si--)
-        for (; n - s >= (1 << si); s += 1 << si) tile_dense(k, si, ly, x + (size_t)s * xs, xs, y + (size_t)s * ly->outp);
+        for (; n - s >= (1 << si); s += 1 << si)
+            tile_dense(k, si, ly, x + (size_t)s * xs, xs, y + (size_t)s * ly->outp);
 }
 
 /* The layer over n samples of the network input x (row stride in), each from its non-zero list, across the whole
@@ -637,7 +643,8 @@ static void chunk_run(cpu_plan *p, const float *x, int n, float *const *y, int s
         const cpu_layer *last = &p->layer[hd->first + hd->count - 1];
         const float *o = layers_run(p, hd->first, hd->count, t, ts, n, hb, sparse);
         float *yh = y[h] + (size_t)s0 * last->out;
-        for (int s = 0; s < n; s++) memcpy(yh + (size_t)s * last->out, o + (size_t)s * last->outp, sizeof(float) * last->out);
+        for (int s = 0; s < n; s++)
+            memcpy(yh + (size_t)s * last->out, o + (size_t)s * last->outp, sizeof(float) * last->out);
         nn_act_rows(last->act, last->alpha, yh, n, last->out);
     }
 }
@@ -653,6 +660,7 @@ nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y
             return NRPS_ERR_ARG;
         }
     p->stats.runs++;
-    for (int s0 = 0; s0 < batch; s0 += p->chunk) chunk_run(p, x + (size_t)s0 * p->arch.in, batch - s0 < p->chunk ? batch - s0 : p->chunk, y, s0);
+    for (int s0 = 0; s0 < batch; s0 += p->chunk)
+        chunk_run(p, x + (size_t)s0 * p->arch.in, batch - s0 < p->chunk ? batch - s0 : p->chunk, y, s0);
     return NRPS_OK;
 }

@@ -34,9 +34,12 @@ typedef struct {
     long long runs, sparse_chunks, dense_chunks;
 } cpu_plan_stats;
 
-/* Builds a plan for n (checked with nn_arch_check) for batches of 1..max_batch samples. The plan copies and packs
- * what it needs: n may be freed or changed afterwards without affecting it. Returns NRPS_OK and *out, or
- * NRPS_ERR_ARG (bad network, max_batch < 1, NULL pointers) / NRPS_ERR_NOMEM with the error set and *out = NULL. */
+/* Builds a plan for n (checked with nn_arch_check) for batches of 1..max_batch samples: packs every layer's weights
+ * and allocates everything a run needs (in one allocation; batches go through in chunks of CPU_PLAN_CHUNK samples,
+ * so the scratch is min(max_batch, CPU_PLAN_CHUNK) samples deep). The plan keeps no pointer to n: n may be freed or
+ * changed afterwards. Reads the environment variables above. Returns NRPS_OK and *out, or NRPS_ERR_ARG (bad
+ * network, max_batch < 1, NULL pointers, a bad NRPS_CPU_* value) / NRPS_ERR_NOMEM with the error set and
+ * *out = NULL. */
 nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out);
 
 /* Runs batch samples: x[batch][in] -> y[h][batch][width of head h] for every head h (y holds n_heads pointers to
