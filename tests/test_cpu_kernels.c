@@ -519,7 +519,8 @@ static int bench_model(const char *file, const float *pos) {
     isa_case def = {"from the environment", getenv("NRPS_NO_AVX512"), getenv("NRPS_CPU_ISA"), 0};
     int rc = 1;
     if (onnx_mlp_load(file, &m, NULL) || !mlp_to_net(&m, NN_HEAD_OTHER, &n) ||
-        be_create("native-cpu", file, &o, &old) || plan_with(&def, NULL, &n, 1024, &auto_p) || plan_with(&def, "0", &n, 1024, &dense_p)) {
+        be_create("native-cpu", file, &o, &old) || plan_with(&def, NULL, &n, 1024, &auto_p) ||
+        plan_with(&def, "0", &n, 1024, &dense_p)) {
         fprintf(stderr, "bench: %s\n", nrps_last_error());
         goto cleanup;
     }
