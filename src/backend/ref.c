@@ -54,7 +54,7 @@ nrps_status be_ref_create(const char *name, const be_model *m, const be_options 
     }
     char arch[128];
     nn_arch_describe(a, arch, sizeof arch);
-    snprintf(b->info.provider, sizeof b->info.provider, "plain-C reference %.50s (double accum.)", arch);
+    snprintf(b->info.provider, sizeof b->info.provider, "plain-C reference %.120s (double accumulation)", arch);
     snprintf(b->info.device, sizeof b->info.device, "CPU");
     snprintf(b->info.note, sizeof b->info.note, "host buffers, no copies");
     b->info.threads = 1;
