@@ -10,24 +10,18 @@
 
 typedef struct {
     cpu_plan *plan;
-    float *in_buf, *out_buf[NN_MAX_HEADS]; /* max_batch samples each, for io_buffers */
-    int n_heads;
+    be_host_io io;
 } cpu_ctx;
 
 static void cpu_destroy(void *p) {
     cpu_ctx *c = p;
     if (!c) return;
     cpu_plan_destroy(c->plan);
-    free(c->in_buf);
-    for (int h = 0; h < NN_MAX_HEADS; h++) free(c->out_buf[h]);
+    be_host_io_free(&c->io);
     free(c);
 }
 
-static void cpu_io_buffers(void *p, float **in, float **out) {
-    cpu_ctx *c = p;
-    *in = c->in_buf;
-    for (int h = 0; h < c->n_heads; h++) out[h] = c->out_buf[h];
-}
+static void cpu_io_buffers(void *p, float **in, float **out) { be_host_io_get(&((cpu_ctx *)p)->io, in, out); }
 
 static nrps_status cpu_run(void *p, const float *in, int batch, float *const *out) {
     return cpu_plan_run(((cpu_ctx *)p)->plan, in, batch, out);
@@ -36,25 +30,16 @@ static nrps_status cpu_run(void *p, const float *in, int batch, float *const *ou
 nrps_status be_cpu_create(const char *name, const be_model *model, const be_options *opt, be_backend *b) {
     (void)name;
     const nn_net *n = be_model_net(model);
-    const nn_arch *a = &n->arch;
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) {
         nrps_set_error("out of memory");
         return NRPS_ERR_NOMEM;
     }
     nrps_status st = cpu_plan_create(n, opt->max_batch, &c->plan);
+    if (st == NRPS_OK) st = be_host_io_alloc(&c->io, &n->arch, opt->max_batch);
     if (st != NRPS_OK) {
         cpu_destroy(c);
         return st;
-    }
-    size_t mb = (size_t)opt->max_batch;
-    c->n_heads = a->n_heads;
-    int ok = (c->in_buf = calloc(mb * (size_t)a->in, sizeof(float))) != NULL;
-    for (int h = 0; h < a->n_heads; h++) ok = ok && (c->out_buf[h] = calloc(mb * nn_head_width(a, h), sizeof(float)));
-    if (!ok) {
-        cpu_destroy(c);
-        nrps_set_error("out of memory for %d-sample native-cpu buffers", opt->max_batch);
-        return NRPS_ERR_NOMEM;
     }
     b->info.threads = 1;
     snprintf(b->info.provider, sizeof b->info.provider, "native C %.150s; single-threaded", cpu_plan_describe(c->plan));
