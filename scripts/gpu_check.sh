@@ -36,15 +36,17 @@ grep -qE "^[0-9]+ passed, 0 failed" results/gpu_check_tests.log || status=1
 
 say "models"
 P=models/rps_policy.onnx V=models/rps_value.onnx
+MODELS=()  # the default models: the pair and, when present, the two-headed models/rps_net.onnx
 if [ ! -f "$P" ] || [ ! -f "$V" ]; then
   P=results/gpu_check_policy.onnx V=results/gpu_check_value.onnx
   bin/neural_rps import-go tests/fixtures/rps_h64_g100_e1_policy.model --out "$P" &&
     bin/neural_rps import-go tests/fixtures/rps_h64_g100_e1_value.model --out "$V" || exit 1
+  MODELS=(--model-path "$P" --value-model-path "$V")
 fi
-echo "policy $P, value $V"
+echo "models: ${MODELS[*]:-the defaults in models/}"
 
 say "benchmark (all backends, validated, sweep)"
-timeout 150 bin/neural_rps benchmark --model-path "$P" --value-model-path "$V" --sweep 1,8,64,256,1024,4096 \
+timeout 150 bin/neural_rps benchmark "${MODELS[@]}" --sweep 1,8,64,256,1024,4096 \
   --duration 0.5 --json results/gpu_check.json --csv results/gpu_check.csv --plot results/gpu_check.png "$@" \
   | tee results/gpu_check.txt
 rc=${PIPESTATUS[0]}

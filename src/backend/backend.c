@@ -66,6 +66,29 @@ be_options be_options_default(void) {
     return (be_options){.threads = 1, .device_id = 0, .provider = NULL, .max_batch = 1024};
 }
 
+nrps_status be_host_io_alloc(be_host_io *io, const nn_arch *a, int max_batch) {
+    memset(io, 0, sizeof *io);
+    size_t mb = (size_t)max_batch;
+    int ok = (io->in = calloc(mb * (size_t)a->in, sizeof(float))) != NULL;
+    for (int h = 0; ok && h < a->n_heads; h++, io->n_out++)
+        ok = (io->out[h] = calloc(mb * (size_t)nn_head_width(a, h), sizeof(float))) != NULL;
+    if (ok) return NRPS_OK;
+    be_host_io_free(io);
+    nrps_set_error("out of memory for %d-sample buffers", max_batch);
+    return NRPS_ERR_NOMEM;
+}
+
+void be_host_io_free(be_host_io *io) {
+    free(io->in);
+    for (int h = 0; h < NN_MAX_HEADS; h++) free(io->out[h]);
+    memset(io, 0, sizeof *io);
+}
+
+void be_host_io_get(const be_host_io *io, float **in, float **out) {
+    *in = io->in;
+    for (int h = 0; h < io->n_out; h++) out[h] = io->out[h];
+}
+
 void be_info_from_net(const nn_net *n, const char *input_name, be_info *info) {
     snprintf(info->input_name, sizeof info->input_name, "%s", input_name && *input_name ? input_name : "input");
     info->input_size = n->arch.in;

@@ -77,7 +77,7 @@ typedef struct {
     int input_size;   /* floats per sample */
     int n_outputs;    /* 1..BE_MAX_OUTPUTS */
     be_output output[BE_MAX_OUTPUTS];
-    char provider[96]; /* what actually runs the graph, e.g. "CPUExecutionProvider" */
+    char provider[192]; /* what actually runs the graph, e.g. "CPUExecutionProvider" */
     char device[128];  /* e.g. "CPU" or "NVIDIA H100 80GB HBM3 (device 0)" */
     char note[160];    /* what one timed call covers (e.g. "includes H2D+D2H copies") */
     int threads;       /* threads actually used */

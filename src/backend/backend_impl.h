@@ -33,6 +33,17 @@ typedef struct {
     const char *description; /* one line for --help */
 } be_entry;
 
+/* Host input/output buffers of max_batch samples for a family network (the native CPU backends' io_buffers). */
+typedef struct {
+    float *in, *out[NN_MAX_HEADS];
+    int n_out;
+} be_host_io;
+/* Allocates zeroed buffers (io is zeroed first); NRPS_ERR_NOMEM with the error set (and io freed) on failure. */
+nrps_status be_host_io_alloc(be_host_io *io, const nn_arch *a, int max_batch);
+void be_host_io_free(be_host_io *io); /* accepts a zeroed struct */
+/* The io_buffers slot over io: in and out[0..n_out-1]. */
+void be_host_io_get(const be_host_io *io, float **in, float **out);
+
 /* The input and output description of a family network (outputs = heads in order). */
 void be_info_from_net(const nn_net *n, const char *input_name, be_info *info);
 

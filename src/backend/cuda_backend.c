@@ -36,7 +36,7 @@ nrps_status be_cuda_create(const char *name, const be_model *model, const be_opt
     char arch[128];
     nn_arch_describe(&n->arch, arch, sizeof arch);
     b->info.threads = 1;
-    snprintf(b->info.provider, sizeof b->info.provider, "native CUDA kernels (%.60s, fp32)", arch);
+    snprintf(b->info.provider, sizeof b->info.provider, "native CUDA kernels (%.120s, fp32)", arch);
     snprintf(b->info.note, sizeof b->info.note, "pinned host buffers; H2D + kernels + D2H copies included");
     b->ctx = g;
     b->run = cuda_run;

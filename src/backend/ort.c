@@ -8,11 +8,10 @@
 #include <string.h>
 #include <strings.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <onnxruntime_c_api.h>
-
-#include <pthread.h>
 
 #include "backend/backend_impl.h"
 
@@ -35,17 +34,21 @@ static int ort_fail(OrtStatus *st, const char *what) {
     return 1;
 }
 
+static pthread_once_t g_api_once = PTHREAD_ONCE_INIT;
+
+static void api_load(void) {
+    const OrtApiBase *base = OrtGetApiBase();
+    g_api = base ? base->GetApi(ORT_API_VERSION) : NULL;
+}
+
+/* Loads the C API table once (thread-safe). */
 static nrps_status ort_api_init(void) {
-    if (!g_api) {
-        const OrtApiBase *base = OrtGetApiBase();
-        g_api = base ? base->GetApi(ORT_API_VERSION) : NULL;
-        if (!g_api) {
-            nrps_set_error("ONNX Runtime library %s does not provide C API version %d",
-                           base ? base->GetVersionString() : "?", ORT_API_VERSION);
-            return NRPS_ERR_UNAVAILABLE;
-        }
-    }
-    return NRPS_OK;
+    pthread_once(&g_api_once, api_load);
+    if (g_api) return NRPS_OK;
+    const OrtApiBase *base = OrtGetApiBase();
+    nrps_set_error("ONNX Runtime library %s does not provide C API version %d", base ? base->GetVersionString() : "?",
+                   ORT_API_VERSION);
+    return NRPS_ERR_UNAVAILABLE;
 }
 
 const char *be_ort_version(void) { return OrtGetApiBase()->GetVersionString(); }

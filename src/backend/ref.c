@@ -8,8 +8,8 @@
 
 typedef struct {
     nn_net net;
-    float *scratch;                        /* nn_forward_scratch(max_batch) */
-    float *in_buf, *out_buf[NN_MAX_HEADS]; /* max_batch samples each, for io_buffers */
+    float *scratch; /* nn_forward_scratch(max_batch) */
+    be_host_io io;
 } ref_ctx;
 
 static void ref_destroy(void *p) {
@@ -17,16 +17,11 @@ static void ref_destroy(void *p) {
     if (!c) return;
     nn_free(&c->net);
     free(c->scratch);
-    free(c->in_buf);
-    for (int h = 0; h < NN_MAX_HEADS; h++) free(c->out_buf[h]);
+    be_host_io_free(&c->io);
     free(c);
 }
 
-static void ref_io_buffers(void *p, float **in, float **out) {
-    ref_ctx *c = p;
-    *in = c->in_buf;
-    for (int h = 0; h < c->net.arch.n_heads; h++) out[h] = c->out_buf[h];
-}
+static void ref_io_buffers(void *p, float **in, float **out) { be_host_io_get(&((ref_ctx *)p)->io, in, out); }
 
 static nrps_status ref_run(void *p, const float *in, int batch, float *const *out) {
     ref_ctx *c = p;
@@ -42,19 +37,15 @@ nrps_status be_ref_create(const char *name, const be_model *m, const be_options 
         return NRPS_ERR_NOMEM;
     }
     const nn_arch *a = &c->net.arch;
-    size_t mb = (size_t)opt->max_batch;
-    c->scratch = malloc(nn_forward_scratch(a, opt->max_batch) * sizeof(float));
-    c->in_buf = calloc(mb * (size_t)a->in, sizeof(float));
-    int ok = c->scratch && c->in_buf;
-    for (int h = 0; h < a->n_heads; h++) ok = ok && (c->out_buf[h] = calloc(mb * nn_head_width(a, h), sizeof(float)));
-    if (!ok) {
+    if (!(c->scratch = malloc(nn_forward_scratch(a, opt->max_batch) * sizeof(float))) ||
+        be_host_io_alloc(&c->io, a, opt->max_batch) != NRPS_OK) {
         ref_destroy(c);
         nrps_set_error("out of memory for %d-sample buffers", opt->max_batch);
         return NRPS_ERR_NOMEM;
     }
     char arch[128];
     nn_arch_describe(a, arch, sizeof arch);
-    snprintf(b->info.provider, sizeof b->info.provider, "plain-C reference %.50s (double accum.)", arch);
+    snprintf(b->info.provider, sizeof b->info.provider, "plain-C reference %.120s (double accumulation)", arch);
     snprintf(b->info.device, sizeof b->info.device, "CPU");
     snprintf(b->info.note, sizeof b->info.note, "host buffers, no copies");
     b->info.threads = 1;

@@ -32,9 +32,14 @@ double nn_act_deriv(nn_act a, float alpha, double z, double y) {
 double nn_bce_logit(double z, double t) { return (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z))); }
 
 void nn_softmax_row(float *z, int n) {
-    double mx = z[0], sum = 0;
+    double mx = z[0], sum = 0, e[64]; /* rows up to 64 wide keep their exps: one exp per value instead of two */
     for (int k = 1; k < n; k++)
         if (z[k] > mx) mx = z[k];
+    if (n <= 64) {
+        for (int k = 0; k < n; k++) sum += (e[k] = exp((double)z[k] - mx));
+        for (int k = 0; k < n; k++) z[k] = (float)(e[k] / sum);
+        return;
+    }
     for (int k = 0; k < n; k++) sum += exp((double)z[k] - mx);
     for (int k = 0; k < n; k++) z[k] = (float)(exp((double)z[k] - mx) / sum);
 }

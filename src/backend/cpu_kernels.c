@@ -1,0 +1,666 @@
+/* cpu_kernels.c - CPU execution plans for the layer-list networks (see cpu_kernels.h).
+ *
+ * Layout: layer l's weights are stored transposed, wt[i][j] = W[j][i] for i < in, j < outp, where outp is the
+ * output width rounded up to the vector width L (zero weights and biases in the padding), so that one row of wt
+ * holds consecutive outputs. Activations between layers live in the plan's scratch with row stride outp; a layer
+ * only reads the first `in` (real) values of each row, so whatever the padding holds never matters.
+ *
+ * Kernels: a register block is S samples (8, 4, 2 or 1) times C vectors of L outputs (C = 1, 2, 4 or 8): S*C
+ * accumulators start at the bias, and every input i adds x[s][i] * wt[i][block] (one broadcast, C loads, S*C FMAs).
+ * Blocks with fewer than 8 accumulators split the inputs over U = 8 / (S*C) partial sums, so that 8 independent
+ * FMA chains always cover the FMA latency; the partial sums are added at the end. ReLU and LeakyReLU are fused into
+ * the store; hidden Tanh/Sigmoid are applied to the stored rows with nn_act_elem and every head's final activation
+ * to the caller's rows with nn_act_rows (src/nn/nn_ops.h: the project's one softmax and sigmoid). A batch goes
+ * through in chunks of CPU_PLAN_CHUNK samples (trunk, then each head, all in scratch that stays in L1/L2); a chunk
+ * of n samples is cut into tiles of 8, 4, 2 and 1 samples, so a short tail costs its own samples only, and a
+ * layer's outp/L vectors into blocks of the widest C the tile size has.
+ *
+ * The sparse first layer: a layer that reads the network input can instead take, per sample, the list of its
+ * non-zero inputs and add only those rows of wt (a 1-sample block of up to 8 vectors, no reuse of a weight row
+ * between samples, where the dense tiles reuse it up to 8 times). A chunk runs it when its share of non-zero
+ * inputs is below a threshold by kernel set, width of that layer and chunk size (DENSITY_* below), measured on
+ * this machine (2-core AMD EPYC Zen 5, gcc 12 -O2) with `test_cpu_kernels --bench-sparse`: 81-H-9 ReLU/softmax,
+ * inputs 1.0 at random places with the given density, p50 of thread CPU time. Sparse / dense time per sample
+ * (AVX-512; dense per sample: H=32 75-130 ns, 64 110-165, 128 170-310, 256 285-950 ns, the higher at batch 1):
+ *   density          0.1   0.2   0.3   0.4   0.5   0.6   0.7   0.8   0.9   1.0
+ *   H=32  batch 1    0.89  0.94  0.87  1.00  1.02  1.08  1.09  1.11  1.19  1.22
+ *   H=32  batch 256  0.96  1.01  1.18  1.13  1.19  1.27  1.47  1.41  1.59  1.66   (4..256 alike)
+ *   H=64  batch 1    0.77  0.82  0.82  0.91  0.93  1.01  1.02  1.04  1.13  1.18   (2 alike)
+ *   H=64  batch 256  0.75  0.81  0.95  1.02  1.08  1.17  1.30  1.30  1.51  1.44   (4..256 alike)
+ *   H=128 batch 1    0.47  0.55  0.52  0.62  0.63  0.70  0.76  0.79  0.90  1.18
+ *   H=128 batch 2    0.55  0.59  0.63  0.73  0.86  0.90  0.96  0.97  1.15  1.35
+ *   H=128 batch 256  0.66  0.75  0.83  0.96  1.01  1.26  1.18  1.31  1.35  1.48   (4..256 alike)
+ *   H=256 batch 1    0.22  0.25  0.26  0.37  0.42  0.65  0.74  0.82  0.94  1.03
+ *   H=256 batch 2    0.36  0.41  0.46  0.62  0.91  0.89  1.21  1.35  1.59  1.75
+ *   H=256 batch 256  0.56  0.67  0.83  0.98  1.24  1.63  2.33  2.57  2.88  3.02   (4..256 alike)
+ * With AVX2 the dense tiles are 8x1 and sparse wins up to ~0.35 (H=32) and ~0.6-0.7 (H>=64) from 4 samples on;
+ * with the portable set up to ~0.8-0.9 everywhere. Game positions have 27% (board encoding) and 32% (hands, at
+ * most 35%) non-zero inputs: 0.8x the dense time for the default 81-128-9 policy from 4 samples on, 0.55x at 1.
+ * Non-finite weights in such a layer turn the sparse path off (0 * Inf is NaN in the dense sum, skipped here).
+ *
+ * Instruction sets: the kernels are compiled three times, for x86-64-v4 (AVX-512, 16 lanes, 32 registers: blocks
+ * up to 8x2 and 4x4), x86-64-v3 (AVX2+FMA, 8 lanes, 16 registers: blocks up to 8x1 and 4x2) and with portable
+ * 4-lane vectors (SSE2 on x86-64, NEON elsewhere); cpu_plan_create picks the best the CPU has, unless the
+ * environment caps it (cpu_kernels.h). The kernels allow FMA contraction. */
+#include "backend/cpu_kernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_ops.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define K_X86 1
+#define K_ATTR_V4 __attribute__((target("arch=x86-64-v4"), optimize("fp-contract=fast")))
+#define K_ATTR_V3 __attribute__((target("arch=x86-64-v3"), optimize("fp-contract=fast")))
+#define K_BASE_NOTE " (SSE2, x86-64 baseline)"
+#else
+#define K_BASE_NOTE ""
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define K_ATTR_BASE __attribute__((optimize("fp-contract=fast")))
+#else
+#define K_ATTR_BASE
+#endif
+
+/* Shares of non-zero inputs below which a chunk runs the sparse first layer, by kernel set (measured: see the table
+ * above): [layer width <= 32, <= 64, more][chunk of 1 sample, 2-3, 4 or more]. */
+#define DENSITY_AVX512 {{0.3, 0.35, 0.2}, {0.55, 0.55, 0.35}, {0.85, 0.6, 0.4}}
+#define DENSITY_AVX2 {{0.6, 0.45, 0.35}, {0.8, 0.7, 0.6}, {0.85, 0.65, 0.6}}
+#define DENSITY_PORTABLE {{0.8, 0.8, 0.8}, {0.85, 0.85, 0.85}, {0.85, 0.8, 0.8}}
+/* Inputs wider than this never run sparse (the per-chunk index lists would be large). */
+enum { SPARSE_MAX_IN = 65536 };
+
+/* Activations fused into the kernels' stores. */
+enum { KACT_NONE = 0, KACT_RELU = 1, KACT_LEAKY = 2 };
+
+/* ---- kernels ---- */
+
+#define UNROLL _Pragma("GCC unroll 16")
+/* Unaligned vector load/store (memcpy compiles to one vector move). */
+#define LDV(dst, p) memcpy(&(dst), (p), sizeof(dst))
+#define STV(p, v) memcpy((p), &(v), sizeof(v))
+
+/* Fused activation of vector v (integer vector type VI of the same shape) before it is stored. */
+#define FUSED_ACT(V, VI, v, act, alpha)                                                                            \
+    do {                                                                                                           \
+        if ((act) == KACT_RELU) {                                                                                  \
+            (v) = (V)((VI)(v) & (VI)((v) > (V){0}));                                                               \
+        } else if ((act) == KACT_LEAKY) {                                                                          \
+            VI m_ = (VI)((v) > (V){0});                                                                            \
+            (v) = (V)(((VI)(v) & m_) | ((VI)((v) * (alpha)) & ~m_));                                               \
+        }                                                                                                          \
+    } while (0)
+
+/* acc[C] = bias; acc_u[C] = 0 for the partial sums u = 1..U-1 (the S dimension is handled by the caller). */
+#define ACC_INIT(V, L, S, C, U, acc, bias)                                                                         \
+    UNROLL for (int c = 0; c < (C); c++) {                                                                         \
+        V b_;                                                                                                      \
+        LDV(b_, (bias) + c * (L));                                                                                 \
+        UNROLL for (int s = 0; s < (S); s++) {                                                                     \
+            acc[0][s][c] = b_;                                                                                     \
+            UNROLL for (int u = 1; u < (U); u++) acc[u][s][c] = (V){0};                                            \
+        }                                                                                                          \
+    }
+
+/* Partial sums added into acc[0], activation fused, stored to y + s*ys + c*L. */
+#define ACC_STORE(V, VI, L, S, C, U, acc, y, ys, act, alpha)                                                       \
+    UNROLL for (int s = 0; s < (S); s++) UNROLL for (int c = 0; c < (C); c++) {                                   \
+        UNROLL for (int u = 1; u < (U); u++) acc[0][s][c] += acc[u][s][c];                                        \
+        FUSED_ACT(V, VI, acc[0][s][c], act, alpha);                                                                \
+        STV((y) + (size_t)s * (ys) + c * (L), acc[0][s][c]);                                                      \
+    }
+
+/* One input row i: A[s][c] += x[s][i] * wt[i][c-th vector] for S samples (row stride xs). */
+#define DENSE_STEP(V, L, S, C, A, i)                                                                               \
+    do {                                                                                                           \
+        const float *wr_ = w + (size_t)(i) * ws;                                                                   \
+        V wv_[C];                                                                                                  \
+        UNROLL for (int c = 0; c < (C); c++) LDV(wv_[c], wr_ + c * (L));                                           \
+        UNROLL for (int s = 0; s < (S); s++) {                                                                     \
+            const float xv_ = x[(size_t)s * xs + (i)];                                                             \
+            UNROLL for (int c = 0; c < (C); c++) A[s][c] += xv_ * wv_[c];                                          \
+        }                                                                                                          \
+    } while (0)
+
+/* y[s][0 .. C*L) = act(bias + sum_{i < K} x[s][i] wt[i][0 .. C*L)) for s < S; w points at the block's first
+ * column of wt (row stride ws). */
+#define DENSE_KERNEL(NAME, ATTR, V, VI, L, S, C, U)                                                                \
+    ATTR static void NAME(const float *x, size_t xs, int K, const float *w, size_t ws, const float *bias,          \
+                          float *y, size_t ys, int act, float alpha) {                                             \
+        V acc[U][S][C];                                                                                            \
+        ACC_INIT(V, L, S, C, U, acc, bias)                                                                         \
+        int i = 0;                                                                                                 \
+        for (; i + (U) <= K; i += (U)) UNROLL for (int u = 0; u < (U); u++) DENSE_STEP(V, L, S, C, acc[u], i + u); \
+        for (; i < K; i++) DENSE_STEP(V, L, S, C, acc[0], i);                                                      \
+        ACC_STORE(V, VI, L, S, C, U, acc, y, ys, act, alpha)                                                       \
+    }
+
+/* One non-zero input i of the sample: A[0][c] += x[i] * wt[i][c-th vector]. */
+#define SPARSE_STEP(V, L, C, A, i)                                                                                 \
+    do {                                                                                                           \
+        const int i_ = (i);                                                                                        \
+        const float *wr_ = w + (size_t)i_ * ws, xv_ = x[i_];                                                       \
+        UNROLL for (int c = 0; c < (C); c++) {                                                                     \
+            V wv_;                                                                                                 \
+            LDV(wv_, wr_ + c * (L));                                                                               \
+            A[0][c] += xv_ * wv_;                                                                                  \
+        }                                                                                                          \
+    } while (0)
+
+/* One sample: y[0 .. C*L) = act(bias + sum_k x[idx[k]] wt[idx[k]][0 .. C*L)) over its nnz non-zero inputs. */
+#define SPARSE_KERNEL(NAME, ATTR, V, VI, L, C, U)                                                                  \
+    ATTR static void NAME(const float *x, const int *idx, int nnz, const float *w, size_t ws, const float *bias,   \
+                          float *y, int act, float alpha) {                                                        \
+        V acc[U][1][C];                                                                                            \
+        ACC_INIT(V, L, 1, C, U, acc, bias)                                                                         \
+        int k = 0;                                                                                                 \
+        for (; k + (U) <= nnz; k += (U))                                                                           \
+            UNROLL for (int u = 0; u < (U); u++) SPARSE_STEP(V, L, C, acc[u], idx[k + u]);                         \
+        for (; k < nnz; k++) SPARSE_STEP(V, L, C, acc[0], idx[k]);                                                 \
+        ACC_STORE(V, VI, L, 1, C, U, acc, y, 0, act, alpha)                                                        \
+    }
+
+typedef void (*dense_fn)(const float *x, size_t xs, int K, const float *w, size_t ws, const float *bias, float *y,
+                         size_t ys, int act, float alpha);
+typedef void (*sparse_fn)(const float *x, const int *idx, int nnz, const float *w, size_t ws, const float *bias,
+                          float *y, int act, float alpha);
+/* Writes the indices of the non-zero x[0 .. in) (NaN counts as non-zero) in increasing order to idx and returns
+ * how many; may write up to NZ_SLACK ints past the last one written. */
+typedef int (*nzlist_fn)(const float *x, int in, int *idx);
+/* Non-zero floats in x[0 .. n) (NaN counts as non-zero). */
+typedef size_t (*count_fn)(const float *x, size_t n);
+enum { NZ_SLACK = 16 };
+
+/* One instruction set's kernels: dense[log2 S][log2 C] (NULL where that block is not built; C = 1 always is),
+ * sparse[log2 C] and the non-zero list builder. */
+typedef struct {
+    const char *name;
+    int lanes;
+    dense_fn dense[4][4];
+    sparse_fn sparse[4];
+    nzlist_fn nzlist;
+    count_fn count;
+    float density[3][3]; /* DENSITY_* */
+} kernel_set;
+
+/* Non-zero count, L floats at a time: each compare gives -1 in the lanes that are not 0. */
+#define COUNT_KERNEL(NAME, ATTR, V, VI, L)                                                                         \
+    ATTR static size_t NAME(const float *x, size_t n) {                                                            \
+        VI acc = {0};                                                                                              \
+        size_t i = 0, c = 0;                                                                                       \
+        for (; i + (L) <= n; i += (L)) {                                                                           \
+            V v;                                                                                                   \
+            LDV(v, x + i);                                                                                         \
+            acc -= (VI)(v != (V){0});                                                                              \
+        }                                                                                                          \
+        for (; i < n; i++) c += x[i] != 0.0f;                                                                      \
+        UNROLL for (int l = 0; l < (L); l++) c += (size_t)acc[l];                                                  \
+        return c;                                                                                                  \
+    }
+
+/* The blocks every set has: S x C = 8x1, 4x1, 4x2, 2x1, 2x2, 2x4, 1x1, 1x2, 1x4, 1x8, and sparse 1, 2, 4, 8. */
+#define KERNELS_COMMON(P, ATTR, V, VI, L)                                                                          \
+    DENSE_KERNEL(P##_d8x1, ATTR, V, VI, L, 8, 1, 1)                                                                \
+    DENSE_KERNEL(P##_d4x1, ATTR, V, VI, L, 4, 1, 2)                                                                \
+    DENSE_KERNEL(P##_d4x2, ATTR, V, VI, L, 4, 2, 1)                                                                \
+    DENSE_KERNEL(P##_d2x1, ATTR, V, VI, L, 2, 1, 4)                                                                \
+    DENSE_KERNEL(P##_d2x2, ATTR, V, VI, L, 2, 2, 2)                                                                \
+    DENSE_KERNEL(P##_d2x4, ATTR, V, VI, L, 2, 4, 1)                                                                \
+    DENSE_KERNEL(P##_d1x1, ATTR, V, VI, L, 1, 1, 8)                                                                \
+    DENSE_KERNEL(P##_d1x2, ATTR, V, VI, L, 1, 2, 4)                                                                \
+    DENSE_KERNEL(P##_d1x4, ATTR, V, VI, L, 1, 4, 2)                                                                \
+    DENSE_KERNEL(P##_d1x8, ATTR, V, VI, L, 1, 8, 1)                                                                \
+    SPARSE_KERNEL(P##_s1, ATTR, V, VI, L, 1, 8)                                                                    \
+    SPARSE_KERNEL(P##_s2, ATTR, V, VI, L, 2, 4)                                                                    \
+    SPARSE_KERNEL(P##_s4, ATTR, V, VI, L, 4, 2)                                                                    \
+    SPARSE_KERNEL(P##_s8, ATTR, V, VI, L, 8, 1)                                                                    \
+    COUNT_KERNEL(P##_count, ATTR, V, VI, L)
+
+/* The table of one set; D8X2 and D4X4 are the wider blocks of a 32-register set, or NULL. */
+#define KERNEL_TABLE(P, NAME, L, D8X2, D4X4, DENSITY)                                                              \
+    static const kernel_set P##_set = {                                                                            \
+        .name = NAME,                                                                                              \
+        .lanes = L,                                                                                                \
+        .dense = {{P##_d1x1, P##_d1x2, P##_d1x4, P##_d1x8},                                                        \
+                  {P##_d2x1, P##_d2x2, P##_d2x4, NULL},                                                            \
+                  {P##_d4x1, P##_d4x2, D4X4, NULL},                                                                \
+                  {P##_d8x1, D8X2, NULL, NULL}},                                                                   \
+        .sparse = {P##_s1, P##_s2, P##_s4, P##_s8},                                                                \
+        .nzlist = P##_nzlist,                                                                                      \
+        .count = P##_count,                                                                                        \
+        .density = DENSITY,                                                                                        \
+    };
+
+/* ---- non-zero lists (measured, 81 inputs a third non-zero, best of 20 x 20k samples in one run: 44 ns per sample
+ * for a branch-free scalar loop, 20 ns for SSE2 movemask + bit scan, 14 ns with the lookup table below (SSE2),
+ * 13 ns with BMI2 pext (AVX2), 9 ns with AVX-512 compress-store) ---- */
+
+/* The scalar loop (the tails, and the portable set off x86). */
+static int nzlist_scalar(const float *x, int in, int *idx, int i, int k) {
+    for (; i < in; i++) {
+        idx[k] = i;
+        k += x[i] != 0.0f;
+    }
+    return k;
+}
+
+#ifdef K_X86
+/* SSE2: for each 4-input mask, 4 indices from a table (the first popcount of them are the non-zero ones). */
+static int kb_nzlist(const float *x, int in, int *idx) {
+    static const int lut[16][4] = {{0}, {0}, {1}, {0, 1}, {2}, {0, 2}, {1, 2}, {0, 1, 2}, {3}, {0, 3}, {1, 3},
+                                   {0, 1, 3}, {2, 3}, {0, 2, 3}, {1, 2, 3}, {0, 1, 2, 3}};
+    static const int cnt[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+    int i = 0, k = 0;
+    for (; i + 4 <= in; i += 4) {
+        int m = _mm_movemask_ps(_mm_cmpneq_ps(_mm_loadu_ps(x + i), _mm_setzero_ps()));
+        __m128i v = _mm_add_epi32(_mm_loadu_si128((const __m128i *)lut[m]), _mm_set1_epi32(i));
+        _mm_storeu_si128((__m128i *)(idx + k), v);
+        k += cnt[m];
+    }
+    return nzlist_scalar(x, in, idx, i, k);
+}
+
+/* AVX2 + BMI2: pext packs the byte indices of the set lanes of an 8-input mask. */
+K_ATTR_V3 static int k3_nzlist(const float *x, int in, int *idx) {
+    int i = 0, k = 0;
+    for (; i + 8 <= in; i += 8) {
+        __m256 ne = _mm256_cmp_ps(_mm256_loadu_ps(x + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
+        unsigned m = (unsigned)_mm256_movemask_ps(ne);
+        uint64_t bytes = _pext_u64(0x0706050403020100ULL, _pdep_u64(m, 0x0101010101010101ULL) * 0xffu);
+        __m256i v = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)), _mm256_set1_epi32(i));
+        _mm256_storeu_si256((__m256i *)(idx + k), v);
+        k += __builtin_popcount(m);
+    }
+    return nzlist_scalar(x, in, idx, i, k);
+}
+
+/* AVX-512: compress-store of the indices of the set lanes, 16 inputs at a time (masked load for the tail). */
+K_ATTR_V4 static int k4_nzlist(const float *x, int in, int *idx) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int k = 0;
+    for (int i = 0; i < in; i += 16) {
+        __mmask16 lm = in - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (in - i)) - 1);
+        __mmask16 m = _mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, x + i), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_mask_compressstoreu_epi32(idx + k, m, _mm512_add_epi32(iota, _mm512_set1_epi32(i)));
+        k += __builtin_popcount(m);
+    }
+    return k;
+}
+#else
+static int kb_nzlist(const float *x, int in, int *idx) { return nzlist_scalar(x, in, idx, 0, 0); }
+#endif
+
+KERNELS_COMMON(kb, K_ATTR_BASE, v4f, v4i, 4)
+KERNEL_TABLE(kb, "portable 4-lane vectors" K_BASE_NOTE, 4, NULL, NULL, DENSITY_PORTABLE)
+#ifdef K_X86
+KERNELS_COMMON(k3, K_ATTR_V3, v8f, v8i, 8)
+KERNEL_TABLE(k3, "AVX2+FMA (x86-64-v3)", 8, NULL, NULL, DENSITY_AVX2)
+KERNELS_COMMON(k4, K_ATTR_V4, v16f, v16i, 16)
+DENSE_KERNEL(k4_d8x2, K_ATTR_V4, v16f, v16i, 16, 8, 2, 1)
+DENSE_KERNEL(k4_d4x4, K_ATTR_V4, v16f, v16i, 16, 4, 4, 1)
+KERNEL_TABLE(k4, "AVX-512 (x86-64-v4)", 16, k4_d8x2, k4_d4x4, DENSITY_AVX512)
+#endif
+
+/* ---- the plan ---- */
+
+typedef struct {
+    int in, out, outp;  /* input width, output width, output width padded to the lanes */
+    nn_act act;         /* the layer's activation */
+    float alpha;
+    int kact;           /* KACT_* fused into the kernels' stores */
+    int post;           /* 1: hidden TANH/SIGMOID, applied with nn_act_elem after the kernels */
+    int head_end;       /* last layer of a head: its activation goes on the caller's rows (nn_act_rows) */
+    int sparse;         /* reads the network input and may run sparse */
+    float *wt, *b;      /* [in][outp], [outp] */
+} cpu_layer;
+
+struct cpu_plan {
+    nn_arch arch;
+    int max_batch, chunk;
+    const kernel_set *k;
+    int sparse_mode;    /* SPARSE_NEVER, SPARSE_ALWAYS or SPARSE_AUTO */
+    cpu_layer layer[NN_MAX_LAYERS];
+    float *buf[3];      /* activations: chunk rows of stride <= maxp each */
+    int *nz, *nnz;      /* per chunk sample: its non-zero input indices [chunk][nzs] and their count [chunk] */
+    int nzs;            /* in + NZ_SLACK */
+    void *mem;          /* one allocation holding weights, scratch and lists */
+    float density[3];   /* sparse below this share of non-zero inputs: chunks of 1, 2-3, 4+ samples */
+    cpu_plan_stats stats;
+    char desc[512];
+};
+
+enum { SPARSE_NEVER = 0, SPARSE_ALWAYS = 1, SPARSE_AUTO = 2 };
+
+static int env_set(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* The best kernel set the CPU runs, capped by NRPS_NO_AVX512 / NRPS_CPU_ISA. */
+static nrps_status pick_kernels(const kernel_set **out) {
+    int level = 0; /* 0 portable, 1 AVX2, 2 AVX-512 */
+#ifdef K_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v3")) level = __builtin_cpu_supports("x86-64-v4") ? 2 : 1;
+#endif
+    if (env_set("NRPS_NO_AVX512") && level > 1) level = 1;
+    const char *cap = getenv("NRPS_CPU_ISA");
+    if (cap && *cap) {
+        int c = !strcmp(cap, "avx512") ? 2 : !strcmp(cap, "avx2") ? 1 : !strcmp(cap, "baseline") ? 0 : -1;
+        if (c < 0) {
+            nrps_set_error("NRPS_CPU_ISA='%s': expected avx512, avx2 or baseline", cap);
+            return NRPS_ERR_ARG;
+        }
+        if (level > c) level = c;
+    }
+    *out = &kb_set;
+#ifdef K_X86
+    if (level == 2) *out = &k4_set;
+    else if (level == 1) *out = &k3_set;
+#endif
+    return NRPS_OK;
+}
+
+static nrps_status pick_sparse_mode(int *mode) {
+    const char *v = getenv("NRPS_CPU_SPARSE");
+    *mode = SPARSE_AUTO;
+    if (!v || !*v) return NRPS_OK;
+    if (!strcmp(v, "0")) *mode = SPARSE_NEVER;
+    else if (!strcmp(v, "1")) *mode = SPARSE_ALWAYS;
+    else {
+        nrps_set_error("NRPS_CPU_SPARSE='%s': expected 0 (never) or 1 (always); unset chooses by density", v);
+        return NRPS_ERR_ARG;
+    }
+    return NRPS_OK;
+}
+
+static int reads_input(const nn_arch *a, int l) {
+    if (l == 0) return 1;
+    for (int h = 0; h < a->n_heads; h++)
+        if (a->trunk == 0 && l == a->head[h].first) return 1;
+    return 0;
+}
+
+static int is_head_end(const nn_arch *a, int l) {
+    for (int h = 0; h < a->n_heads; h++)
+        if (l == a->head[h].first + a->head[h].count - 1) return 1;
+    return 0;
+}
+
+static int all_finite(const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* Layer specs (no memory yet); returns the floats of packed weights + biases, each layer 64-byte aligned. */
+static size_t plan_layers(cpu_plan *p, const nn_net *n) {
+    const nn_arch *a = &p->arch;
+    const int L = p->k->lanes;
+    size_t floats = 0;
+    for (int l = 0; l < a->n_layers; l++) {
+        cpu_layer *ly = &p->layer[l];
+        const nn_layer_spec *s = &a->layer[l];
+        ly->in = nn_layer_in(a, l);
+        ly->out = s->out;
+        ly->outp = (s->out + L - 1) / L * L;
+        ly->act = s->act;
+        ly->alpha = s->alpha;
+        ly->head_end = is_head_end(a, l);
+        ly->kact = ly->head_end                   ? KACT_NONE
+                   : s->act == NN_ACT_RELU       ? KACT_RELU
+                   : s->act == NN_ACT_LEAKY_RELU ? KACT_LEAKY
+                                                 : KACT_NONE;
+        ly->post = !ly->head_end && (s->act == NN_ACT_TANH || s->act == NN_ACT_SIGMOID);
+        ly->sparse = reads_input(a, l) && ly->in <= SPARSE_MAX_IN && p->sparse_mode != SPARSE_NEVER &&
+                     all_finite(n->w[l], (size_t)ly->out * ly->in);
+        floats += ((size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
+    }
+    return floats;
+}
+
+/* Points each layer's wt/b into mem and packs W (transposed) and b into them. */
+static float *pack_layers(cpu_plan *p, const nn_net *n, float *mem) {
+    for (int l = 0; l < p->arch.n_layers; l++) {
+        cpu_layer *ly = &p->layer[l];
+        ly->wt = mem;
+        ly->b = mem + (size_t)ly->in * ly->outp;
+        mem += ((size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
+        const float *w = n->w[l];
+        for (int j = 0; j < ly->out; j++) {
+            for (int i = 0; i < ly->in; i++) ly->wt[(size_t)i * ly->outp + j] = w[(size_t)j * ly->in + i];
+            ly->b[j] = n->b[l][j];
+        }
+    }
+    return mem;
+}
+
+/* 1 if the comma-separated list holds name as a whole item. */
+static int list_has(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *q = list; (q = strstr(q, name)) != NULL; q += n)
+        if ((q == list || q[-1] == ',') && (q[n] == 0 || q[n] == ',')) return 1;
+    return 0;
+}
+
+/* The thresholds for the narrowest layer that may run sparse. */
+static void plan_density(cpu_plan *p) {
+    int narrowest = NN_MAX_WIDTH;
+    for (int l = 0; l < p->arch.n_layers; l++)
+        if (p->layer[l].sparse && p->layer[l].out < narrowest) narrowest = p->layer[l].out;
+    const float *d = p->k->density[narrowest <= 32 ? 0 : narrowest <= 64 ? 1 : 2];
+    for (int c = 0; c < 3; c++) p->density[c] = d[c];
+}
+
+double cpu_plan_sparse_below(const cpu_plan *p, int n) {
+    int any = 0;
+    for (int l = 0; p && l < p->arch.n_layers; l++) any |= p->layer[l].sparse;
+    if (!any) return 0;
+    if (p->sparse_mode == SPARSE_ALWAYS) return 2;
+    return p->density[n <= 1 ? 0 : n < 4 ? 1 : 2];
+}
+
+static void plan_describe(cpu_plan *p) {
+    const nn_arch *a = &p->arch;
+    char widths[160], acts[64] = "", fin[48] = "", mode[64];
+    nn_arch_describe(a, widths, sizeof widths);
+    for (int l = 0; l < a->n_layers; l++) {
+        char *dst = p->layer[l].head_end ? fin : acts;
+        size_t cap = p->layer[l].head_end ? sizeof fin : sizeof acts;
+        const char *nm = nn_act_name(a->layer[l].act);
+        if (list_has(dst, nm)) continue; /* each name once */
+        size_t len = strlen(dst);
+        snprintf(dst + len, cap - len, "%s%s", len ? "," : "", nm);
+    }
+    int sparse = 0;
+    for (int l = 0; l < a->n_layers; l++) sparse |= p->layer[l].sparse;
+    if (!sparse) snprintf(mode, sizeof mode, "dense first layer");
+    else if (p->sparse_mode == SPARSE_ALWAYS) snprintf(mode, sizeof mode, "sparse first layer (always)");
+    else snprintf(mode, sizeof mode, "sparse first layer below %.0f%% input density (%.0f%% at batch 1)",
+                  cpu_plan_sparse_below(p, 4) * 100, cpu_plan_sparse_below(p, 1) * 100);
+    snprintf(p->desc, sizeof p->desc, "%s %s%s%s, %s, %s", widths, acts, acts[0] ? "/" : "", fin, p->k->name, mode);
+}
+
+nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out) {
+    if (!out) {
+        nrps_set_error("cpu_plan_create: out is NULL");
+        return NRPS_ERR_ARG;
+    }
+    *out = NULL;
+    if (!n || !n->params || max_batch < 1) {
+        nrps_set_error("cpu_plan_create: need a network with parameters and max_batch >= 1 (got %d)", max_batch);
+        return NRPS_ERR_ARG;
+    }
+    nrps_status st = nn_arch_check(&n->arch, "cpu_plan_create");
+    if (st != NRPS_OK) return st;
+    cpu_plan *p = calloc(1, sizeof *p);
+    if (!p) goto nomem;
+    p->arch = n->arch;
+    p->max_batch = max_batch;
+    p->chunk = max_batch < CPU_PLAN_CHUNK ? max_batch : CPU_PLAN_CHUNK;
+    if ((st = pick_kernels(&p->k)) != NRPS_OK || (st = pick_sparse_mode(&p->sparse_mode)) != NRPS_OK) {
+        free(p);
+        return st;
+    }
+    size_t wfloats = plan_layers(p, n), maxp = 0;
+    for (int l = 0; l < p->arch.n_layers; l++) maxp = maxp > (size_t)p->layer[l].outp ? maxp : (size_t)p->layer[l].outp;
+    size_t area = ((size_t)p->chunk * maxp + 15) / 16 * 16;
+    p->nzs = p->arch.in + NZ_SLACK;
+    size_t ints = (size_t)p->chunk * ((size_t)p->nzs + 1);
+    size_t bytes = (wfloats + 3 * area) * sizeof(float) + ints * sizeof(int);
+    if (!(p->mem = aligned_alloc(64, (bytes + 63) / 64 * 64))) goto nomem;
+    memset(p->mem, 0, bytes);
+    float *f = pack_layers(p, n, p->mem);
+    for (int i = 0; i < 3; i++, f += area) p->buf[i] = f;
+    p->nnz = (int *)f;
+    p->nz = p->nnz + p->chunk;
+    plan_density(p);
+    plan_describe(p);
+    *out = p;
+    return NRPS_OK;
+nomem:
+    cpu_plan_destroy(p);
+    nrps_set_error("cpu_plan_create: out of memory for a %d-sample plan", max_batch);
+    return NRPS_ERR_NOMEM;
+}
+
+void cpu_plan_destroy(cpu_plan *p) {
+    if (!p) return;
+    free(p->mem);
+    free(p);
+}
+
+const char *cpu_plan_describe(const cpu_plan *p) { return p ? p->desc : ""; }
+int cpu_plan_lanes(const cpu_plan *p) { return p ? p->k->lanes : 0; }
+cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p) { return p ? p->stats : (cpu_plan_stats){0, 0, 0}; }
+
+/* ---- running ---- */
+
+/* The layer for one tile of 1 << si samples across its outp / L vectors, in blocks of the widest C the set has. */
+static void tile_dense(const kernel_set *k, int si, const cpu_layer *ly, const float *x, size_t xs, float *y) {
+    const int L = k->lanes, nb = ly->outp / L;
+    int cb = 0;
+    for (int ci = 3; ci >= 0; ci--) {
+        dense_fn f = k->dense[si][ci];
+        if (!f) continue;
+        for (; nb - cb >= (1 << ci); cb += 1 << ci)
+            f(x, xs, ly->in, ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L, y + (size_t)cb * L, ly->outp,
+              ly->kact, ly->alpha);
+    }
+}
+
+/* The layer over n samples x (row stride xs) -> y (row stride outp), dense, in tiles of 8, 4, 2, 1 samples. (Column
+ * panels that stay in L1 across the tiles were measured no faster up to 256 x 256 weights: L2 keeps up with 8x2
+ * blocks.) */
+static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
+    int s = 0;
+    for (int si = 3; si >= 0; si--)
+        for (; n - s >= (1 << si); s += 1 << si)
+            tile_dense(k, si, ly, x + (size_t)s * xs, xs, y + (size_t)s * ly->outp);
+}
+
+/* The layer over n samples of the network input x (row stride in), each from its non-zero list, across the whole
+ * width in blocks of up to 8 vectors (narrower blocks were measured slower: each pays a row's index, address and
+ * broadcast for fewer FMAs). */
+static void layer_sparse(const cpu_plan *p, const cpu_layer *ly, const float *x, int n, float *y) {
+    const kernel_set *k = p->k;
+    const int L = k->lanes, nb = ly->outp / L;
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (size_t)s * ly->in;
+        const int *idx = p->nz + (size_t)s * p->nzs;
+        float *ys = y + (size_t)s * ly->outp;
+        int cb = 0;
+        for (int ci = 3; ci >= 0; ci--)
+            for (; nb - cb >= (1 << ci); cb += 1 << ci)
+                k->sparse[ci](xs, idx, p->nnz[s], ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L,
+                              ys + (size_t)cb * L, ly->kact, ly->alpha);
+    }
+}
+
+static void layer_run(const cpu_plan *p, const cpu_layer *ly, const float *x, size_t xs, int n, float *y, int sparse) {
+    if (sparse && ly->sparse) layer_sparse(p, ly, x, n, y);
+    else layer_dense(p->k, ly, x, xs, n, y);
+    if (ly->post)
+        for (int s = 0; s < n; s++) {
+            float *r = y + (size_t)s * ly->outp;
+            for (int j = 0; j < ly->out; j++) r[j] = (float)nn_act_elem(ly->act, ly->alpha, r[j]);
+        }
+}
+
+/* Decides dense or sparse for a chunk of n samples and, for sparse, builds their non-zero lists. */
+static int chunk_sparse(cpu_plan *p, const float *x, int n) {
+    const int in = p->arch.in;
+    if (!p->layer[0].sparse && !(p->arch.trunk == 0 && p->arch.n_heads > 1 && p->layer[p->arch.head[1].first].sparse))
+        return 0;
+    if (p->sparse_mode == SPARSE_AUTO && (double)p->k->count(x, (size_t)n * in) >= cpu_plan_sparse_below(p, n) * n * in)
+        return 0;
+    for (int s = 0; s < n; s++) p->nnz[s] = p->k->nzlist(x + (size_t)s * in, in, p->nz + (size_t)s * p->nzs);
+    return 1;
+}
+
+/* Layers first .. first+count-1 on x (row stride xs): each writes bufs[(l - first) & 1]; returns the last one's
+ * output (row stride outp of that layer). */
+static const float *layers_run(const cpu_plan *p, int first, int count, const float *x, size_t xs, int n,
+                               float *const bufs[2], int sparse) {
+    for (int l = first; l < first + count; l++) {
+        float *y = bufs[(l - first) & 1];
+        layer_run(p, &p->layer[l], x, xs, n, y, sparse);
+        x = y;
+        xs = (size_t)p->layer[l].outp;
+    }
+    return x;
+}
+
+/* One chunk: n samples x (row stride in) -> rows s0 .. s0+n-1 of every head's y. */
+static void chunk_run(cpu_plan *p, const float *x, int n, float *const *y, int s0) {
+    const nn_arch *a = &p->arch;
+    const int sparse = chunk_sparse(p, x, n);
+    if (sparse) p->stats.sparse_chunks++;
+    else p->stats.dense_chunks++;
+    const float *t = x;
+    size_t ts = (size_t)a->in;
+    if (a->trunk > 0) {
+        t = layers_run(p, 0, a->trunk, x, ts, n, p->buf, sparse);
+        ts = (size_t)p->layer[a->trunk - 1].outp;
+    }
+    float *const hb[2] = {t == p->buf[0] ? p->buf[1] : p->buf[0], p->buf[2]};
+    for (int h = 0; h < a->n_heads; h++) {
+        const nn_head *hd = &a->head[h];
+        const cpu_layer *last = &p->layer[hd->first + hd->count - 1];
+        const float *o = layers_run(p, hd->first, hd->count, t, ts, n, hb, sparse);
+        float *yh = y[h] + (size_t)s0 * last->out;
+        for (int s = 0; s < n; s++)
+            memcpy(yh + (size_t)s * last->out, o + (size_t)s * last->outp, sizeof(float) * last->out);
+        nn_act_rows(last->act, last->alpha, yh, n, last->out);
+    }
+}
+
+nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y) {
+    if (!p || !x || !y || batch < 1 || batch > p->max_batch) {
+        nrps_set_error("cpu_plan_run: batch %d outside 1..%d or NULL pointers", batch, p ? p->max_batch : 0);
+        return NRPS_ERR_ARG;
+    }
+    for (int h = 0; h < p->arch.n_heads; h++)
+        if (!y[h]) {
+            nrps_set_error("cpu_plan_run: output of head %d is NULL", h);
+            return NRPS_ERR_ARG;
+        }
+    p->stats.runs++;
+    for (int s0 = 0; s0 < batch; s0 += p->chunk)
+        chunk_run(p, x + (size_t)s0 * p->arch.in, batch - s0 < p->chunk ? batch - s0 : p->chunk, y, s0);
+    return NRPS_OK;
+}

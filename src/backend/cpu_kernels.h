@@ -1,0 +1,66 @@
+/* cpu_kernels.h - CPU execution plans for any network of the layer-list family (src/nn/net.h): the kernels of the
+ * native-cpu backend.
+ *
+ * A plan is made once per network: every layer's weights are transposed to [in][out padded to the vector width]
+ * (zeros in the padding), all scratch is allocated for max_batch samples, and the kernel set is picked for the CPU
+ * (AVX-512 = x86-64-v4 with 16 lanes, AVX2+FMA = x86-64-v3 with 8 lanes, or portable 4-lane vectors). Running it
+ * pushes the batch through the trunk and then each head in chunks of samples, with register-blocked tiles of
+ * 8, 4, 2 or 1 samples times 1..8 vectors of outputs (bias and ReLU / LeakyReLU fused; hidden Tanh / Sigmoid and
+ * every head's final activation applied with src/nn/nn_ops.h). A layer that reads the network input skips the
+ * zero inputs of each sample when the chunk's input density is low (game positions: about a third non-zero).
+ *
+ * Results agree with nn_forward, the numerical reference, to float rounding (the kernels sum in float, in another
+ * order, with FMA contraction): tests/test_cpu_kernels.c checks abs 1e-5 + rel 1e-4.
+ *
+ * Environment, read by cpu_plan_create (not per call):
+ *   NRPS_NO_AVX512=1           never the AVX-512 kernels (as the old native-cpu backend)
+ *   NRPS_CPU_ISA=avx512|avx2|baseline   use at most that kernel set (what the CPU lacks is never used)
+ *   NRPS_CPU_SPARSE=0|1        never / always (where possible) the sparse first layer; unset: by density
+ *
+ * Threads: a plan is NOT thread-safe (run writes its scratch and counters): use one plan per thread. Distinct
+ * plans, even of the same network, are independent. */
+#ifndef NRPS_BACKEND_CPU_KERNELS_H
+#define NRPS_BACKEND_CPU_KERNELS_H
+
+#include "nn/net.h"
+#include "util/util.h"
+
+typedef struct cpu_plan cpu_plan;
+
+/* What a plan has done since creation: calls of cpu_plan_run and how many chunks of samples took the sparse
+ * and the dense first layer (a chunk holds up to CPU_PLAN_CHUNK samples). */
+enum { CPU_PLAN_CHUNK = 32 };
+typedef struct {
+    long long runs, sparse_chunks, dense_chunks;
+} cpu_plan_stats;
+
+/* Builds a plan for n (checked with nn_arch_check) for batches of 1..max_batch samples: packs every layer's weights
+ * and allocates everything a run needs (in one allocation; batches go through in chunks of CPU_PLAN_CHUNK samples,
+ * so the scratch is min(max_batch, CPU_PLAN_CHUNK) samples deep). The plan keeps no pointer to n: n may be freed or
+ * changed afterwards. Reads the environment variables above. Returns NRPS_OK and *out, or NRPS_ERR_ARG (bad
+ * network, max_batch < 1, NULL pointers, a bad NRPS_CPU_* value) / NRPS_ERR_NOMEM with the error set and
+ * *out = NULL. */
+nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out);
+
+/* Runs batch samples: x[batch][in] -> y[h][batch][width of head h] for every head h (y holds n_heads pointers to
+ * caller memory; the heads share the trunk's output). 1 <= batch <= max_batch. x and y must not overlap. No
+ * allocation, no lock. Returns NRPS_OK, or NRPS_ERR_ARG (batch out of range, NULL pointers) with the error set. */
+nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y);
+
+/* One line for reports, owned by the plan: widths, activations, kernel set and first-layer mode, e.g.
+ * "81-128-9 relu/softmax, AVX-512 (x86-64-v4), sparse first layer below 40% input density (85% at batch 1)". */
+const char *cpu_plan_describe(const cpu_plan *p);
+
+/* Vector width of the kernel set in use: 16 (AVX-512), 8 (AVX2) or 4 (portable). */
+int cpu_plan_lanes(const cpu_plan *p);
+
+cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p);
+
+/* The share of non-zero inputs below which a chunk of n samples runs the sparse first layer: measured per kernel
+ * set, first-layer width and chunk size (cpu_kernels.c); 0 when the plan never runs sparse (NRPS_CPU_SPARSE=0, or
+ * non-finite first-layer weights), 2 when it always does (NRPS_CPU_SPARSE=1). */
+double cpu_plan_sparse_below(const cpu_plan *p, int n);
+
+void cpu_plan_destroy(cpu_plan *p); /* accepts NULL */
+
+#endif
