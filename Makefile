@@ -64,7 +64,7 @@ TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 TEST_SCRIPTS := $(sort $(wildcard tests/test_*.sh tests/test_*.py))
 
-.PHONY: all deps deps-gpu test test-asan bench bench-cpu bench-sweep gpu-check train clean config
+.PHONY: all deps deps-gpu test test-asan bench bench-cpu bench-sweep gpu-check train train-two clean config
 all: config $(BIN)
 
 config:
@@ -141,6 +141,15 @@ train: all
 	cp runs/default-train/rps_policy.onnx models/rps_policy.onnx
 	cp runs/default-train/rps_value.onnx models/rps_value.onnx
 	cp runs/default-train/summary.json models/train_summary.json
+
+# The two-headed model shipped beside them (models/README.md, Strength): models/rps_net.onnx and its summary.
+TRAIN_NET_FLAGS ?= $(TRAIN_FLAGS) --heads two --layers 128,128 --value-head 64
+train-two: all
+	rm -rf runs/two-train
+	bin/neural_rps train --out runs/two-train --threads $(TRAIN_THREADS) $(TRAIN_NET_FLAGS)
+	@mkdir -p models
+	cp runs/two-train/rps_net.onnx models/rps_net.onnx
+	cp runs/two-train/summary.json models/rps_net_train_summary.json
 
 clean:
 	rm -rf build build-asan bin
