@@ -285,7 +285,7 @@ static void test_same_games_on_every_backend(void) {
     for (int i = 0; i < 3; i++) arena_result_free(&r[i]);
     agent_spec sp;
     CHECK(agent_spec_parse("mcts-net:10,backend=tpu", &sp) == NRPS_ERR_ARG);
-    CHECK(strstr(nrps_last_error(), "backend= expects one of native-ref, native-cpu") != NULL);
+    CHECK(strstr(nrps_last_error(), "backend= expects one of native-ref, ort-cpu, native-cpu") != NULL);
     CHECK(strstr(nrps_last_error(), "got 'tpu'") != NULL);
     CHECK(agent_spec_parse("mcts-net:10,net=a.onnx,policy=b.onnx", &sp) == NRPS_ERR_ARG);
     CHECK(strstr(nrps_last_error(), "net= (one two-headed file) excludes") != NULL);

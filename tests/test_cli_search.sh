@@ -88,7 +88,7 @@ expect_fail "play: bad agent" 2 "play: --agent: agent spec 'mcts:-5'" -- play --
 for nm in native-ref native-cpu native-cuda ort-cpu ort-cuda ort-tensorrt "ort-<provider>"; do
   "$BIN" benchmark --help | grep -qF -- "$nm" && ok "benchmark --help lists $nm" || bad "benchmark --help lists $nm"
 done
-expect_fail "arena: unknown backend=" 2 "backend= expects one of native-ref, native-cpu, native-cuda, ort-cpu, .*got 'tpu'" -- \
+expect_fail "arena: unknown backend=" 2 "backend= expects one of native-ref, ort-cpu, native-cpu, .*got .tpu." -- \
   arena --p1 "mcts-net:10,backend=tpu" --p2 random --games 2
 for be in native-ref ort-cpu; do
   expect_ok "arena on backend=$be" "4 games on 2 deals" -- arena --p1 "mcts-net:20,backend=$be" --p2 random --games 4 --seed 3

@@ -7,13 +7,14 @@
 
 /* The one table: be_create, the name checks, --help and the error messages all iterate it. */
 static const be_entry REGISTRY[] = {
-    {"native-ref", be_ref_create, 0, 1, 0, "plain-C reference forward (double accumulation), bit-reproducible"},
-    {"native-cpu", be_cpu_create, 0, 1, 0, "our vectorised C kernels (AVX-512 / AVX2 / baseline at run time)"},
-    {"native-cuda", be_cuda_create, 1, 1, 0, "our CUDA kernels (fp32; H2D + kernels + D2H per call)"},
-    {"ort-cpu", be_ort_create, 0, 0, 0, "ONNX Runtime, CPU execution provider"},
-    {"ort-cuda", be_ort_create, 1, 0, 0, "ONNX Runtime, CUDA execution provider (TF32 off)"},
-    {"ort-tensorrt", be_ort_create, 1, 0, 0, "ONNX Runtime, TensorRT execution provider"},
-    {"ort-", be_ort_create, 1, 0, 1, "ONNX Runtime with any other execution provider, e.g. ort-rocm, ort-openvino"},
+    /* name         constructor     gpu native prefix bench  description */
+    {"native-ref", be_ref_create, 0, 1, 0, 0, "plain-C reference forward (double accumulation), bit-reproducible"},
+    {"ort-cpu", be_ort_create, 0, 0, 0, 1, "ONNX Runtime, CPU execution provider"},
+    {"native-cpu", be_cpu_create, 0, 1, 0, 1, "our vectorised C kernels (AVX-512 / AVX2 / baseline at run time)"},
+    {"ort-cuda", be_ort_create, 1, 0, 0, 1, "ONNX Runtime, CUDA execution provider (TF32 off)"},
+    {"ort-tensorrt", be_ort_create, 1, 0, 0, 1, "ONNX Runtime, TensorRT execution provider"},
+    {"native-cuda", be_cuda_create, 1, 1, 0, 1, "our CUDA kernels (fp32; H2D + kernels + D2H per call)"},
+    {"ort-", be_ort_create, 1, 0, 1, 0, "ONNX Runtime with any other execution provider, e.g. ort-rocm, ort-openvino"},
 };
 enum { N_REGISTRY = sizeof REGISTRY / sizeof REGISTRY[0] };
 
@@ -37,6 +38,7 @@ const char *be_registry_name(int i) {
 }
 const char *be_registry_description(int i) { return i >= 0 && i < N_REGISTRY ? REGISTRY[i].description : NULL; }
 int be_registry_is_gpu(int i) { return i >= 0 && i < N_REGISTRY && REGISTRY[i].is_gpu; }
+int be_registry_bench_default(int i) { return i >= 0 && i < N_REGISTRY && REGISTRY[i].bench_default; }
 
 void be_registry_names(char *buf, size_t len) {
     size_t pos = 0;

@@ -116,6 +116,7 @@ int be_registry_count(void);
 const char *be_registry_name(int i);
 const char *be_registry_description(int i);
 int be_registry_is_gpu(int i);
+int be_registry_bench_default(int i); /* 1: in the benchmark's default backend list */
 /* The registry's names, comma-separated, into buf (for usage text and errors). */
 void be_registry_names(char *buf, size_t len);
 

@@ -30,6 +30,7 @@ typedef struct {
     int is_gpu;              /* for the prefix entry: decided per provider (be_ort_provider_is_gpu) */
     int native;              /* needs a model of the network family */
     int prefix;
+    int bench_default;       /* in the benchmark's default list (when available) */
     const char *description; /* one line for --help */
 } be_entry;
 

@@ -22,7 +22,6 @@
 #include "backend/cuda_native.h"
 
 extern "C" {
-#include "nn/mlp.h" /* only for the compatibility wrappers' act values */
 }
 
 enum { NC_TILE = 16, NC_ROW_WARPS = 8, NC_ALIGN = 64 /* floats between buffers: 256 bytes */ };

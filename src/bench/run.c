@@ -45,18 +45,23 @@ bench_plan bench_plan_default(void) {
 static void add_backend(bench_plan *p, const char *name) {
     for (int i = 0; i < p->n_backends; i++)
         if (!strcmp(p->backends[i], name)) return;
-    if (p->n_backends < BENCH_MAX_BACKENDS) snprintf(p->backends[p->n_backends++], 32, "%s", name);
+    if (p->n_backends < BENCH_MAX_BACKENDS) snprintf(p->backends[p->n_backends++], 32, "%.31s", name);
 }
 
 void bench_plan_default_backends(bench_plan *p) {
     char prov[256], nm[64];
     be_ort_providers(prov, sizeof prov);
-    add_backend(p, "ort-cpu");
-    add_backend(p, "native-cpu");
-    snprintf(nm, sizeof nm, "ort-%s", p->opt.provider ? p->opt.provider : "cuda");
-    add_backend(p, nm);
-    if (!p->opt.provider && strstr(prov, "TensorrtExecutionProvider")) add_backend(p, "ort-tensorrt");
-    add_backend(p, "native-cuda");
+    for (int i = 0; i < be_registry_count(); i++) {
+        const char *name = be_registry_name(i);
+        if (!be_registry_bench_default(i)) continue;
+        if (!strcmp(name, "ort-cuda") && p->opt.provider) { /* --provider names the accelerated ORT backend */
+            snprintf(nm, sizeof nm, "ort-%s", p->opt.provider);
+            name = nm;
+        } else if (!strcmp(name, "ort-tensorrt") && (p->opt.provider || !strstr(prov, "TensorrtExecutionProvider"))) {
+            continue; /* only when this ONNX Runtime build has it and no provider was named */
+        }
+        add_backend(p, name);
+    }
 }
 
 void bench_plan_default_models(bench_plan *p) {

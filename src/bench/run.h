@@ -42,8 +42,9 @@ typedef struct {
 /* A plan with the defaults of `neural_rps benchmark` and no models or backends. */
 bench_plan bench_plan_default(void);
 
-/* Adds the default backend list: ort-cpu, native-cpu, the ORT GPU provider (opt.provider, else cuda),
- * ort-tensorrt when the library has it and no provider was named, native-cuda. */
+/* Adds the registry's default benchmark backends (be_registry_bench_default, in registry order: ort-cpu,
+ * native-cpu, ort-cuda, ort-tensorrt, native-cuda), with ort-cuda replaced by ort-<opt.provider> when a provider is
+ * named and ort-tensorrt only when the library has it and no provider was named. */
 void bench_plan_default_backends(bench_plan *p);
 
 /* The default models: models/rps_policy.onnx, models/rps_value.onnx and models/rps_net.onnx (when present). */

@@ -1,6 +1,7 @@
 /* nn_train.c - losses, backward pass, Adam(W) and checkpoints for the layer-list network family (see nn_train.h).
- * For a 2-layer one-head network every sum below runs in the same order as mlp_train.c's, so results are
- * bit-identical to it; skipped zero terms (a zero delta) never change a sum that starts at +0. */
+ * Every sum below runs in a fixed order (for a 2-layer one-head network the order the committed default models were
+ * trained with, so they are reproduced bit for bit); skipped zero terms (a zero delta) never change a sum that
+ * starts at +0. */
 #include "nn/nn_train.h"
 
 #include <limits.h>

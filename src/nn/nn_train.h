@@ -9,8 +9,8 @@
  *   any other             NN_LOSS_MSE on the head's outputs act(z)
  * The loss of a network is sum_h head_weight[h] * (mean loss of head h); the trunk's gradient is the sum of the
  * heads' gradients. Everything internal to the loss and the backward pass is computed in double; parameters,
- * gradients and Adam moments are float, each in one allocation laid out like nn_net.params. For a 2-layer,
- * one-head network every result is bit-identical to the old mlp_train.h trainer (same arithmetic, same order).
+ * gradients and Adam moments are float, each in one allocation laid out like nn_net.params. Sums run in a fixed
+ * order, so a run is reproducible bit for bit (`make train` rebuilds the committed default models exactly).
  *
  * Targets are given per head: t[h] points at n rows of nn_head_width(arch, h) floats (t has n_heads pointers).
  *

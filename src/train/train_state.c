@@ -17,18 +17,9 @@
 #define STATE_MAX_BYTES (1024L * 1024 * 1024)
 #define SAMPLE_BYTES (8 + 4 * RPS_POLICY_SIZE + 4)
 
-/* state.bin's checksum: FNV-1a 64 with the standard offset basis 0xcbf29ce484222325. bytes.h's nrps_fnv1a64
- * (checkpoints of nn_train / mlp_train) starts from 1469598103934665603 instead, a different hash; state.bin
- * keeps its own so that every state.bin already written stays readable. */
-static uint64_t state_checksum(const void *d, size_t n) {
-    const uint8_t *p = d;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
+/* state.bin's checksum: FNV-1a 64 with the standard offset basis (the network checkpoints use nrps_fnv1a64's);
+ * kept so that every state.bin already written stays readable. */
+static uint64_t state_checksum(const void *d, size_t n) { return nrps_fnv1a64_from(d, n, 0xcbf29ce484222325ULL); }
 
 uint64_t train_derive_seed(uint64_t seed, int gen, long stream) {
     return selfplay_game_seed(seed ^ 0xa5a5f00dULL, gen, stream);

@@ -117,9 +117,11 @@ void nrps_rbuf_f32s(nrps_rbuf *r, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = bits_f32((uint32_t)get_le(d + 4 * i, 4));
 }
 
-uint64_t nrps_fnv1a64(const void *d, size_t n) {
+uint64_t nrps_fnv1a64(const void *d, size_t n) { return nrps_fnv1a64_from(d, n, 1469598103934665603ULL); }
+
+uint64_t nrps_fnv1a64_from(const void *d, size_t n, uint64_t basis) {
     const uint8_t *p = d;
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = basis;
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
         h *= 1099511628211ULL;

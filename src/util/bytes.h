@@ -42,5 +42,8 @@ void nrps_rbuf_f32s(nrps_rbuf *r, float *dst, size_t n);
 
 /* FNV-1a 64 of d[n]. */
 uint64_t nrps_fnv1a64(const void *d, size_t n);
+/* FNV-1a 64 from another offset basis (nrps_fnv1a64 = basis 1469598103934665603, as the checkpoints have always
+ * been hashed; the standard basis is 0xcbf29ce484222325). */
+uint64_t nrps_fnv1a64_from(const void *d, size_t n, uint64_t basis);
 
 #endif
