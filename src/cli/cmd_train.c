@@ -20,60 +20,61 @@ static void usage(FILE *f) {
     train_widths_text(&d.value_layers, lv, sizeof lv);
     train_widths_text(&d.policy_head, hp, sizeof hp);
     train_widths_text(&d.value_head, hv, sizeof hv);
-    fprintf(f,
-            "usage: neural_rps train [--out DIR] [--generations N] [--games N] [--playouts N] [--threads T]\n"
-            "                        [--seed S] [--resume] [more flags below]\n"
-            "       neural_rps train --analyse DIR [--source DIR] [--positions N] [--seed S] [--playouts N] [--json]\n"
-            "Self-play training (MCTS with the current nets, Dirichlet noise, temperature for the first plies),\n"
-            "policy targets = root visit distributions, value targets = final results, replay window of W\n"
-            "generations with identical positions averaged, minibatch AdamW. Checkpoint after every generation.\n"
-            "  --out DIR             run folder (default %s): rps_policy.onnx + rps_value.onnx (or rps_net.onnx),\n"
-            "                        summary.json, generations/gNNNN/, checkpoint/\n"
-            "  --generations N       training generations (default %d; with --resume: the new total)\n"
-            "  --games N             self-play games per generation (default %ld)\n"
-            "  --playouts N          MCTS simulations per self-play move (default %d)\n"
-            "  --threads T           self-play and arena threads (default: number of cores)\n"
-            "  --seed S              run seed (default %llu); results do not depend on --threads\n"
-            "  --resume              continue the run in --out from its last finished generation\n"
-            "Networks (every hidden layer ReLU; LIST = comma-separated widths such as 256,128, or none):\n"
-            "  --heads separate|two  separate: a policy net (rps_policy.onnx) and a value net (rps_value.onnx);\n"
-            "                        two: one network with a shared trunk and two heads (rps_net.onnx) (default %s)\n"
-            "  --layers LIST         hidden widths of the policy net, or the trunk with --heads two (default %s)\n"
-            "  --value-layers LIST   hidden widths of the value net, --heads separate (default %s)\n"
-            "  --hidden-policy H     = --layers H      --hidden-value H  = --value-layers H\n"
-            "  --policy-head LIST    --heads two: policy head's hidden widths before its 9 softmax outputs (default %s)\n"
-            "  --value-head LIST     --heads two: value head's hidden widths before its sigmoid output (default %s)\n"
-            "  --policy-weight X     --heads two: loss = X * policy cross-entropy + Y * value loss (default %g)\n"
-            "  --value-weight Y      (default %g)\n"
-            "Training:\n"
-            "  --lr X                AdamW learning rate (default %g)    --lr-final X  linear decay to X at the last\n"
-            "                        generation (default %g; 0 = constant)  --weight-decay X  (default %g)\n"
-            "  --batch N             minibatch size (default %d)         --epochs N  epochs per generation (default %d)\n"
-            "  --window W            replay window in generations (default %d)\n"
-            "  --value-loss bce|mse  value loss (default bce)\n"
-            "  --encoding hands|board  network input (default hands: DESIGN.md's 81 inputs plus both hands in the\n"
-            "                        spare slots; board: DESIGN.md's exactly, as the original project's models)\n"
-            "  --c-puct X            PUCT constant (default %g)          --mcts-batch N  leaves per net call (default %d)\n"
-            "  --dirichlet-alpha X   root noise alpha (default %g)      --dirichlet-weight X  noise weight (default %g)\n"
-            "  --temperature-plies N plies sampled with temperature 1, then greedy (default %d)\n"
-            "  --random-opponents X  share of games where one seat plays uniformly random moves (not recorded;\n"
-            "                        default %g = pure self-play)\n"
-            "  --eval-games N        games per arena after each generation (vs previous, vs random, raw net vs\n"
-            "                        random; default %ld, 0 = none)   --eval-playouts N  (default %d)\n"
-            "  --quiet               no per-generation lines on stdout\n"
-            "  --backend NAME        backend of self-play, evaluation games and --analyse (default %s: the\n"
-            "                        plain-C reference, the same numbers on every machine; native-cpu, ort-cpu,\n"
-            "                        ort-cuda, native-cuda, ... as in 'neural_rps benchmark --help')\n"
-            "The flags that shape the networks or the training cannot change on --resume (one-line refusal).\n"
-            "Analysis (--analyse DIR): plays held-out self-play games (--seed, default 12345; --playouts, default\n"
-            "100; noise and temperature as in training) with the nets in --source (default DIR), and on\n"
-            "--positions positions (default 2000) with at least two legal cells compares DIR's policy argmax\n"
-            "(margin- and result-optimal cells) and value sign with the exact solver; --json: one JSON object.\n"
-            "DIR holds rps_policy.onnx + rps_value.onnx, or rps_net.onnx.\n",
-            d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, train_heads_name(d.heads), lp,
-            lv, hp, hv, d.policy_weight, d.value_weight, d.lr, d.lr_final, d.weight_decay, d.batch, d.epochs,
-            d.window, d.c_puct, d.mcts_batch, d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies,
-            d.random_share, d.eval_games, d.eval_playouts, d.backend);
+    fprintf(
+        f,
+        "usage: neural_rps train [--out DIR] [--generations N] [--games N] [--playouts N] [--threads T]\n"
+        "                        [--seed S] [--resume] [more flags below]\n"
+        "       neural_rps train --analyse DIR [--source DIR] [--positions N] [--seed S] [--playouts N] [--json]\n"
+        "Self-play training (MCTS with the current nets, Dirichlet noise, temperature for the first plies),\n"
+        "policy targets = root visit distributions, value targets = final results, replay window of W\n"
+        "generations with identical positions averaged, minibatch AdamW. Checkpoint after every generation.\n"
+        "  --out DIR             run folder (default %s): rps_policy.onnx + rps_value.onnx (or rps_net.onnx),\n"
+        "                        summary.json, generations/gNNNN/, checkpoint/\n"
+        "  --generations N       training generations (default %d; with --resume: the new total)\n"
+        "  --games N             self-play games per generation (default %ld)\n"
+        "  --playouts N          MCTS simulations per self-play move (default %d)\n"
+        "  --threads T           self-play and arena threads (default: number of cores)\n"
+        "  --seed S              run seed (default %llu); results do not depend on --threads\n"
+        "  --resume              continue the run in --out from its last finished generation\n"
+        "Networks (every hidden layer ReLU; LIST = comma-separated widths such as 256,128, or none):\n"
+        "  --heads separate|two  separate: a policy net (rps_policy.onnx) and a value net (rps_value.onnx);\n"
+        "                        two: one network with a shared trunk and two heads (rps_net.onnx) (default %s)\n"
+        "  --layers LIST         hidden widths of the policy net, or the trunk with --heads two (default %s)\n"
+        "  --value-layers LIST   hidden widths of the value net, --heads separate (default %s)\n"
+        "  --hidden-policy H     = --layers H      --hidden-value H  = --value-layers H\n"
+        "  --policy-head LIST    --heads two: policy head's hidden widths before its 9 softmax outputs (default %s)\n"
+        "  --value-head LIST     --heads two: value head's hidden widths before its sigmoid output (default %s)\n"
+        "  --policy-weight X     --heads two: loss = X * policy cross-entropy + Y * value loss (default %g)\n"
+        "  --value-weight Y      (default %g)\n"
+        "Training:\n"
+        "  --lr X                AdamW learning rate (default %g)    --lr-final X  linear decay to X at the last\n"
+        "                        generation (default %g; 0 = constant)  --weight-decay X  (default %g)\n"
+        "  --batch N             minibatch size (default %d)         --epochs N  epochs per generation (default %d)\n"
+        "  --window W            replay window in generations (default %d)\n"
+        "  --value-loss bce|mse  value loss (default bce)\n"
+        "  --encoding hands|board  network input (default hands: DESIGN.md's 81 inputs plus both hands in the\n"
+        "                        spare slots; board: DESIGN.md's exactly, as the original project's models)\n"
+        "  --c-puct X            PUCT constant (default %g)          --mcts-batch N  leaves per net call (default %d)\n"
+        "  --dirichlet-alpha X   root noise alpha (default %g)      --dirichlet-weight X  noise weight (default %g)\n"
+        "  --temperature-plies N plies sampled with temperature 1, then greedy (default %d)\n"
+        "  --random-opponents X  share of games where one seat plays uniformly random moves (not recorded;\n"
+        "                        default %g = pure self-play)\n"
+        "  --eval-games N        games per arena after each generation (vs previous, vs random, raw net vs\n"
+        "                        random; default %ld, 0 = none)   --eval-playouts N  (default %d)\n"
+        "  --quiet               no per-generation lines on stdout\n"
+        "  --backend NAME        backend of self-play, evaluation games and --analyse (default %s: the\n"
+        "                        plain-C reference, the same numbers on every machine; native-cpu, ort-cpu,\n"
+        "                        ort-cuda, native-cuda, ... as in 'neural_rps benchmark --help')\n"
+        "The flags that shape the networks or the training cannot change on --resume (one-line refusal).\n"
+        "Analysis (--analyse DIR): plays held-out self-play games (--seed, default 12345; --playouts, default\n"
+        "100; noise and temperature as in training) with the nets in --source (default DIR), and on\n"
+        "--positions positions (default 2000) with at least two legal cells compares DIR's policy argmax\n"
+        "(margin- and result-optimal cells) and value sign with the exact solver; --json: one JSON object.\n"
+        "DIR holds rps_policy.onnx + rps_value.onnx, or rps_net.onnx.\n",
+        d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, train_heads_name(d.heads), lp, lv,
+        hp, hv, d.policy_weight, d.value_weight, d.lr, d.lr_final, d.weight_decay, d.batch, d.epochs, d.window,
+        d.c_puct, d.mcts_batch, d.dirichlet_alpha, d.dirichlet_weight, d.temperature_plies, d.random_share,
+        d.eval_games, d.eval_playouts, d.backend);
 }
 
 enum {
@@ -112,13 +113,15 @@ static int run_analyse(const char *cmd, const train_analyse_config *ac) {
                r.value_mse, r.seconds);
         return 0;
     }
-    printf("analyse: %s on %ld positions (>= 2 legal cells) from %ld self-play games of %s (seed %llu, %d playouts), %.1f s\n",
+    printf("analyse: %s on %ld positions (>= 2 legal cells) from %ld self-play games of %s (seed %llu, %d playouts), "
+           "%.1f s\n",
            ac->nets_dir, r.positions, r.games, src, (unsigned long long)ac->seed, ac->playouts, r.seconds);
     pct(stdout, "policy top cell margin-optimal", r.policy_margin_opt, r.positions, r.random_margin_opt);
     pct(stdout, "policy top cell result-optimal", r.policy_result_opt, r.positions, r.random_result_opt);
     pct(stdout, "  in decisive positions", r.decisive_result_opt, r.decisive, r.random_decisive_result_opt);
     pct(stdout, "value sign = solver result", r.value_correct, r.positions, -1);
-    printf("  %-40s %.1f%% of positions\n", "solver: side to move wins", 100.0 * r.value_win_positions / (double)r.positions);
+    printf("  %-40s %.1f%% of positions\n", "solver: side to move wins",
+           100.0 * r.value_win_positions / (double)r.positions);
     printf("  %-40s %.4f\n", "value MSE vs exact result (1/0.5/0)", r.value_mse);
     return 0;
 }
@@ -176,8 +179,14 @@ static int arch_flag(const char *cmd, int c, train_config *cfg) {
     case O_VLAYERS: return widths_flag(cmd, c, optarg, &cfg->value_layers) ? 1 : -1;
     case O_PHEAD: return widths_flag(cmd, c, optarg, &cfg->policy_head) ? 1 : -1;
     case O_VHEAD: return widths_flag(cmd, c, optarg, &cfg->value_head) ? 1 : -1;
-    case O_HP: if (!cli_long(cmd, "hidden-policy", optarg, 1, TRAIN_WIDTH_MAX, &v)) return -1; cfg->layers = (train_widths){1, {(int)v}}; return 1;
-    case O_HV: if (!cli_long(cmd, "hidden-value", optarg, 1, TRAIN_WIDTH_MAX, &v)) return -1; cfg->value_layers = (train_widths){1, {(int)v}}; return 1;
+    case O_HP:
+        if (!cli_long(cmd, "hidden-policy", optarg, 1, TRAIN_WIDTH_MAX, &v)) return -1;
+        cfg->layers = (train_widths){1, {(int)v}};
+        return 1;
+    case O_HV:
+        if (!cli_long(cmd, "hidden-value", optarg, 1, TRAIN_WIDTH_MAX, &v)) return -1;
+        cfg->value_layers = (train_widths){1, {(int)v}};
+        return 1;
     case O_PW: if (!cli_double(cmd, "policy-weight", optarg, 0, 1000, &d)) return -1; cfg->policy_weight = d; return 1;
     case O_VW: if (!cli_double(cmd, "value-weight", optarg, 0, 1000, &d)) return -1; cfg->value_weight = d; return 1;
     case O_HEADS:
@@ -196,14 +205,21 @@ static int other_flag(const char *cmd, int c, train_flags *f) {
     double d;
     switch (c) {
     case O_OUT:
-        if (!optarg[0] || strlen(optarg) >= 900) return !cli_usage_error(cmd, "--out expects a folder path, got '%s'", optarg);
+        if (!optarg[0] || strlen(optarg) >= 900)
+            return !cli_usage_error(cmd, "--out expects a folder path, got '%s'", optarg);
         snprintf(cfg->out_dir, sizeof cfg->out_dir, "%s", optarg);
         return 1;
     case O_GEN: if (!cli_long(cmd, "generations", optarg, 1, 100000, &v)) return 0; cfg->generations = (int)v; return 1;
     case O_GAMES: if (!cli_long(cmd, "games", optarg, 1, 10000000, &v)) return 0; cfg->games = v; return 1;
-    case O_PLAYOUTS: if (!cli_long(cmd, "playouts", optarg, 1, 1000000, &v)) return 0; cfg->playouts = ac->playouts = (int)v; return 1;
+    case O_PLAYOUTS:
+        if (!cli_long(cmd, "playouts", optarg, 1, 1000000, &v)) return 0;
+        cfg->playouts = ac->playouts = (int)v;
+        return 1;
     case O_THREADS: if (!cli_long(cmd, "threads", optarg, 1, 1024, &v)) return 0; cfg->threads = (int)v; return 1;
-    case O_SEED: if (!cli_long(cmd, "seed", optarg, 0, 0x7fffffffffffffffL, &v)) return 0; cfg->seed = ac->seed = (uint64_t)v; return 1;
+    case O_SEED:
+        if (!cli_long(cmd, "seed", optarg, 0, 0x7fffffffffffffffL, &v)) return 0;
+        cfg->seed = ac->seed = (uint64_t)v;
+        return 1;
     case O_RESUME: f->resume = 1; return 1;
     case O_LR: if (!cli_double(cmd, "lr", optarg, 1e-9, 10, &d)) return 0; cfg->lr = d; return 1;
     case O_LRF: if (!cli_double(cmd, "lr-final", optarg, 0, 10, &d)) return 0; cfg->lr_final = d; return 1;
@@ -211,13 +227,31 @@ static int other_flag(const char *cmd, int c, train_flags *f) {
     case O_BATCH: if (!cli_long(cmd, "batch", optarg, 1, 65536, &v)) return 0; cfg->batch = (int)v; return 1;
     case O_EPOCHS: if (!cli_long(cmd, "epochs", optarg, 1, 10000, &v)) return 0; cfg->epochs = (int)v; return 1;
     case O_WINDOW: if (!cli_long(cmd, "window", optarg, 1, 1000, &v)) return 0; cfg->window = (int)v; return 1;
-    case O_CPUCT: if (!cli_double(cmd, "c-puct", optarg, 1e-6, 1000, &d)) return 0; cfg->c_puct = ac->c_puct = d; return 1;
-    case O_ALPHA: if (!cli_double(cmd, "dirichlet-alpha", optarg, 1e-6, 1000, &d)) return 0; cfg->dirichlet_alpha = ac->dirichlet_alpha = d; return 1;
-    case O_WEIGHT: if (!cli_double(cmd, "dirichlet-weight", optarg, 0, 1, &d)) return 0; cfg->dirichlet_weight = ac->dirichlet_weight = d; return 1;
-    case O_TPLIES: if (!cli_long(cmd, "temperature-plies", optarg, 0, RPS_MAX_PLIES, &v)) return 0; cfg->temperature_plies = ac->temperature_plies = (int)v; return 1;
+    case O_CPUCT:
+        if (!cli_double(cmd, "c-puct", optarg, 1e-6, 1000, &d)) return 0;
+        cfg->c_puct = ac->c_puct = d;
+        return 1;
+    case O_ALPHA:
+        if (!cli_double(cmd, "dirichlet-alpha", optarg, 1e-6, 1000, &d)) return 0;
+        cfg->dirichlet_alpha = ac->dirichlet_alpha = d;
+        return 1;
+    case O_WEIGHT:
+        if (!cli_double(cmd, "dirichlet-weight", optarg, 0, 1, &d)) return 0;
+        cfg->dirichlet_weight = ac->dirichlet_weight = d;
+        return 1;
+    case O_TPLIES:
+        if (!cli_long(cmd, "temperature-plies", optarg, 0, RPS_MAX_PLIES, &v)) return 0;
+        cfg->temperature_plies = ac->temperature_plies = (int)v;
+        return 1;
     case O_EGAMES: if (!cli_long(cmd, "eval-games", optarg, 0, 10000000, &v)) return 0; cfg->eval_games = v; return 1;
-    case O_EPLAYOUTS: if (!cli_long(cmd, "eval-playouts", optarg, 1, 1000000, &v)) return 0; cfg->eval_playouts = (int)v; return 1;
-    case O_MBATCH: if (!cli_long(cmd, "mcts-batch", optarg, 1, 1024, &v)) return 0; cfg->mcts_batch = ac->mcts_batch = (int)v; return 1;
+    case O_EPLAYOUTS:
+        if (!cli_long(cmd, "eval-playouts", optarg, 1, 1000000, &v)) return 0;
+        cfg->eval_playouts = (int)v;
+        return 1;
+    case O_MBATCH:
+        if (!cli_long(cmd, "mcts-batch", optarg, 1, 1024, &v)) return 0;
+        cfg->mcts_batch = ac->mcts_batch = (int)v;
+        return 1;
     case O_VLOSS:
         if (!strcmp(optarg, "bce")) cfg->value_loss = NN_LOSS_BCE;
         else if (!strcmp(optarg, "mse")) cfg->value_loss = NN_LOSS_MSE;
@@ -227,15 +261,20 @@ static int other_flag(const char *cmd, int c, train_flags *f) {
         if (!optarg[0] || !rps_encoding_parse(optarg, &cfg->encoding))
             return !cli_usage_error(cmd, "--encoding expects hands or board, got '%s'", optarg);
         return 1;
-    case O_RANDOM: if (!cli_double(cmd, "random-opponents", optarg, 0, 1, &d)) return 0; cfg->random_share = d; return 1;
+    case O_RANDOM:
+        if (!cli_double(cmd, "random-opponents", optarg, 0, 1, &d)) return 0;
+        cfg->random_share = d;
+        return 1;
     case O_QUIET: cfg->quiet = 1; return 1;
     case O_ANALYSE:
-        if (!optarg[0] || strlen(optarg) >= 900) return !cli_usage_error(cmd, "--analyse expects a folder, got '%s'", optarg);
+        if (!optarg[0] || strlen(optarg) >= 900)
+            return !cli_usage_error(cmd, "--analyse expects a folder, got '%s'", optarg);
         f->analyse = 1;
         snprintf(ac->nets_dir, sizeof ac->nets_dir, "%s", optarg);
         return 1;
     case O_SOURCE:
-        if (!optarg[0] || strlen(optarg) >= 900) return !cli_usage_error(cmd, "--source expects a folder, got '%s'", optarg);
+        if (!optarg[0] || strlen(optarg) >= 900)
+            return !cli_usage_error(cmd, "--source expects a folder, got '%s'", optarg);
         snprintf(ac->source_dir, sizeof ac->source_dir, "%s", optarg);
         return 1;
     case O_POSITIONS: if (!cli_long(cmd, "positions", optarg, 1, 100000000, &v)) return 0; ac->positions = v; return 1;
@@ -269,8 +308,10 @@ static int parse_flags(const char *cmd, int argc, char **argv, train_flags *f) {
         if (f->help) return 1;
     }
     if (optind < argc) return !cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    if (f->given[O_HP] && f->given[O_LAYERS]) return !cli_usage_error(cmd, "--hidden-policy H is --layers H: give one of them");
-    if (f->given[O_HV] && f->given[O_VLAYERS]) return !cli_usage_error(cmd, "--hidden-value H is --value-layers H: give one of them");
+    if (f->given[O_HP] && f->given[O_LAYERS])
+        return !cli_usage_error(cmd, "--hidden-policy H is --layers H: give one of them");
+    if (f->given[O_HV] && f->given[O_VLAYERS])
+        return !cli_usage_error(cmd, "--hidden-value H is --value-layers H: give one of them");
     return 1;
 }
 
@@ -305,7 +346,8 @@ static int resume_arch_check(const char *cmd, const train_flags *f, const train_
         char g[256], s[256];
         train_widths_text(w[i].given, g, sizeof g);
         train_widths_text(w[i].stored, s, sizeof s);
-        return !cli_usage_error(cmd, "--%s %s differs from the checkpoint's %s in %s (a resumed run keeps its networks)",
+        return !cli_usage_error(cmd,
+                                "--%s %s differs from the checkpoint's %s in %s (a resumed run keeps its networks)",
                                 opt_name(w[i].opt), g, s, cfg->out_dir);
     }
     return 1;
@@ -334,11 +376,13 @@ static int resume_check(const char *cmd, train_flags *f) {
         {O_PW, cfg->policy_weight, st.policy_weight}, {O_VW, cfg->value_weight, st.value_weight}};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (f->given[fixed[i].opt] && fixed[i].given != fixed[i].stored)
-            return cli_usage_error(cmd, "--%s %g differs from the checkpoint's %g in %s (a resumed run keeps its configuration)",
-                                   opt_name(fixed[i].opt), fixed[i].given, fixed[i].stored, cfg->out_dir);
+            return cli_usage_error(
+                cmd, "--%s %g differs from the checkpoint's %g in %s (a resumed run keeps its configuration)",
+                opt_name(fixed[i].opt), fixed[i].given, fixed[i].stored, cfg->out_dir);
     if (f->given[O_ENCODING] && cfg->encoding != st.encoding)
-        return cli_usage_error(cmd, "--encoding %s differs from the checkpoint's %s in %s (a resumed run keeps its configuration)",
-                               rps_encoding_name(cfg->encoding), rps_encoding_name(st.encoding), cfg->out_dir);
+        return cli_usage_error(
+            cmd, "--encoding %s differs from the checkpoint's %s in %s (a resumed run keeps its configuration)",
+            rps_encoding_name(cfg->encoding), rps_encoding_name(st.encoding), cfg->out_dir);
     if (cfg->generations < fin)
         return cli_usage_error(cmd, "--generations %d is below the %d generations already finished in %s",
                                cfg->generations, fin, cfg->out_dir);

@@ -148,8 +148,8 @@ static nrps_status arch_check(const train_config *c) {
                            NN_MAX_LAYERS - 2);
             return NRPS_ERR_ARG;
         }
-        if (!(c->policy_weight >= 0 && c->policy_weight <= 1000) || !(c->value_weight >= 0 && c->value_weight <= 1000) ||
-            c->policy_weight + c->value_weight <= 0) {
+        if (!(c->policy_weight >= 0 && c->policy_weight <= 1000) ||
+            !(c->value_weight >= 0 && c->value_weight <= 1000) || c->policy_weight + c->value_weight <= 0) {
             nrps_set_error("--policy-weight and --value-weight must be in [0, 1000] and not both 0, got %g and %g",
                            c->policy_weight, c->value_weight);
             return NRPS_ERR_ARG;
@@ -171,26 +171,35 @@ nrps_status train_config_check(const train_config *c) {
         return NRPS_ERR_ARG;                                                                                     \
     } while (0)
     if (!c->out_dir[0]) BAD("--out must not be empty");
-    if (c->generations < 1 || c->generations > 100000) BAD("--generations must be in [1, 100000], got %d", c->generations);
+    if (c->generations < 1 || c->generations > 100000)
+        BAD("--generations must be in [1, 100000], got %d", c->generations);
     if (c->games < 1 || c->games > 10000000) BAD("--games must be in [1, 10000000], got %ld", c->games);
     if (c->playouts < 1 || c->playouts > 1000000) BAD("--playouts must be in [1, 1000000], got %d", c->playouts);
     if (c->mcts_batch < 1 || c->mcts_batch > 1024) BAD("--mcts-batch must be in [1, 1024], got %d", c->mcts_batch);
     if (!(c->c_puct > 0 && c->c_puct <= 1000)) BAD("--c-puct must be in (0, 1000], got %g", c->c_puct);
-    if (!(c->dirichlet_alpha > 0 && c->dirichlet_alpha <= 1000)) BAD("--dirichlet-alpha must be in (0, 1000], got %g", c->dirichlet_alpha);
-    if (!(c->dirichlet_weight >= 0 && c->dirichlet_weight <= 1)) BAD("--dirichlet-weight must be in [0, 1], got %g", c->dirichlet_weight);
+    if (!(c->dirichlet_alpha > 0 && c->dirichlet_alpha <= 1000))
+        BAD("--dirichlet-alpha must be in (0, 1000], got %g", c->dirichlet_alpha);
+    if (!(c->dirichlet_weight >= 0 && c->dirichlet_weight <= 1))
+        BAD("--dirichlet-weight must be in [0, 1], got %g", c->dirichlet_weight);
     if (!(c->temperature >= 0 && c->temperature <= 100)) BAD("temperature must be in [0, 100], got %g", c->temperature);
-    if (c->temperature_plies < 0 || c->temperature_plies > RPS_MAX_PLIES) BAD("--temperature-plies must be in [0, %d], got %d", RPS_MAX_PLIES, c->temperature_plies);
-    if (!(c->random_share >= 0 && c->random_share <= 1)) BAD("--random-opponents must be in [0, 1], got %g", c->random_share);
+    if (c->temperature_plies < 0 || c->temperature_plies > RPS_MAX_PLIES)
+        BAD("--temperature-plies must be in [0, %d], got %d", RPS_MAX_PLIES, c->temperature_plies);
+    if (!(c->random_share >= 0 && c->random_share <= 1))
+        BAD("--random-opponents must be in [0, 1], got %g", c->random_share);
     if (!(c->lr > 0 && c->lr <= 10)) BAD("--lr must be in (0, 10], got %g", c->lr);
     if (!(c->lr_final >= 0 && c->lr_final <= 10)) BAD("--lr-final must be in [0, 10], got %g", c->lr_final);
-    if (!(c->weight_decay >= 0 && c->weight_decay <= 10)) BAD("--weight-decay must be in [0, 10], got %g", c->weight_decay);
+    if (!(c->weight_decay >= 0 && c->weight_decay <= 10))
+        BAD("--weight-decay must be in [0, 10], got %g", c->weight_decay);
     if (c->batch < 1 || c->batch > 65536) BAD("--batch must be in [1, 65536], got %d", c->batch);
     if (c->epochs < 1 || c->epochs > 10000) BAD("--epochs must be in [1, 10000], got %d", c->epochs);
-    if (c->window < 1 || c->window > REPLAY_MAX_WINDOW) BAD("--window must be in [1, %d], got %d", REPLAY_MAX_WINDOW, c->window);
+    if (c->window < 1 || c->window > REPLAY_MAX_WINDOW)
+        BAD("--window must be in [1, %d], got %d", REPLAY_MAX_WINDOW, c->window);
     if (c->value_loss != NN_LOSS_BCE && c->value_loss != NN_LOSS_MSE) BAD("--value-loss must be bce or mse");
     if (c->threads < 1 || c->threads > 1024) BAD("--threads must be in [1, 1024], got %d", c->threads);
-    if (c->eval_games < 0 || c->eval_games > 10000000) BAD("--eval-games must be in [0, 10000000], got %ld", c->eval_games);
-    if (c->eval_playouts < 1 || c->eval_playouts > 1000000) BAD("--eval-playouts must be in [1, 1000000], got %d", c->eval_playouts);
+    if (c->eval_games < 0 || c->eval_games > 10000000)
+        BAD("--eval-games must be in [0, 10000000], got %ld", c->eval_games);
+    if (c->eval_playouts < 1 || c->eval_playouts > 1000000)
+        BAD("--eval-playouts must be in [1, 1000000], got %d", c->eval_playouts);
     if (rps_config_check(&c->game) != NRPS_OK) return NRPS_ERR_ARG;
 #undef BAD
     return arch_check(c);
@@ -215,7 +224,8 @@ static void onnx_info_for(const train_state *s, onnx_net_info *info) {
 /* The current networks as models for self-play (out[0] policy or the two-headed network, out[1] value or NULL;
  * caller frees both). */
 static nrps_status generation_models(const train_state *s, be_model *out[2]) {
-    static const char *labels[2][2] = {{"training network", NULL}, {"training policy network", "training value network"}};
+    static const char *labels[2][2] = {{"training network", NULL},
+                                       {"training policy network", "training value network"}};
     onnx_net_info info;
     onnx_info_for(s, &info);
     out[0] = out[1] = NULL;
