@@ -148,6 +148,6 @@ grep -qE "^  model +policy .*: 81-64-9 relu/softmax, board encoding" "$T/out" &&
   bad "mixed encodings: header ($(grep model "$T/out"))"
 grep -qE "^  inputs .*board encoding.*; .*hands encoding" "$T/out" && ok "mixed encodings: one input pool per encoding" ||
   bad "mixed encodings: inputs line ($(grep inputs "$T/out"))"
-! grep -q FAIL "$T/out" && grep -qE "^ort-cpu +1 +2 +18 .* 2/2 as native-cpu$" "$T/out" && ok "mixed encodings: validated, search ran, same games" ||
+! grep -q FAIL "$T/out" && grep -qE "^ort-cpu +policy\+value +1 +2 +18 .* 2/2 as native-cpu$" "$T/out" && ok "mixed encodings: validated, search ran, same games" ||
   bad "mixed encodings: validation/search"
 summary cli_bench

@@ -353,22 +353,27 @@ static nrps_status time_floor(run_ctx *c) {
     return st;
 }
 
-/* The first models whose backends offer a policy head and a value head (possibly one two-headed model). */
-static int search_models(const run_ctx *c, int *pm, int *vm) {
-    *pm = *vm = -1;
+/* The network sets the search runs with: the first one-head policy model with the first one-head value model, then
+ * every model with both heads. Each set is (policy model, value model); returns how many. */
+static int search_sets(const run_ctx *c, int pm[BENCH_MAX_MODELS], int vm[BENCH_MAX_MODELS]) {
+    int n = 0, pol = -1, val = -1;
     for (int m = 0; m < c->n_models; m++) {
         be_backend *any = NULL;
         for (int i = 0; i < c->p->n_backends && !any; i++) any = c->bk[m][i];
         int k;
         if (!any) continue;
-        int pol = eval_net_fit(be_get_info(any), NN_HEAD_POLICY, &k) == NRPS_OK;
-        int val = eval_net_fit(be_get_info(any), NN_HEAD_VALUE, &k) == NRPS_OK;
-        if (pol && val && (*pm < 0 || *vm < 0 || *pm != *vm)) *pm = *vm = m; /* a two-headed model is preferred */
-        if (pol && *pm < 0) *pm = m;
-        if (val && *vm < 0) *vm = m;
-        if (*pm >= 0 && *pm == *vm) break;
+        int has_p = eval_net_fit(be_get_info(any), NN_HEAD_POLICY, &k) == NRPS_OK;
+        int has_v = eval_net_fit(be_get_info(any), NN_HEAD_VALUE, &k) == NRPS_OK;
+        if (has_p && has_v) pm[n] = vm[n] = m, n++;
+        else if (has_p && pol < 0) pol = m;
+        else if (has_v && val < 0) val = m;
     }
-    return *pm >= 0 && *vm >= 0;
+    if (pol >= 0 && val >= 0) { /* the pair goes first */
+        memmove(pm + 1, pm, sizeof *pm * (size_t)n);
+        memmove(vm + 1, vm, sizeof *vm * (size_t)n);
+        pm[0] = pol, vm[0] = val, n++;
+    }
+    return n;
 }
 
 /* Plays the search games with backend i; the reference's moves are in ref_moves, this one's go to moves. */
@@ -379,6 +384,8 @@ static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int 
     bench_search_row *sr = &c->r->srows[c->r->n_srows];
     nrps_status st = bench_search_run(c->bk[pm][i], c->enc[pm], c->bk[vm][i], c->enc[vm], p->search_playouts, batch,
                                       p->search_games, p->seed, moves, sr);
+    if (pm == vm) snprintf(sr->nets, sizeof sr->nets, "%s", c->r->env.models[pm].label);
+    else snprintf(sr->nets, sizeof sr->nets, "policy+value");
     if (st != NRPS_OK) {
         char msg[900];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
@@ -394,25 +401,9 @@ static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int 
     return NRPS_OK;
 }
 
-/* Inference inside a real search: self-play games with MCTS on each backend, the reference backend first. */
-static nrps_status run_search(run_ctx *c) {
+/* The search section for one network set: every backend that has both, the reference backend first. */
+static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_t per) {
     const bench_plan *p = c->p;
-    int pm, vm;
-    if (!p->search || c->r->interrupted) return NRPS_OK;
-    if (!search_models(c, &pm, &vm)) {
-        snprintf(c->r->search_note, sizeof c->r->search_note,
-                 "inside-search benchmark skipped: it needs both networks (81->9 and 81->1) or one two-headed "
-                 "network");
-        return NRPS_OK;
-    }
-    size_t per = (size_t)p->search_games * RPS_MAX_PLIES;
-    rps_move *moves = calloc((size_t)(p->n_backends + 1) * per, sizeof *moves);
-    c->r->srows = calloc((size_t)p->n_backends * p->n_search_batches, sizeof *c->r->srows);
-    if (!moves || !c->r->srows) {
-        free(moves);
-        nrps_set_error("out of memory for the search benchmark");
-        return NRPS_ERR_NOMEM;
-    }
     int refi = -1; /* reference backend: native-cpu when present, else the first that has both networks */
     for (int i = 0; i < p->n_backends; i++)
         if (c->bk[pm][i] && c->bk[vm][i] && (refi < 0 || !strcmp(p->backends[i], "native-cpu"))) refi = i;
@@ -423,6 +414,31 @@ static nrps_status run_search(run_ctx *c) {
                 if (c->bk[pm][i] && c->bk[vm][i] && (pass == 0) == (i == refi))
                     st = search_one(c, pm, vm, i, p->search_batches[bi], refi, moves + (size_t)(i + 1) * per,
                                     moves + (size_t)(refi + 1) * per);
+    return st;
+}
+
+/* Inference inside a real search: self-play games with MCTS on each backend, for each network set. */
+static nrps_status run_search(run_ctx *c) {
+    const bench_plan *p = c->p;
+    int pm[BENCH_MAX_MODELS], vm[BENCH_MAX_MODELS];
+    if (!p->search || c->r->interrupted) return NRPS_OK;
+    int sets = search_sets(c, pm, vm);
+    if (!sets) {
+        snprintf(c->r->search_note, sizeof c->r->search_note,
+                 "inside-search benchmark skipped: it needs both networks (81->9 and 81->1) or one two-headed "
+                 "network");
+        return NRPS_OK;
+    }
+    size_t per = (size_t)p->search_games * RPS_MAX_PLIES;
+    rps_move *moves = calloc((size_t)(p->n_backends + 1) * per, sizeof *moves);
+    c->r->srows = calloc((size_t)sets * p->n_backends * p->n_search_batches, sizeof *c->r->srows);
+    if (!moves || !c->r->srows) {
+        free(moves);
+        nrps_set_error("out of memory for the search benchmark");
+        return NRPS_ERR_NOMEM;
+    }
+    nrps_status st = NRPS_OK;
+    for (int k = 0; st == NRPS_OK && k < sets && !c->r->interrupted; k++) st = search_set(c, pm[k], vm[k], moves, per);
     free(moves);
     return st;
 }

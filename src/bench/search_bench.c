@@ -131,8 +131,8 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
     if (n <= 0) return;
     fprintf(f, "\nInside MCTS search (self-play games, %d playouts per move, fresh tree per move, no noise; one timed "
                "call = one whole search)\n", rows[0].playouts);
-    fprintf(f, "%-12s %5s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "batch", "games",
-            "moves", "mean_us", "p50_us", "p90_us", "p99_us", "max_us", "playouts/s", "evals/s", "avg_batch", "eval%",
+    fprintf(f, "%-12s %-12s %5s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "nets", "batch",
+            "games", "moves", "mean_us", "p50_us", "p90_us", "p99_us", "max_us", "playouts/s", "evals/s", "avg_batch", "eval%",
             "same games");
     for (int i = 0; i < n; i++) {
         const bench_search_row *r = &rows[i];
@@ -140,8 +140,8 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
         char same[64];
         if (r->same_games < 0) snprintf(same, sizeof same, "reference");
         else snprintf(same, sizeof same, "%ld/%ld as %s", r->same_games, r->games, r->reference);
-        fprintf(f, "%-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
-                r->backend, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50, r->move_us.p90,
+        fprintf(f, "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
+                r->backend, r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50, r->move_us.p90,
                 r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch, 100 * r->eval_share,
                 same, r->interrupted ? " (interrupted)" : "");
     }
@@ -149,10 +149,12 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             const bench_search_row *a = &rows[i], *b = &rows[j];
-            if (a->batch != b->batch || a->moves < 1 || b->moves < 1 || !a->move_us.p50 || !b->move_us.p50) continue;
+            if (a->batch != b->batch || strcmp(a->nets, b->nets) || a->moves < 1 || b->moves < 1 || !a->move_us.p50 ||
+                !b->move_us.p50)
+                continue;
             double r = b->move_us.p50 / a->move_us.p50;
-            fprintf(f, "  batch %d: %s searches %.2f times %s than %s (p50 per move %.1f us vs %.1f us)\n", a->batch,
-                    a->backend, r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", b->backend, a->move_us.p50,
-                    b->move_us.p50);
+            fprintf(f, "  %s, batch %d: %s searches %.2f times %s than %s (p50 per move %.1f us vs %.1f us)\n",
+                    a->nets, a->batch, a->backend, r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", b->backend,
+                    a->move_us.p50, b->move_us.p50);
         }
 }

@@ -13,6 +13,7 @@
 
 typedef struct {
     char backend[32];
+    char nets[40];        /* the networks searched with: "policy+value" (two files) or a two-headed model's label */
     int playouts;         /* MCTS simulations per move */
     int batch;            /* leaves per evaluator call (virtual loss) */
     long games, moves;    /* measured (after one unmeasured warm-up game) */
