@@ -1,6 +1,7 @@
 /* agent.c - agent specs, construction and move choice (see agent.h). */
 #include "search/agent.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,48 @@ static int set_path(char *dst, size_t cap, const char *v) {
     return 1;
 }
 
+/* The numeric MCTS keys: one table gives each its type, bounds, field and the words of its error. */
+typedef struct {
+    const char *key;
+    int is_int;
+    double lo, hi;
+    size_t offset; /* of the int or double field in mcts_config */
+    const char *expect;
+} mcts_key;
+
+static const mcts_key MCTS_KEYS[] = {
+    {"cpuct", 0, 1e-6, 1e6, offsetof(mcts_config, c_puct), "a number > 0"},
+    {"batch", 1, 1, 4096, offsetof(mcts_config, batch), "an integer in [1, 4096]"},
+    {"vloss", 0, 0, 1e6, offsetof(mcts_config, virtual_loss), "a number >= 0"},
+    {"reuse", 1, 0, 1, offsetof(mcts_config, reuse_tree), "0 or 1"},
+    {"noise", 0, 0, 1, offsetof(mcts_config, dirichlet_weight), "a weight in [0, 1]"},
+    {"alpha", 0, 1e-6, 1e6, offsetof(mcts_config, dirichlet_alpha), "a number > 0"},
+    {"temp", 0, 0, 1e6, offsetof(mcts_config, temperature), "a number >= 0"},
+    {"tplies", 1, -1, 1000, offsetof(mcts_config, temperature_plies), "an integer in [-1, 1000]"},
+};
+
+/* Sets MCTS key k to v in m, or returns a spec error naming the key and what it expects. */
+static nrps_status mcts_key_set(const char *text, const char *k, const char *v, mcts_config *m) {
+    for (size_t i = 0; i < sizeof MCTS_KEYS / sizeof MCTS_KEYS[0]; i++) {
+        const mcts_key *e = &MCTS_KEYS[i];
+        if (strcmp(k, e->key)) continue;
+        long lv;
+        double dv;
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s= expects %s, got '", e->key, e->expect);
+        if (e->is_int ? !nrps_parse_long(v, (long)e->lo, (long)e->hi, &lv) : !nrps_parse_double(v, e->lo, e->hi, &dv))
+            return spec_error(text, msg, v);
+        if (e->is_int) *(int *)((char *)m + e->offset) = (int)lv;
+        else *(double *)((char *)m + e->offset) = dv;
+        if (!strcmp(k, "temp") && m->temperature_plies == 0) m->temperature_plies = -1; /* temp alone: every ply */
+        return NRPS_OK;
+    }
+    return spec_error(text,
+                      "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, policy, value, "
+                      "nets, net or backend): '",
+                      k);
+}
+
 nrps_status agent_spec_parse(const char *text, agent_spec *out) {
     memset(out, 0, sizeof *out);
     if (!text || !*text) return spec_error(text ? text : "", SPEC_EXPECTED, NULL);
@@ -102,8 +145,6 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
         if (!eq) return spec_error(text, "options must be key=value, got '", kv);
         *eq = 0;
         const char *k = kv, *v = eq + 1;
-        long lv;
-        double dv;
         int is_net_key = !strcmp(k, "policy") || !strcmp(k, "value") || !strcmp(k, "nets") || !strcmp(k, "net") ||
                          !strcmp(k, "backend");
         if (is_net_key) {
@@ -140,37 +181,8 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
             continue;
         }
         if (!is_mcts) return spec_error(text, "unknown option for this agent: '", k);
-        if (!strcmp(k, "cpuct")) {
-            if (!nrps_parse_double(v, 1e-6, 1e6, &dv)) return spec_error(text, "cpuct= expects a number > 0, got '", v);
-            out->mcts.c_puct = dv;
-        } else if (!strcmp(k, "batch")) {
-            if (!nrps_parse_long(v, 1, 4096, &lv)) return spec_error(text, "batch= expects an integer in [1, 4096], got '", v);
-            out->mcts.batch = (int)lv;
-        } else if (!strcmp(k, "vloss")) {
-            if (!nrps_parse_double(v, 0, 1e6, &dv)) return spec_error(text, "vloss= expects a number >= 0, got '", v);
-            out->mcts.virtual_loss = dv;
-        } else if (!strcmp(k, "reuse")) {
-            if (!nrps_parse_long(v, 0, 1, &lv)) return spec_error(text, "reuse= expects 0 or 1, got '", v);
-            out->mcts.reuse_tree = (int)lv;
-        } else if (!strcmp(k, "noise")) {
-            if (!nrps_parse_double(v, 0, 1, &dv)) return spec_error(text, "noise= expects a weight in [0, 1], got '", v);
-            out->mcts.dirichlet_weight = dv;
-        } else if (!strcmp(k, "alpha")) {
-            if (!nrps_parse_double(v, 1e-6, 1e6, &dv)) return spec_error(text, "alpha= expects a number > 0, got '", v);
-            out->mcts.dirichlet_alpha = dv;
-        } else if (!strcmp(k, "temp")) {
-            if (!nrps_parse_double(v, 0, 1e6, &dv)) return spec_error(text, "temp= expects a number >= 0, got '", v);
-            out->mcts.temperature = dv;
-            if (out->mcts.temperature_plies == 0) out->mcts.temperature_plies = -1;
-        } else if (!strcmp(k, "tplies")) {
-            if (!nrps_parse_long(v, -1, 1000, &lv)) return spec_error(text, "tplies= expects an integer in [-1, 1000], got '", v);
-            out->mcts.temperature_plies = (int)lv;
-        } else {
-            return spec_error(text,
-                              "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, "
-                              "policy, value or nets): '",
-                              k);
-        }
+        nrps_status st = mcts_key_set(text, k, v, &out->mcts);
+        if (st != NRPS_OK) return st;
     }
     /* nets=DIR may resolve to DIR/rps_net.onnx (a two-headed run): that is one network too */
     if (((file_keys & 2) && (file_keys & 5)) || (out->net_path[0] && (file_keys & 1)))
