@@ -14,7 +14,7 @@ static const be_entry REGISTRY[] = {
     {"ort-cuda", be_ort_create, 1, 0, 0, 1, "ONNX Runtime, CUDA execution provider (TF32 off)"},
     {"ort-tensorrt", be_ort_create, 1, 0, 0, 1, "ONNX Runtime, TensorRT execution provider"},
     {"native-cuda", be_cuda_create, 1, 1, 0, 1, "our CUDA kernels (fp32; H2D + kernels + D2H per call)"},
-    {"ort-", be_ort_create, 1, 0, 1, 0, "ONNX Runtime with any other execution provider, e.g. ort-rocm, ort-openvino"},
+    {"ort-", be_ort_create, 1, 0, 1, 0, "ONNX Runtime, any other provider (ort-rocm, ort-openvino, ...)"},
 };
 enum { N_REGISTRY = sizeof REGISTRY / sizeof REGISTRY[0] };
 

@@ -27,7 +27,7 @@ static void usage(FILE *f) {
             "                     and print one line per position: every head's outputs in order (%%.9g)\n"
             "  --backend NAME     the backend that evaluates (default native-ref); one of:\n");
     for (int i = 0; i < be_registry_count(); i++)
-        fprintf(f, "                       %-13s %s\n", be_registry_name(i), be_registry_description(i));
+        fprintf(f, "    %-16s %s\n", be_registry_name(i), be_registry_description(i));
     fprintf(f, "  --engine ref|ort   short for --backend native-ref / --backend ort-cpu\n");
 }
 
