@@ -117,8 +117,8 @@ nrps_status be_create(const char *name, const be_model *model, const be_options 
         return NRPS_ERR_ARG;
     }
     if (e->native && !be_model_net(model)) {
-        nrps_set_error("%s: %s: %s (our native backends run dense layer lists; ort-cpu runs any model)", name,
-                       be_model_path(model), be_model_refusal(model));
+        nrps_set_error("%s: %s (our native backends run dense layer lists; ort-cpu runs any model)", name,
+                       be_model_refusal(model));
         return NRPS_ERR_UNSUPPORTED;
     }
     be_backend *b = calloc(1, sizeof *b);

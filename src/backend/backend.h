@@ -45,7 +45,7 @@ const char *be_model_path(const be_model *m);   /* the file, or the label of an 
 const char *be_model_sha256(const be_model *m); /* 64 hex digits of the bytes */
 const void *be_model_bytes(const be_model *m, size_t *len);
 const nn_net *be_model_net(const be_model *m);  /* NULL when outside the network family */
-const char *be_model_refusal(const be_model *m); /* why be_model_net is NULL ("" otherwise) */
+const char *be_model_refusal(const be_model *m); /* why be_model_net is NULL, naming the file ("" otherwise) */
 const onnx_net_info *be_model_info(const be_model *m); /* metadata as read (zeroed when outside the family) */
 
 /* ---- backends ---- */

@@ -97,7 +97,7 @@ static nrps_status load_models(run_ctx *c) {
         c->n_models = m + 1;
         const nn_net *n = be_model_net(c->model[m]);
         if (!n) {
-            nrps_set_error("%s: %s", p->model_paths[m], be_model_refusal(c->model[m]));
+            nrps_set_error("%s", be_model_refusal(c->model[m])); /* names the file */
             return NRPS_ERR_UNSUPPORTED;
         }
         if ((st = eval_net_model_encoding(p->model_paths[m], be_model_info(c->model[m])->input_encoding, &c->enc[m])))

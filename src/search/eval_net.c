@@ -149,11 +149,7 @@ static nrps_status open_one(const eval_net_spec *s, const char *path, const be_m
     nrps_status st = NRPS_OK;
     if (!m && (st = be_model_load(path, &own)) != NRPS_OK) return st;
     if (own) m = own;
-    if (!be_model_net(m) && be_is_native(s->backend ? s->backend : "native-cpu")) {
-        nrps_set_error("%s: %s", be_model_path(m), be_model_refusal(m));
-        st = NRPS_ERR_UNSUPPORTED;
-    }
-    if (st == NRPS_OK) st = eval_net_model_encoding(be_model_path(m), be_model_info(m)->input_encoding, enc);
+    st = eval_net_model_encoding(be_model_path(m), be_model_info(m)->input_encoding, enc);
     be_options opt = s->opt;
     opt.max_batch = max_batch;
     if (st == NRPS_OK) st = be_create(s->backend ? s->backend : "native-cpu", m, &opt, b);
