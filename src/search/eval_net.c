@@ -77,7 +77,9 @@ static nrps_status net_eval(void *ctx, const rps_state *states, int n, float *po
         return NRPS_ERR_ARG;
     }
     nrps_status st = run_forward(&e->run[0], states, n);
-    if (st == NRPS_OK && e->val_run == 1) st = run_forward(&e->run[1], states, n);
+    if (st == NRPS_OK && e->val_run == 1) /* a value network in the same encoding reads the policy's inputs */
+        st = e->run[1].enc == e->run[0].enc ? be_run(e->run[1].b, e->run[0].x, n, e->run[1].y)
+                                            : run_forward(&e->run[1], states, n);
     if (st != NRPS_OK) return st;
     const float *py = e->run[0].y[e->pol_out];
     const float *vy = e->val_run >= 0 ? e->run[e->val_run].y[e->val_out] : NULL;
