@@ -197,7 +197,7 @@ LDFLAGS += $(SAN)
 CPPFLAGS += -DNRPS_NO_TARGET_CLONES
 endif
 TSAN_TESTS := $(filter build-tsan/tests/test_arena build-tsan/tests/test_mcts build-tsan/tests/test_train,$(TEST_BIN:build/%=build-tsan/%))
-TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh,$(TEST_SCRIPTS))
+TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh tests/test_cli_concurrency.sh,$(TEST_SCRIPTS))
 test-tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan NO_CUDA=1 build-tsan/neural_rps $(TSAN_TESTS)
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(abspath tests/tsan.supp) NRPS_SANITIZED=1 \

@@ -64,7 +64,7 @@ static void check_model(const char *name, int k) {
     CHECK_MSG(rc == NRPS_OK, "%s on %s: %s", name, g_arch_name[k], nrps_last_error());
     if (rc != NRPS_OK) return;
     const be_info *bi = be_get_info(b);
-    CHECK(bi->input_size == 81 && bi->n_outputs == nh && !strcmp(bi->input_name, "input"));
+    CHECK(bi->input[0].width == 81 && bi->n_outputs == nh && !strcmp(bi->input[0].name, "input"));
     for (int h = 0; h < nh && h < bi->n_outputs; h++) {
         CHECK(bi->output[h].width == nn_head_width(&n->arch, h));
         CHECK(!strcmp(bi->output[h].name, n->arch.head[h].name));
@@ -85,7 +85,7 @@ static void check_model(const char *name, int k) {
             CHECK_MSG(v.ok, "%s %s head %d batch %d vs nn_forward: max abs %.3g rel %.3g, top1 %ld/%ld", name,
                       g_arch_name[k], h, nb, v.max_abs, v.max_rel, v.top1_agree, v.top1_rows);
         }
-        float *bin, *bout[BE_MAX_OUTPUTS];
+        float *bin, *bout[BE_MAX_IO];
         be_io_buffers(b, &bin, bout);
         if (bin) { /* the benchmark's zero-copy path */
             memcpy(bin, g_pos, sizeof(float) * 81 * nb);
@@ -258,7 +258,7 @@ static void test_models_outside_the_family(void) {
     be_backend *b = NULL;
     REQUIRE(be_create("ort-cpu", m, &o, &b) == NRPS_OK);
     const be_info *bi = be_get_info(b);
-    CHECK(bi->input_size == 81 && bi->n_outputs == 1 && bi->output[0].width == 81);
+    CHECK(bi->input[0].width == 81 && bi->n_outputs == 1 && bi->output[0].width == 81);
     CHECK(bi->output[0].kind == NN_HEAD_OTHER);
     float y[8 * 81];
     float *ys[1] = {y};
@@ -312,13 +312,15 @@ static void test_timing_loop(void) {
     o.max_batch = 16;
     be_backend *b = NULL;
     REQUIRE(be_create("native-cpu", g_model[1], &o, &b) == NRPS_OK);
-    float *in, *out[BE_MAX_OUTPUTS];
+    float *in, *out[BE_MAX_IO];
     be_io_buffers(b, &in, out);
     memcpy(in, g_pos, sizeof(float) * 16 * 81);
+    const void *ins[1] = {in};
+    void *outs[BE_MAX_IO] = {out[0], out[1]};
     bench_loop_opts lo = bench_loop_opts_default();
     lo.iterations = 300;
     bench_timing t;
-    REQUIRE(bench_time_backend(b, in, out, 16, &lo, &t) == NRPS_OK);
+    REQUIRE(bench_time_backend(b, ins, outs, 16, &lo, &t) == NRPS_OK);
     CHECK(t.n == 300 && t.st.n == 300);
     CHECK(t.warmup_calls >= 100 && t.warmup_calls % 50 == 0);
     CHECK(t.first_call_us > 0);
@@ -326,11 +328,11 @@ static void test_timing_loop(void) {
     bench_timing_free(&t);
     lo.warmup = 5;
     lo.duration_s = 0.05;
-    REQUIRE(bench_time_backend(b, in, out, 16, &lo, &t) == NRPS_OK);
+    REQUIRE(bench_time_backend(b, ins, outs, 16, &lo, &t) == NRPS_OK);
     CHECK(t.warmup_calls == 5 && t.warmup_settled == -1);
     CHECK(t.n >= 1 && t.total_s >= 0.05 && t.total_s < 5.0); /* loose: the machine may be busy */
     bench_timing_free(&t);
-    CHECK(bench_time_backend(b, in, out, 17, &lo, &t) == NRPS_ERR_ARG);
+    CHECK(bench_time_backend(b, ins, outs, 17, &lo, &t) == NRPS_ERR_ARG);
     be_destroy(b);
 }
 

@@ -20,7 +20,7 @@ expect_fail "zero iterations" 2 "iterations expects" -- benchmark "${M[@]}" --it
 expect_fail "bad duration" 2 "duration expects" -- benchmark "${M[@]}" --duration -1
 expect_fail "unknown backend" 2 "unknown backend 'tpu'" -- benchmark "${M[@]}" --backends ort-cpu,tpu
 expect_fail "unknown provider" 2 "unknown ONNX Runtime provider 'warp9'" -- benchmark "${M[@]}" --provider warp9
-expect_fail "bad inputs kind" 2 "inputs expects selfplay or random" -- benchmark "${M[@]}" --inputs zeros
+expect_fail "bad inputs kind" 2 "inputs expects selfplay, random or FILE.npy" -- benchmark "${M[@]}" --inputs zeros
 expect_fail "bad self-play agent" 2 "selfplay-agent: agent spec 'frob'" -- benchmark "${M[@]}" --selfplay-agent frob
 expect_fail "unknown flag" 2 "unknown flag '--frobnicate'" -- benchmark --frobnicate
 expect_fail "cpu-only and gpu-only" 2 "exclude each other" -- benchmark --cpu-only --gpu-only
@@ -143,8 +143,8 @@ then ok "SIGINT prints partial results and exits 130"; else bad "SIGINT (rc=$rc,
 expect_ok "mixed encodings" "^native-cpu +value +1 " -- benchmark --model-path "$T/p.onnx" \
   --value-model-path "$ROOT/models/rps_value.onnx" --iterations 5 --warmup 1 --no-floor --search-games 2 \
   --search-playouts 16 --search-batch 1
-grep -qE "^  model +policy .*: 81-64-9 relu/softmax, board encoding" "$T/out" && \
-  grep -qE "^  model +value .*: 81-64-1 relu/sigmoid, hands encoding" "$T/out" && ok "mixed encodings: header" ||
+grep -qE "^  model +policy .*: policy, 81-64-9 relu/softmax, board encoding" "$T/out" && \
+  grep -qE "^  model +value .*: value, 81-64-1 relu/sigmoid, hands encoding" "$T/out" && ok "mixed encodings: header" ||
   bad "mixed encodings: header ($(grep model "$T/out"))"
 grep -qE "^  inputs .*board encoding.*; .*hands encoding" "$T/out" && ok "mixed encodings: one input pool per encoding" ||
   bad "mixed encodings: inputs line ($(grep inputs "$T/out"))"

@@ -91,14 +91,25 @@ void be_host_io_get(const be_host_io *io, float **in, float **out) {
     for (int h = 0; h < io->n_out; h++) out[h] = io->out[h];
 }
 
+/* A float32 [batch, width] tensor named name. */
+static void tensor_2d(be_tensor *t, const char *name, int width) {
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->dtype = BE_F32;
+    t->rank = 2;
+    t->dim[0] = -1, t->dim[1] = width;
+    snprintf(t->dim_name[0], sizeof t->dim_name[0], "batch");
+    t->batch_axis = 0;
+    t->width = width;
+}
+
 void be_info_from_net(const nn_net *n, const char *input_name, be_info *info) {
-    snprintf(info->input_name, sizeof info->input_name, "%s", input_name && *input_name ? input_name : "input");
-    info->input_size = n->arch.in;
+    info->n_inputs = 1;
+    tensor_2d(&info->input[0], input_name && *input_name ? input_name : "input", n->arch.in);
     info->n_outputs = n->arch.n_heads;
     for (int h = 0; h < n->arch.n_heads; h++) {
-        be_output *o = &info->output[h];
-        snprintf(o->name, sizeof o->name, "%s", n->arch.head[h].name);
-        o->width = nn_head_width(&n->arch, h);
+        be_tensor *o = &info->output[h];
+        tensor_2d(o, n->arch.head[h].name, nn_head_width(&n->arch, h));
         o->kind = n->arch.head[h].kind;
         o->final_act = nn_head_act(&n->arch, h);
     }
@@ -144,18 +155,117 @@ nrps_status be_create(const char *name, const be_model *model, const be_options 
     return NRPS_OK;
 }
 
-nrps_status be_run(be_backend *b, const float *in, int batch, float *const *out) {
+static nrps_status batch_check(const be_backend *b, int batch) {
     if (batch < 1 || batch > b->max_batch) {
         nrps_set_error("%s: batch %d outside 1..%d", b->name, batch, b->max_batch);
         return NRPS_ERR_ARG;
     }
-    return b->run(b->ctx, in, batch, out);
+    if (b->info.fixed_batch > 0 && batch != b->info.fixed_batch) {
+        nrps_set_error("%s: %s takes only batch size %d (its graph fixes the batch dimension), not %d", b->name,
+                       b->info.model_path, b->info.fixed_batch, batch);
+        return NRPS_ERR_ARG;
+    }
+    return NRPS_OK;
 }
 
-void be_io_buffers(be_backend *b, float **in, float *out[BE_MAX_OUTPUTS]) {
+/* Remembers where a run without last_outputs put its outputs. */
+static void note_outputs(be_backend *b, int batch, float *const *out) {
+    b->n_last = b->info.n_outputs;
+    for (int k = 0; k < b->n_last; k++) {
+        b->last_out[k] = out[k];
+        b->last_elems[k] = be_tensor_elems(&b->info.output[k], batch);
+    }
+}
+
+static int all_float(const be_tensor *t, int n) {
+    for (int k = 0; k < n; k++)
+        if (t[k].dtype != BE_F32) return 0;
+    return 1;
+}
+
+nrps_status be_run(be_backend *b, const float *in, int batch, float *const *out) {
+    nrps_status st = batch_check(b, batch);
+    if (st != NRPS_OK) return st;
+    if (b->info.n_inputs != 1 || !all_float(b->info.input, 1) || !all_float(b->info.output, b->info.n_outputs)) {
+        nrps_set_error("%s: %s has %d inputs and non-float32 tensors; use be_run_io", b->name, b->info.model_path,
+                       b->info.n_inputs);
+        return NRPS_ERR_ARG;
+    }
+    if (b->run_io) return b->run_io(b->ctx, (const void *const *)&in, batch, (void *const *)out);
+    st = b->run(b->ctx, in, batch, out);
+    if (st == NRPS_OK) note_outputs(b, batch, out);
+    return st;
+}
+
+nrps_status be_run_io(be_backend *b, const void *const *in, int batch, void *const *out) {
+    nrps_status st = batch_check(b, batch);
+    if (st != NRPS_OK) return st;
+    if (b->run_io) return b->run_io(b->ctx, in, batch, out);
+    float *own_in, *own_out[BE_MAX_IO], *dst[BE_MAX_IO];
+    be_io_buffers(b, &own_in, own_out);
+    const float *x = in && in[0] ? in[0] : own_in;
+    for (int k = 0; k < b->info.n_outputs; k++) dst[k] = out && out[k] ? out[k] : own_out[k];
+    if (!x) {
+        nrps_set_error("%s: no input given and the backend has no input buffer", b->name);
+        return NRPS_ERR_ARG;
+    }
+    st = b->run(b->ctx, x, batch, dst);
+    if (st == NRPS_OK) note_outputs(b, batch, dst);
+    return st;
+}
+
+int be_last_outputs(be_backend *b, const void *data[BE_MAX_IO], long elems[BE_MAX_IO]) {
+    if (b->last_outputs) return b->last_outputs(b->ctx, data, elems);
+    for (int k = 0; k < b->n_last; k++) data[k] = b->last_out[k], elems[k] = b->last_elems[k];
+    return b->n_last;
+}
+
+void be_io_buffers(be_backend *b, float **in, float *out[BE_MAX_IO]) {
     *in = NULL;
-    for (int k = 0; k < BE_MAX_OUTPUTS; k++) out[k] = NULL;
+    for (int k = 0; k < BE_MAX_IO; k++) out[k] = NULL;
     if (b->io_buffers) b->io_buffers(b->ctx, in, out);
+}
+
+void be_io_tensors(be_backend *b, void *in[BE_MAX_IO]) {
+    for (int k = 0; k < BE_MAX_IO; k++) in[k] = NULL;
+    if (b->io_tensors) {
+        b->io_tensors(b->ctx, in);
+        return;
+    }
+    float *x, *out[BE_MAX_IO];
+    be_io_buffers(b, &x, out);
+    in[0] = x;
+}
+
+nrps_status be_share(be_backend *b, be_backend **out) {
+    *out = NULL;
+    if (!b->share) {
+        nrps_set_error("%s: has no shared session (create one handle per thread)", b->name);
+        return NRPS_ERR_UNSUPPORTED;
+    }
+    be_backend *nb = calloc(1, sizeof *nb);
+    if (!nb) {
+        nrps_set_error("%s: out of memory", b->name);
+        return NRPS_ERR_NOMEM;
+    }
+    snprintf(nb->name, sizeof nb->name, "%s", b->name);
+    nb->max_batch = b->max_batch;
+    nb->info = b->info;
+    nrps_status st = b->share(b->ctx, nb);
+    if (st != NRPS_OK) {
+        free(nb);
+        return st;
+    }
+    *out = nb;
+    return NRPS_OK;
+}
+
+nrps_status be_end_profiling(be_backend *b, char *path, size_t len) {
+    if (!b->end_profiling) {
+        nrps_set_error("%s: not profiling", b->name);
+        return NRPS_ERR_UNSUPPORTED;
+    }
+    return b->end_profiling(b->ctx, path, len);
 }
 
 const be_info *be_get_info(const be_backend *b) { return &b->info; }

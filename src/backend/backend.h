@@ -50,39 +50,102 @@ const onnx_net_info *be_model_info(const be_model *m); /* metadata as read (zero
 
 /* ---- backends ---- */
 
+/* ---- tensors ---- */
+
+enum { BE_MAX_IO = 16, BE_MAX_RANK = 8, BE_DIM_NAME_LEN = 48 };
+
+/* Element types of graph inputs and outputs (ONNX Runtime runs all of them; native backends take float32). */
+typedef enum {
+    BE_F32 = 0, BE_F16, BE_BF16, BE_F64, BE_I64, BE_I32, BE_I16, BE_I8, BE_U64, BE_U32, BE_U16, BE_U8, BE_BOOL,
+    BE_N_DTYPES
+} be_dtype;
+
+const char *be_dtype_name(be_dtype t); /* "float32", "float16", "bfloat16", "float64", "int64", ..., "bool" */
+size_t be_dtype_size(be_dtype t);      /* bytes per element */
+int be_dtype_is_float(be_dtype t);     /* 1 for float32/float16/bfloat16/float64 */
+/* Element i of data as a double (float16 / bfloat16 widened exactly). */
+double be_dtype_get(be_dtype t, const void *data, size_t i);
+/* Stores v as element i: rounded to nearest for the float types, to the nearest integer (saturated) for the
+ * integer types, v != 0 for bool. */
+void be_dtype_set(be_dtype t, void *data, size_t i, double v);
+
+/* One graph input or output as the backend sees it. */
+typedef struct {
+    char name[NN_NAME_LEN];
+    be_dtype dtype;
+    int rank;
+    int64_t dim[BE_MAX_RANK];                      /* as declared: > 0 fixed, -1 symbolic or unknown */
+    char dim_name[BE_MAX_RANK][BE_DIM_NAME_LEN];   /* symbolic names ("" for fixed or unnamed dims) */
+    int batch_axis;  /* the axis that carries the batch; -1: none (the tensor's size does not depend on it) */
+    long width;      /* elements per batch entry (every other dim bound); 0: an output known only after a run */
+    nn_head_kind kind; /* outputs of a family network: the head's kind (OTHER otherwise) */
+    nn_act final_act;  /* outputs of a family network: the head's final activation (NONE otherwise) */
+} be_tensor;
+
+/* Elements of t at batch size batch (width x batch, or width when t has no batch axis); 0 when not yet known. */
+long be_tensor_elems(const be_tensor *t, int batch);
+/* "float32 [batch, 3, 8, 8]" (symbolic dims by name, "?" when unnamed) into buf. */
+void be_tensor_describe(const be_tensor *t, char *buf, size_t len);
+
+/* ---- backends ---- */
+
+typedef struct {
+    const char *key, *value;
+} be_kv;
+
+typedef struct {
+    const char *name;
+    int64_t value;
+} be_dim;
+
+/* ONNX Runtime session settings (ignored by the native backends). */
+typedef enum { BE_GRAPH_OPT_ALL = 0, BE_GRAPH_OPT_NONE, BE_GRAPH_OPT_BASIC, BE_GRAPH_OPT_EXTENDED } be_graph_opt;
+
+typedef struct {
+    be_graph_opt graph_opt;          /* default ALL (ORT_ENABLE_ALL) */
+    int parallel;                    /* 1: ORT_PARALLEL execution mode (default sequential) */
+    int inter_threads;               /* inter-op threads; 0: 1 in sequential mode, ONNX Runtime's default otherwise */
+    int no_spin;                     /* 1: the thread pools do not spin waiting for work */
+    const char *profile_prefix;      /* non-NULL: ONNX Runtime's profiler on, files start with this prefix */
+    const char *optimized_model_out; /* non-NULL: ONNX Runtime writes the optimised graph there */
+    const be_kv *config;             /* session config entries (AddSessionConfigEntry) */
+    int n_config;
+    const be_kv *provider_options;   /* passed to the execution provider */
+    int n_provider_options;
+} be_ort_settings;
+
 /* Creation options. Start from be_options_default and set what you need. */
 typedef struct {
     int threads;          /* intra-op threads (ORT) / worker threads (native-cpu); default 1 */
     int device_id;        /* GPU index for GPU backends; default 0 */
     const char *provider; /* ONNX Runtime provider for backend "ort" (e.g. "rocm", "OpenVINO"); NULL otherwise */
     int max_batch;        /* largest batch be_run accepts; buffers are sized for it; default 1024 */
+    const char *batch_dim; /* the symbolic dimension that carries the batch (NULL: dim 0 when it is symbolic) */
+    const be_dim *dims;   /* values for the other symbolic dimensions, by name */
+    int n_dims;
+    be_ort_settings ort;
 } be_options;
 
 be_options be_options_default(void);
 
-enum { BE_MAX_OUTPUTS = NN_MAX_HEADS };
-
-/* One output of the model, in the order be_run writes them. */
-typedef struct {
-    char name[NN_NAME_LEN]; /* graph output name */
-    int width;              /* floats per sample */
-    nn_head_kind kind;      /* POLICY / VALUE for a game network's heads, OTHER otherwise */
-    nn_act final_act;       /* the head's final activation (NONE when the model is outside the family) */
-} be_output;
-
 /* What a backend found in the model and how it is set up; filled by be_create. */
 typedef struct {
     char model_path[512]; /* be_model_path of the model it runs */
-    char input_name[NN_NAME_LEN];
-    int input_size;   /* floats per sample */
-    int n_outputs;    /* 1..BE_MAX_OUTPUTS */
-    be_output output[BE_MAX_OUTPUTS];
+    int n_inputs;         /* 1..BE_MAX_IO */
+    be_tensor input[BE_MAX_IO];
+    int n_outputs;        /* 1..BE_MAX_IO */
+    be_tensor output[BE_MAX_IO];
+    int fixed_batch;      /* > 0: the graph takes only this batch size (max batch = fixed_batch) */
     char provider[192]; /* what actually runs the graph, e.g. "CPUExecutionProvider" */
     char device[128];  /* e.g. "CPU" or "NVIDIA H100 80GB HBM3 (device 0)" */
     char note[160];    /* what one timed call covers (e.g. "includes H2D+D2H copies") */
     int threads;       /* threads actually used */
     double create_ms;  /* session / context creation time, wall clock, ms */
 } be_info;
+
+/* The inputs and outputs of a family network as every native backend describes them (one float32 [batch, in]
+ * input named input_name or "input"; outputs = heads in order); the rest of info is left as it is. */
+void be_info_from_net(const nn_net *n, const char *input_name, be_info *info);
 
 typedef struct be_backend be_backend;
 
@@ -93,14 +156,36 @@ typedef struct be_backend be_backend;
  * NRPS_ERR_UNAVAILABLE (provider / device / build missing) or another load error. */
 nrps_status be_create(const char *name, const be_model *model, const be_options *opt, be_backend **out);
 
-/* Runs batch (1..max_batch) samples: in[batch][input_size] -> out[k][batch][output[k].width] for every output k.
- * in / out[k] may be the backend's own buffers from be_io_buffers (then nothing is copied) or any caller memory.
- * Never allocates after the first call at a given batch size. */
+/* Runs batch (1..max_batch) samples of a model with one float32 input: in[batch][input[0].width] ->
+ * out[k][batch][output[k].width] for every output k (all float32). in / out[k] may be the backend's own buffers
+ * from be_io_buffers (then nothing is copied) or any caller memory. Never allocates after the first call at a
+ * given batch size. */
 nrps_status be_run(be_backend *b, const float *in, int batch, float *const *out);
 
+/* Runs batch samples of any model: in[j] holds be_tensor_elems(&input[j], batch) elements of input j's type
+ * (NULL: the backend's own input buffer j, see be_io_tensors); out[k] (or out == NULL / out[k] == NULL: not
+ * copied) receives output k. Every output is computed on every call; be_last_outputs gives them. */
+nrps_status be_run_io(be_backend *b, const void *const *in, int batch, void *const *out);
+
+/* The outputs of the last successful run: data[k] (valid until the next run or be_destroy) and elems[k]. Returns
+ * the number of outputs (0 before the first run). */
+int be_last_outputs(be_backend *b, const void *data[BE_MAX_IO], long elems[BE_MAX_IO]);
+
 /* Host buffers be_run uses without copying: in (max_batch samples) and out[k] for each output; NULL where the
- * backend has none. */
-void be_io_buffers(be_backend *b, float **in, float *out[BE_MAX_OUTPUTS]);
+ * backend has none (or the output's size is known only after a run). */
+void be_io_buffers(be_backend *b, float **in, float *out[BE_MAX_IO]);
+/* The backend's own input buffers, one per graph input (max_batch samples each; NULL where it has none). */
+void be_io_tensors(be_backend *b, void *in[BE_MAX_IO]);
+
+/* A second handle on the same ONNX Runtime session with its own buffers: concurrent be_run calls on the two
+ * handles exercise one session (like onnxruntime_perf_test -c). Each handle is used by one thread; the session
+ * lives until the last handle is destroyed. NRPS_ERR_UNSUPPORTED for the native backends (create one handle per
+ * thread with be_create instead). */
+nrps_status be_share(be_backend *b, be_backend **out);
+
+/* Ends ONNX Runtime profiling (be_ort_settings.profile_prefix) and writes the profile's file name into path.
+ * NRPS_ERR_UNSUPPORTED for a backend that was not profiling. */
+nrps_status be_end_profiling(be_backend *b, char *path, size_t len);
 
 const be_info *be_get_info(const be_backend *b);
 const char *be_name(const be_backend *b);

@@ -10,10 +10,25 @@ struct be_backend {
     int max_batch;
     be_info info;
     void *ctx; /* owned by the backend */
-    /* Required. Same contract as be_run, batch already checked to be in 1..max_batch. */
+    /* The last run's outputs for backends without last_outputs (kept by be_run / be_run_io). */
+    const void *last_out[BE_MAX_IO];
+    long last_elems[BE_MAX_IO];
+    int n_last;
+    /* Required. Same contract as be_run, batch already checked to be in 1..max_batch (and == info.fixed_batch
+     * when set). */
     nrps_status (*run)(void *ctx, const float *in, int batch, float *const *out);
+    /* Optional (NULL: one float32 input and float32 outputs, served by run): same contract as be_run_io. */
+    nrps_status (*run_io)(void *ctx, const void *const *in, int batch, void *const *out);
+    /* Optional with run_io: the last run's outputs (see be_last_outputs). */
+    int (*last_outputs)(void *ctx, const void **data, long *elems);
     /* Optional (NULL: none): the host buffers run() uses without copying (see be_io_buffers). */
     void (*io_buffers)(void *ctx, float **in, float **out);
+    /* Optional: the input buffers of run_io (see be_io_tensors). */
+    void (*io_tensors)(void *ctx, void **in);
+    /* Optional: fills nb (a zeroed handle with name, max_batch and info copied) sharing ctx's session. */
+    nrps_status (*share)(void *ctx, be_backend *nb);
+    /* Optional: see be_end_profiling. */
+    nrps_status (*end_profiling)(void *ctx, char *path, size_t len);
     /* Required: frees ctx; accepts NULL. */
     void (*destroy)(void *ctx);
 };
@@ -45,8 +60,6 @@ void be_host_io_free(be_host_io *io); /* accepts a zeroed struct */
 /* The io_buffers slot over io: in and out[0..n_out-1]. */
 void be_host_io_get(const be_host_io *io, float **in, float **out);
 
-/* The input and output description of a family network (outputs = heads in order). */
-void be_info_from_net(const nn_net *n, const char *input_name, be_info *info);
 
 /* Constructors (one per source file). */
 nrps_status be_ref_create(const char *name, const be_model *m, const be_options *opt, be_backend *b);

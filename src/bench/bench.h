@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "bench/ort_profile.h"
 #include "bench/search_bench.h"
 #include "bench/stats.h"
 
@@ -40,10 +41,10 @@ typedef struct {
     bench_stats st;        /* valid when n >= 1 */
 } bench_timing;
 
-/* Times b at `batch` on in (batch*input_size floats; ideally b's own io buffers) writing out[k] per output. Polls
+/* Times be_run_io(b, in, batch, out) (in / out as there: ideally b's own buffers, so nothing is copied). Polls
  * nrps_interrupted: a stop returns NRPS_OK with interrupted = 1 and what was measured. */
-nrps_status bench_time_backend(be_backend *b, const float *in, float *const *out, int batch, const bench_loop_opts *o,
-                               bench_timing *t);
+nrps_status bench_time_backend(be_backend *b, const void *const *in, void *const *out, int batch,
+                               const bench_loop_opts *o, bench_timing *t);
 void bench_timing_free(bench_timing *t); /* accepts NULL */
 
 /* ---- validation ---- */
@@ -57,13 +58,13 @@ typedef struct {
 #define BENCH_ATOL 1e-4
 #define BENCH_RTOL 1e-3
 
-/* Compares got[rows][cols] with ref: ok iff every |got-ref| <= atol + rtol*|ref| (all finite) and, when cols > 1,
- * every row's argmax agrees. */
+/* Compares got[rows][cols] with ref: ok iff every |got-ref| <= atol + rtol*|ref| (a non-finite value only matches
+ * the same infinity or NaN) and, when cols > 1, every row's argmax agrees. */
 void bench_compare(const float *got, const float *ref, int rows, int cols, double atol, double rtol,
                    bench_validation *v);
 
 /* ---- inputs ---- */
-typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM } bench_inputs_kind;
+typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM, BENCH_INPUTS_FILES } bench_inputs_kind;
 
 /* Fills pool[n][width] with benchmark inputs. SELFPLAY (width must be 81): positions from games between two
  * copies of `agent` (an agent spec, src/search/agent.h; NULL or "" = bench_inputs_default_agent), every position
@@ -79,28 +80,65 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
  * random rollouts. */
 void bench_inputs_default_agent(char *spec, size_t len);
 
+/* Inputs for a graph input of any type. Random: seeded, floats uniform in [0,1), integers uniform in [lo, hi],
+ * bool uniform false/true; elems elements of t's type into buf. */
+void bench_tensor_random(const be_tensor *t, void *buf, size_t elems, uint64_t seed, long lo, long hi);
+void bench_tensor_random_desc(const be_tensor *t, long lo, long hi, char *buf, size_t len); /* for reports */
+/* From a .npy file (src/util/npy.h): its element type must be t's (bfloat16: raw bits as uint16), its shape t's
+ * with any number of samples on axis 0 (the batch axis must be axis 0); samples are repeated or cut to max_batch.
+ * Errors are one line naming the file. */
+nrps_status bench_tensor_from_npy(const char *path, const be_tensor *t, int max_batch, void *buf, char *desc,
+                                  size_t len);
+
 /* ---- results and reports ---- */
-enum { BENCH_MAX_MODELS = 4 };
+enum { BENCH_MAX_MODELS = 4, BENCH_MAX_BACKENDS = 16, BENCH_PROFILE_OPS = 5 };
+
+/* A backend that did not run a model, and why (one line). */
+typedef struct {
+    char backend[32];
+    char reason[400];
+} bench_skip;
+
+/* The op types that took longest in one ONNX Runtime profile (--profile). */
+typedef struct {
+    char backend[32];
+    char file[512];
+    int n_ops;
+    ort_profile_op ops[BENCH_PROFILE_OPS];
+    double total_us; /* kernel time over every op type */
+} bench_profile;
 
 /* A benchmarked model as the reports describe it. */
 typedef struct {
-    char label[16];      /* "policy", "value", "net" (two heads) or "other": the rows' model column */
+    char label[16];      /* the rows' model column: "policy", "value", "net" (two heads) or the file's name */
     char path[512];
     char sha256[65];
-    char encoding[16];   /* input encoding ("board", "hands") */
-    char arch[160];      /* nn_arch_describe plus activations */
-    int in, out;         /* input width and the first head's width */
+    char kind[24];       /* "policy", "value", "two-headed" or "not a game model" (from metadata or shape) */
+    char encoding[16];   /* input encoding of a game model ("" otherwise) */
+    char arch[160];      /* nn_arch_describe plus activations for the dense network family ("" otherwise) */
+    int in, out;         /* elements per sample of the first input and the first output */
+    int n_inputs, n_outputs;
+    be_tensor input[BE_MAX_IO], output[BE_MAX_IO];
+    int fixed_batch;     /* > 0: the graph takes only this batch size */
+    char reference[96];  /* what the outputs were validated against */
+    char data[240];      /* the inputs fed to it */
+    char note[320];      /* what could not be measured for it and why ("" when nothing) */
+    int n_skipped;
+    bench_skip skipped[BENCH_MAX_BACKENDS];
 } bench_model_info;
 
 typedef struct {
     char backend[32];
     char model[16];        /* the model's label (bench_model_info), or "floor" for the ORT identity graph */
+    int concurrency;       /* threads calling the backend at once (1: one caller) */
     char model_path[512];
     int batch;
     be_info info;          /* from the backend */
     bench_timing tm;       /* samples freed after stats; st and counts kept */
     int validated;         /* 1 when validation ran */
+    int is_reference;      /* 1: this row's outputs are the model's reference (nothing to compare) */
     bench_validation val;
+    double atol, rtol;     /* the tolerance it ran with (wider for float16 / bfloat16 outputs, 0 for integers) */
 } bench_row;
 
 typedef struct {
@@ -108,6 +146,8 @@ typedef struct {
     int cores, threads;
     double loadavg_start, loadavg_end; /* 1-minute load average before / after the measurements (-1 unknown) */
     char inputs[400];
+    int n_profiles;
+    bench_profile profiles[BENCH_MAX_MODELS * BENCH_MAX_BACKENDS];
     unsigned long long seed;
     char warmup[128], iterations[64];
     int n_models;
@@ -120,6 +160,8 @@ void bench_env_fill(bench_env *e); /* machine facts: cpu, cores, os, ORT, provid
 
 /* Text table of rows + the "Performance Comparison" section (ratios only between numbers in rows). */
 void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e);
+/* The top ops of each ONNX Runtime profile (--profile). */
+void bench_report_profiles_text(FILE *f, const bench_env *e);
 /* Writes the JSON report (schema: docs/benchmark-json.md) / CSV atomically; returns NRPS_ERR_IO on failure. */
 /* srows/ns: the inside-search rows (src/bench/search_bench.h), may be NULL/0. */
 nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,

@@ -54,13 +54,21 @@ void bench_env_fill(bench_env *e) {
 #endif
 }
 
-static double per_sample_us(const bench_row *r) { return r->tm.st.mean / r->batch; }
-static double samples_per_s(const bench_row *r) { return r->tm.st.mean > 0 ? r->batch * 1e6 / r->tm.st.mean : 0; }
+/* Throughput: one caller makes batch samples per mean latency; N concurrent callers made n calls of batch samples
+ * in total_s of wall time together. */
+static double samples_per_s(const bench_row *r) {
+    if (r->concurrency > 1) return r->tm.total_s > 0 ? (double)r->tm.n * r->batch / r->tm.total_s : 0;
+    return r->tm.st.mean > 0 ? r->batch * 1e6 / r->tm.st.mean : 0;
+}
+static double per_sample_us(const bench_row *r) {
+    double sps = samples_per_s(r);
+    return sps > 0 ? 1e6 / sps : 0;
+}
 
 static const bench_row *find_row(const bench_row *rows, int n, const char *backend, const char *model, int batch) {
     for (int i = 0; i < n; i++)
         if (!strcmp(rows[i].backend, backend) && !strcmp(rows[i].model, model) && rows[i].batch == batch &&
-            rows[i].tm.n > 0)
+            rows[i].tm.n > 0 && rows[i].concurrency <= 1)
             return &rows[i];
     return NULL;
 }
@@ -77,6 +85,23 @@ static void ratio_line(FILE *f, const char *label, const char *who, const char *
             x <= y ? y / x : x / y, x <= y ? "faster" : "slower", whom, a->backend, b->backend, x, y, threads);
 }
 
+/* The rows of N concurrent callers on one session (--concurrency), when there are any. */
+static void report_concurrent(FILE *f, const bench_row *rows, int n) {
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        const bench_row *r = &rows[i];
+        if (r->concurrency <= 1) continue;
+        if (!any++)
+            fprintf(f, "\nConcurrent callers (threads calling Run at once on one session; latency per call, "
+                       "throughput of all together)\n%-12s %-12s %6s %7s %9s %9s %9s %10s %12s\n", "backend", "model",
+                    "batch", "callers", "calls", "p50_us", "p99_us", "calls/s", "samples/s");
+        if (r->tm.n < 1) continue;
+        fprintf(f, "%-12s %-12s %6d %7d %9ld %9.2f %9.2f %10.0f %12.0f\n", r->backend, r->model, r->batch,
+                r->concurrency, r->tm.n, r->tm.st.p50, r->tm.st.p99, r->tm.total_s > 0 ? r->tm.n / r->tm.total_s : 0,
+                samples_per_s(r));
+    }
+}
+
 void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e) {
     fprintf(f, "\n%-12s %-6s %6s %9s %10s %10s %10s %9s %9s %9s %9s %9s %10s %9s %6s %10s %12s %s\n", "backend", "model",
             "batch", "create_ms", "first_us", "mean_us", "cpu_us", "min_us", "p50_us", "p90_us", "p99_us", "p99.9_us", "max_us",
@@ -84,12 +109,14 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     int high_cv = 0, preempted = 0;
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
+        if (r->concurrency > 1) continue;
         if (r->tm.n < 1) {
             fprintf(f, "%-12s %-6s %6d   (no timed calls: interrupted)\n", r->backend, r->model, r->batch);
             continue;
         }
         const bench_stats *s = &r->tm.st;
         char valid[32] = "-";
+        if (r->is_reference) snprintf(valid, sizeof valid, "ref");
         if (r->validated) snprintf(valid, sizeof valid, "%s %.1e", r->val.ok ? "ok" : "FAIL", r->val.max_abs);
         fprintf(f, "%-12s %-6s %6d %9.2f %10.2f %10.2f %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %10.2f %9.2f %6.1f %10.3f %12.0f %s%s\n",
                 r->backend, r->model, r->batch, r->info.create_ms, r->tm.first_call_us, s->mean, r->tm.cpu_per_call_us, s->min, s->p50, s->p90,
@@ -100,7 +127,8 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     }
     fprintf(f, "\nTimes are per call (wall clock, monotonic), in microseconds; percentiles by linear interpolation "
                "(numpy's default); stdev with n-1; cpu_us = process CPU time per call (all threads); valid = max abs error vs "
-               "the plain-C reference (nn_forward).\n");
+               "the model's reference (the header's 'validated against').\n");
+    report_concurrent(f, rows, n);
     for (int i = 0; i < n; i++) {
         int seen = 0;
         for (int j = 0; j < i; j++) seen |= !strcmp(rows[j].backend, rows[i].backend);
@@ -187,6 +215,75 @@ static void add_latency(cJSON *o, const char *key, const bench_stats *st) {
     cJSON_AddNumberToObject(l, "stdev", st->stdev);
 }
 
+/* One tensor: name, element type and shape (symbolic dims by name, the batch axis marked). */
+static cJSON *tensor_json(const be_tensor *t) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", t->name);
+    cJSON_AddStringToObject(o, "type", be_dtype_name(t->dtype));
+    cJSON *shape = cJSON_AddArrayToObject(o, "shape");
+    for (int d = 0; d < t->rank; d++)
+        cJSON_AddItemToArray(shape, t->dim[d] > 0 && d != t->batch_axis ? cJSON_CreateNumber((double)t->dim[d])
+                                    : cJSON_CreateString(t->dim_name[d][0] ? t->dim_name[d] : "?"));
+    if (t->batch_axis >= 0) cJSON_AddNumberToObject(o, "batch_axis", t->batch_axis);
+    else cJSON_AddNullToObject(o, "batch_axis");
+    if (t->kind != NN_HEAD_OTHER) cJSON_AddStringToObject(o, "head", nn_head_kind_name(t->kind));
+    return o;
+}
+
+/* A model's inputs, outputs, kind, reference, what was skipped and why. */
+static void add_model_io(cJSON *p, const bench_model_info *mi) {
+    cJSON_AddStringToObject(p, "kind", mi->kind);
+    cJSON *in = cJSON_AddArrayToObject(p, "inputs"), *out = cJSON_AddArrayToObject(p, "outputs");
+    for (int j = 0; j < mi->n_inputs; j++) cJSON_AddItemToArray(in, tensor_json(&mi->input[j]));
+    for (int k = 0; k < mi->n_outputs; k++) cJSON_AddItemToArray(out, tensor_json(&mi->output[k]));
+    if (mi->fixed_batch) cJSON_AddNumberToObject(p, "fixed_batch", mi->fixed_batch);
+    else cJSON_AddNullToObject(p, "fixed_batch");
+    add_str_or_null(p, "validated_against", mi->reference);
+    add_str_or_null(p, "inputs_used", mi->data);
+    add_str_or_null(p, "note", mi->note);
+    cJSON *sk = cJSON_AddArrayToObject(p, "skipped");
+    for (int i = 0; i < mi->n_skipped; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "backend", mi->skipped[i].backend);
+        cJSON_AddStringToObject(o, "reason", mi->skipped[i].reason);
+        cJSON_AddItemToArray(sk, o);
+    }
+}
+
+static void add_profiles(cJSON *root, const bench_env *e) {
+    cJSON *pa = cJSON_AddArrayToObject(root, "profiles");
+    for (int i = 0; i < e->n_profiles; i++) {
+        const bench_profile *pr = &e->profiles[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "session", pr->backend);
+        cJSON_AddStringToObject(o, "file", pr->file);
+        cJSON_AddNumberToObject(o, "kernel_time_us", pr->total_us);
+        cJSON *ops = cJSON_AddArrayToObject(o, "top_ops");
+        for (int k = 0; k < pr->n_ops; k++) {
+            cJSON *op = cJSON_CreateObject();
+            cJSON_AddStringToObject(op, "op", pr->ops[k].op);
+            cJSON_AddStringToObject(op, "slowest_node", pr->ops[k].node);
+            cJSON_AddNumberToObject(op, "calls", (double)pr->ops[k].calls);
+            cJSON_AddNumberToObject(op, "total_us", pr->ops[k].total_us);
+            cJSON_AddNumberToObject(op, "share", pr->ops[k].share);
+            cJSON_AddItemToArray(ops, op);
+        }
+        cJSON_AddItemToArray(pa, o);
+    }
+}
+
+void bench_report_profiles_text(FILE *f, const bench_env *e) {
+    for (int i = 0; i < e->n_profiles; i++) {
+        const bench_profile *pr = &e->profiles[i];
+        fprintf(f, "\nONNX Runtime profile %s (%s): %.0f us of kernel time; the op types that took longest:\n",
+                pr->backend, pr->file, pr->total_us);
+        for (int k = 0; k < pr->n_ops; k++)
+            fprintf(f, "  %-24s %8ld calls %12.0f us %6.1f%%  slowest node %s\n", pr->ops[k].op, pr->ops[k].calls,
+                    pr->ops[k].total_us, 100 * pr->ops[k].share, pr->ops[k].node);
+        if (!pr->n_ops) fprintf(f, "  (no kernel events)\n");
+    }
+}
+
 nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
                               const bench_env *e, int interrupted) {
     cJSON *root = cJSON_CreateObject();
@@ -218,6 +315,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         add_str_or_null(p, "sha256", e->models[m].sha256);
         add_str_or_null(p, "input_encoding", e->models[m].encoding);
         add_str_or_null(p, "architecture", e->models[m].arch);
+        add_model_io(p, &e->models[m]);
     }
     cJSON *set = cJSON_AddObjectToObject(root, "settings");
     cJSON_AddStringToObject(set, "inputs", e->inputs);
@@ -237,13 +335,14 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON_AddStringToObject(o, "model", r->model);
         cJSON_AddStringToObject(o, "model_path", r->model_path);
         cJSON_AddNumberToObject(o, "batch_size", r->batch);
+        cJSON_AddNumberToObject(o, "concurrency", r->concurrency > 1 ? r->concurrency : 1);
         cJSON_AddStringToObject(o, "provider", r->info.provider);
         cJSON_AddStringToObject(o, "device", r->info.device);
         cJSON_AddStringToObject(o, "timing_covers", r->info.note);
         cJSON_AddNumberToObject(o, "threads", r->info.threads);
-        cJSON_AddStringToObject(o, "input_name", r->info.input_name);
+        cJSON_AddStringToObject(o, "input_name", r->info.input[0].name);
         cJSON_AddStringToObject(o, "output_name", r->info.output[0].name);
-        cJSON_AddNumberToObject(o, "input_size", r->info.input_size);
+        cJSON_AddNumberToObject(o, "input_size", r->info.input[0].width);
         cJSON_AddNumberToObject(o, "output_size", r->info.output[0].width);
         cJSON *outs = cJSON_AddArrayToObject(o, "outputs");
         for (int k = 0; outs && k < r->info.n_outputs; k++) {
@@ -271,6 +370,8 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
             cJSON_AddNumberToObject(v, "max_rel_err", r->val.max_rel);
             cJSON_AddNumberToObject(v, "top1_agree", (double)r->val.top1_agree);
             cJSON_AddNumberToObject(v, "top1_rows", (double)r->val.top1_rows);
+            cJSON_AddNumberToObject(v, "atol", r->atol);
+            cJSON_AddNumberToObject(v, "rtol", r->rtol);
             cJSON_AddBoolToObject(v, "ok", r->val.ok);
         } else {
             cJSON_AddNullToObject(o, "validation");
@@ -278,6 +379,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON_AddBoolToObject(o, "interrupted", r->tm.interrupted);
         cJSON_AddItemToArray(res, o);
     }
+    add_profiles(root, e);
     cJSON *sa = cJSON_AddArrayToObject(root, "search");
     for (int i = 0; i < ns; i++) {
         const bench_search_row *r = &srows[i];
@@ -324,7 +426,7 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n) {
     nrps_atomic_file af;
     nrps_status rc = nrps_atomic_open(&af, path, "w");
     if (rc) return rc;
-    fprintf(af.f, "backend,model,batch_size,provider,threads,session_create_ms,first_call_us,warmup_calls,iterations,"
+    fprintf(af.f, "backend,model,batch_size,concurrency,provider,threads,session_create_ms,first_call_us,warmup_calls,iterations,"
                   "mean_us,cpu_us,min_us,p50_us,p90_us,p99_us,p999_us,max_us,stdev_us,cv,per_sample_us,samples_per_s,"
                   "max_abs_err,valid,interrupted\n");
     for (int i = 0; i < n; i++) {
@@ -335,8 +437,8 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n) {
         snprintf(prov, sizeof prov, "%s", r->info.provider);
         for (char *p = prov; *p; p++)
             if (*p == ',' || *p == '"') *p = ';';
-        fprintf(af.f, "%s,%s,%d,\"%s\",%d,%.4f,%.3f,%ld,%ld,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.5f,%.5f,%.1f,",
-                r->backend, r->model, r->batch, prov, r->info.threads, r->info.create_ms, r->tm.first_call_us,
+        fprintf(af.f, "%s,%s,%d,%d,\"%s\",%d,%.4f,%.3f,%ld,%ld,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.5f,%.5f,%.1f,",
+                r->backend, r->model, r->batch, r->concurrency > 1 ? r->concurrency : 1, prov, r->info.threads, r->info.create_ms, r->tm.first_call_us,
                 r->tm.warmup_calls, r->tm.n, s->mean, r->tm.cpu_per_call_us, s->min, s->p50, s->p90, s->p99, s->p999, s->max, s->stdev, s->cv,
                 per_sample_us(r), samples_per_s(r));
         if (r->validated)

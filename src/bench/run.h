@@ -7,7 +7,7 @@
 
 #include "bench/bench.h"
 
-enum { BENCH_MAX_BACKENDS = 16, BENCH_MAX_BATCHES = 32, BENCH_POOL_MAX = 16384 };
+enum { BENCH_MAX_BATCHES = 32, BENCH_POOL_MAX = 16384, BENCH_MAX_CONCURRENCY = 64 };
 
 typedef struct bench_result bench_result;
 
@@ -20,9 +20,15 @@ typedef struct {
     int gpu_only;           /* fail when no GPU backend could be created */
     int batches[BENCH_MAX_BATCHES]; /* ascending, distinct */
     int n_batches;
+    int explicit_batches;   /* 1: the batch sizes were asked for (a fixed-batch model that cannot take them is a
+                             * usage error, NRPS_ERR_ARG); 0: such a model is measured at its own size, with a note */
     be_options opt;         /* threads, device, provider; max_batch is derived from the batches */
     bench_loop_opts loop;
-    bench_inputs_kind inputs;
+    bench_inputs_kind inputs;   /* SELFPLAY / RANDOM: game positions for models that take them ([batch, 81]
+                                 * float32), seeded random data of each input's type otherwise; FILES: .npy files */
+    const char *input_files[BE_MAX_IO]; /* FILES: one .npy per graph input, in order (batch on axis 0) */
+    int n_input_files;
+    long int_lo, int_hi;        /* random integer inputs: uniform in [int_lo, int_hi] (default 0..1) */
     uint64_t seed;
     const char *selfplay_agent; /* NULL = bench_inputs_default_agent */
     const char *cache_dir;      /* input cache (NULL: none) */
@@ -32,6 +38,10 @@ typedef struct {
     int search_games, search_playouts;
     int search_batches[BENCH_MAX_BATCHES];
     int n_search_batches;
+    int concurrency;            /* > 1: also time that many threads calling Run at once on one session (ORT
+                                 * backends; native backends get one handle per thread) */
+    const char *profile_path;   /* ONNX Runtime profiles (opt.ort.profile_prefix must be set): the first ORT
+                                 * session's file is renamed to this path, others get -<model>-<backend> inserted */
     int progress;               /* progress lines on stderr */
     /* Called once the models, backends and inputs are ready and before anything is timed (e.g. to print the
      * header); may be NULL. */
@@ -56,7 +66,8 @@ struct bench_result {
     int n_rows;
     bench_search_row *srows;
     int n_srows;
-    char search_note[200]; /* why the inside-search section did not run ("" when it did or was not asked) */
+    char search_note[600]; /* why the inside-search section did not run, or which models it left out ("" when none) */
+    char floor_note[160];  /* why the ONNX Runtime floor was not measured ("" when it was or was not asked) */
     int n_gpu_ok;          /* GPU backends created */
     int interrupted;       /* SIGINT stopped the run (what was measured is kept) */
     int validation_failed; /* rows whose outputs differ from the reference */

@@ -28,8 +28,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: neural_rps benchmark [flags]\n"
             "Times ONNX models through ONNX Runtime and the native backends.\n\n"
-            "  --model-path P        a model to time (default: models/rps_policy.onnx, models/rps_value.onnx and,\n"
-            "                        when present, the two-headed models/rps_net.onnx)\n"
+            "  --model-path P        a model to time, any ONNX model (repeatable, up to 4; a pipe or /dev/stdin\n"
+            "                        works); default: models/rps_policy.onnx, models/rps_value.onnx and, when\n"
+            "                        present, the two-headed models/rps_net.onnx\n"
             "  --value-model-path P  a second model (the original's value-model flag); with one of the two flags\n"
             "                        only the models named are timed\n"
             "  --input-size N        expected inputs per sample (a mismatch with the model warns; the model wins)\n"
@@ -49,7 +50,12 @@ static void usage(FILE *f) {
             "  --device-id N         GPU index (default 0)\n"
             "  --threads N           ONNX Runtime intra-op threads (default 1, at most the number of cores;\n"
             "                        native-cpu is single-threaded)\n"
-            "  --inputs KIND         selfplay (positions from games, default) or random (uniform floats)\n"
+            "  --inputs KIND         for [batch, 81] float32 models: selfplay (game positions, default) or random\n"
+            "                        (uniform floats); other models get seeded random data of each input's type;\n"
+            "                        or FILE.npy[,FILE2.npy,...]: one file per graph input (batch on axis 0)\n"
+            "  --int-range LO,HI     random integer inputs uniform in [LO, HI] (default 0,1)\n"
+            "  --batch-dim NAME      the symbolic dimension that carries the batch (default: dim 0 when symbolic)\n"
+            "  --dim NAME=N          size of another symbolic dimension (repeatable)\n"
             "  --seed N              seed for the inputs (default 1)\n"
             "  --selfplay-agent SPEC agent playing the self-play games (default mcts-net:64,temp=1,tplies=-1 with\n"
             "                        the default nets when models/ has both, else mcts:64,temp=1,tplies=-1);\n"
@@ -65,6 +71,15 @@ static void usage(FILE *f) {
             "  --search-playouts N   MCTS playouts per move in that benchmark (default 200)\n"
             "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
             "  --no-search           skip the inside-search benchmark\n"
+            "  --concurrency N       also time N threads calling Run at once on one session (default 1)\n"
+            "ONNX Runtime session (like onnxruntime_perf_test):\n"
+            "  --graph-opt LEVEL     none, basic, extended or all (default all)\n"
+            "  --execution-mode M    sequential (default) or parallel; --inter-threads N for parallel\n"
+            "  --no-spin             thread pools do not spin waiting for work\n"
+            "  --profile FILE        ONNX Runtime's profiler to FILE (one file per session); lists the top 5 ops\n"
+            "  --optimized-model-out FILE  the graph as ONNX Runtime optimised it\n"
+            "  --session-config K=V  a session config entry (repeatable)\n"
+            "  --provider-option K=V passed to the accelerated execution provider (repeatable)\n"
             "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 130 interrupted.\n"
             "Backends:\n");
     for (int i = 0; i < be_registry_count(); i++)
@@ -126,6 +141,31 @@ typedef struct {
     long in_size, out_size;
 } size_hints;
 
+/* "name float32 [batch, 81], ..." for a model's inputs or outputs. */
+static void tensors_line(const be_tensor *t, int n, char *buf, size_t len) {
+    size_t pos = 0;
+    buf[0] = 0;
+    for (int k = 0; k < n && pos < len; k++) {
+        char d[160];
+        be_tensor_describe(&t[k], d, sizeof d);
+        pos += (size_t)snprintf(buf + pos, len - pos, "%s%s %s", k ? ", " : "", t[k].name, d);
+    }
+}
+
+static void print_model(const bench_model_info *mi) {
+    char io[700], outs[700];
+    char enc[40] = "";
+    if (mi->encoding[0]) snprintf(enc, sizeof enc, ", %s encoding", mi->encoding);
+    printf("  model     %-6s %s: %s%s%s%s, sha256 %.16s...\n", mi->label, mi->path, mi->kind, mi->arch[0] ? ", " : "",
+           mi->arch, enc, mi->sha256);
+    tensors_line(mi->input, mi->n_inputs, io, sizeof io);
+    tensors_line(mi->output, mi->n_outputs, outs, sizeof outs);
+    printf("            inputs: %s; outputs: %s\n", io, outs);
+    printf("            validated against %s\n", mi->reference[0] ? mi->reference : "(validation off)");
+    for (int i = 0; i < mi->n_skipped; i++) printf("            %s: %s\n", mi->skipped[i].backend, mi->skipped[i].reason);
+    if (mi->note[0]) printf("            %s\n", mi->note);
+}
+
 /* Prints the run's header (machine, runtime, models, inputs, settings) before anything is timed. */
 static void print_header(const bench_result *r, void *ctx) {
     const size_hints *sz = ctx;
@@ -143,9 +183,7 @@ static void print_header(const bench_result *r, void *ctx) {
     printf("  machine   %s, %d cores, %s\n", e->cpu_model, e->cores, e->os);
     printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", e->ort_version, e->providers,
            e->cuda_compiled ? "compiled in" : "not compiled in", e->git_commit[0] ? e->git_commit : "unknown");
-    for (int m = 0; m < e->n_models; m++)
-        printf("  model     %-6s %s: %s, %s encoding, sha256 %.16s...\n", e->models[m].label, e->models[m].path,
-               e->models[m].arch, e->models[m].encoding, e->models[m].sha256);
+    for (int m = 0; m < e->n_models; m++) print_model(&e->models[m]);
     printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %d\n", e->inputs, e->warmup, e->iterations,
            e->threads);
     fflush(stdout);
@@ -190,7 +228,9 @@ static int plan_backends(bench_plan *p, const char *list, int cpu_only, int gpu_
 /* Prints the reports and writes the files; returns the exit status. */
 static int report(const bench_result *r, const char *json, const char *csv, const char *plot) {
     bench_report_text(stdout, r->rows, r->n_rows, &r->env);
+    bench_report_profiles_text(stdout, &r->env);
     bench_report_search_text(stdout, r->srows, r->n_srows);
+    if (r->floor_note[0]) printf("\n%s\n", r->floor_note);
     if (r->search_note[0]) printf("\n%s\n", r->search_note);
     if (r->env.gpu_note[0] && !r->n_gpu_ok) printf("\nGPU results absent: %s\n", r->env.gpu_note);
     else if (r->env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", r->env.gpu_note);
@@ -208,11 +248,78 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     return rc;
 }
 
+enum { MAX_KV = 32 };
+
+/* KEY=VALUE flags (--session-config, --provider-option, --dim), pointing into argv. */
+typedef struct {
+    be_kv kv[MAX_KV];
+    be_dim dim[MAX_KV];
+    char key[MAX_KV][128];
+    int n;
+} kv_flags;
+
+/* Splits arg at its first '=' into set (key non-empty); numeric: the value must be an integer in [1, 2^30]
+ * (stored in dim). Returns 0 or the usage error's exit status. */
+static int parse_kv(const char *flag, const char *arg, int numeric, kv_flags *set) {
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof set->key[0])
+        return cli_usage_error(CMD, "--%s expects %s, got '%s'", flag, numeric ? "NAME=N" : "KEY=VALUE", arg);
+    if (set->n == MAX_KV) return cli_usage_error(CMD, "--%s: at most %d entries", flag, MAX_KV);
+    snprintf(set->key[set->n], sizeof set->key[0], "%.*s", (int)(eq - arg), arg);
+    long v = 0;
+    if (numeric && !nrps_parse_long(eq + 1, 1, 1L << 30, &v))
+        return cli_usage_error(CMD, "--%s %s: expected a size in [1, 1073741824] after '='", flag, arg);
+    set->kv[set->n] = (be_kv){set->key[set->n], eq + 1};
+    set->dim[set->n] = (be_dim){set->key[set->n], v};
+    set->n++;
+    return 0;
+}
+
+/* --inputs: selfplay, random, or a comma list of .npy files (one per graph input). */
+static int parse_inputs(const char *arg, bench_plan *p, char *files, size_t len) {
+    if (!strcmp(arg, "selfplay")) return p->inputs = BENCH_INPUTS_SELFPLAY, 0;
+    if (!strcmp(arg, "random")) return p->inputs = BENCH_INPUTS_RANDOM, 0;
+    snprintf(files, len, "%s", arg);
+    p->inputs = BENCH_INPUTS_FILES;
+    p->n_input_files = 0;
+    for (char *save = NULL, *t = strtok_r(files, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t n = strlen(t);
+        if (n < 5 || strcmp(t + n - 4, ".npy"))
+            return cli_usage_error(CMD, "--inputs expects selfplay, random or FILE.npy[,FILE2.npy,...], got '%s'", t);
+        if (p->n_input_files == BE_MAX_IO) return cli_usage_error(CMD, "--inputs: at most %d files", BE_MAX_IO);
+        p->input_files[p->n_input_files++] = t;
+    }
+    if (!p->n_input_files) return cli_usage_error(CMD, "--inputs expects selfplay, random or FILE.npy[,...], got ''");
+    return 0;
+}
+
+static int parse_int_range(const char *arg, bench_plan *p) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", arg);
+    char *comma = strchr(buf, ',');
+    long lo, hi;
+    const long lim = 1L << 53;
+    if (!comma || (*comma = 0, !nrps_parse_long(buf, -lim, lim, &lo)) || !nrps_parse_long(comma + 1, -lim, lim, &hi) ||
+        lo > hi)
+        return cli_usage_error(CMD, "--int-range expects LO,HI with LO <= HI (integers within +-2^53), got '%s'", arg);
+    p->int_lo = lo, p->int_hi = hi;
+    return 0;
+}
+
+static int parse_choice(const char *flag, const char *arg, const char *const *names, int n, int *out) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(arg, names[i])) return *out = i, 0;
+    char list[128] = "";
+    for (int i = 0; i < n; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+    return cli_usage_error(CMD, "--%s expects one of %s, got '%s'", flag, list, arg);
+}
+
 int cmd_benchmark(int argc, char **argv) {
     enum {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
-        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_NOSEARCH
+        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
+        O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC
     };
     static const struct option opts[] = {
         {"model-path", required_argument, 0, O_MODEL}, {"value-model-path", required_argument, 0, O_VALUE},
@@ -230,7 +337,24 @@ int cmd_benchmark(int argc, char **argv) {
         {"selfplay-agent", required_argument, 0, O_AGENT},
         {"search-games", required_argument, 0, O_SGAMES}, {"search-playouts", required_argument, 0, O_SPLAYOUTS},
         {"search-batch", required_argument, 0, O_SBATCH}, {"no-search", no_argument, 0, O_NOSEARCH},
+        {"int-range", required_argument, 0, O_INTRANGE}, {"batch-dim", required_argument, 0, O_BATCHDIM},
+        {"dim", required_argument, 0, O_DIM},          {"graph-opt", required_argument, 0, O_GRAPHOPT},
+        {"execution-mode", required_argument, 0, O_EXECMODE}, {"inter-threads", required_argument, 0, O_INTER},
+        {"no-spin", no_argument, 0, O_NOSPIN},         {"profile", required_argument, 0, O_PROFILE},
+        {"optimized-model-out", required_argument, 0, O_OPTOUT},
+        {"session-config", required_argument, 0, O_SESSCFG}, {"provider-option", required_argument, 0, O_PROVOPT},
+        {"concurrency", required_argument, 0, O_CONC},
         {0, 0, 0, 0}};
+    static const char *const GRAPH_OPT[] = {"all", "none", "basic", "extended"}; /* be_graph_opt order */
+    static const char *const EXEC_MODE[] = {"sequential", "parallel"};
+    bench_plan plan = bench_plan_default();
+    static kv_flags dims, config, provopt; /* the plan points into them until bench_run returns */
+    static char input_files[4096];
+    memset(&dims, 0, sizeof dims), memset(&config, 0, sizeof config), memset(&provopt, 0, sizeof provopt);
+    const char *model_paths[BENCH_MAX_MODELS];
+    int n_model_paths = 0, explicit_batches = 0, graph_opt = 0, exec_mode = 0, urc = 0;
+    long inter_threads = 0, concurrency = 1;
+    const char *profile = NULL, *optimized_out = NULL;
     const char *policy_path = NULL, *value_path = NULL, *backends_arg = NULL, *provider = NULL, *json = NULL,
                *csv = NULL, *plot = NULL, *sweep = NULL, *selfplay_agent = NULL;
     long in_size = -1, out_size = -1, batch_size = 64, iterations = 1000, device_id = 0, threads = 1, warmup = -1,
@@ -239,7 +363,6 @@ int cmd_benchmark(int argc, char **argv) {
     int cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
     long search_games = 10, search_playouts = 200;
     const char *search_batch = "1,16";
-    bench_inputs_kind inputs = BENCH_INPUTS_SELFPLAY;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1) ncpu = 1;
     optind = 0;
@@ -248,11 +371,18 @@ int cmd_benchmark(int argc, char **argv) {
         switch (c) {
         case -2: return 2;
         case O_HELP: usage(stdout); return 0;
-        case O_MODEL: policy_path = optarg; break;
+        case O_MODEL:
+            if (n_model_paths == BENCH_MAX_MODELS)
+                return cli_usage_error(CMD, "--model-path: at most %d models", BENCH_MAX_MODELS);
+            model_paths[n_model_paths++] = policy_path = optarg;
+            break;
         case O_VALUE: value_path = optarg; break;
         case O_IN: if (!cli_long(CMD, "input-size", optarg, 1, 1 << 20, &in_size)) return 2; break;
         case O_OUT: if (!cli_long(CMD, "output-size", optarg, 1, 1 << 20, &out_size)) return 2; break;
-        case O_BATCH: if (!cli_long(CMD, "batch-size", optarg, 1, 1000000000L, &batch_size)) return 2; break;
+        case O_BATCH:
+            if (!cli_long(CMD, "batch-size", optarg, 1, 1000000000L, &batch_size)) return 2;
+            explicit_batches = 1;
+            break;
         case O_ITERS: if (!cli_long(CMD, "iterations", optarg, 1, 1000000000L, &iterations)) return 2; break;
         case O_CPU: cpu_only = 1; break;
         case O_GPU: gpu_only = 1; break;
@@ -264,11 +394,21 @@ int cmd_benchmark(int argc, char **argv) {
             break;
         case O_WARMUP: if (!cli_long(CMD, "warmup", optarg, 0, 1000000000L, &warmup)) return 2; break;
         case O_DURATION: if (!cli_double(CMD, "duration", optarg, 0.001, 86400, &duration)) return 2; break;
-        case O_SWEEP: sweep = optarg; break;
-        case O_INPUTS:
-            if (!strcmp(optarg, "selfplay")) inputs = BENCH_INPUTS_SELFPLAY;
-            else if (!strcmp(optarg, "random")) inputs = BENCH_INPUTS_RANDOM;
-            else return cli_usage_error(CMD, "--inputs expects selfplay or random, got '%s'", optarg);
+        case O_SWEEP: sweep = optarg, explicit_batches = 1; break;
+        case O_INPUTS: urc = parse_inputs(optarg, &plan, input_files, sizeof input_files); break;
+        case O_INTRANGE: urc = parse_int_range(optarg, &plan); break;
+        case O_BATCHDIM: plan.opt.batch_dim = optarg; break;
+        case O_DIM: urc = parse_kv("dim", optarg, 1, &dims); break;
+        case O_GRAPHOPT: urc = parse_choice("graph-opt", optarg, GRAPH_OPT, 4, &graph_opt); break;
+        case O_EXECMODE: urc = parse_choice("execution-mode", optarg, EXEC_MODE, 2, &exec_mode); break;
+        case O_INTER: if (!cli_long(CMD, "inter-threads", optarg, 1, ncpu, &inter_threads)) return 2; break;
+        case O_NOSPIN: plan.opt.ort.no_spin = 1; break;
+        case O_PROFILE: profile = optarg; break;
+        case O_OPTOUT: optimized_out = optarg; break;
+        case O_SESSCFG: urc = parse_kv("session-config", optarg, 0, &config); break;
+        case O_PROVOPT: urc = parse_kv("provider-option", optarg, 0, &provopt); break;
+        case O_CONC:
+            if (!cli_long(CMD, "concurrency", optarg, 1, BENCH_MAX_CONCURRENCY, &concurrency)) return 2;
             break;
         case O_SEED: if (!cli_long(CMD, "seed", optarg, 0, 0x7fffffffffffffffL, &seed)) return 2; break;
         case O_VALIDATE: validate = 1; break;
@@ -284,6 +424,7 @@ int cmd_benchmark(int argc, char **argv) {
         case O_NOSEARCH: search_on = 0; break;
         default: return cli_usage_error(CMD, "internal: unhandled flag");
         }
+        if (urc) return urc;
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s' (see 'neural_rps benchmark --help')", argv[optind]);
     if (cpu_only && gpu_only) return cli_usage_error(CMD, "--cpu-only and --gpu-only exclude each other");
@@ -296,19 +437,33 @@ int cmd_benchmark(int argc, char **argv) {
                                     "migraphx, openvino, coreml, dml, qnn, xnnpack, webgpu, ... or a full "
                                     "'...ExecutionProvider' name)", provider);
     if ((json && !check_out_path("json", json)) || (csv && !check_out_path("csv", csv)) ||
-        (plot && !check_out_path("plot", plot)))
+        (plot && !check_out_path("plot", plot)) || (profile && !check_out_path("profile", profile)) ||
+        (optimized_out && !check_out_path("optimized-model-out", optimized_out)))
         return 2;
+    if (inter_threads && !exec_mode) return cli_usage_error(CMD, "--inter-threads needs --execution-mode parallel");
     if (plot && system("command -v gnuplot >/dev/null 2>&1") != 0)
         return cli_usage_error(CMD, "--plot needs gnuplot, which is not installed (Debian: gnuplot-nox)");
 
-    bench_plan plan = bench_plan_default();
     plan.opt.threads = (int)threads;
+    plan.opt.dims = dims.dim;
+    plan.opt.n_dims = dims.n;
+    plan.opt.ort.graph_opt = (be_graph_opt)graph_opt;
+    plan.opt.ort.parallel = exec_mode;
+    plan.opt.ort.inter_threads = (int)inter_threads;
+    plan.opt.ort.profile_prefix = profile;
+    plan.profile_path = profile;
+    plan.opt.ort.optimized_model_out = optimized_out;
+    plan.opt.ort.config = config.kv;
+    plan.opt.ort.n_config = config.n;
+    plan.opt.ort.provider_options = provopt.kv;
+    plan.opt.ort.n_provider_options = provopt.n;
+    plan.concurrency = (int)concurrency;
+    plan.explicit_batches = explicit_batches;
     plan.opt.device_id = (int)device_id;
     plan.opt.provider = provider;
     plan.loop.warmup = warmup;
     plan.loop.iterations = iterations;
     plan.loop.duration_s = duration;
-    plan.inputs = inputs;
     plan.seed = (uint64_t)seed;
     plan.selfplay_agent = selfplay_agent;
     plan.validate = validate;
@@ -333,10 +488,11 @@ int cmd_benchmark(int argc, char **argv) {
             return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d",
                                    plan.search_batches[plan.n_search_batches - 1]);
     }
-    int urc = plan_backends(&plan, backends_arg, cpu_only, gpu_only);
-    if (urc) return urc;
+    if ((urc = plan_backends(&plan, backends_arg, cpu_only, gpu_only))) return urc;
     if (!policy_path && !value_path) bench_plan_default_models(&plan);
-    if (policy_path) plan.model_paths[plan.n_models++] = policy_path;
+    for (int i = 0; i < n_model_paths; i++) plan.model_paths[plan.n_models++] = model_paths[i];
+    if (value_path && plan.n_models == BENCH_MAX_MODELS)
+        return cli_usage_error(CMD, "--model-path/--value-model-path: at most %d models", BENCH_MAX_MODELS);
     if (value_path) plan.model_paths[plan.n_models++] = value_path;
 
     nrps_install_sigint_handler();
@@ -344,8 +500,9 @@ int cmd_benchmark(int argc, char **argv) {
     nrps_status st = bench_run(&plan, &res);
     int rc;
     if (st != NRPS_OK) {
-        rc = st == NRPS_ERR_ARG && strstr(nrps_last_error(), "--batch-size") ? cli_usage_error(CMD, "%s", nrps_last_error())
-                                                                           : cli_fail(CMD, "%s", nrps_last_error());
+        /* NRPS_ERR_ARG: the flags and the models disagree (a dimension to bind, a batch size a fixed-batch model
+         * cannot take, .npy files that do not fit): a usage error */
+        rc = st == NRPS_ERR_ARG ? cli_usage_error(CMD, "%s", nrps_last_error()) : cli_fail(CMD, "%s", nrps_last_error());
         if (st == NRPS_ERR_INTERRUPTED || nrps_interrupted) rc = 130; /* SIGINT before anything was timed */
     } else {
         rc = report(&res, json, csv, plot);

@@ -106,7 +106,7 @@ static int eval_run(const be_model *model, const char *backend, const char *pos_
     }
     const be_info *bi = be_get_info(b);
     for (int k = 0; k < bi->n_outputs; k++) width += bi->output[k].width;
-    float *outs[BE_MAX_OUTPUTS];
+    float *outs[BE_MAX_IO];
     if (!(y = malloc((size_t)n * (size_t)width * sizeof(float)))) {
         rc = cli_fail(CMD, "out of memory");
         goto cleanup;

@@ -11,7 +11,7 @@ typedef struct {
     be_backend *b;
     rps_encoding enc;
     float *x;                    /* max_batch x input */
-    float *y[BE_MAX_OUTPUTS];    /* max_batch x output[k].width */
+    float *y[BE_MAX_IO];    /* max_batch x output[k].width */
 } net_run;
 
 struct eval_net {
@@ -30,35 +30,45 @@ nrps_status eval_net_model_encoding(const char *path, const char *input_encoding
     return NRPS_ERR_UNSUPPORTED;
 }
 
+/* A [batch, width] float32 tensor with a dynamic batch. */
+static int batched_floats(const be_tensor *t, long width) {
+    return t->dtype == BE_F32 && t->rank == 2 && t->batch_axis == 0 && t->width == width;
+}
+
 nrps_status eval_net_fit(const be_info *info, nn_head_kind want, int *index) {
     int width = want == NN_HEAD_POLICY ? RPS_POLICY_SIZE : 1;
-    for (int k = 0; k < info->n_outputs; k++)
-        if (info->output[k].kind == want && info->output[k].width == width && info->input_size == RPS_INPUT_SIZE) {
+    int input_ok = info->n_inputs == 1 && !info->fixed_batch && batched_floats(&info->input[0], RPS_INPUT_SIZE);
+    for (int k = 0; input_ok && k < info->n_outputs; k++)
+        if (info->output[k].kind == want && batched_floats(&info->output[k], width)) {
             *index = k;
             return NRPS_OK;
         }
-    char got[256];
+    char got[512], t[96];
     size_t pos = 0;
-    for (int k = 0; k < info->n_outputs && pos < sizeof got; k++)
-        pos += (size_t)snprintf(got + pos, sizeof got - pos, "%s'%s' [%d] %s", k ? ", " : "", info->output[k].name,
-                                info->output[k].width, nn_head_kind_name(info->output[k].kind));
-    nrps_set_error("%s: not a game %s network: %d inputs -> %s (expected %d inputs and a %d-wide %s head)",
-                   info->model_path,
-                   nn_head_kind_name(want), info->input_size, info->n_outputs ? got : "no outputs", RPS_INPUT_SIZE,
-                   width, nn_head_kind_name(want));
+    for (int j = 0; j < info->n_inputs && pos < sizeof got; j++) {
+        be_tensor_describe(&info->input[j], t, sizeof t);
+        pos += (size_t)snprintf(got + pos, sizeof got - pos, "%s%s", j ? ", " : "", t);
+    }
+    for (int k = 0; k < info->n_outputs && pos < sizeof got; k++) {
+        be_tensor_describe(&info->output[k], t, sizeof t);
+        pos += (size_t)snprintf(got + pos, sizeof got - pos, "%s'%s' %s %s", k ? ", " : " -> ", info->output[k].name,
+                                t, nn_head_kind_name(info->output[k].kind));
+    }
+    nrps_set_error("%s: not a game %s network: %s (expected one float32 [batch, %d] input and a %d-wide %s head)",
+                   info->model_path, nn_head_kind_name(want), got, RPS_INPUT_SIZE, width, nn_head_kind_name(want));
     return NRPS_ERR_UNSUPPORTED;
 }
 
 static void run_free(net_run *r) {
     free(r->x);
-    for (int k = 0; k < BE_MAX_OUTPUTS; k++) free(r->y[k]);
+    for (int k = 0; k < BE_MAX_IO; k++) free(r->y[k]);
 }
 
 static nrps_status run_init(net_run *r, be_backend *b, rps_encoding enc, int max_batch) {
     const be_info *inf = be_get_info(b);
     r->b = b;
     r->enc = enc;
-    r->x = calloc((size_t)max_batch * (size_t)inf->input_size, sizeof(float));
+    r->x = calloc((size_t)max_batch * (size_t)inf->input[0].width, sizeof(float));
     if (!r->x) return NRPS_ERR_NOMEM;
     for (int k = 0; k < inf->n_outputs; k++)
         if (!(r->y[k] = calloc((size_t)max_batch * (size_t)inf->output[k].width, sizeof(float)))) return NRPS_ERR_NOMEM;

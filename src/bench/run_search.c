@@ -1,0 +1,100 @@
+/* run_search.c - inference inside a real search: self-play games with MCTS on each backend, for each set of
+ * networks that fits the game (a policy model with a value model, or a two-headed model); models that do not fit
+ * are named with the reason. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/run_impl.h"
+#include "search/eval_net.h"
+
+/* The network sets the search runs with: the first one-head policy model with the first one-head value model, then
+ * every model with both heads. Each set is (policy model, value model); returns how many. */
+static int search_sets(run_ctx *c, int pm[BENCH_MAX_MODELS], int vm[BENCH_MAX_MODELS]) {
+    int n = 0, pol = -1, val = -1;
+    for (int m = 0; m < c->n_models; m++) {
+        const bench_model_info *mi = &c->r->env.models[m];
+        if (!c->m[m].game) {
+            size_t used = strlen(c->r->search_note);
+            snprintf(c->r->search_note + used, sizeof c->r->search_note - used,
+                     "%sinside-search benchmark leaves out %s: %s", used ? "\n" : "", mi->path, c->m[m].search_why);
+            continue;
+        }
+        int two = !strcmp(mi->kind, "two-headed"), p = !strcmp(mi->kind, "policy"), v = !strcmp(mi->kind, "value");
+        if (two) pm[n] = vm[n] = m, n++;
+        else if (p && pol < 0) pol = m;
+        else if (v && val < 0) val = m;
+    }
+    if (pol >= 0 && val >= 0) { /* the pair goes first */
+        memmove(pm + 1, pm, sizeof *pm * (size_t)n);
+        memmove(vm + 1, vm, sizeof *vm * (size_t)n);
+        pm[0] = pol, vm[0] = val, n++;
+    }
+    return n;
+}
+
+/* Plays the search games with backend i; the reference's moves are in ref_moves, this one's go to moves. */
+static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int refi, rps_move *moves,
+                              const rps_move *ref_moves) {
+    const bench_plan *p = c->p;
+    bench_progress(c, "search: %-12s%s batch %-5d", p->backends[i], "", batch);
+    bench_search_row *sr = &c->r->srows[c->r->n_srows];
+    nrps_status st = bench_search_run(c->m[pm].bk[i], c->m[pm].enc, c->m[vm].bk[i], c->m[vm].enc, p->search_playouts,
+                                      batch, p->search_games, p->seed, moves, sr);
+    if (pm == vm) snprintf(sr->nets, sizeof sr->nets, "%s", c->r->env.models[pm].label);
+    else snprintf(sr->nets, sizeof sr->nets, "policy+value");
+    if (st != NRPS_OK) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s", nrps_last_error());
+        nrps_set_error("search benchmark (%s): %s", p->backends[i], msg);
+        return st;
+    }
+    if (i != refi) {
+        sr->same_games = bench_search_same_games(ref_moves, moves, (int)sr->games);
+        snprintf(sr->reference, sizeof sr->reference, "%s", p->backends[refi]);
+    }
+    c->r->n_srows++;
+    if (sr->interrupted) c->r->interrupted = 1;
+    return NRPS_OK;
+}
+
+/* The search section for one network set: every backend that has both, the reference backend first. */
+static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_t per) {
+    const bench_plan *p = c->p;
+    int refi = -1; /* reference backend: native-cpu when present, else the first that has both networks */
+    for (int i = 0; i < p->n_backends; i++)
+        if (c->m[pm].bk[i] && c->m[vm].bk[i] && (refi < 0 || !strcmp(p->backends[i], "native-cpu"))) refi = i;
+    nrps_status st = NRPS_OK;
+    for (int bi = 0; st == NRPS_OK && bi < p->n_search_batches && !c->r->interrupted; bi++)
+        for (int pass = 0; st == NRPS_OK && pass < 2 && !c->r->interrupted; pass++)
+            for (int i = 0; st == NRPS_OK && i < p->n_backends && !c->r->interrupted; i++)
+                if (c->m[pm].bk[i] && c->m[vm].bk[i] && (pass == 0) == (i == refi))
+                    st = search_one(c, pm, vm, i, p->search_batches[bi], refi, moves + (size_t)(i + 1) * per,
+                                    moves + (size_t)(refi + 1) * per);
+    return st;
+}
+
+nrps_status bench_run_search(run_ctx *c) {
+    const bench_plan *p = c->p;
+    int pm[BENCH_MAX_MODELS], vm[BENCH_MAX_MODELS];
+    if (!p->search || c->r->interrupted) return NRPS_OK;
+    int sets = search_sets(c, pm, vm);
+    if (!sets) {
+        size_t used = strlen(c->r->search_note);
+        snprintf(c->r->search_note + used, sizeof c->r->search_note - used,
+                 "%sinside-search benchmark skipped: it needs both networks (81->9 and 81->1) or one two-headed "
+                 "network", used ? "\n" : "");
+        return NRPS_OK;
+    }
+    size_t per = (size_t)p->search_games * RPS_MAX_PLIES;
+    rps_move *moves = calloc((size_t)(p->n_backends + 1) * per, sizeof *moves);
+    c->r->srows = calloc((size_t)sets * p->n_backends * p->n_search_batches, sizeof *c->r->srows);
+    if (!moves || !c->r->srows) {
+        free(moves);
+        nrps_set_error("out of memory for the search benchmark");
+        return NRPS_ERR_NOMEM;
+    }
+    nrps_status st = NRPS_OK;
+    for (int k = 0; st == NRPS_OK && k < sets && !c->r->interrupted; k++) st = search_set(c, pm[k], vm[k], moves, per);
+    free(moves);
+    return st;
+}
