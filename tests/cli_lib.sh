@@ -27,4 +27,10 @@ expect_ok() {
   if [ "$RC" -eq 0 ] && grep -qE "$pat" "$T/out"; then ok "$name"
   else bad "$name (rc=$RC, stdout: $(head -c 300 "$T/out" | tr '\n' '|'), stderr: $(head -c 300 "$T/err" | tr '\n' '|'))"; fi
 }
+# json_check NAME FILE PYTHON-EXPR: FILE loads as JSON and the expression (over r) is true ($PY or python3).
+json_check() {
+  if "${PY:-/usr/bin/python3}" -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if ($3) else 1)" "$2" \
+    2>"$T/pyerr"; then ok "$1"
+  else bad "$1 ($(head -c 300 "$T/pyerr" | tr '\n' '|'))"; fi
+}
 summary() { echo "RESULT $1: $_p passed, $_f failed, $_s skipped"; [ "$_f" -eq 0 ]; }

@@ -10,11 +10,6 @@ A="$ROOT/tests/fixtures/any_models"
 cd "$T" || exit 1
 Q=(--iterations 20 --warmup 2 --no-search)
 
-# json_check NAME FILE PYTHON-EXPR: the JSON report loads and the expression (over r) is true.
-json_check() {
-  if "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if ($3) else 1)" "$2" 2>"$T/pyerr"; then ok "$1"
-  else bad "$1 ($(head -c 300 "$T/pyerr" | tr '\n' '|'))"; fi
-}
 
 for ty in float16 bfloat16 double int32 int8 uint8 bool; do
   expect_ok "dtype $ty runs on ort-cpu, native declines in one line" "native-cpu: not supported: .*element type" -- \
@@ -69,6 +64,10 @@ expect_ok "--dim seq=5" "x float32 \[batch, 5, 8\]" -- benchmark --model-path "$
 for v in seq seq= =5 seq=0 seq=x; do
   expect_fail "bad --dim '$v'" 2 "dim" -- benchmark --model-path "$A/symbolic_seq.onnx" --dim "$v"
 done
+expect_ok "--dim on the batch dimension fixes the batch size" "dim batch=3 fixes the batch size: measuring batch 3 only" -- \
+  benchmark --model-path "$A/two_inputs.onnx" "${Q[@]}" --dim batch=3
+expect_fail "--dim on the batch dimension and another --batch-size" 2 "dim batch=3 fixes the batch size of .*two_inputs.onnx" -- \
+  benchmark --model-path "$A/two_inputs.onnx" "${Q[@]}" --dim batch=3 --batch-size 8
 expect_fail "batch on the last axis needs --batch-dim" 2 "\('N'\) is symbolic.*--batch-dim N" -- benchmark --model-path "$A/batch_last.onnx" "${Q[@]}"
 expect_ok "--batch-dim N" "^ort-cpu +batch_last +64 " -- benchmark --model-path "$A/batch_last.onnx" "${Q[@]}" --batch-dim N --json "$T/bl.json"
 json_check "batch axis recorded" "$T/bl.json" "r['environment']['models']['batch_last']['inputs'][0]['batch_axis']==1"

@@ -6,10 +6,6 @@ PY=${PYTHON:-/usr/bin/python3}
 A="$ROOT/tests/fixtures/any_models"
 cd "$T" || exit 1
 Q=(--iterations 20 --warmup 2 --no-search)
-json_check() {
-  if "$PY" -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if ($3) else 1)" "$2" 2>"$T/pyerr"; then ok "$1"
-  else bad "$1 ($(head -c 300 "$T/pyerr" | tr '\n' '|'))"; fi
-}
 expect_ok "--concurrency 2 on one session" "^ort-cpu +conv +64 +2 " -- benchmark --model-path "$A/conv.onnx" "${Q[@]}" --concurrency 2 --json "$T/cc.json"
 json_check "concurrency rows in the JSON" "$T/cc.json" "any(x['concurrency']==2 and x['samples_per_s']>0 for x in r['results'])"
 expect_ok "--concurrency 2 with native backends (one handle each)" "^native-cpu +policy +64 +2 " -- \

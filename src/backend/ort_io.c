@@ -95,7 +95,8 @@ static int dim_bound(const be_options *opt, const char *name, int64_t *value) {
 }
 
 /* The batch axis of t: the dimension named opt->batch_dim, or else dim 0 when it is symbolic (or, in a graph
- * whose inputs all fix dim 0, that fixed dim: *fixed receives it). -1 when t has none. */
+ * whose inputs all fix dim 0, that fixed dim). -1 when t has none. A batch dimension bound with --dim becomes a
+ * fixed batch size (bind_dims). */
 static int batch_axis(const be_tensor *t, const be_options *opt, int all_fixed) {
     if (opt->batch_dim) {
         for (int d = 0; d < t->rank; d++)
@@ -103,8 +104,7 @@ static int batch_axis(const be_tensor *t, const be_options *opt, int all_fixed) 
         return -1;
     }
     if (t->rank == 0) return -1;
-    if (t->dim[0] < 0) return t->dim_name[0][0] && dim_bound(opt, t->dim_name[0], &(int64_t){0}) ? -1 : 0;
-    return all_fixed ? 0 : -1;
+    return t->dim[0] < 0 || all_fixed ? 0 : -1;
 }
 
 /* Elements per batch entry: the product of the other dims, fixed or bound; 0 when one is unknown. Sets the bound
@@ -123,7 +123,7 @@ static long sample_width(be_tensor *t) {
 static void bind_dims(be_tensor *t, const be_options *opt) {
     for (int d = 0; d < t->rank; d++) {
         int64_t v;
-        if (t->dim[d] < 0 && d != t->batch_axis && dim_bound(opt, t->dim_name[d], &v)) t->dim[d] = v;
+        if (t->dim[d] < 0 && dim_bound(opt, t->dim_name[d], &v)) t->dim[d] = v;
     }
 }
 

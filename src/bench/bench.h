@@ -150,6 +150,7 @@ typedef struct {
     bench_profile profiles[BENCH_MAX_MODELS * BENCH_MAX_BACKENDS];
     unsigned long long seed;
     char warmup[128], iterations[64];
+    char session[600];   /* the ONNX Runtime session settings and other run-wide flags, one line */
     int n_models;
     bench_model_info models[BENCH_MAX_MODELS];
     int cuda_compiled;

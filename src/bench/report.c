@@ -85,6 +85,12 @@ static void ratio_line(FILE *f, const char *label, const char *who, const char *
             x <= y ? y / x : x / y, x <= y ? "faster" : "slower", whom, a->backend, b->backend, x, y, threads);
 }
 
+static int declined(const bench_model_info *mi, const char *backend) {
+    for (int i = 0; i < mi->n_skipped; i++)
+        if (!strcmp(mi->skipped[i].backend, backend)) return 1;
+    return 0;
+}
+
 /* The rows of N concurrent callers on one session (--concurrency), when there are any. */
 static void report_concurrent(FILE *f, const bench_row *rows, int n) {
     int any = 0;
@@ -153,18 +159,18 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     int nm = 0;
     for (int m = 0; e && m < e->n_models; m++) models[nm++] = e->models[m].label;
     for (int m = 0; m < nm; m++) {
-        int maxb = 0, any = 0;
+        int maxb = 0, minb = 0;
         for (int i = 0; i < n; i++)
             if (!strcmp(rows[i].model, models[m]) && rows[i].tm.n > 0) {
-                any = 1;
                 if (rows[i].batch > maxb) maxb = rows[i].batch;
+                if (!minb || rows[i].batch < minb) minb = rows[i].batch;
             }
-        if (!any) continue;
-        int batches[2] = {1, maxb};
-        for (int k = 0; k < (maxb > 1 ? 2 : 1); k++) {
+        if (!maxb) continue;
+        int batches[2] = {minb, maxb};
+        for (int k = 0; k < (maxb > minb ? 2 : 1); k++) {
             int bsz = batches[k];
             char label[64];
-            fprintf(f, "  %s, %s (batch %d):\n", models[m], k == 0 ? "single inference" : "batch inference", bsz);
+            fprintf(f, "  %s, %s (batch %d):\n", models[m], bsz == 1 ? "single inference" : "batch inference", bsz);
             snprintf(label, sizeof label, "GPU vs CPU:");
             int gpu_lines = 0;
             static const char *pairs[3][2] = {{"ort-cuda", "ort-cpu"}, {"ort-tensorrt", "ort-cpu"}, {"native-cuda", "native-cpu"}};
@@ -186,6 +192,9 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             const bench_row *ort = find_row(rows, n, "ort-cpu", models[m], bsz);
             if (nat && ort)
                 ratio_line(f, "native C vs ONNX Runtime (CPU):", "native-cpu", "ort-cpu", nat, ort);
+            else if (!nat && declined(&e->models[m], "native-cpu"))
+                fprintf(f, "    %-32s no ratio: native-cpu declined this model (see the header)\n",
+                        "native C vs ONNX Runtime (CPU):");
             else
                 fprintf(f, "    %-32s no ratio: %s not measured in this run\n", "native C vs ONNX Runtime (CPU):",
                         !nat && !ort ? "native-cpu and ort-cpu" : !nat ? "native-cpu" : "ort-cpu");
@@ -322,6 +331,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
     cJSON_AddNumberToObject(set, "seed", (double)e->seed);
     cJSON_AddStringToObject(set, "warmup", e->warmup);
     cJSON_AddStringToObject(set, "iterations", e->iterations);
+    cJSON_AddStringToObject(set, "session", e->session);
     cJSON_AddStringToObject(set, "latency_unit", "us");
     cJSON_AddStringToObject(set, "percentile_method", "linear interpolation between closest ranks (numpy default)");
     cJSON_AddNumberToObject(set, "validation_atol", BENCH_ATOL);

@@ -287,10 +287,21 @@ static nrps_status model_batches(run_ctx *c, int m) {
     model_ctx *mc = &c->m[m];
     bench_model_info *mi = &c->r->env.models[m];
     int fb = mi->fixed_batch;
+    const char *bound = NULL; /* the --dim that fixed the batch, if one did */
+    for (int j = 0; j < mi->n_inputs && !bound; j++) {
+        const be_tensor *t = &mi->input[j];
+        for (int d = 0; t->batch_axis >= 0 && d < p->opt.n_dims; d++)
+            if (!strcmp(p->opt.dims[d].name, t->dim_name[t->batch_axis])) bound = p->opt.dims[d].name;
+    }
     if (!fb) {
         memcpy(mc->batches, p->batches, sizeof mc->batches);
         mc->n_batches = p->n_batches;
         return NRPS_OK;
+    }
+    if (p->explicit_batches && !(p->n_batches == 1 && p->batches[0] == fb) && bound) {
+        nrps_set_error("--dim %s=%d fixes the batch size of %s, so --batch-size/--sweep cannot ask for other sizes",
+                       bound, fb, mi->path);
+        return NRPS_ERR_ARG;
     }
     if (p->explicit_batches && !(p->n_batches == 1 && p->batches[0] == fb)) {
         nrps_set_error("%s has a fixed batch size %d (its graph fixes the batch dimension), so --batch-size/--sweep "
@@ -300,13 +311,34 @@ static nrps_status model_batches(run_ctx *c, int m) {
     }
     mc->batches[0] = fb;
     mc->n_batches = 1;
-    snprintf(mi->note, sizeof mi->note,
+    if (bound)
+        snprintf(mi->note, sizeof mi->note, "--dim %s=%d fixes the batch size: measuring batch %d only", bound, fb, fb);
+    else snprintf(mi->note, sizeof mi->note,
              "%s has a fixed batch size %d: measuring batch %d only (re-export with dynamic_axes={'<input>': {0: "
              "'batch'}} to measure other sizes)", p->model_paths[m], fb, fb);
     return NRPS_OK;
 }
 
 /* ---- the run ---- */
+
+/* The ONNX Runtime session settings as one line for the header and the JSON. */
+static void session_line(const bench_plan *p, char *buf, size_t len) {
+    static const char *const LEVEL[] = {"all", "none", "basic", "extended"};
+    const be_ort_settings *o = &p->opt.ort;
+    size_t pos = (size_t)snprintf(buf, len, "ONNX Runtime graph-opt %s, %s execution", LEVEL[o->graph_opt],
+                                  o->parallel ? "parallel" : "sequential");
+    if (o->inter_threads) pos += (size_t)snprintf(buf + pos, len - pos, ", %d inter-op threads", o->inter_threads);
+    pos += (size_t)snprintf(buf + pos, len - pos, ", spinning %s", o->no_spin ? "off" : "on");
+    for (int i = 0; i < o->n_config && pos < len; i++)
+        pos += (size_t)snprintf(buf + pos, len - pos, ", config %s=%s", o->config[i].key, o->config[i].value);
+    for (int i = 0; i < o->n_provider_options && pos < len; i++)
+        pos += (size_t)snprintf(buf + pos, len - pos, ", provider option %s=%s", o->provider_options[i].key,
+                                o->provider_options[i].value);
+    if (o->profile_prefix && pos < len)
+        pos += (size_t)snprintf(buf + pos, len - pos, "; profiler on (timings include its overhead)");
+    if (p->concurrency > 1 && pos < len)
+        snprintf(buf + pos, len - pos, "; then %d concurrent callers per backend", p->concurrency);
+}
 
 static void env_settings(const bench_plan *p, bench_env *e) {
     bench_env_fill(e);
@@ -319,6 +351,7 @@ static void env_settings(const bench_plan *p, bench_env *e) {
     if (p->loop.duration_s > 0)
         snprintf(e->iterations, sizeof e->iterations, "duration: %.3f s per measurement", p->loop.duration_s);
     else snprintf(e->iterations, sizeof e->iterations, "%ld calls per measurement", p->loop.iterations);
+    session_line(p, e->session, sizeof e->session);
 }
 
 static int plan_be_batch(const bench_plan *p) {

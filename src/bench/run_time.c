@@ -61,30 +61,24 @@ static nrps_status keep_reference(run_ctx *c, be_backend *b) {
     return NRPS_OK;
 }
 
-/* The reference outputs of model m at batch: nn_forward for a family network, else one run of the reference
- * backend on the same inputs. */
+/* The reference outputs of a family network at batch: nn_forward on the same inputs. (Outside the family the
+ * reference backend's own outputs are kept after its row is timed, so that its first call stays the first.) */
 static nrps_status make_reference(run_ctx *c, int m, int batch) {
-    model_ctx *mc = &c->m[m];
-    if (mc->net) {
-        const nn_arch *a = &mc->net->arch;
-        float *refs[BE_MAX_IO];
-        nrps_status st = grow(&c->scratch, &c->scratch_cap, nn_forward_scratch(a, batch));
-        for (int h = 0; st == NRPS_OK && h < a->n_heads; h++) {
-            c->ref_elems[h] = (long)batch * nn_head_width(a, h);
-            st = grow(&c->ref[h], &c->ref_cap[h], (size_t)c->ref_elems[h]);
-            refs[h] = c->ref[h];
-        }
-        if (st == NRPS_OK && nn_forward(mc->net, mc->pool[0], batch, refs, c->scratch) != NRPS_OK) {
-            char msg[600];
-            snprintf(msg, sizeof msg, "%s", nrps_last_error());
-            nrps_set_error("reference forward: %s", msg);
-            return NRPS_ERR_BACKEND;
-        }
-        return st;
+    const nn_arch *a = &c->m[m].net->arch;
+    float *refs[BE_MAX_IO];
+    nrps_status st = grow(&c->scratch, &c->scratch_cap, nn_forward_scratch(a, batch));
+    for (int h = 0; st == NRPS_OK && h < a->n_heads; h++) {
+        c->ref_elems[h] = (long)batch * nn_head_width(a, h);
+        st = grow(&c->ref[h], &c->ref_cap[h], (size_t)c->ref_elems[h]);
+        refs[h] = c->ref[h];
     }
-    be_backend *rb = mc->bk[mc->ref_backend];
-    nrps_status st = be_run_io(rb, (const void *const *)mc->pool, batch, NULL);
-    return st != NRPS_OK ? st : keep_reference(c, rb);
+    if (st == NRPS_OK && nn_forward(c->m[m].net, c->m[m].pool[0], batch, refs, c->scratch) != NRPS_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", nrps_last_error());
+        nrps_set_error("reference forward: %s", msg);
+        return NRPS_ERR_BACKEND;
+    }
+    return st;
 }
 
 /* Compares b's last outputs with the reference. */
@@ -147,8 +141,9 @@ static nrps_status time_one(run_ctx *c, int m, int i, int batch) {
     c->r->n_rows++;
     if (row->tm.interrupted) c->r->interrupted = 1;
     row->is_reference = c->p->validate && !mc->net && i == mc->ref_backend;
-    if (!c->p->validate || c->r->interrupted || row->is_reference) return NRPS_OK;
+    if (!c->p->validate || c->r->interrupted) return NRPS_OK;
     if ((st = be_run_io(b, (const void *const *)in, batch, (void *const *)fout)) != NRPS_OK) return st;
+    if (row->is_reference) return keep_reference(c, b);
     if ((st = validate_row(c, b, batch, row)) != NRPS_OK) return st;
     c->r->validation_failed += !row->val.ok;
     return NRPS_OK;
@@ -177,7 +172,7 @@ nrps_status bench_time_models(run_ctx *c) {
         model_ctx *mc = &c->m[m];
         for (int bi = 0; bi < mc->n_batches && !c->r->interrupted; bi++) {
             int batch = mc->batches[bi];
-            nrps_status st = p->validate ? make_reference(c, m, batch) : NRPS_OK;
+            nrps_status st = p->validate && mc->net ? make_reference(c, m, batch) : NRPS_OK;
             for (int pass = 0; st == NRPS_OK && pass < 2; pass++) /* the reference backend's row first */
                 for (int i = 0; st == NRPS_OK && i < p->n_backends && !c->r->interrupted; i++)
                     if (mc->bk[i] && (pass == 0) == (i == mc->ref_backend)) st = time_one(c, m, i, batch);

@@ -184,8 +184,8 @@ static void print_header(const bench_result *r, void *ctx) {
     printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", e->ort_version, e->providers,
            e->cuda_compiled ? "compiled in" : "not compiled in", e->git_commit[0] ? e->git_commit : "unknown");
     for (int m = 0; m < e->n_models; m++) print_model(&e->models[m]);
-    printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %d\n", e->inputs, e->warmup, e->iterations,
-           e->threads);
+    printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %d\n  session   %s\n", e->inputs, e->warmup,
+           e->iterations, e->threads, e->session);
     fflush(stdout);
 }
 
