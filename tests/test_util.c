@@ -1,5 +1,7 @@
 /* test_util.c - PRNG reproducibility and distribution, strict number parsing, atomic writes, file reads,
  * SHA-256 against a known digest. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -132,6 +134,43 @@ static void test_second_sigint_removes_temp_files(void) {
     CHECK(rmdir(dir) == 0); /* empty */
 }
 
+/* The cap: a regular file or a pipe of exactly max_bytes is read whole, one byte more is refused. */
+static void test_read_file_cap(void) {
+    char path[] = "/tmp/nrps_cap_XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    char buf[4097];
+    memset(buf, 'x', sizeof buf);
+    REQUIRE(write(fd, buf, 4096) == 4096);
+    close(fd);
+    char *data = NULL;
+    size_t len = 0;
+    CHECK(nrps_read_file(path, 4096, &data, &len) == NRPS_OK && len == 4096 && data[4096] == 0);
+    free(data);
+    CHECK(nrps_read_file(path, 4095, &data, &len) == NRPS_ERR_FORMAT && !data);
+    CHECK(strstr(nrps_last_error(), path) != NULL);
+    for (int extra = 0; extra < 2; extra++) { /* a pipe: exactly the cap, then one byte more */
+        int p[2];
+        REQUIRE(pipe(p) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            ssize_t w = write(p[1], buf, (size_t)(4096 + extra));
+            _exit(w == 4096 + extra ? 0 : 1);
+        }
+        close(p[1]);
+        char dev[64];
+        snprintf(dev, sizeof dev, "/proc/self/fd/%d", p[0]);
+        nrps_status st = nrps_read_file(dev, 4096, &data, &len);
+        CHECK(extra ? st == NRPS_ERR_FORMAT : st == NRPS_OK && len == 4096);
+        free(data);
+        data = NULL;
+        close(p[0]);
+        waitpid(pid, NULL, 0);
+    }
+    unlink(path);
+}
+
 int main(void) {
     RUN(test_rng_reproducible);
     RUN(test_rng_below_uniform);
@@ -139,5 +178,6 @@ int main(void) {
     RUN(test_parse);
     RUN(test_atomic_write_and_read);
     RUN(test_second_sigint_removes_temp_files);
+    RUN(test_read_file_cap);
     return check_summary("util");
 }

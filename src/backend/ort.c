@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -35,6 +36,10 @@ int ort_fail(OrtStatus *st, const char *what) {
 static pthread_once_t g_ort_once = PTHREAD_ONCE_INIT;
 
 static void api_load(void) {
+    /* The pinned release carries Microsoft's telemetry client: with it on, every environment writes
+     * $TMPDIR/mat-debug-<pid>.log and a ~/.cache/Microsoft/... database and may try to upload. Off unless the
+     * user set ORT_DISABLE_TELEMETRY themselves. */
+    setenv("ORT_DISABLE_TELEMETRY", "1", 0);
     const OrtApiBase *base = OrtGetApiBase();
     g_ort = base ? base->GetApi(ORT_API_VERSION) : NULL;
 }
@@ -115,9 +120,33 @@ int be_ort_provider_is_gpu(const char *provider) {
 /* The process-wide environment: created by the first session, released with the last (serialised). */
 static pthread_mutex_t g_env_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* How many more file descriptors this process can open, counting up to want. */
+static int spare_fds(int want) {
+    int fd[8], n = 0;
+    while (n < want && n < 8 && (fd[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) n++;
+    for (int i = 0; i < n; i++) close(fd[i]);
+    return n;
+}
+
+/* ONNX Runtime's telemetry client (when the user turned it on) dereferences a failed fopen with few descriptors
+ * left (ulimit -n): refuse before it crashes. */
+static nrps_status env_fds_check(void) {
+    const char *t = getenv("ORT_DISABLE_TELEMETRY");
+    int telemetry = !t || strcmp(t, "1");
+    if (!telemetry || spare_fds(4) >= 4) return NRPS_OK;
+    nrps_set_error("ONNX Runtime CreateEnv: fewer than 4 file descriptors left (ulimit -n) and ONNX Runtime's "
+                   "telemetry is on (ORT_DISABLE_TELEMETRY=%s); raise the limit or unset ORT_DISABLE_TELEMETRY",
+                   t ? t : "unset");
+    return NRPS_ERR_UNAVAILABLE;
+}
+
 static nrps_status env_acquire(void) {
     nrps_status rc = NRPS_OK;
     pthread_mutex_lock(&g_env_lock);
+    if (!g_env && (rc = env_fds_check()) != NRPS_OK) {
+        pthread_mutex_unlock(&g_env_lock);
+        return rc;
+    }
     if (!g_env && ort_fail(g_ort->CreateEnv(ORT_LOGGING_LEVEL_FATAL, "neural_rps", &g_env), "ONNX Runtime CreateEnv"))
         rc = NRPS_ERR_BACKEND;
     else
@@ -370,6 +399,7 @@ static nrps_status session_create(const char *provider, const be_model *m, const
         return rc;
     }
     sh->refs = 1;
+    snprintf(sh->path, sizeof sh->path, "%s", be_model_path(m));
     double t0 = nrps_now_s();
     pthread_mutex_lock(&g_env_lock); /* provider plugin registration touches the shared environment */
     rc = session_options(provider, opt, &so, info->provider, sizeof info->provider);

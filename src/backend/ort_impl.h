@@ -15,6 +15,7 @@ int ort_fail(OrtStatus *st, const char *what);
 /* A session and what every handle on it shares; destroyed with the last handle (ort_shared_release). */
 typedef struct {
     OrtSession *sess;
+    char path[512]; /* the model, for messages */
     int refs;      /* handles on it */
     int profiling; /* 1 until SessionEndProfiling */
     int n_in, n_out;

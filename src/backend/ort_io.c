@@ -334,10 +334,14 @@ static nrps_status handle_run_io(void *p, const void *const *in, int batch, void
     for (int j = 0; in && j < sh->n_in; j++)
         if (in[j] && in[j] != c->in_buf[j]) memcpy(c->in_buf[j], in[j], tensor_bytes(&c->in[j], batch));
     c->n_last = 0;
-    if (ort_fail(g_ort->Run(sh->sess, NULL, (const char *const *)sh->in_name, (const OrtValue *const *)s->v,
-                            (size_t)sh->n_in, (const char *const *)sh->out_name, (size_t)sh->n_out, s->v + sh->n_in),
-                 "ONNX Runtime Run"))
+    OrtStatus *st = g_ort->Run(sh->sess, NULL, (const char *const *)sh->in_name, (const OrtValue *const *)s->v,
+                               (size_t)sh->n_in, (const char *const *)sh->out_name, (size_t)sh->n_out, s->v + sh->n_in);
+    if (st) { /* the message is formatted only on failure: Run is the timed call */
+        char what[600];
+        snprintf(what, sizeof what, "%s: ONNX Runtime Run at batch %d", sh->path, batch);
+        ort_fail(st, what);
         return NRPS_ERR_BACKEND;
+    }
     for (int k = 0; k < sh->n_out; k++) {
         if ((rc = output_data(c, s, k, batch)) != NRPS_OK) return rc;
         if (out && out[k] && out[k] != c->last[k])

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -243,68 +244,103 @@ nrps_status nrps_write_file_atomic(const char *path, const void *data, size_t le
     return nrps_atomic_commit(&af);
 }
 
+/* How long a FIFO may wait for its writer: NRPS_FIFO_WAIT_S seconds (0..3600; the tests use 1), default 10. */
+static int fifo_wait_ms(void) {
+    const char *e = getenv("NRPS_FIFO_WAIT_S");
+    long v;
+    return e && nrps_parse_long(e, 0, 3600, &v) ? (int)v * 1000 : 10000;
+}
+
+/* Opens path for reading without blocking on a FIFO that has no writer: waits at most fifo_wait_ms() for one,
+ * then reads block as usual. *st receives fstat of what was opened. Returns the fd or -1 (error set). */
+static int open_input(const char *path, struct stat *st) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        nrps_set_error("%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, st) != 0) {
+        nrps_set_error("%s: cannot stat: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (S_ISDIR(st->st_mode)) {
+        nrps_set_error("%s: is a directory, expected a file", path);
+        close(fd);
+        return -1;
+    }
+    if ((S_ISCHR(st->st_mode) && !isatty(fd)) || S_ISBLK(st->st_mode)) { /* /dev/zero, /dev/urandom, disks */
+        nrps_set_error("%s: is a device, expected a file or a pipe", path);
+        close(fd);
+        return -1;
+    }
+    if (S_ISFIFO(st->st_mode)) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        int r;
+        int wait_ms = fifo_wait_ms();
+        while ((r = poll(&pf, 1, wait_ms)) < 0 && errno == EINTR && !nrps_interrupted) {}
+        if (r <= 0) {
+            nrps_set_error("%s: a FIFO with no writer (waited %d s)", path, wait_ms / 1000);
+            close(fd);
+            return -1;
+        }
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+/* Reads fd to its end into a buffer of at most max_bytes (+1 for the NUL); -1 when there is more. */
+static nrps_status read_all(int fd, const char *path, size_t max_bytes, size_t hint, char **data, size_t *len) {
+    size_t cap = (hint < max_bytes ? hint : max_bytes) + 1, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) goto nomem;
+    for (;;) {
+        if (n == cap) { /* grown or a stream: extend, never past max_bytes + 1 */
+            if (cap > max_bytes) {
+                free(buf);
+                nrps_set_error("%s: larger than the %zu bytes allowed", path, max_bytes);
+                return NRPS_ERR_FORMAT;
+            }
+            size_t ncap = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) goto nomem;
+            buf = nb, cap = ncap;
+        }
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR && !nrps_interrupted) continue;
+        if (got < 0) {
+            free(buf);
+            nrps_set_error("%s: read error: %s", path, strerror(errno));
+            return NRPS_ERR_IO;
+        }
+        if (got == 0) break;
+        n += (size_t)got;
+    }
+    buf[n] = 0;
+    *data = buf, *len = n;
+    return NRPS_OK;
+nomem:
+    free(buf);
+    nrps_set_error("%s: out of memory", path);
+    return NRPS_ERR_NOMEM;
+}
+
 nrps_status nrps_read_file(const char *path, size_t max_bytes, char **data, size_t *len) {
     *data = NULL;
     *len = 0;
     struct stat sb;
-    if (stat(path, &sb) != 0) {
-        nrps_set_error("%s: cannot open: %s", path, strerror(errno));
-        return NRPS_ERR_IO;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        nrps_set_error("%s: is a directory, expected a file", path);
-        return NRPS_ERR_IO;
-    }
-    if ((size_t)sb.st_size > max_bytes) {
-        nrps_set_error("%s: file is %lld bytes, more than the %zu allowed", path, (long long)sb.st_size,
-                       max_bytes);
+    int fd = open_input(path, &sb);
+    if (fd < 0) return NRPS_ERR_IO;
+    if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > max_bytes) {
+        close(fd);
+        nrps_set_error("%s: file is %lld bytes, more than the %zu allowed", path, (long long)sb.st_size, max_bytes);
         return NRPS_ERR_FORMAT;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nrps_set_error("%s: cannot open: %s", path, strerror(errno));
-        return NRPS_ERR_IO;
-    }
-    size_t cap = (size_t)sb.st_size + 1, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        nrps_set_error("%s: out of memory", path);
-        return NRPS_ERR_NOMEM;
-    }
-    for (;;) {
-        if (n + 1 >= cap) { /* file grew or is a pipe: extend within max_bytes */
-            if (cap > max_bytes) {
-                free(buf);
-                fclose(f);
-                nrps_set_error("%s: file is larger than the %zu bytes allowed", path, max_bytes);
-                return NRPS_ERR_FORMAT;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                nrps_set_error("%s: out of memory", path);
-                return NRPS_ERR_NOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int rerr = ferror(f);
-    fclose(f);
-    if (rerr) {
-        free(buf);
-        nrps_set_error("%s: read error", path);
-        return NRPS_ERR_IO;
-    }
-    buf[n] = 0;
-    *data = buf;
-    *len = n;
-    return NRPS_OK;
+    size_t hint = S_ISREG(sb.st_mode) ? (size_t)sb.st_size : 65536;
+    nrps_status st = read_all(fd, path, max_bytes, hint, data, len);
+    close(fd);
+    return st;
 }
 
 int nrps_parse_long(const char *s, long lo, long hi, long *out) {

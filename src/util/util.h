@@ -61,8 +61,11 @@ void nrps_atomic_abort(nrps_atomic_file *af);
 /* Whole-buffer convenience wrapper around the three calls above. */
 nrps_status nrps_write_file_atomic(const char *path, const void *data, size_t len);
 
-/* Reads a whole regular file into a malloc'd buffer (NUL-terminated; *len excludes the NUL).
- * Refuses directories and files larger than max_bytes with a clear error. */
+/* Reads a whole file, pipe or device into a malloc'd buffer (NUL-terminated; *len excludes the NUL), once: the
+ * size cap comes from fstat of the opened file (a regular file over max_bytes is refused before reading) and a
+ * stream is read up to max_bytes + 1 bytes at most. A FIFO with no writer is refused after a bounded wait (10 s)
+ * instead of blocking in open(). Refuses directories and devices other than a terminal. Errors are one line naming
+ * the file. */
 nrps_status nrps_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
 
 /* Strict number parsing for flags: whole string must be a number within [lo, hi]. */
