@@ -98,6 +98,10 @@ def torch_models(out):
     export(net, (x,), os.path.join(out, "torch_dynamic.onnx"), input_names=["board"],
            output_names=["policy"], dynamic_axes={"board": batch, "policy": batch})
 
+    # dynamic_axes on the input only: the exporter names the output's batch dim itself ("Softmax..._dim_0")
+    export(net, (x,), os.path.join(out, "torch_input_axis_only.onnx"), input_names=["board"],
+           dynamic_axes={"board": batch})
+
     torch.manual_seed(2)
     export(mlp(100, 32, 10), (torch.zeros(1, 100),), os.path.join(out, "mlp_100_32_10.onnx"),
            input_names=["input"], output_names=["output"],
@@ -193,6 +197,17 @@ def batch_last(out):
     save_helper(graph, os.path.join(out, "batch_last.onnx"))
 
 
+def external_data(out):
+    """A MatMul whose weight lives in a separate file beside the model (onnx's save_as_external_data)."""
+    w = numpy_helper.from_array(weights(500, 6, 3), "W")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "external_data",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.save_model(model, os.path.join(out, "external_data.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="external_data.onnx.data", size_threshold=0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "any_models"))
@@ -203,6 +218,7 @@ def main():
         dtype_model(a.out, i, name, elem, same)
     symbolic_seq(a.out)
     batch_last(a.out)
+    external_data(a.out)
     for f in sorted(os.listdir(a.out)):
         if f.endswith(".onnx"):
             p = os.path.join(a.out, f)

@@ -44,6 +44,12 @@ expect_ok "100-32-10 dense model: not a game model, native and ORT agree" "^nati
   benchmark --model-path "$A/mlp_100_32_10.onnx" "${Q[@]}"
 grep -q "mlp_100_32_10.onnx: not a game model" "$T/out" && ok "100-32-10 is not called a policy" || bad "100-32-10 is not called a policy"
 
+expect_ok "dynamic axis on the input only: the output's invented batch name is still the batch" \
+  "^native-cpu +policy +64 .* ok " -- benchmark --model-path "$A/torch_input_axis_only.onnx" "${Q[@]}"
+expect_ok "external data beside the model" "^ort-cpu +external_data +64 .* ref" -- \
+  benchmark --model-path "$A/external_data.onnx" "${Q[@]}"
+grep -q "native-cpu: not supported: .*uses external data" "$T/out" && ok "native declines external data" || bad "native declines external data"
+
 # static batch
 expect_ok "torch.onnx.export defaults: fixed batch 1 measured with a note" "fixed batch size 1: measuring batch 1 only" -- \
   benchmark --model-path "$A/torch_static.onnx" "${Q[@]}"

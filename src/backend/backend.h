@@ -30,7 +30,7 @@
  * is in the network family, the network read from them. */
 typedef struct be_model be_model;
 
-/* Reads path (regular file, at most 256 MiB) into a new model (*out, free with be_model_free). A file that is
+/* Reads path (a file or a pipe, read once, at most 2 GiB) into a new model (*out, free with be_model_free). A file that is
  * not valid ONNX fails here (NRPS_ERR_IO / NRPS_ERR_FORMAT, one line naming the file); a valid graph outside the
  * network family is kept (be_model_net is NULL and be_model_refusal says why). */
 nrps_status be_model_load(const char *path, be_model **out);
@@ -43,6 +43,9 @@ void be_model_free(be_model *m); /* accepts NULL */
 
 const char *be_model_path(const be_model *m);   /* the file, or the label of an in-memory model */
 const char *be_model_sha256(const be_model *m); /* 64 hex digits of the bytes */
+/* The folder of the file the model was read from ("" for a model made in memory): where ONNX Runtime looks for
+ * its external data files. */
+void be_model_dir(const be_model *m, char *buf, size_t len);
 const void *be_model_bytes(const be_model *m, size_t *len);
 const nn_net *be_model_net(const be_model *m);  /* NULL when outside the network family */
 const char *be_model_refusal(const be_model *m); /* why be_model_net is NULL, naming the file ("" otherwise) */

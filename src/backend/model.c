@@ -5,10 +5,12 @@
 
 #include "backend/backend_impl.h"
 
-enum { BE_MODEL_MAX_BYTES = 256 << 20 };
+/* ONNX files are protobufs, which cannot exceed 2 GiB (bigger models keep their weights in external data) */
+enum { BE_MODEL_MAX_BYTES = 0x7fffffff };
 
 struct be_model {
     char path[512];
+    int from_file; /* path names the file the bytes came from (else it is a label) */
     char sha256[65];
     uint8_t *bytes;
     size_t len;
@@ -50,6 +52,7 @@ nrps_status be_model_load(const char *path, be_model **out) {
         return NRPS_ERR_NOMEM;
     }
     snprintf(m->path, sizeof m->path, "%s", path);
+    m->from_file = 1;
     char *data = NULL;
     size_t len = 0;
     nrps_status st = nrps_read_file(path, BE_MODEL_MAX_BYTES, &data, &len);
@@ -112,6 +115,15 @@ nrps_status be_model_from_net(const nn_net *n, const onnx_net_info *info, const 
 }
 
 const char *be_model_path(const be_model *m) { return m->path; }
+
+void be_model_dir(const be_model *m, char *buf, size_t len) {
+    if (!len) return;
+    buf[0] = 0;
+    if (!m->from_file) return;
+    const char *slash = strrchr(m->path, '/');
+    if (!slash) snprintf(buf, len, ".");
+    else snprintf(buf, len, "%.*s", slash == m->path ? 1 : (int)(slash - m->path), m->path);
+}
 const char *be_model_sha256(const be_model *m) { return m->sha256; }
 const void *be_model_bytes(const be_model *m, size_t *len) {
     *len = m->len;

@@ -377,10 +377,23 @@ static nrps_status session_settings(const be_options *opt, OrtSessionOptions *so
     return NRPS_OK;
 }
 
-static nrps_status session_options(const char *provider, const be_options *opt, OrtSessionOptions **so, char *used,
-                                   size_t used_len) {
+/* A model read from a file finds its external data beside it (the session is made from the bytes in memory, so
+ * ONNX Runtime would not know the folder); a --session-config of the same key wins. */
+static nrps_status external_data_folder(const be_model *m, const be_options *opt, OrtSessionOptions *so) {
+    const char *key = "session.model_external_initializers_file_folder_path";
+    char dir[512];
+    be_model_dir(m, dir, sizeof dir);
+    for (int i = 0; i < opt->ort.n_config; i++)
+        if (!strcmp(opt->ort.config[i].key, key)) return NRPS_OK;
+    if (!dir[0] || !ort_fail(g_ort->AddSessionConfigEntry(so, key, dir), "external data folder")) return NRPS_OK;
+    return NRPS_ERR_BACKEND;
+}
+
+static nrps_status session_options(const char *provider, const be_model *m, const be_options *opt,
+                                   OrtSessionOptions **so, char *used, size_t used_len) {
     if (ort_fail(g_ort->CreateSessionOptions(so), "CreateSessionOptions")) return NRPS_ERR_BACKEND;
     nrps_status rc = session_settings(opt, *so);
+    if (rc == NRPS_OK) rc = external_data_folder(m, opt, *so);
     return rc != NRPS_OK ? rc : append_provider(*so, provider, opt, used, used_len);
 }
 
@@ -402,7 +415,7 @@ static nrps_status session_create(const char *provider, const be_model *m, const
     snprintf(sh->path, sizeof sh->path, "%s", be_model_path(m));
     double t0 = nrps_now_s();
     pthread_mutex_lock(&g_env_lock); /* provider plugin registration touches the shared environment */
-    rc = session_options(provider, opt, &so, info->provider, sizeof info->provider);
+    rc = session_options(provider, m, opt, &so, info->provider, sizeof info->provider);
     pthread_mutex_unlock(&g_env_lock);
     size_t len = 0;
     const void *bytes = be_model_bytes(m, &len);

@@ -197,16 +197,27 @@ static nrps_status describe_inputs(ort_shared *sh, const be_options *opt, const 
     return NRPS_OK;
 }
 
-/* The batch axis of an output: the dimension named like the inputs' batch dimension, else dim 0 when symbolic
- * and unnamed or equal to a fixed batch. */
-static int output_batch_axis(const be_tensor *t, const be_info *info, const char *batch_name) {
+/* 1 when name is one of the inputs' symbolic dimensions other than their batch axis. */
+static int input_other_dim(const be_info *info, const char *name) {
+    for (int j = 0; j < info->n_inputs; j++)
+        for (int d = 0; d < info->input[j].rank; d++)
+            if (d != info->input[j].batch_axis && !strcmp(info->input[j].dim_name[d], name)) return 1;
+    return 0;
+}
+
+/* The batch axis of an output: the dimension named like the inputs' batch dimension; else dim 0 when it equals a
+ * fixed batch, or when it is symbolic and its name (exporters invent ones like "Gemmpolicy_dim_0") is neither
+ * bound by --dim nor one of the inputs' other dimensions. */
+static int output_batch_axis(const be_tensor *t, const be_info *info, const char *batch_name, const be_options *opt) {
     if (batch_name[0]) {
         for (int d = 0; d < t->rank; d++)
             if (!strcmp(t->dim_name[d], batch_name)) return d;
     }
     if (t->rank == 0) return -1;
     if (info->fixed_batch > 0) return t->dim[0] == info->fixed_batch ? 0 : -1;
-    return t->dim[0] < 0 && (!t->dim_name[0][0] || !batch_name[0]) ? 0 : -1;
+    if (t->dim[0] > 0) return -1;
+    int64_t v;
+    return t->dim_name[0][0] && (dim_bound(opt, t->dim_name[0], &v) || input_other_dim(info, t->dim_name[0])) ? -1 : 0;
 }
 
 nrps_status ort_describe(ort_shared *sh, const be_options *opt, const nn_net *net, const char *path, be_info *info) {
@@ -228,7 +239,7 @@ nrps_status ort_describe(ort_shared *sh, const be_options *opt, const nn_net *ne
     for (int k = 0; k < info->n_outputs; k++) {
         be_tensor *t = &info->output[k];
         if ((rc = read_tensor(sh, 1, (size_t)k, path, t)) != NRPS_OK) return rc;
-        t->batch_axis = output_batch_axis(t, info, batch_name);
+        t->batch_axis = output_batch_axis(t, info, batch_name, opt);
         bind_dims(t, opt);
         t->width = sample_width(t);
         if (t->width < 0) t->width = 0; /* huge: let ONNX Runtime allocate it */

@@ -231,7 +231,7 @@ static cJSON *tensor_json(const be_tensor *t) {
     cJSON_AddStringToObject(o, "type", be_dtype_name(t->dtype));
     cJSON *shape = cJSON_AddArrayToObject(o, "shape");
     for (int d = 0; d < t->rank; d++)
-        cJSON_AddItemToArray(shape, t->dim[d] > 0 && d != t->batch_axis ? cJSON_CreateNumber((double)t->dim[d])
+        cJSON_AddItemToArray(shape, t->dim[d] > 0 ? cJSON_CreateNumber((double)t->dim[d])
                                     : cJSON_CreateString(t->dim_name[d][0] ? t->dim_name[d] : "?"));
     if (t->batch_axis >= 0) cJSON_AddNumberToObject(o, "batch_axis", t->batch_axis);
     else cJSON_AddNullToObject(o, "batch_axis");
