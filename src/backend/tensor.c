@@ -49,6 +49,19 @@ static uint16_t f32_to_f16(float f) {
     return sign | (uint16_t)((e + 14) << 10) | (uint16_t)(mant - 1024);
 }
 
+/* v as a float rounded to odd: when bits are dropped the last bit is set. Rounding that float again to float16 /
+ * bfloat16 (11 / 8 significant bits, at least 2 fewer than float's 24) then gives v rounded once to nearest even;
+ * a plain (float)v would round twice (1 + 2^-11 + 2^-40 -> 1 + 2^-11, a tie, -> 1 instead of 1 + 2^-10). */
+static float f64_to_f32_odd(double v) {
+    float f = (float)v;
+    if (isfinite(f) && (double)f != v) {
+        uint32_t x;
+        memcpy(&x, &f, 4);
+        if (!(x & 1)) f = nextafterf(f, v > (double)f ? INFINITY : -INFINITY);
+    }
+    return f;
+}
+
 static float bf16_to_f32(uint16_t h) {
     uint32_t x = (uint32_t)h << 16;
     float f;
@@ -103,14 +116,16 @@ void be_dtype_set(be_dtype t, void *data, size_t i, double v) {
     } u;
     switch (t) {
     case BE_F32: u.f = (float)v; break;
-    case BE_F16: u.u16 = f32_to_f16((float)v); break;
-    case BE_BF16: u.u16 = f32_to_bf16((float)v); break;
+    case BE_F16: u.u16 = f32_to_f16(f64_to_f32_odd(v)); break;
+    case BE_BF16: u.u16 = f32_to_bf16(f64_to_f32_odd(v)); break;
     case BE_F64: u.d = v; break;
-    case BE_I64: u.i64 = (int64_t)round_clamp(v, -9.2233720368547748e18, 9.2233720368547748e18 - 1024); break;
+    /* the 64-bit bounds are 2^63 / 2^64 (exact doubles; INT64_MAX and UINT64_MAX are not): at or above them,
+     * saturate; below, the largest double is 2^63 - 1024 / 2^64 - 2048 */
+    case BE_I64: u.i64 = v >= 0x1p63 ? INT64_MAX : (int64_t)round_clamp(v, -0x1p63, 0x1p63 - 1024); break;
     case BE_I32: u.i32 = (int32_t)round_clamp(v, INT32_MIN, INT32_MAX); break;
     case BE_I16: u.i16 = (int16_t)round_clamp(v, INT16_MIN, INT16_MAX); break;
     case BE_I8: u.i8 = (int8_t)round_clamp(v, INT8_MIN, INT8_MAX); break;
-    case BE_U64: u.u64 = (uint64_t)round_clamp(v, 0, 1.8446744073709552e19 - 2048); break;
+    case BE_U64: u.u64 = v >= 0x1p64 ? UINT64_MAX : (uint64_t)round_clamp(v, 0, 0x1p64 - 2048); break;
     case BE_U32: u.u32 = (uint32_t)round_clamp(v, 0, UINT32_MAX); break;
     case BE_U16: u.u16 = (uint16_t)round_clamp(v, 0, UINT16_MAX); break;
     case BE_U8: u.u8 = (uint8_t)round_clamp(v, 0, UINT8_MAX); break;
