@@ -166,8 +166,8 @@ nrps_status be_create(const char *name, const be_model *model, const be_options 
 nrps_status be_run(be_backend *b, const float *in, int batch, float *const *out);
 
 /* Runs batch samples of any model: in[j] holds be_tensor_elems(&input[j], batch) elements of input j's type
- * (NULL: the backend's own input buffer j, see be_io_tensors); out[k] (or out == NULL / out[k] == NULL: not
- * copied) receives output k. Every output is computed on every call; be_last_outputs gives them. */
+ * (NULL: the backend's own input buffer j, see be_io_tensors); out is NULL or an array of n_outputs pointers:
+ * out[k] receives output k (NULL: not copied). Every output is computed on every call; be_last_outputs gives them. */
 nrps_status be_run_io(be_backend *b, const void *const *in, int batch, void *const *out);
 
 /* The outputs of the last successful run: data[k] (valid until the next run or be_destroy) and elems[k]. Returns
