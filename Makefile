@@ -83,6 +83,20 @@ $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: $(ONNX_PROTO)
 $(GEN)/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	$(CC) $(CPPFLAGS) -std=c11 $(OPT) $(SAN) -w -c $< -o $@
 
+# The source tree's commit, compiled into the binary (the benchmark's git_commit): $(GEN)/nrps_git.h is remade by
+# every make but rewritten only when the commit changes, so a commit rebuilds report.o and nothing else. "unknown"
+# outside a git checkout (or when this folder is not the checkout's top level); NRPS_GIT_COMMIT=... overrides it.
+.PHONY: FORCE
+$(GEN)/nrps_git.h: FORCE
+	@mkdir -p $(GEN)
+	@c='$(NRPS_GIT_COMMIT)'; if [ -z "$$c" ]; then \
+	  top=$$(git -C "$(CURDIR)" rev-parse --show-toplevel 2>/dev/null) && [ "$$(cd "$$top" && pwd -P)" = "$$(pwd -P)" ] && \
+	  c=$$(git -C "$(CURDIR)" rev-parse --short=12 HEAD 2>/dev/null) || c=unknown; fi; \
+	c=$$(printf '%s' "$$c" | tr -cd 'A-Za-z0-9._+-' | cut -c1-40); \
+	printf '#define NRPS_GIT_COMMIT "%s"\n' "$${c:-unknown}" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(BUILD)/src/bench/report.o: $(GEN)/nrps_git.h
+
 $(BUILD)/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

@@ -4,7 +4,7 @@
 #   benchmark while generating its input positions, while timing (table + "Interrupted", JSON/CSV complete and
 #   marked interrupted), and a double Ctrl-C (immediate exit, nothing written);
 #   train (finished generations intact, one line naming the generation, --resume continues);
-#   arena (one line, no record written).
+#   arena (one line, no record written); benchmark during the inside-search warm-up game.
 . "$(dirname "$0")/cli_lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
 "$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_policy.model" --out "$T/p.onnx" >/dev/null 2>&1 &&
@@ -93,5 +93,31 @@ kill -INT $PID; wait $PID; rc=$?
 [ "$rc" -eq 130 ] && [ "$(grep -c '' "$T/a.err")" -eq 1 ] && grep -q "interrupted (SIGINT)" "$T/a.err" && [ ! -s "$T/a.out" ] &&
   [ ! -e "$T/a.jsonl" ] && ok "arena: SIGINT exits 130, one line, no record" || bad "arena: SIGINT (rc=$rc, $(head -c 300 "$T/a.err"))"
 no_tmp "$T" "arena"
+
+# 6. benchmark, SIGINT during the inside-search warm-up game (one unmeasured game of 100000-playout searches, about a
+#    second): like a Ctrl-C anywhere else in the benchmark, the report of what was measured, JSON marked
+#    interrupted, exit 130, nothing on stderr. The phase is found by timing (the timing section before it is a few
+#    milliseconds), so a few delays are tried; a stop that lands elsewhere is still checked, then another delay.
+hit=0
+for d in 0.3 0.1 0.6 1.0; do
+  rm -f "$T/s6.json"
+  start_bg "$T/s6.out" "$T/s6.err" benchmark "${M[@]}" --backends native-cpu --no-floor --iterations 20 --warmup 2 \
+    --search-games 1 --search-playouts 100000 --search-batch 1 --json "$T/s6.json"
+  wait_for "$T/s6.out" "^  session" 60; sleep "$d"
+  kill -INT $PID; wait $PID; rc=$?
+  if [ "$rc" -ne 130 ] || [ -s "$T/s6.err" ]; then
+    bad "benchmark: SIGINT in the search section after ${d}s (rc=$rc, stderr: $(head -c 300 "$T/s6.err" | tr '\n' '|'))"; hit=-1; break
+  fi
+  grep -qE "^native-cpu +policy\+value +1  \(interrupted during the unmeasured warm-up game: nothing measured\)$" "$T/s6.out" || continue
+  hit=1
+  grep -q "Interrupted (SIGINT): the table shows what was measured before the stop." "$T/s6.out" &&
+    grep -qE "^native-cpu +policy +64 " "$T/s6.out" && ok "benchmark: SIGINT in the search warm-up: exit 130, the report, nothing on stderr" ||
+    bad "benchmark: SIGINT in the search warm-up: report ($(tail -c 300 "$T/s6.out"))"
+  "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['interrupted'] is True and len(d['results']) == 4 and d['search'] == []" \
+    "$T/s6.json" && ok "benchmark: SIGINT in the search warm-up: JSON complete and marked interrupted" || bad "benchmark: JSON after SIGINT in the search warm-up"
+  break
+done
+[ "$hit" -eq 0 ] && skip "benchmark: no SIGINT landed in the search warm-up game (each stop came before or after it; exit 130 each time)"
+no_tmp "$T" "benchmark search warm-up SIGINT"
 
 summary fault_sigint

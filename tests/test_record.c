@@ -148,10 +148,34 @@ static void test_arena_record_and_result_check(void) {
                            "\"score\":[6,3]}", &r) == NRPS_OK);
 }
 
+/* A key twice in one object is ambiguous (Python's json and jq keep the last, cJSON's lookup the first): refused,
+ * naming the key, at any depth; the same key in different objects is fine. */
+static void test_duplicate_keys(void) {
+    const char *moves = "\"moves\":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[0,8]]";
+    char line[600];
+    snprintf(line, sizeof line, HDR "%s,\"winner\":2,\"winner\":1}", moves); /* the last is right: still refused */
+    expect_bad(line, NRPS_ERR_FORMAT, "duplicate key \"winner\"");
+    snprintf(line, sizeof line, "{\"deck_size\":21,\"deck_size\":21,\"hand_size\":5,\"max_rounds\":10,"
+                                "\"hands\":[[0,1,2,0,1],[2,2,1,0,0]],%s}", moves);
+    expect_bad(line, NRPS_ERR_FORMAT, "duplicate key \"deck_size\"");
+    snprintf(line, sizeof line, HDR "%s,\"hands\":[[2,2,2,2,2],[0,0,0,0,0]]}", moves);
+    expect_bad(line, NRPS_ERR_FORMAT, "duplicate key \"hands\"");
+    snprintf(line, sizeof line, HDR "%s,\"p1\":{\"name\":\"a\",\"cfg\":{\"x\":1,\"x\":2}}}", moves); /* nested */
+    expect_bad(line, NRPS_ERR_FORMAT, "duplicate key \"x\"");
+    snprintf(line, sizeof line, HDR "%s,\"m\":[{\"k\":1},{\"k\":2,\"k\":3}]}", moves); /* in an array */
+    expect_bad(line, NRPS_ERR_FORMAT, "duplicate key \"k\"");
+    snprintf(line, sizeof line, HDR "%s,\"a\\u001b[2Jb\":1,\"a\\u001b[2Jb\":2}", moves); /* shown in one line */
+    expect_bad(line, NRPS_ERR_FORMAT, "duplicate key \"a\\x1b[2Jb\"");
+    rps_record r;
+    snprintf(line, sizeof line, HDR "%s,\"p1\":{\"name\":\"a\"},\"p2\":{\"name\":\"b\"},\"Winner\":0}", moves);
+    CHECK_MSG(rps_record_parse(line, &r) == NRPS_OK, "%s", nrps_last_error()); /* same key in two objects; case */
+}
+
 int main(void) {
     RUN(test_round_trip);
     RUN(test_format_and_prefix);
     RUN(test_rejections);
     RUN(test_arena_record_and_result_check);
+    RUN(test_duplicate_keys);
     return check_summary("record");
 }

@@ -1,5 +1,6 @@
 /* test_stats.c - benchmark statistics against values computed independently (numpy.percentile's default
  * 'linear' method, numpy.std(ddof=1)), the percentile method's edge cases, and the validation comparator. */
+#include <math.h>
 #include <string.h>
 
 #include "bench/bench.h"
@@ -79,11 +80,66 @@ static void test_compare(void) {
     CHECK(!v.ok && v.bad_values == 1);
 }
 
+/* Non-finite outputs against a finite reference are reported as such (not as "max abs 0, top-1 1/1"). */
+static void test_compare_nonfinite(void) {
+    const float ref[6] = {0.1f, 0.7f, 0.2f, 0.5f, 0.25f, 0.25f};
+    float got[6];
+    bench_validation v;
+    char why[300];
+    for (int i = 0; i < 6; i++) got[i] = NAN; /* an all-NaN model */
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(!v.ok && v.nonfinite_got == 6 && v.bad_values == 6 && v.out_of_tol == 0 && v.max_abs == 0);
+    CHECK(v.top1_rows == 2 && v.top1_agree == 0); /* no argmax to agree with */
+    bench_validation_describe(&v, why, sizeof why);
+    CHECK_MSG(strstr(why, "6 of 6 values non-finite (NaN/Inf) where the reference is finite") != NULL, "%s", why);
+    CHECK_MSG(strstr(why, "top-1 disagrees in 2 of 2 rows") && !strchr(why, '\n'), "%s", why);
+    /* one row (a single output value per sample): still non-finite, not "differs (max abs 0)" */
+    bench_compare(got, ref, 6, 1, 1e-4, 1e-3, &v);
+    CHECK(!v.ok && v.nonfinite_got == 6 && v.top1_rows == 0);
+    /* +Inf where the reference is finite; the argmax (position 1 in both) still agrees */
+    memcpy(got, ref, sizeof got);
+    got[1] = INFINITY;
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    CHECK(!v.ok && v.nonfinite_got == 1 && v.top1_agree == 2);
+    bench_validation_describe(&v, why, sizeof why);
+    CHECK_MSG(!strcmp(why, "1 of 6 values non-finite (NaN/Inf) where the reference is finite"), "%s", why);
+    /* the same NaN / infinity in both agrees; the reference's NaN not reproduced is named */
+    float r2[3] = {NAN, INFINITY, 1.0f}, g2[3] = {NAN, INFINITY, 1.0f};
+    bench_compare(g2, r2, 1, 3, 1e-4, 1e-3, &v);
+    CHECK(v.ok && v.bad_values == 0 && v.top1_agree == 1);
+    bench_validation_describe(&v, why, sizeof why);
+    CHECK(why[0] == 0);
+    g2[0] = 0.5f;
+    bench_compare(g2, r2, 1, 3, 1e-4, 1e-3, &v);
+    CHECK(!v.ok && v.nonfinite_ref == 1 && v.nonfinite_got == 0);
+    bench_validation_describe(&v, why, sizeof why);
+    CHECK_MSG(strstr(why, "1 of 3 values differ from the reference's NaN/Inf") != NULL, "%s", why);
+    /* finite values beyond tolerance keep their message, with the max abs error */
+    memcpy(got, ref, sizeof got);
+    got[4] = 0.3f;
+    bench_compare(got, ref, 2, 3, 1e-4, 1e-3, &v);
+    bench_validation_describe(&v, why, sizeof why);
+    CHECK_MSG(!v.ok && !strcmp(why, "1 of 6 values beyond tolerance (max abs 0.05)"), "%s", why);
+    /* merging two outputs adds the counts up */
+    bench_validation a, b;
+    for (int i = 0; i < 6; i++) got[i] = NAN;
+    bench_compare(ref, ref, 2, 3, 1e-4, 1e-3, &a);
+    bench_compare(got, ref, 6, 1, 1e-4, 1e-3, &b);
+    bench_validation_merge(&a, &b);
+    CHECK(!a.ok && a.nonfinite_got == 6 && a.elems == 12 && a.top1_rows == 2 && a.top1_agree == 2);
+    /* a size mismatch (validate_row sets the counts) */
+    memset(&v, 0, sizeof v);
+    v.elems = 10, v.ref_elems = 9, v.bad_values = 10;
+    bench_validation_describe(&v, why, sizeof why);
+    CHECK_MSG(!strcmp(why, "the output has 10 values, the reference 9"), "%s", why);
+}
+
 int main(void) {
     RUN(test_one_to_ten);
     RUN(test_percentile_method);
     RUN(test_single_and_empty);
     RUN(test_heavy_tail);
     RUN(test_compare);
+    RUN(test_compare_nonfinite);
     return check_summary("stats");
 }

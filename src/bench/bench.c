@@ -133,28 +133,67 @@ done:
 void bench_compare(const float *got, const float *ref, int rows, int cols, double atol, double rtol,
                    bench_validation *v) {
     memset(v, 0, sizeof *v);
+    v->elems = v->ref_elems = (long)rows * cols;
     for (int r = 0; r < rows; r++) {
         const float *g = got + (size_t)r * cols, *x = ref + (size_t)r * cols;
-        int ag = 0, ar = 0;
+        int ag = -1, ar = -1, nan_row = 0; /* argmax over the non-NaN values (an infinity takes part) */
         for (int c = 0; c < cols; c++) {
-            double d = fabs((double)g[c] - (double)x[c]);
+            if (!isnan(g[c]) && (ag < 0 || g[c] > g[ag])) ag = c;
+            if (!isnan(x[c]) && (ar < 0 || x[c] > x[ar])) ar = c;
             if (!isfinite(g[c]) || !isfinite(x[c])) { /* the same infinity, or NaN in both, agrees */
-                if (!(g[c] == x[c] || (isnan(g[c]) && isnan(x[c])))) v->bad_values++;
+                if (g[c] == x[c] || (isnan(g[c]) && isnan(x[c]))) continue;
+                if (isfinite(x[c])) v->nonfinite_got++, nan_row |= isnan(g[c]);
+                else v->nonfinite_ref++;
                 continue;
             }
+            double d = fabs((double)g[c] - (double)x[c]);
             if (d > v->max_abs) v->max_abs = d;
             double rel = d / fmax(fabs((double)x[c]), 1e-6);
             if (rel > v->max_rel) v->max_rel = rel;
-            if (d > atol + rtol * fabs((double)x[c])) v->bad_values++;
-            if (g[c] > g[ag]) ag = c;
-            if (x[c] > x[ar]) ar = c;
+            if (d > atol + rtol * fabs((double)x[c])) v->out_of_tol++;
         }
         if (cols > 1) {
             v->top1_rows++;
-            /* a tie in the reference (or the got values) within tolerance is agreement */
-            if (ag == ar || fabs((double)x[ag] - (double)x[ar]) <= atol + rtol * fabs((double)x[ar]))
+            /* a NaN where the reference has a number leaves no argmax to agree with; a tie in the reference within
+             * tolerance (or an equal value) is agreement */
+            if (!nan_row && ag >= 0 && ar >= 0 &&
+                (ag == ar || x[ag] == x[ar] || fabs((double)x[ag] - (double)x[ar]) <= atol + rtol * fabs((double)x[ar])))
+                v->top1_agree++;
+            else if (ag < 0 && ar < 0) /* NaN everywhere in both */
                 v->top1_agree++;
         }
     }
+    v->bad_values = v->out_of_tol + v->nonfinite_got + v->nonfinite_ref;
     v->ok = v->bad_values == 0 && v->top1_agree == v->top1_rows;
+}
+
+void bench_validation_merge(bench_validation *v, const bench_validation *w) {
+    if (w->max_abs > v->max_abs) v->max_abs = w->max_abs;
+    if (w->max_rel > v->max_rel) v->max_rel = w->max_rel;
+    v->top1_agree += w->top1_agree, v->top1_rows += w->top1_rows;
+    v->bad_values += w->bad_values, v->out_of_tol += w->out_of_tol;
+    v->nonfinite_got += w->nonfinite_got, v->nonfinite_ref += w->nonfinite_ref;
+    v->elems += w->elems, v->ref_elems += w->ref_elems;
+    v->ok = v->ok && w->ok;
+}
+
+void bench_validation_describe(const bench_validation *v, char *buf, size_t len) {
+    if (!len) return;
+    buf[0] = 0;
+    if (v->ok) return;
+    size_t used = 0;
+#define ADD(...)                                                                                                  \
+    do {                                                                                                          \
+        if (used < len) used += (size_t)snprintf(buf + used, len - used, "%s", used ? "; " : "");                 \
+        if (used < len) used += (size_t)snprintf(buf + used, len - used, __VA_ARGS__);                            \
+    } while (0)
+    if (v->elems != v->ref_elems) ADD("the output has %ld values, the reference %ld", v->elems, v->ref_elems);
+    if (v->nonfinite_got)
+        ADD("%ld of %ld values non-finite (NaN/Inf) where the reference is finite", v->nonfinite_got, v->elems);
+    if (v->nonfinite_ref) ADD("%ld of %ld values differ from the reference's NaN/Inf", v->nonfinite_ref, v->elems);
+    if (v->out_of_tol) ADD("%ld of %ld values beyond tolerance (max abs %.3g)", v->out_of_tol, v->elems, v->max_abs);
+    if (v->top1_agree != v->top1_rows)
+        ADD("top-1 disagrees in %ld of %ld rows", v->top1_rows - v->top1_agree, v->top1_rows);
+    if (!used) ADD("differs from the reference");
+#undef ADD
 }

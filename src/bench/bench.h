@@ -51,7 +51,11 @@ void bench_timing_free(bench_timing *t); /* accepts NULL */
 typedef struct {
     double max_abs, max_rel;   /* max |got-ref|, max |got-ref| / max(|ref|, 1e-6) */
     long top1_agree, top1_rows; /* rows whose argmax agrees (ties within tolerance count as agreement) */
-    long bad_values;            /* elements outside atol + rtol*|ref| or non-finite */
+    long bad_values;            /* elements that fail: out_of_tol + nonfinite_got + nonfinite_ref + size mismatch */
+    long out_of_tol;            /* finite elements (in both) outside atol + rtol*|ref| */
+    long nonfinite_got;         /* NaN or +-Inf where the reference is finite */
+    long nonfinite_ref;         /* reference NaN or +-Inf that got does not reproduce */
+    long elems, ref_elems;      /* values compared; they differ when the outputs' sizes disagree */
     int ok;
 } bench_validation;
 
@@ -62,6 +66,12 @@ typedef struct {
  * the same infinity or NaN) and, when cols > 1, every row's argmax agrees. */
 void bench_compare(const float *got, const float *ref, int rows, int cols, double atol, double rtol,
                    bench_validation *v);
+/* Adds the results of one output (w) into the whole row's (v). */
+void bench_validation_merge(bench_validation *v, const bench_validation *w);
+/* Why a failed validation failed, in one line without a trailing newline: "64 of 64 values non-finite (NaN/Inf) where
+ * the reference is finite", "3 of 576 values beyond tolerance (max abs 0.02)", "top-1 disagrees in 2 of 64
+ * rows", "the output has 10 values, the reference 9", joined with "; ". "" when v->ok. */
+void bench_validation_describe(const bench_validation *v, char *buf, size_t len);
 
 /* ---- inputs ---- */
 typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM, BENCH_INPUTS_FILES } bench_inputs_kind;

@@ -415,11 +415,10 @@ void bench_result_validation_error(const bench_result *r, char *buf, size_t len)
     for (int i = 0; i < r->n_rows; i++) {
         const bench_row *w = &r->rows[i];
         if (!w->validated || w->val.ok) continue;
-        snprintf(buf, len,
-                 "validation failed: %s %s batch %d differs from the reference (max abs %.3g, top-1 %ld/%ld, tolerance "
-                 "%g + %g*|ref|)",
-                 w->backend, w->model, w->batch, w->val.max_abs, w->val.top1_agree, w->val.top1_rows, w->atol,
-                 w->rtol);
+        char why[400];
+        bench_validation_describe(&w->val, why, sizeof why);
+        snprintf(buf, len, "validation failed: %s %s batch %d: %s (top-1 %ld/%ld, tolerance %g + %g*|ref|)", w->backend,
+                 w->model, w->batch, why, w->val.top1_agree, w->val.top1_rows, w->atol, w->rtol);
         return;
     }
 }

@@ -98,6 +98,7 @@ static nrps_status validate_row(run_ctx *c, be_backend *b, int batch, bench_row 
         if (elems[k] != c->ref_elems[k]) {
             memset(&v, 0, sizeof v);
             v.bad_values = elems[k] > c->ref_elems[k] ? elems[k] : c->ref_elems[k];
+            v.elems = elems[k], v.ref_elems = c->ref_elems[k];
         } else {
             nrps_status st = grow(&c->got, &c->got_cap, (size_t)elems[k]);
             if (st != NRPS_OK) return st;
@@ -107,13 +108,7 @@ static nrps_status validate_row(run_ctx *c, be_backend *b, int batch, bench_row 
             bench_compare(c->got, c->ref[k], rows, cols, atol, rtol, &v);
         }
         if (k == 0) row->val = v;
-        else {
-            if (v.max_abs > row->val.max_abs) row->val.max_abs = v.max_abs;
-            if (v.max_rel > row->val.max_rel) row->val.max_rel = v.max_rel;
-            row->val.top1_agree += v.top1_agree, row->val.top1_rows += v.top1_rows;
-            row->val.bad_values += v.bad_values;
-            row->val.ok = row->val.ok && v.ok;
-        }
+        else bench_validation_merge(&row->val, &v);
     }
     return NRPS_OK;
 }

@@ -77,6 +77,11 @@ nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *
     long calls = 0, states = 0, pl = 0, nlat = 0;
     /* warm-up: one whole game on another deal, not measured */
     st = play_game(m, &ev, seed ^ 0x5eed5eedULL, NULL, &nlat, warm_moves, &calls, &states, &pl);
+    if (st == NRPS_ERR_INTERRUPTED) { /* Ctrl-C before anything was measured: an empty row, marked interrupted */
+        row->interrupted = 1;
+        st = NRPS_OK;
+        goto cleanup;
+    }
     if (st != NRPS_OK) goto cleanup;
     calls = states = pl = 0;
     te.ns = 0;
@@ -136,7 +141,12 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
             "same games");
     for (int i = 0; i < n; i++) {
         const bench_search_row *r = &rows[i];
-        if (r->moves < 1) continue;
+        if (r->moves < 1) {
+            if (r->interrupted)
+                fprintf(f, "%-12s %-12s %5d  (interrupted during the unmeasured warm-up game: nothing measured)\n",
+                        r->backend, r->nets, r->batch);
+            continue;
+        }
         char same[64];
         if (r->same_games < 0) snprintf(same, sizeof same, "reference");
         else snprintf(same, sizeof same, "%ld/%ld as %s", r->same_games, r->games, r->reference);

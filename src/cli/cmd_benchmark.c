@@ -89,23 +89,31 @@ static void usage(FILE *f) {
 
 /* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
 static int parse_batches(const char *flag, const char *s, int *out) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", s);
+    char *buf = strdup(s); /* the whole list, however long: never cut short */
+    if (!buf) {
+        cli_fail(CMD, "out of memory");
+        return -1;
+    }
     int n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         long v;
         if (!nrps_parse_long(t, 1, 1000000000L, &v)) {
-            cli_usage_error(CMD, "--%s expects comma-separated batch sizes in [1, 1000000000], got '%s'", flag, t);
-            return -1;
-        }
-        if (n == MAX_BATCHES) {
-            cli_usage_error(CMD, "--sweep takes at most %d batch sizes", MAX_BATCHES);
+            cli_usage_error(CMD, "--%s expects comma-separated batch sizes in [1, 1000000000], got '%.60s%s'", flag, t,
+                            strlen(t) > 60 ? "..." : "");
+            free(buf);
             return -1;
         }
         int dup = 0;
         for (int i = 0; i < n; i++) dup |= out[i] == (int)v;
-        if (!dup) out[n++] = (int)v;
+        if (dup) continue;
+        if (n == MAX_BATCHES) {
+            cli_usage_error(CMD, "--%s takes at most %d different batch sizes, got more", flag, MAX_BATCHES);
+            free(buf);
+            return -1;
+        }
+        out[n++] = (int)v;
     }
+    free(buf);
     if (n == 0) {
         cli_usage_error(CMD, "--%s expects comma-separated batch sizes, got '%s'", flag, s);
         return -1;
@@ -194,22 +202,34 @@ static void print_header(const bench_result *r, void *ctx) {
 static int plan_backends(bench_plan *p, const char *list, int cpu_only, int gpu_only) {
     if (!list) bench_plan_default_backends(p);
     else {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", list);
         if (strspn(list, ",") == strlen(list)) /* "" or ",,": not "no backend left" */
             return cli_usage_error(CMD, "--backends expects a comma-separated list of backends, got '%s'", list);
-        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *buf = strdup(list); /* the whole list, however long: never cut short */
+        if (!buf) return cli_fail(CMD, "out of memory");
+        int rc = 0;
+        for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
             char nm[64], known[256];
-            if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%s", p->opt.provider ? p->opt.provider : "cpu");
-            else snprintf(nm, sizeof nm, "%s", t);
             be_registry_names(known, sizeof known);
-            if (!be_name_known(nm)) return cli_usage_error(CMD, "--backends: unknown backend '%s' (expected %s)", t, known);
+            if (!strcmp(t, "ort")) snprintf(nm, sizeof nm, "ort-%.40s", p->opt.provider ? p->opt.provider : "cpu");
+            else snprintf(nm, sizeof nm, "%.63s", t);
+            if (strlen(nm) > 31 || strlen(t) > 31) { /* refused whole, never cut to a shorter (known) name */
+                rc = cli_usage_error(CMD, "--backends: backend name '%.40s%s' is longer than 31 characters", nm,
+                                     strlen(nm) > 40 ? "..." : "");
+                break;
+            }
+            if (!be_name_known(nm)) {
+                rc = cli_usage_error(CMD, "--backends: unknown backend '%s' (expected %s)", t, known);
+                break;
+            }
             int dup = 0;
             for (int i = 0; i < p->n_backends; i++) dup |= !strcmp(p->backends[i], nm);
             if (dup) continue;
-            if (p->n_backends == BENCH_MAX_BACKENDS) return cli_usage_error(CMD, "--backends: too many backends");
-            snprintf(p->backends[p->n_backends++], 32, "%.31s", nm);
+            if (p->n_backends == BENCH_MAX_BACKENDS)
+                rc = cli_usage_error(CMD, "--backends takes at most %d different backends, got more", BENCH_MAX_BACKENDS);
+            else snprintf(p->backends[p->n_backends++], 32, "%.31s", nm); /* fits: checked above */
         }
+        free(buf);
+        if (rc) return rc;
         p->explicit_backends = 1;
     }
     int k = 0;
@@ -241,7 +261,7 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
         rc = cli_fail(CMD, "--json: %s", nrps_last_error());
     if (csv && bench_report_csv(csv, r->rows, r->n_rows)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
     if (plot && bench_report_plot(plot, r->rows, r->n_rows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
-    char verr[400];
+    char verr[700];
     bench_result_validation_error(r, verr, sizeof verr);
     if (verr[0]) rc = cli_fail(CMD, "%s", verr);
     if (r->interrupted && rc == 0) rc = 130;
@@ -279,6 +299,8 @@ static int parse_kv(const char *flag, const char *arg, int numeric, kv_flags *se
 static int parse_inputs(const char *arg, bench_plan *p, char *files, size_t len) {
     if (!strcmp(arg, "selfplay")) return p->inputs = BENCH_INPUTS_SELFPLAY, 0;
     if (!strcmp(arg, "random")) return p->inputs = BENCH_INPUTS_RANDOM, 0;
+    if (strlen(arg) >= len) /* refused, never cut short */
+        return cli_usage_error(CMD, "--inputs: the list of files is longer than %zu characters", len - 1);
     snprintf(files, len, "%s", arg);
     p->inputs = BENCH_INPUTS_FILES;
     p->n_input_files = 0;
@@ -295,6 +317,8 @@ static int parse_inputs(const char *arg, bench_plan *p, char *files, size_t len)
 
 static int parse_int_range(const char *arg, bench_plan *p) {
     char buf[128];
+    if (strlen(arg) >= sizeof buf) /* refused, never cut short */
+        return cli_usage_error(CMD, "--int-range expects LO,HI (integers within +-2^53), got '%.40s...'", arg);
     snprintf(buf, sizeof buf, "%s", arg);
     char *comma = strchr(buf, ',');
     long lo, hi;
@@ -482,12 +506,11 @@ int cmd_benchmark(int argc, char **argv) {
         plan.batches[1] = (int)batch_size;
         plan.n_batches = batch_size == 1 ? 1 : 2;
     }
-    if (search_on) {
-        if ((plan.n_search_batches = parse_batches("search-batch", search_batch, plan.search_batches)) < 0) return 2;
-        if (plan.search_batches[plan.n_search_batches - 1] > 4096)
-            return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d",
-                                   plan.search_batches[plan.n_search_batches - 1]);
-    }
+    /* checked even with --no-search: a bad flag is an error wherever it is */
+    if ((plan.n_search_batches = parse_batches("search-batch", search_batch, plan.search_batches)) < 0) return 2;
+    if (plan.search_batches[plan.n_search_batches - 1] > 4096)
+        return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d",
+                               plan.search_batches[plan.n_search_batches - 1]);
     if ((urc = plan_backends(&plan, backends_arg, cpu_only, gpu_only))) return urc;
     if (!policy_path && !value_path) bench_plan_default_models(&plan);
     for (int i = 0; i < n_model_paths; i++) plan.model_paths[plan.n_models++] = model_paths[i];

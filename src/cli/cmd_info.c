@@ -220,6 +220,34 @@ static int describe_json(const char *path, const nn_net *m, const onnx_net_info 
     return 0;
 }
 
+/* Writes s to stdout with every control character escaped, so that a file's strings (metadata, producer, names)
+ * cannot move the cursor, recolour or retitle the terminal, or split a line: \n \r \t, \xNN for the other C0
+ * controls and DEL, \\ for a backslash (so the escapes stay unambiguous), \xNN for each byte of an invalid UTF-8
+ * sequence and \u00NN for the C1 controls U+0080..U+009F (which some terminals obey like ESC [). */
+static void put(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c == '\\') fputs("\\\\", stdout), p++;
+        else if (c == '\n') fputs("\\n", stdout), p++;
+        else if (c == '\r') fputs("\\r", stdout), p++;
+        else if (c == '\t') fputs("\\t", stdout), p++;
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c), p++;
+        else if (c < 0x80) putchar((int)c), p++;
+        else {
+            /* a well-formed UTF-8 sequence (no overlongs, surrogates or code points above U+10FFFF) */
+            int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+            int good = n > 0;
+            for (int k = 1; good && k < n; k++) good = (p[k] & 0xc0) == 0x80;
+            if (good && n == 3 && ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))) good = 0;
+            if (good && n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))) good = 0;
+            if (!good) printf("\\x%02x", c), p++;
+            else if (n == 2 && c == 0xc2 && p[1] <= 0x9f) printf("\\u%04x", (unsigned)p[1]), p += 2; /* C1 */
+            else fwrite(p, 1, (size_t)n, stdout), p += n;
+        }
+    }
+}
+
 static void print_layers(const nn_arch *a, int first, int count) {
     for (int l = first; l < first + count; l++) {
         char buf[48];
@@ -227,17 +255,21 @@ static void print_layers(const nn_arch *a, int first, int count) {
     }
 }
 
+/* The text description; every string that comes from the file (or its name) goes through put(). */
 static void describe_text(const char *path, const nn_net *m, const onnx_net_info *inf, const char *sha) {
     const nn_arch *a = &m->arch;
     const char *batch = inf->input_batch[0] ? inf->input_batch : "?";
-    printf("file:        %s\n", path);
+    printf("file:        "), put(path), printf("\n");
     printf("sha256:      %s\n", sha);
-    printf("producer:    %s %s\n", inf->producer[0] ? inf->producer : "(none)", inf->producer_version);
+    printf("producer:    "), put(inf->producer[0] ? inf->producer : "(none)"), printf(" "), put(inf->producer_version);
+    printf("\n");
     printf("format:      ONNX IR %lld, opset %lld\n", inf->ir_version, inf->opset);
-    printf("graph:       %s\n", inf->ops);
-    printf("input:       '%s' float32 [%s, %d]\n", inf->input_name, batch, a->in);
-    for (int h = 0; h < a->n_heads; h++)
-        printf("output:      '%s' float32 [%s, %d]\n", a->head[h].name, batch, nn_head_width(a, h));
+    printf("graph:       "), put(inf->ops), printf("\n");
+    printf("input:       '"), put(inf->input_name), printf("' float32 ["), put(batch), printf(", %d]\n", a->in);
+    for (int h = 0; h < a->n_heads; h++) {
+        printf("output:      '"), put(a->head[h].name), printf("' float32 ["), put(batch);
+        printf(", %d]\n", nn_head_width(a, h));
+    }
     if (a->trunk > 0) {
         printf("trunk:       %d -> ", a->in);
         print_layers(a, 0, a->trunk);
@@ -245,7 +277,11 @@ static void describe_text(const char *path, const nn_net *m, const onnx_net_info
     }
     for (int h = 0; h < a->n_heads; h++) {
         if (a->n_heads == 1) printf("layers:      %d -> ", a->in);
-        else printf("head %-7s %s: ", a->head[h].name, nn_head_kind_name(a->head[h].kind));
+        else {
+            size_t nl = strlen(a->head[h].name); /* "head %-7s %s: " with the name escaped */
+            printf("head "), put(a->head[h].name);
+            printf("%*s %s: ", nl < 7 ? (int)(7 - nl) : 0, "", nn_head_kind_name(a->head[h].kind));
+        }
         print_layers(a, a->head[h].first, a->head[h].count);
         printf("\n");
     }
@@ -253,14 +289,14 @@ static void describe_text(const char *path, const nn_net *m, const onnx_net_info
     printf("kind:        %s\n", kind_text(a));
     rps_encoding enc;
     if (!rps_encoding_parse(inf->input_encoding, &enc))
-        printf("encoding:    unknown '%s' (arena, play and benchmark refuse this file)\n", inf->input_encoding);
+        printf("encoding:    unknown '"), put(inf->input_encoding), printf("' (arena, play and benchmark refuse this file)\n");
     else if (enc == RPS_ENC_HANDS)
         printf("encoding:    hands (DESIGN.md section 2 plus both hands in the b+8 slots)\n");
     else
         printf("encoding:    board (DESIGN.md section 2%s)\n", inf->input_encoding[0] ? "" : "; no input_encoding metadata");
     printf("metadata:   ");
     if (!inf->n_meta) printf(" (none)");
-    for (int i = 0; i < inf->n_meta; i++) printf(" %s=%s", inf->meta_key[i], inf->meta_value[i]);
+    for (int i = 0; i < inf->n_meta; i++) printf(" "), put(inf->meta_key[i]), printf("="), put(inf->meta_value[i]);
     printf("\n");
 }
 

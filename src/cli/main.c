@@ -1,7 +1,9 @@
 /* main.c - the neural_rps binary: dispatches to the subcommands declared in cli.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <onnxruntime_c_api.h>
 
@@ -45,7 +47,23 @@ static void usage(FILE *f) {
     fprintf(f, "\n  --version  print the version and the ONNX Runtime version loaded\n  --help     this text\n");
 }
 
+/* Descriptors 0, 1 and 2 closed at start (`neural_rps benchmark >&-`) would be handed to the next file opened (ONNX
+ * Runtime's profile, an output's temp file, a model) and printf would then write into that file. Each closed one gets
+ * /dev/null read-only: it holds the number, reads see end-of-file, and writes fail (EBADF), so a report lost with a
+ * closed stdout fails the run (stdout_finish) instead of landing elsewhere. */
+static void hold_std_fds(void) {
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int got = open("/dev/null", O_RDONLY); /* the lowest free number: fd itself, the lower ones are held */
+        if (got > fd) { /* (defensive) */
+            dup2(got, fd);
+            close(got);
+        } /* no /dev/null (a bare chroot): carry on as before */
+    }
+}
+
 int main(int argc, char **argv) {
+    hold_std_fds();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -3,7 +3,8 @@
  *    "moves":[[card_index,position],...]}
  * built while playing, written to a FILE*, parsed back with strict validation (the moves are replayed and
  * must be legal). Keys other than these five are ignored when parsing (room for metadata), except that an
- * optional "winner" (0 draw, 1, 2) and "score" ([p1, p2]) must match the replayed game. Self-play, arena and
+ * optional "winner" (0 draw, 1, 2) and "score" ([p1, p2]) must match the replayed game, and that no object holds
+ * the same key twice (other JSON readers keep the last, cJSON's lookup the first). Self-play, arena and
  * play write this format (with extra metadata keys such as the agents' names). */
 #ifndef NRPS_RECORD_H
 #define NRPS_RECORD_H

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# What the benchmark and info report, and where it goes: git_commit is the binary's build commit (not the current
+# folder's); --sweep / --backends / --search-batch lists of any length are read whole (never cut at a buffer size)
+# and too many batch sizes are refused naming the limit; --plot with a file name full of quotes and shell/gnuplot
+# syntax runs nothing and writes the PNG under exactly that name; info escapes control characters from the file;
+# replay refuses a record with a duplicate key; a closed stdout fails the run instead of sending the report into
+# another file.
+. "$(dirname "$0")/cli_lib.sh"
+PY=${PYTHON:-/usr/bin/python3}
+"$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_policy.model" --out "$T/p.onnx" >/dev/null 2>&1 &&
+"$BIN" import-go "$ROOT/tests/fixtures/rps_h64_g100_e1_value.model" --out "$T/v.onnx" >/dev/null 2>&1 ||
+  { echo "  not ok import-go of the fixtures failed"; echo "RESULT cli_reports: 0 passed, 1 failed, 0 skipped"; exit 1; }
+mkdir -p "$T/elsewhere"
+cd "$T/elsewhere" || exit 1   # not the repository: git_commit must not come from the current folder
+M=(--model-path "$T/p.onnx" --value-model-path "$T/v.onnx")
+Q=(--iterations 20 --warmup 2 --no-search --no-floor --backends native-cpu)
+
+# 1. git_commit: the commit the binary was built from, whatever the current folder
+want=""  # (as the Makefile: only when the source tree is a checkout's top level)
+top=$(git -C "$ROOT" rev-parse --show-toplevel 2>/dev/null) && [ "$(cd "$top" && pwd -P)" = "$(cd "$ROOT" && pwd -P)" ] &&
+  want=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null)
+run_cmd benchmark "${M[@]}" "${Q[@]}" --batch-size 1 --json "$T/g.json"
+if [ -n "$want" ]; then
+  json_check "git_commit in the JSON is the build's ($want), run from $T/elsewhere" "$T/g.json" \
+    "r['environment']['git_commit'] == '$want'"
+  grep -qE "^  runtime .*; git $want$" "$T/out" && ok "git commit in the header" || bad "git commit in the header ($(grep '^  runtime' "$T/out"))"
+else
+  json_check "git_commit null when built outside a checkout" "$T/g.json" "r['environment']['git_commit'] is None"
+fi
+( cd / && "$BIN" benchmark "${M[@]}" "${Q[@]}" --batch-size 1 --json "$T/g2.json" >/dev/null 2>&1 )
+json_check "the same git_commit from /" "$T/g2.json" \
+  "r['environment']['git_commit'] == json.load(open('$T/g.json'))['environment']['git_commit']"
+
+# 3. long lists: read whole (600+ characters), too many sizes refused naming the limit
+long_sweep=$("$PY" -c "print(','.join(['1'] * 299 + ['2']))")
+[ ${#long_sweep} -gt 511 ] || bad "test setup: the sweep list is only ${#long_sweep} characters"
+run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep "$long_sweep" --json "$T/s.json"
+[ "$RC" -eq 0 ] && json_check "a ${#long_sweep}-character --sweep is read whole (batch 2 at its end measured)" "$T/s.json" \
+  "sorted({x['batch_size'] for x in r['results']}) == [1, 2]" || bad "long --sweep (rc=$RC, $(head -c 300 "$T/err"))"
+long_backends=$("$PY" -c "print(','.join(['native-cpu'] * 60 + ['ort-cpu']))")
+run_cmd benchmark "${M[@]}" --iterations 20 --warmup 2 --no-search --no-floor --batch-size 1 --backends "$long_backends" \
+  --json "$T/b.json"
+[ "$RC" -eq 0 ] && json_check "a ${#long_backends}-character --backends is read whole (ort-cpu at its end runs)" "$T/b.json" \
+  "sorted({x['backend'] for x in r['results']}) == ['native-cpu', 'ort-cpu']" || bad "long --backends (rc=$RC, $(head -c 300 "$T/err"))"
+run_cmd benchmark "${M[@]}" --iterations 20 --warmup 2 --no-floor --batch-size 1 --backends native-cpu --search-games 1 \
+  --search-playouts 8 --search-batch "$long_sweep" --json "$T/sb.json"
+[ "$RC" -eq 0 ] && json_check "a ${#long_sweep}-character --search-batch is read whole" "$T/sb.json" \
+  "sorted({x['batch_size'] for x in r['search']}) == [1, 2]" || bad "long --search-batch (rc=$RC, $(head -c 300 "$T/err"))"
+many=$(seq -s, 1 33)
+expect_fail "--sweep with 33 sizes refused, naming the limit" 2 "^neural_rps benchmark: --sweep takes at most 32 different batch sizes" -- \
+  benchmark "${M[@]}" "${Q[@]}" --sweep "$many"
+expect_fail "--search-batch with 33 sizes refused, naming the limit" 2 "^neural_rps benchmark: --search-batch takes at most 32 different" -- \
+  benchmark "${M[@]}" "${Q[@]}" --search-batch "$many"
+expect_fail "32 sizes with repeats are fine, a 33rd is not" 2 "at most 32 different" -- \
+  benchmark "${M[@]}" "${Q[@]}" --sweep "$(seq -s, 1 32),1,2,3,$long_sweep,33"
+expect_fail "a backend name longer than any is refused, not cut to a known one" 2 "backend name 'native-cpuxxxxxxxx.*' is longer than 31" -- \
+  benchmark "${M[@]}" "${Q[@]}" --backends "native-cpu$(printf 'x%.0s' $(seq 60))"
+expect_fail "an over-long --int-range is refused" 2 "int-range expects LO,HI" -- \
+  benchmark "${M[@]}" "${Q[@]}" --int-range "0,$(printf '0%.0s' $(seq 200))1"
+
+# 4. --plot: the name is never gnuplot (or shell) syntax
+if command -v gnuplot >/dev/null 2>&1; then
+  mkdir -p "$T/plot" && cd "$T/plot" || exit 1
+  name=$'x\');system("touch pwned-1");print(\'$(touch pwned-2)`touch pwned-3`"\n|touch pwned-4\\.png'
+  run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep 1,8 --plot "$name"
+  [ "$RC" -eq 0 ] && ok "--plot with quotes, \$(...), backticks, | and a newline in the name: exit 0" || bad "--plot odd name (rc=$RC, $(head -c 300 "$T/err"))"
+  [ -z "$(ls pwned-* 2>/dev/null)" ] && ok "--plot: nothing in the name ran" || bad "--plot: the name ran commands: $(ls pwned-*)"
+  [ -s "$name" ] && [ "$(head -c 8 "$name" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] &&
+    ok "--plot: a PNG under exactly that name" || bad "--plot: no PNG under the name ($(ls -A | tr '\n' '|'))"
+  [ "$(find . -mindepth 1 -maxdepth 1 ! -name .cache -printf x | wc -c)" -eq 1 ] && ok "--plot: no other file (and no temp file) left" ||
+    bad "--plot: files $(ls -A | tr '\n' '|')"
+  run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep 1,8 --plot /dev/null
+  [ "$RC" -eq 0 ] && [ -c /dev/null ] && ok "--plot /dev/null" || bad "--plot /dev/null (rc=$RC, $(head -c 300 "$T/err"))"
+  cd "$T/elsewhere" || exit 1
+else
+  skip "--plot tests: gnuplot not installed"
+fi
+
+# 5. info: control characters from the file are escaped in the text output
+if "$PY" - "$T/p.onnx" "$T/esc.onnx" <<'PYEOF' 2>"$T/pyerr"
+import sys, onnx
+m = onnx.load(sys.argv[1])
+m.producer_name = "evil\x1b]0;title\x07\x1b[31m"
+m.producer_version = "1\r2"
+p = m.metadata_props.add(); p.key = "note\x1b[2J"; p.value = "line1\nline2 \\ \u009b31m \u00e9"
+onnx.save(m, sys.argv[2])
+PYEOF
+then
+  run_cmd info "$T/esc.onnx"
+  [ "$RC" -eq 0 ] && ! grep -q $'\x1b' "$T/out" && ! grep -q $'\r' "$T/out" && ! grep -q $'\x07' "$T/out" &&
+    ! grep -q $'\xc2\x9b' "$T/out" && ok "info: no raw control character reaches the terminal" || bad "info: raw control characters (rc=$RC: $(cat -v "$T/out" | head -c 400))"
+  grep -qF 'producer:    evil\x1b]0;title\x07\x1b[31m 1\r2' "$T/out" && ok "info: producer escaped" || bad "info: producer ($(grep producer "$T/out" | cat -v))"
+  grep -qF ' note\x1b[2J=line1\nline2 \\ \u009b31m é' "$T/out" && [ "$(grep -c '' "$T/out")" -eq "$("$BIN" info "$T/p.onnx" | grep -c '')" ] &&
+    ok "info: metadata escaped, newline included (one line)" || bad "info: metadata ($(grep -A1 metadata "$T/out" | cat -v))"
+  run_cmd info "$T/esc.onnx" --json
+  json_check "info --json keeps the strings exact" "$T/out" \
+    "r['producer'] == 'evil\x1b]0;title\x07\x1b[31m' and r['metadata']['note\x1b[2J'] == 'line1\nline2 \\\\ \u009b31m \u00e9'"
+else
+  skip "info escape tests: python onnx not available ($(tail -1 "$T/pyerr"))"
+fi
+
+# 6. replay: a record with a key twice is refused, naming the file, the line and the key
+good='{"deck_size":21,"hand_size":5,"max_rounds":10,"hands":[[0,1,2,0,1],[2,2,1,0,0]],"moves":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[0,8]]'
+{ echo "$good}"; echo "$good,\"winner\":1,\"winner\":2}"; } >"$T/dup.jsonl"  # cJSON would read 1, Python and jq 2
+expect_fail "replay refuses a duplicate key" 1 "^neural_rps replay: $T/dup.jsonl: line 2: duplicate key \"winner\"" -- replay "$T/dup.jsonl"
+echo "${good/'"hands":'/'"hands":[[1,1,1,1,1],[0,0,0,0,0]],"hands":'}}" >"$T/dup2.jsonl"
+expect_fail "replay refuses a second \"hands\" (the one Python would read)" 1 "dup2.jsonl: line 1: duplicate key \"hands\"" -- replay "$T/dup2.jsonl"
+
+# 8. closed standard descriptors: the report cannot land in another file
+# (with ort-cpu and --profile, ONNX Runtime's profile file took descriptor 1 and the report went into it, exit 0)
+"$BIN" benchmark "${M[@]}" "${Q[@]}" --backends native-cpu,ort-cpu --batch-size 1 --json "$T/c.json" --profile "$T/prof.json" \
+  >&- 2>"$T/err"; rc=$?
+[ "$rc" -ne 0 ] && [ "$(grep -c '' "$T/err")" -eq 1 ] && grep -q "cannot write standard output" "$T/err" &&
+  ok "stdout closed: exit $rc, one line" || bad "stdout closed (rc=$rc, stderr: $(head -c 300 "$T/err" | tr '\n' '|'))"
+json_check "stdout closed: the JSON is intact" "$T/c.json" "r['results']"
+json_check "stdout closed: ONNX Runtime's profile is intact" "$T/prof.json" "isinstance(r, list) and r"
+! grep -q "Performance Comparison" "$T/c.json" "$T"/prof*.json && ok "stdout closed: the report went into no file" || bad "stdout closed: the report is in a file"
+"$BIN" benchmark "${M[@]}" "${Q[@]}" --batch-size 1 --json "$T/c2.json" >"$T/out" 2>&-; rc=$?
+[ "$rc" -eq 0 ] && grep -q "Performance Comparison" "$T/out" && json_check "stderr closed: exit 0, report and JSON" "$T/c2.json" "r['results']" ||
+  bad "stderr closed (rc=$rc)"
+"$BIN" benchmark "${M[@]}" "${Q[@]}" --batch-size 1 <&- >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" -eq 0 ] && grep -q "Performance Comparison" "$T/out" && [ ! -s "$T/err" ] && ok "stdin closed: exit 0" || bad "stdin closed (rc=$rc)"
+"$BIN" info "$T/p.onnx" >&- 2>"$T/err"; rc=$?
+[ "$rc" -eq 1 ] && grep -q "^neural_rps info: cannot write standard output" "$T/err" && ok "info with stdout closed: exit 1" || bad "info with stdout closed (rc=$rc)"
+
+summary cli_reports
