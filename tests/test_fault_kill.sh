@@ -3,7 +3,8 @@
 # time continued with --resume, or started afresh when no checkpoint existed yet). After every kill: LATEST names
 # a complete checkpoint, every finished generation's networks load, summary.json (when present) parses and is at
 # most one generation behind, the finished count never goes back. At the end the run completes, leaves no temp
-# files, and its networks equal those of an uninterrupted run with the same seed (resume is exact).
+# files, and its networks equal those of an uninterrupted run with the same seed (resume is exact); a killed run's
+# temp files are removed by the next start, other files are not.
 # Delays come from bash's RANDOM seeded with NRPS_FAULT_SEED (default 42); where they land still depends on the
 # machine's speed, so the delays are printed.
 . "$(dirname "$0")/cli_lib.sh"
@@ -71,11 +72,15 @@ check_run "final"
 left=$(find "$R" -name '*.tmp.*' | sed "s|$R/||" | tr '\n' ' ')
 [ -z "$left" ] && ok "no temp files left in the run folder" || bad "temp files left behind: $left"
 
-# debris of a kill during a write (temp files of atomic writes) is swept by the next start
-touch "$R/generations/g0003/rps_policy.onnx.tmp.99999" "$R/checkpoint/LATEST.tmp.12345" "$R/summary.json.tmp.777"
+# debris of a kill during a write (temp files of atomic writes) is swept by the next start: the lock file lists
+# the killed run's pid (here a made-up one, 99999); files of other pids or names are not training's and stay
+echo 99999 >>"$R/.lock"
+touch "$R/generations/g0003/rps_policy.onnx.tmp.99999" "$R/checkpoint/LATEST.tmp.99999" "$R/summary.json.tmp.99999" \
+  "$R/checkpoint/gen_00$GENS/state.bin.tmp.99999" "$R/checkpoint/LATEST.tmp.12345" "$R/notes.tmp.99999"
 run_cmd train --out "$R" "${C[@]}" --resume
-left=$(find "$R" -name '*.tmp.*' | sed "s|$R/||" | tr '\n' ' ')
-[ "$RC" -eq 0 ] && [ -z "$left" ] && ok "--resume sweeps stale temp files" || bad "stale temp files (rc=$RC): $left"
+left=$(find "$R" -name '*.tmp.*' | sed "s|$R/||" | sort | tr '\n' ' ')
+[ "$RC" -eq 0 ] && [ "$left" = "checkpoint/LATEST.tmp.12345 notes.tmp.99999 " ] &&
+  ok "--resume sweeps the killed run's temp files, and only those" || bad "stale temp files (rc=$RC): $left"
 
 # the same run without kills
 run_cmd train --out "$T/ref" "${C[@]}"

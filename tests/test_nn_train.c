@@ -614,6 +614,55 @@ static int dump_adam(const char *kind) {
     return 0;
 }
 
+/* A tagged checkpoint (version 3) names its run and generation and holds the same trainer as the untagged one
+ * (version 2, byte for byte what nn_trainer_save writes); untagged files read with no tag; a bad tag is refused
+ * when written and when read. */
+static void test_checkpoint_tag(void) {
+    nn_arch a = ckpt_arch();
+    nn_net net = make_net(&a, 17), net2, net3;
+    nn_train_config c = config(1e-3f, 0, NN_LOSS_MSE, 1, 1, 4);
+    nn_trainer *tr = nn_trainer_create(&net, &c), *tr2 = NULL, *tr3 = NULL;
+    REQUIRE(tr);
+    char tagged[300], plain[300], plain2[300];
+    path_in_tmp(tagged, sizeof tagged, "tagged.ckpt");
+    path_in_tmp(plain, sizeof plain, "plain.ckpt");
+    path_in_tmp(plain2, sizeof plain2, "plain2.ckpt");
+    nn_ckpt_tag tag = {"0123456789abcdef0123456789abcdef", 7}, got;
+    REQUIRE(nn_trainer_save_tagged(tr, tagged, &tag) == NRPS_OK);
+    REQUIRE(nn_trainer_save(tr, plain) == NRPS_OK);
+    nn_ckpt_tag none = {"", -1};
+    REQUIRE(nn_trainer_save_tagged(tr, plain2, &none) == NRPS_OK);
+    CHECK(same_file(plain, plain2));
+    memset(&got, 0, sizeof got);
+    REQUIRE(nn_trainer_load_tagged(tagged, 4, &a, &net2, &tr2, &got) == NRPS_OK);
+    CHECK(!strcmp(got.run_id, tag.run_id) && got.generation == 7);
+    REQUIRE(nn_trainer_load_tagged(plain, 4, &a, &net3, &tr3, &got) == NRPS_OK);
+    CHECK(got.run_id[0] == '\0' && got.generation == -1);
+    CHECK(memcmp(net2.params, net3.params, net2.n_params * sizeof(float)) == 0 &&
+          nn_trainer_steps(tr2) == nn_trainer_steps(tr3));
+    char *d = NULL;
+    size_t len = 0;
+    REQUIRE(read_all(tagged, &d, &len));
+    CHECK(d[OFF_VERSION] == 3 && !memcmp(d + OFF_VERSION + 8, tag.run_id, 32));
+    char bad[300];
+    path_in_tmp(bad, sizeof bad, "badtag.ckpt");
+    write_variant(bad, d, len, -1, OFF_VERSION + 4, 65, 1, 0); /* run id length beyond the limit */
+    nn_trainer_destroy(tr3);
+    nn_free(&net3);
+    CHECK(nn_trainer_load_tagged(bad, 4, &a, &net3, &tr3, &got) == NRPS_ERR_FORMAT && tr3 == NULL &&
+          strstr(nrps_last_error(), "badtag.ckpt"));
+    write_variant(bad, d, len, OFF_VERSION + 8, -1, 0, 0, 0); /* a byte of the run id changed, checksum not */
+    CHECK(nn_trainer_load_tagged(bad, 4, &a, &net3, &tr3, &got) == NRPS_ERR_FORMAT &&
+          strstr(nrps_last_error(), "checksum"));
+    nn_ckpt_tag badtag = {"has space", 1};
+    CHECK(nn_trainer_save_tagged(tr, bad, &badtag) == NRPS_ERR_ARG);
+    free(d);
+    nn_trainer_destroy(tr2);
+    nn_free(&net2);
+    nn_trainer_destroy(tr);
+    nn_free(&net);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--dump-adam") == 0) return dump_adam(argv[2]);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/nrps_test_nn_train.XXXXXX");
@@ -631,6 +680,7 @@ int main(int argc, char **argv) {
     RUN(test_bad_arguments);
     RUN(test_checkpoint_round_trip);
     RUN(test_checkpoint_refused);
+    RUN(test_checkpoint_tag);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

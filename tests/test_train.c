@@ -1,7 +1,7 @@
 /* test_train.c - self-play targets, position keys, aggregation of identical positions, thread-count independence,
  * and the training loop's checkpoints for separate 2-layer, deeper and two-headed networks: round trip, resume
  * equal to an uninterrupted run, checkpoints of the earlier format (mlp_trainer) resuming, another architecture
- * refused, damaged checkpoints; the architecture flags' parsing and checks. Tiny runs (a few games, few playouts)
+ * refused, damaged checkpoints, the run folder's lock; the architecture flags' parsing and checks. Tiny runs (a few games, few playouts)
  * to stay fast. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include "train/replay.h"
 #include "train/selfplay.h"
 #include "train/train.h"
+#include "train/train_lock.h"
 
 static char tmpdir[256];
 
@@ -525,6 +526,41 @@ static void test_damaged_checkpoint(void) {
     CHECK(train_run(&none, 1, &fin) == NRPS_ERR_IO);
 }
 
+/* A folder whose lock another holder has (here this process, through another open file: flock conflicts all
+ * the same) is refused by train_lock_check and train_run in one line naming the folder and the holder, and the
+ * run there is untouched; once released, it resumes. */
+static void test_folder_lock(void) {
+    train_config c = tiny_config("locked", 1);
+    int fin = -1;
+    REQUIRE(train_run(&c, 0, &fin) == NRPS_OK && fin == 1);
+    char p[1200], pid[64], *d = NULL;
+    size_t len = 0;
+    snprintf(p, sizeof p, "%s/.lock", c.out_dir);
+    REQUIRE(nrps_read_file(p, 4096, &d, &len) == NRPS_OK);
+    CHECK_MSG(len == 0, "lock file after a clean run: '%s'", d);
+    free(d);
+    CHECK(train_lock_check(c.out_dir) == NRPS_OK);
+    train_lock lk;
+    REQUIRE(train_lock_acquire(c.out_dir, &lk) == NRPS_OK);
+    snprintf(pid, sizeof pid, "(pid %ld, lock ", (long)getpid());
+    CHECK(train_lock_check(c.out_dir) == NRPS_ERR_IO && strstr(nrps_last_error(), "another training run holds") &&
+          strstr(nrps_last_error(), pid));
+    c.generations = 2;
+    CHECK(train_run(&c, 1, &fin) == NRPS_ERR_IO && fin == 0);
+    CHECK_MSG(strstr(nrps_last_error(), c.out_dir) && strstr(nrps_last_error(), "another training run holds this folder") &&
+                  !strchr(nrps_last_error(), '\n'),
+              "%s", nrps_last_error());
+    train_config fresh = c;
+    CHECK(train_run(&fresh, 0, &fin) == NRPS_ERR_IO && strstr(nrps_last_error(), "another training run holds"));
+    snprintf(p, sizeof p, "%s/checkpoint/LATEST", c.out_dir);
+    REQUIRE(nrps_read_file(p, 4096, &d, &len) == NRPS_OK);
+    CHECK(!strcmp(d, "gen_0001\n"));
+    free(d);
+    train_lock_release(&lk);
+    train_lock_release(&lk); /* a second release does nothing */
+    CHECK(train_run(&c, 1, &fin) == NRPS_OK && fin == 2);
+}
+
 static void test_config_check(void) {
     train_config c = train_config_default();
     CHECK(train_config_check(&c) == NRPS_OK);
@@ -613,6 +649,7 @@ int main(void) {
     RUN(test_old_checkpoint_resumes);
     RUN(test_checkpoint_other_architecture_refused);
     RUN(test_damaged_checkpoint);
+    RUN(test_folder_lock);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

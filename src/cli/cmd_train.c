@@ -29,13 +29,15 @@ static void usage(FILE *f) {
         "policy targets = root visit distributions, value targets = final results, replay window of W\n"
         "generations with identical positions averaged, minibatch AdamW. Checkpoint after every generation.\n"
         "  --out DIR             run folder (default %s): rps_policy.onnx + rps_value.onnx (or\n"
-        "                        rps_net.onnx), summary.json, generations/gNNNN/, checkpoint/\n"
+        "                        rps_net.onnx), summary.json, generations/gNNNN/, checkpoint/; one run at a\n"
+        "                        time (DIR/.lock: a second run on DIR fails at once)\n"
         "  --generations N       training generations (default %d; with --resume: the new total)\n"
         "  --games N             self-play games per generation (default %ld)\n"
         "  --playouts N          MCTS simulations per self-play move (default %d)\n"
         "  --threads T           self-play and arena threads (default: number of cores)\n"
         "  --seed S              run seed (default %llu); results do not depend on --threads\n"
-        "  --resume              continue the run in --out from its last finished generation\n"
+        "  --resume              continue the run in --out from its last finished generation (its checkpoint\n"
+        "                        files must all name the same run and generation)\n"
         "Networks (every hidden layer ReLU; LIST = comma-separated widths such as 256,128, or none):\n"
         "  --heads separate|two  separate: a policy net (rps_policy.onnx) and a value net (rps_value.onnx);\n"
         "                        two: one network, shared trunk + two heads (rps_net.onnx); default %s\n"
@@ -70,6 +72,7 @@ static void usage(FILE *f) {
         "100; noise and temperature as in training) with the nets in --source (default DIR), and on\n"
         "--positions positions (default 2000) with at least two legal cells compares DIR's policy argmax\n"
         "(margin- and result-optimal cells) and value sign with the exact solver; --json: one JSON object.\n"
+        "Ctrl-C: the report of the positions analysed so far, exit status 130.\n"
         "DIR holds rps_policy.onnx + rps_value.onnx, or rps_net.onnx.\n",
         d.out_dir, d.generations, d.games, d.playouts, (unsigned long long)d.seed, train_heads_name(d.heads), lp, lv,
         hp, hv, d.policy_weight, d.value_weight, d.lr, d.lr_final, d.weight_decay, d.batch, d.epochs, d.window,
@@ -92,37 +95,55 @@ static void pct(FILE *f, const char *label, long k, long n, double random_share)
     fputc('\n', f);
 }
 
-static int run_analyse(const char *cmd, const train_analyse_config *ac) {
-    train_analysis r;
-    nrps_install_sigint_handler();
-    nrps_status rc = train_analyse(ac, &r);
-    if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
+/* The analysis report on stdout (text, or one JSON object with ac->json). */
+static void analyse_print(const train_analyse_config *ac, const train_analysis *r) {
     const char *src = ac->source_dir[0] ? ac->source_dir : ac->nets_dir;
     if (ac->json) {
-        double n = (double)r.positions;
+        double n = (double)r->positions;
         printf("{\"nets\": \"%s\", \"source\": \"%s\", \"seed\": %llu, \"playouts\": %d, \"positions\": %ld, "
                "\"games\": %ld, \"policy_margin_optimal\": %.6f, \"policy_result_optimal\": %.6f, "
                "\"decisive_positions\": %ld, \"decisive_policy_result_optimal\": %.6f, "
                "\"random_margin_optimal\": %.6f, \"random_result_optimal\": %.6f, "
                "\"random_decisive_result_optimal\": %.6f, \"value_sign_accuracy\": %.6f, "
-               "\"solver_win_share\": %.6f, \"value_mse\": %.6f, \"seconds\": %.3f}\n",
-               ac->nets_dir, src, (unsigned long long)ac->seed, ac->playouts, r.positions, r.games,
-               r.policy_margin_opt / n, r.policy_result_opt / n, r.decisive,
-               r.decisive > 0 ? (double)r.decisive_result_opt / r.decisive : 0.0, r.random_margin_opt,
-               r.random_result_opt, r.random_decisive_result_opt, r.value_correct / n, r.value_win_positions / n,
-               r.value_mse, r.seconds);
-        return 0;
+               "\"solver_win_share\": %.6f, \"value_mse\": %.6f, \"seconds\": %.3f",
+               ac->nets_dir, src, (unsigned long long)ac->seed, ac->playouts, r->positions, r->games,
+               r->policy_margin_opt / n, r->policy_result_opt / n, r->decisive,
+               r->decisive > 0 ? (double)r->decisive_result_opt / r->decisive : 0.0, r->random_margin_opt,
+               r->random_result_opt, r->random_decisive_result_opt, r->value_correct / n, r->value_win_positions / n,
+               r->value_mse, r->seconds);
+        if (r->interrupted) printf(", \"interrupted\": true, \"positions_requested\": %ld", ac->positions);
+        printf("}\n");
+        fflush(stdout);
+        return;
     }
     printf("analyse: %s on %ld positions (>= 2 legal cells) from %ld self-play games of %s (seed %llu, %d playouts), "
-           "%.1f s\n",
-           ac->nets_dir, r.positions, r.games, src, (unsigned long long)ac->seed, ac->playouts, r.seconds);
-    pct(stdout, "policy top cell margin-optimal", r.policy_margin_opt, r.positions, r.random_margin_opt);
-    pct(stdout, "policy top cell result-optimal", r.policy_result_opt, r.positions, r.random_result_opt);
-    pct(stdout, "  in decisive positions", r.decisive_result_opt, r.decisive, r.random_decisive_result_opt);
-    pct(stdout, "value sign = solver result", r.value_correct, r.positions, -1);
+           "%.1f s%s\n",
+           ac->nets_dir, r->positions, r->games, src, (unsigned long long)ac->seed, ac->playouts, r->seconds,
+           r->interrupted ? " (interrupted: the figures cover these positions only)" : "");
+    pct(stdout, "policy top cell margin-optimal", r->policy_margin_opt, r->positions, r->random_margin_opt);
+    pct(stdout, "policy top cell result-optimal", r->policy_result_opt, r->positions, r->random_result_opt);
+    pct(stdout, "  in decisive positions", r->decisive_result_opt, r->decisive, r->random_decisive_result_opt);
+    pct(stdout, "value sign = solver result", r->value_correct, r->positions, -1);
     printf("  %-40s %.1f%% of positions\n", "solver: side to move wins",
-           100.0 * r.value_win_positions / (double)r.positions);
-    printf("  %-40s %.4f\n", "value MSE vs exact result (1/0.5/0)", r.value_mse);
+           100.0 * r->value_win_positions / (double)r->positions);
+    printf("  %-40s %.4f\n", "value MSE vs exact result (1/0.5/0)", r->value_mse);
+    fflush(stdout);
+}
+
+/* --analyse: the report, exit 0; after SIGINT what was analysed so far (when anything was), one line on stderr,
+ * exit 130 like the other commands. */
+static int run_analyse(const char *cmd, const train_analyse_config *ac) {
+    train_analysis r;
+    nrps_install_sigint_handler();
+    nrps_status rc = train_analyse(ac, &r);
+    if (rc == NRPS_ERR_INTERRUPTED) {
+        if (r.positions > 0) analyse_print(ac, &r);
+        fprintf(stderr, "neural_rps %s: analyse interrupted (SIGINT) after %ld of %ld positions%s\n", cmd,
+                r.positions, ac->positions, r.positions > 0 ? ": the report covers those" : ": nothing to report");
+        return 130;
+    }
+    if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
+    analyse_print(ac, &r);
     return 0;
 }
 
@@ -358,7 +379,8 @@ static int resume_arch_check(const char *cmd, const train_flags *f, const train_
 static int resume_check(const char *cmd, train_flags *f) {
     train_config st, *cfg = &f->cfg;
     int fin = 0;
-    nrps_status rc = train_checkpoint_peek(cfg->out_dir, &st, &fin);
+    nrps_status rc = train_lock_check(cfg->out_dir); /* another run at work there: say so, not what it is writing */
+    if (rc == NRPS_OK) rc = train_checkpoint_peek(cfg->out_dir, &st, &fin);
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     if (!heads_flags_check(cmd, f, st.heads) || !resume_arch_check(cmd, f, &st)) return 2;
     if (!f->given[O_GEN]) cfg->generations = st.generations;

@@ -452,7 +452,7 @@ cleanup:
  * ---------------------------------------------------------------------------------------------- */
 
 #define CKPT_MAGIC "NRPSCKPT"
-enum { CKPT_VERSION_MLP = 1, CKPT_VERSION = 2 };
+enum { CKPT_VERSION_MLP = 1, CKPT_VERSION = 2, CKPT_VERSION_TAGGED = 3 /* version 2 + nn_ckpt_tag */ };
 
 static void put_arch(nrps_wbuf *b, const nn_arch *a) {
     nrps_wbuf_u32(b, (uint32_t)a->in);
@@ -481,12 +481,32 @@ static void put_config(nrps_wbuf *b, const nn_train_config *c, int n_heads) {
     nrps_wbuf_f32s(b, c->head_weight, (size_t)n_heads);
 }
 
-nrps_status nn_trainer_save(const nn_trainer *tr, const char *path) {
+/* A run id as nn_ckpt_tag allows: 1 to NN_CKPT_RUN_ID_MAX printable ASCII characters. */
+static int run_id_ok(const char *id, size_t n) {
+    if (n < 1 || n > NN_CKPT_RUN_ID_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (id[i] < 0x21 || id[i] > 0x7e) return 0;
+    return 1;
+}
+
+nrps_status nn_trainer_save_tagged(const nn_trainer *tr, const char *path, const nn_ckpt_tag *tag) {
     const size_t np = tr->n_params;
+    const int tagged = tag && tag->run_id[0];
+    const size_t idn = tagged ? strnlen(tag->run_id, sizeof tag->run_id) : 0;
+    if (tagged && (!run_id_ok(tag->run_id, idn) || tag->generation < 0 || tag->generation > INT_MAX)) {
+        nrps_set_error("%s: bad checkpoint tag (run id '%.*s', generation %ld)", path, (int)idn, tag->run_id,
+                       tag->generation);
+        return NRPS_ERR_ARG;
+    }
     nrps_wbuf b = {0};
     nrps_wbuf_reserve(&b, 1024 + 12 * np);
     nrps_wbuf_raw(&b, CKPT_MAGIC, 8);
-    nrps_wbuf_u32(&b, CKPT_VERSION);
+    nrps_wbuf_u32(&b, tagged ? CKPT_VERSION_TAGGED : CKPT_VERSION);
+    if (tagged) {
+        nrps_wbuf_u32(&b, (uint32_t)idn);
+        nrps_wbuf_raw(&b, tag->run_id, idn);
+        nrps_wbuf_u32(&b, (uint32_t)tag->generation);
+    }
     put_arch(&b, &tr->net->arch);
     put_config(&b, &tr->cfg, tr->net->arch.n_heads); /* max_batch is a runtime choice: not stored */
     nrps_wbuf_u64(&b, (uint64_t)tr->step);
@@ -501,12 +521,30 @@ nrps_status nn_trainer_save(const nn_trainer *tr, const char *path) {
     return st;
 }
 
+nrps_status nn_trainer_save(const nn_trainer *tr, const char *path) { return nn_trainer_save_tagged(tr, path, NULL); }
+
 /* What a checkpoint's header says, whatever its version; r is left at the first parameter. */
 typedef struct {
     nn_arch arch;
     nn_train_config cfg;
     uint64_t step, n_params;
+    nn_ckpt_tag tag; /* version 3; run_id "" and generation -1 before */
+    int bad_tag;     /* version 3 with a run id or generation out of range */
 } ckpt_header;
+
+/* Version 3's tag: u32 length, the run id, u32 generation. */
+static void get_tag(nrps_rbuf *r, ckpt_header *h) {
+    uint32_t n = nrps_rbuf_u32(r);
+    const uint8_t *id = r->short_read || n > NN_CKPT_RUN_ID_MAX ? NULL : nrps_rbuf_raw(r, n);
+    uint32_t g = nrps_rbuf_u32(r);
+    if (!id || !run_id_ok((const char *)id, n) || g > INT_MAX) {
+        h->bad_tag = !r->short_read;
+        return;
+    }
+    memcpy(h->tag.run_id, id, n);
+    h->tag.run_id[n] = '\0';
+    h->tag.generation = (long)g;
+}
 
 static int u32_int(uint32_t v) { return v > INT_MAX ? -1 : (int)v; }
 
@@ -570,10 +608,20 @@ static nrps_status read_header(const char *path, const uint8_t *d, size_t len, n
     }
     uint32_t version = nrps_rbuf_u32(r);
     h->cfg = nn_train_config_default();
+    memset(&h->tag, 0, sizeof h->tag);
+    h->tag.generation = -1;
+    h->bad_tag = 0;
     if (version == CKPT_VERSION_MLP) get_header_v1(r, h);
     else if (version == CKPT_VERSION) get_header_v2(r, h);
-    else if (!r->short_read) {
-        nrps_set_error("%s: checkpoint format version %u, this build reads versions 1 and 2", path, version);
+    else if (version == CKPT_VERSION_TAGGED) {
+        get_tag(r, h);
+        if (h->bad_tag) {
+            nrps_set_error("%s: checkpoint names no valid run and generation (corrupted)", path);
+            return NRPS_ERR_FORMAT;
+        }
+        get_header_v2(r, h);
+    } else if (!r->short_read) {
+        nrps_set_error("%s: checkpoint format version %u, this build reads versions 1 to 3", path, version);
         return NRPS_ERR_FORMAT;
     }
     if (r->short_read) {
@@ -645,7 +693,8 @@ static nrps_status read_state(const char *path, nrps_rbuf *r, const ckpt_header 
     return NRPS_OK;
 }
 
-nrps_status nn_trainer_load(const char *path, int max_batch, const nn_arch *expect, nn_net *net, nn_trainer **tr) {
+nrps_status nn_trainer_load_tagged(const char *path, int max_batch, const nn_arch *expect, nn_net *net,
+                                   nn_trainer **tr, nn_ckpt_tag *tag) {
     char *data = NULL;
     size_t len = 0;
     *tr = NULL;
@@ -666,7 +715,13 @@ nrps_status nn_trainer_load(const char *path, int max_batch, const nn_arch *expe
         nn_trainer_destroy(*tr);
         *tr = NULL;
         nn_free(net);
+    } else if (tag) {
+        *tag = h.tag;
     }
     free(data);
     return st;
+}
+
+nrps_status nn_trainer_load(const char *path, int max_batch, const nn_arch *expect, nn_net *net, nn_trainer **tr) {
+    return nn_trainer_load_tagged(path, max_batch, expect, net, tr, NULL);
 }

@@ -88,6 +88,18 @@ nn_net *nn_trainer_net(nn_trainer *tr);
  * Written atomically (temp + rename). */
 nrps_status nn_trainer_save(const nn_trainer *tr, const char *path);
 
+/* What a checkpoint belongs to, for a caller that keeps several checkpoints together (the training loop: its run
+ * and generation). run_id: 1 to NN_CKPT_RUN_ID_MAX printable ASCII characters, or "" for none. */
+enum { NN_CKPT_RUN_ID_MAX = 64 };
+typedef struct {
+    char run_id[NN_CKPT_RUN_ID_MAX + 1];
+    long generation; /* >= 0; -1 = none */
+} nn_ckpt_tag;
+
+/* nn_trainer_save with a tag (NULL or run_id "": exactly nn_trainer_save's version-2 file): version 3 = version 2
+ * with the tag (u32 length + run id bytes, u32 generation) right after the version. */
+nrps_status nn_trainer_save_tagged(const nn_trainer *tr, const char *path, const nn_ckpt_tag *tag);
+
 /* Reads a checkpoint into a new network (*net, caller frees with nn_free) and a trainer bound to it (*tr,
  * caller destroys; net must stay at the same address while the trainer lives). Config, Adam moments and step
  * come from the file; max_batch is a runtime choice (<= 0 = the default 256). expect (may be NULL): the
@@ -98,5 +110,9 @@ nrps_status nn_trainer_save(const nn_trainer *tr, const char *path);
  * NRPS_ERR_IO (unreadable), NRPS_ERR_FORMAT (anything wrong inside), NRPS_ERR_ARG (not the expected
  * architecture), NRPS_ERR_NOMEM. */
 nrps_status nn_trainer_load(const char *path, int max_batch, const nn_arch *expect, nn_net *net, nn_trainer **tr);
+/* The same, and *tag (may be NULL) = the checkpoint's tag (version 3), or run_id "" and generation -1 (versions
+ * 1 and 2: written without one). */
+nrps_status nn_trainer_load_tagged(const char *path, int max_batch, const nn_arch *expect, nn_net *net,
+                                   nn_trainer **tr, nn_ckpt_tag *tag);
 
 #endif

@@ -4,7 +4,6 @@
 #include "train/train.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -18,6 +17,7 @@
 #include "search/arena.h"
 #include "train/replay.h"
 #include "train/selfplay.h"
+#include "train/train_lock.h"
 #include "train/train_state.h"
 
 train_config train_config_default(void) {
@@ -268,6 +268,7 @@ static nrps_status write_summary(const train_state *s, int complete) {
     cJSON_AddNumberToObject(o, "format_version", 1);
     cJSON_AddStringToObject(o, "producer", "neural_rps " NRPS_VERSION " train");
     cJSON_AddBoolToObject(o, "complete", complete);
+    cJSON_AddStringToObject(o, "run_id", s->run_id);
     cJSON_AddItemToObject(o, "config", train_config_json(&s->cfg));
     cJSON_AddNumberToObject(o, "finished_generations", s->finished);
     cJSON_AddNumberToObject(o, "training_games", (double)s->finished * (double)s->cfg.games);
@@ -297,32 +298,6 @@ static nrps_status write_outputs(const train_state *s, int complete) {
     nrps_status rc = save_onnx(s, s->cfg.out_dir);
     if (rc == NRPS_OK) rc = write_summary(s, complete);
     return rc;
-}
-
-/* "<name>.tmp.<digits>": a temp file of nrps_atomic_open that a killed run (SIGKILL, power loss) left behind. */
-static int is_stale_tmp(const char *name) {
-    const char *t = strstr(name, ".tmp.");
-    if (!t || t == name || !t[5]) return 0;
-    for (t += 5; *t; t++)
-        if (*t < '0' || *t > '9') return 0;
-    return 1;
-}
-
-/* Removes such temp files from dir and its subfolders down to depth levels (the targets were never touched:
- * every write is temp + rename, so these are only debris). */
-static void stale_tmp_sweep(const char *dir, int depth) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char p[2100];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(p, &sb) != 0) continue;
-        if (S_ISDIR(sb.st_mode) && depth > 0) stale_tmp_sweep(p, depth - 1);
-        else if (S_ISREG(sb.st_mode) && is_stale_tmp(e->d_name)) unlink(p);
-    }
-    closedir(d);
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -592,19 +567,30 @@ static nrps_status resume_run(const train_config *cfg_in, train_state *s) {
     snprintf(c.out_dir, sizeof c.out_dir, "%s", cfg_in->out_dir);
     s->cfg = c;
     if ((rc = train_config_check(&s->cfg)) != NRPS_OK) return rc;
+    if (s->unbound) { /* from before run ids: nothing binds its files; from now on they are */
+        train_new_run_id(s->run_id);
+        fprintf(stderr,
+                "train: warning: the checkpoint in %s/checkpoint was written by an older version without run ids: "
+                "resuming without checking that its files belong together (new run id %s)\n",
+                c.out_dir, s->run_id);
+    }
     if (!s->cfg.quiet)
         printf("train: resuming %s after generation %d of %d\n", c.out_dir, s->finished, s->cfg.generations);
     return NRPS_OK;
 }
 
-/* A new run in cfg->out_dir (refused when it holds one): generation 0's networks and checkpoint. */
-static nrps_status start_run(const train_config *cfg, train_state *s) {
+/* A new run in cfg->out_dir is refused when it holds one. */
+static nrps_status accept_fresh(const train_config *cfg) {
     char p[2100];
     snprintf(p, sizeof p, "%s/checkpoint/LATEST", cfg->out_dir);
-    if (access(p, F_OK) == 0) {
-        nrps_set_error("%s already holds a training run (use --resume to continue it, or another --out)", cfg->out_dir);
-        return NRPS_ERR_ARG;
-    }
+    if (access(p, F_OK) != 0) return NRPS_OK;
+    nrps_set_error("%s already holds a training run (use --resume to continue it, or another --out)", cfg->out_dir);
+    return NRPS_ERR_ARG;
+}
+
+/* A new run in cfg->out_dir (accepted): generation 0's networks and checkpoint. */
+static nrps_status start_run(const train_config *cfg, train_state *s) {
+    char p[2100];
     nrps_status rc = train_state_fresh(cfg, s);
     gen_dir(p, sizeof p, cfg->out_dir, 0);
     if (rc == NRPS_OK) rc = save_onnx(s, p);
@@ -629,10 +615,23 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
     nrps_status rc = train_config_check(cfg_in);
     if (rc != NRPS_OK) return rc;
     const char *out = cfg_in->out_dir;
-    if ((rc = train_make_dirs(out)) != NRPS_OK) goto cleanup;
-    stale_tmp_sweep(out, 2); /* out/, checkpoint/ + generations/, gen_NNNN/ + gNNNN/ */
+    train_lock lk;
+    memset(&lk, 0, sizeof lk);
+    lk.fd = -1;
     double t_start = nrps_now_s();
-    if ((rc = resume ? resume_run(cfg_in, &s) : start_run(cfg_in, &s)) != NRPS_OK) goto cleanup;
+    struct stat sb;
+    if (resume && stat(out, &sb) != 0) { /* --resume creates nothing */
+        nrps_set_error("%s: no checkpoint (missing %s/checkpoint/LATEST)", out, out);
+        rc = NRPS_ERR_IO;
+        goto cleanup;
+    }
+    /* the folder, then its lock, before anything in it is read or written; then it is accepted; only then are
+     * the earlier runs' temp files removed and the run writes */
+    if ((!resume && (rc = train_make_dirs(out)) != NRPS_OK) || (rc = train_lock_acquire(out, &lk)) != NRPS_OK)
+        goto cleanup;
+    if ((rc = resume ? resume_run(cfg_in, &s) : accept_fresh(cfg_in)) != NRPS_OK) goto cleanup;
+    train_lock_sweep(&lk);
+    if (!resume && (rc = start_run(cfg_in, &s)) != NRPS_OK) goto cleanup;
     if ((rc = write_outputs(&s, s.finished >= s.cfg.generations)) != NRPS_OK) goto cleanup;
     s.elapsed += nrps_now_s() - t_start;
     while (rc == NRPS_OK && s.finished < s.cfg.generations)
@@ -643,5 +642,6 @@ cleanup:
                        s.finished, s.cfg.generations, out);
     if (finished) *finished = s.finished;
     train_state_free(&s);
+    train_lock_release(&lk);
     return rc;
 }

@@ -21,12 +21,19 @@
  *   DIR/generations/gNNNN/NETS                   the networks of every generation
  *   DIR/checkpoint/LATEST                        name of the newest complete checkpoint folder
  *   DIR/checkpoint/gen_NNNN/                     {policy,value}.ckpt or net.ckpt (network + Adam state,
- *       nn_trainer_save) and state.bin: configuration, statistics, replay window (magic "NRPSTRST", version,
- *       FNV-1a checksum)
+ *       nn_trainer_save_tagged) and state.bin: run id, configuration, statistics, replay window (magic
+ *       "NRPSTRST", version, FNV-1a checksum)
+ *   DIR/.lock                                    the run folder's lock (train_lock.h)
  * A checkpoint folder is complete before LATEST names it, so a run killed at any moment resumes from the
  * last finished generation. Every random choice derives from (seed, generation, game index), so a resumed
  * run gives the same networks as an uninterrupted one, for any thread count. Checkpoints written before the
- * architecture flags existed (hidden_policy / hidden_value, mlp_trainer files) keep resuming. */
+ * architecture flags existed (hidden_policy / hidden_value, mlp_trainer files) keep resuming.
+ * A run has a run id (32 hex digits, random, made when the run starts; in state.bin and summary.json): every
+ * network checkpoint names the run id and the generation it belongs to, and --resume refuses a checkpoint folder
+ * whose files name another run or generation than its state.bin (one line naming both files). A checkpoint
+ * written before run ids existed (state.bin version 2, network checkpoints version 1 or 2) resumes with a
+ * one-line warning on stderr and gets a new run id.
+ * One run at a time per folder: train_run holds DIR/.lock (flock) throughout, and a second run fails at once. */
 #ifndef NRPS_TRAIN_H
 #define NRPS_TRAIN_H
 
@@ -106,9 +113,17 @@ int train_heads_parse(const char *name, train_heads *out); /* 1 when name is "se
  * damaged. */
 nrps_status train_checkpoint_peek(const char *dir, train_config *cfg, int *finished);
 
+/* NRPS_OK unless a training run holds dir's lock right now: then the one-line error "DIR: another training run
+ * holds this folder (pid N, lock DIR/.lock) ...", NRPS_ERR_IO. Touches nothing (train_run takes the lock itself;
+ * this lets a caller say so before it reads the folder). */
+nrps_status train_lock_check(const char *dir);
+
 /* Runs (or with resume, continues) the training described by cfg. Returns NRPS_OK when cfg->generations
  * generations are finished, NRPS_ERR_INTERRUPTED after SIGINT (finished generations are saved), or an
- * error (message set). *finished (may be NULL) = generations finished on return. */
+ * error (message set). *finished (may be NULL) = generations finished on return. Order: the folder is created
+ * (fresh run) and locked before anything in it is read or written, then accepted (a fresh run: no run there;
+ * resume: its checkpoint reads and belongs together), then the temp files of earlier killed runs are removed
+ * (train_lock.h), then the run writes. */
 nrps_status train_run(const train_config *cfg, int resume, int *finished);
 
 /* Analysis of a policy/value pair against the exact solver on positions of held-out self-play games. */
@@ -139,9 +154,12 @@ typedef struct {
     long value_win_positions;  /* positions the solver calls won for the side to move */
     double value_mse;          /* mean (value - exact result in {0, 0.5, 1})^2 */
     double seconds;
+    int interrupted;           /* SIGINT stopped it: the figures cover the positions analysed so far */
 } train_analysis;
 
 void train_analyse_config_default(train_analyse_config *cfg);
+/* NRPS_OK, or NRPS_ERR_INTERRUPTED after SIGINT with *out holding the figures of the positions analysed so far
+ * (out->interrupted set; out->positions may be 0), or another error. */
 nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *out);
 
 #endif

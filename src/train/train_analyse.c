@@ -128,7 +128,6 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
         rps_state st[RPS_MAX_PLIES];
         int n = 0, w = 0;
         if (nrps_interrupted) {
-            nrps_set_error("analyse: interrupted");
             rc = NRPS_ERR_INTERRUPTED;
             goto cleanup;
         }
@@ -142,9 +141,15 @@ nrps_status train_analyse(const train_analyse_config *cfg, train_analysis *res) 
             if (empty >= 2 && (rc = analyse_position(sv, an, &st[i], res)) != NRPS_OK) goto cleanup;
         }
     }
-    analyse_finish(res);
-    res->seconds = nrps_now_s() - t0;
 cleanup:
+    if (rc == NRPS_OK || rc == NRPS_ERR_INTERRUPTED) { /* SIGINT (here or inside a game): what was analysed */
+        analyse_finish(res);
+        res->seconds = nrps_now_s() - t0;
+    }
+    if (rc == NRPS_ERR_INTERRUPTED) {
+        res->interrupted = 1;
+        nrps_set_error("analyse: interrupted after %ld of %ld positions", res->positions, cfg->positions);
+    }
     rps_solver_destroy(sv);
     mcts_destroy(m);
     eval_net_destroy(an);

@@ -6,20 +6,50 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "train/selfplay.h"
 #include "util/bytes.h"
 
 #define STATE_MAGIC "NRPSTRST"
-#define STATE_VERSION 2u /* 2: 64-bit sample keys (hands encoding); the architecture lives in the JSON record */
+#define STATE_VERSION 3u /* 3: the run id after the elapsed time */
+#define STATE_VERSION_UNBOUND 2u /* 2: 64-bit sample keys (hands encoding); the architecture lives in the JSON
+                                    record; no run id (still read) */
 #define STATE_MAX_BYTES (1024L * 1024 * 1024)
 #define SAMPLE_BYTES (8 + 4 * RPS_POLICY_SIZE + 4)
 
 /* state.bin's checksum: FNV-1a 64 with the standard offset basis (the network checkpoints use nrps_fnv1a64's);
  * kept so that every state.bin already written stays readable. */
 static uint64_t state_checksum(const void *d, size_t n) { return nrps_fnv1a64_from(d, n, 0xcbf29ce484222325ULL); }
+
+void train_new_run_id(char out[TRAIN_RUN_ID_LEN + 1]) {
+    unsigned char r[TRAIN_RUN_ID_LEN / 2];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n > 0) got += (size_t)n;
+        else if (n < 0 && errno != EINTR) break;
+    }
+    if (got < sizeof r) { /* no getrandom (old kernel): the clock, the pid and the address space's layout */
+        uint64_t a = nrps_now_ns() ^ ((uint64_t)getpid() << 32), b = (uint64_t)(uintptr_t)&got ^ (uint64_t)time(NULL);
+        for (size_t i = 0; i < sizeof r; i++) {
+            a = selfplay_game_seed(a, (int)i, (long)b);
+            r[i] = (unsigned char)(a >> 24);
+        }
+    }
+    for (size_t i = 0; i < sizeof r; i++) snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* A run id as train_new_run_id makes them. */
+static int run_id_valid(const char *id, size_t n) {
+    if (n != TRAIN_RUN_ID_LEN) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return 0;
+    return 1;
+}
 
 uint64_t train_derive_seed(uint64_t seed, int gen, long stream) {
     return selfplay_game_seed(seed ^ 0xa5a5f00dULL, gen, stream);
@@ -212,6 +242,7 @@ static nn_train_config trainer_config(const train_config *cfg, int n_nets, int i
 
 nrps_status train_state_fresh(const train_config *cfg, train_state *s) {
     s->cfg = *cfg;
+    train_new_run_id(s->run_id);
     replay_init(&s->rb, cfg->window);
     if (!(s->gens = cJSON_CreateArray())) {
         nrps_set_error("train: out of memory");
@@ -245,7 +276,8 @@ void train_state_free(train_state *s) {
 }
 
 /* ------------------------------------------------------------------------------------------------
- * state.bin: magic, version, finished, elapsed, configuration JSON, statistics JSON, replay window, FNV-1a 64
+ * state.bin: magic, version, finished, elapsed, run id (version 3), configuration JSON, statistics JSON, replay
+ * window, FNV-1a 64
  * ---------------------------------------------------------------------------------------------- */
 
 static void put_text(nrps_wbuf *b, const char *t) {
@@ -284,6 +316,7 @@ static nrps_status state_file_write(const train_state *s, const char *path) {
         nrps_wbuf_u32(&b, STATE_VERSION);
         nrps_wbuf_u32(&b, (uint32_t)s->finished);
         put_f64(&b, s->elapsed);
+        put_text(&b, s->run_id);
         put_text(&b, cfg_txt);
         put_text(&b, gen_txt);
         put_replay(&b, &s->rb);
@@ -339,11 +372,22 @@ static int get_replay(nrps_rbuf *r, train_state *s, const char **why) {
     return 1;
 }
 
-/* The records after the version into s; a message for *why on failure. */
-static int get_state(nrps_rbuf *r, train_state *s, int want_replay, const char **why) {
+/* The records after the version into s (version 3 with the run id); a message for *why on failure. */
+static int get_state(nrps_rbuf *r, train_state *s, int with_id, int want_replay, const char **why) {
     s->finished = (int)nrps_rbuf_u32(r);
     uint64_t e = nrps_rbuf_u64(r);
     memcpy(&s->elapsed, &e, 8);
+    s->run_id[0] = '\0';
+    if (with_id) {
+        uint32_t n = nrps_rbuf_u32(r);
+        const uint8_t *id = r->short_read || n > TRAIN_RUN_ID_LEN ? NULL : nrps_rbuf_raw(r, n);
+        if (!id || !run_id_valid((const char *)id, n)) {
+            *why = r->short_read ? "truncated run id" : "bad run id";
+            return 0;
+        }
+        memcpy(s->run_id, id, n);
+        s->run_id[n] = '\0';
+    }
     cJSON *cj = get_json(r);
     int ok = cj && config_from_json(cj, &s->cfg);
     cJSON_Delete(cj);
@@ -380,10 +424,11 @@ static nrps_status state_file_read(const char *path, train_state *s, int want_re
     if (!why) {
         nrps_rbuf_raw(&r, 8);
         uint32_t ver = nrps_rbuf_u32(&r);
-        if (ver != STATE_VERSION) {
-            nrps_set_error("%s: unsupported training state version %u (expected %u)", path, ver, STATE_VERSION);
+        if (ver != STATE_VERSION && ver != STATE_VERSION_UNBOUND) {
+            nrps_set_error("%s: unsupported training state version %u (this build reads %u and %u)", path, ver,
+                           STATE_VERSION_UNBOUND, STATE_VERSION);
             rc = NRPS_ERR_FORMAT;
-        } else if (!get_state(&r, s, want_replay, &why)) {
+        } else if (!get_state(&r, s, ver == STATE_VERSION, want_replay, &why)) {
             rc = NRPS_ERR_FORMAT;
         }
     }
@@ -458,9 +503,13 @@ nrps_status train_checkpoint_write(const train_state *s) {
     snprintf(name, sizeof name, "gen_%04d", s->finished);
     snprintf(dir, sizeof dir, "%s/checkpoint/%s", s->cfg.out_dir, name);
     nrps_status rc = train_make_dirs(dir);
+    nn_ckpt_tag tag;
+    memset(&tag, 0, sizeof tag);
+    snprintf(tag.run_id, sizeof tag.run_id, "%s", s->run_id);
+    tag.generation = s->finished;
     for (int i = 0; rc == NRPS_OK && i < s->n_nets; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, ckpt_name(s->n_nets, i));
-        rc = nn_trainer_save(s->tr[i], p);
+        rc = nn_trainer_save_tagged(s->tr[i], p, &tag);
     }
     if (rc != NRPS_OK) return rc;
     snprintf(p, sizeof p, "%s/state.bin", dir);
@@ -474,6 +523,21 @@ nrps_status train_checkpoint_write(const train_state *s) {
         remove_ckpt_dir(dir);
     }
     return NRPS_OK;
+}
+
+/* Network checkpoint np (its tag) belongs with state.bin sp (s): the same run id and generation; written before
+ * run ids, neither names one. One line naming both files and what differs otherwise. */
+static nrps_status check_binding(const char *np, const nn_ckpt_tag *tag, const char *sp, const train_state *s) {
+    if (!strcmp(tag->run_id, s->run_id) && (!s->run_id[0] || tag->generation == s->finished)) return NRPS_OK;
+    char a[160], b[160];
+    if (tag->run_id[0]) snprintf(a, sizeof a, "run %s generation %ld", tag->run_id, tag->generation);
+    else snprintf(a, sizeof a, "no run (written by an older version)");
+    if (s->run_id[0]) snprintf(b, sizeof b, "run %s generation %d", s->run_id, s->finished);
+    else snprintf(b, sizeof b, "no run (written by an older version)");
+    const char *what = strcmp(tag->run_id, s->run_id) ? "the run differs" : "the generation differs";
+    nrps_set_error("%s names %s but %s names %s: %s (a checkpoint must not mix files of different runs or "
+                   "generations; resume refused)", np, a, sp, b, what);
+    return NRPS_ERR_FORMAT;
 }
 
 nrps_status train_checkpoint_read(const char *out_dir, train_state *s) {
@@ -491,10 +555,16 @@ nrps_status train_checkpoint_read(const char *out_dir, train_state *s) {
     }
     nn_arch a[2];
     s->n_nets = train_config_archs(&s->cfg, a);
+    int untagged = 0;
     for (int i = 0; i < s->n_nets; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, ckpt_name(s->n_nets, i));
+        char np[2100];
+        snprintf(np, sizeof np, "%s/%s", dir, ckpt_name(s->n_nets, i));
+        nn_ckpt_tag tag;
         /* another architecture than the configuration's is refused in one line naming the file */
-        if ((rc = nn_trainer_load(p, s->cfg.batch, &a[i], &s->net[i], &s->tr[i])) != NRPS_OK) return rc;
+        if ((rc = nn_trainer_load_tagged(np, s->cfg.batch, &a[i], &s->net[i], &s->tr[i], &tag)) != NRPS_OK) return rc;
+        if ((rc = check_binding(np, &tag, p, s)) != NRPS_OK) return rc;
+        untagged += !tag.run_id[0];
     }
+    s->unbound = untagged > 0; /* then every file is untagged (check_binding) */
     return NRPS_OK;
 }
