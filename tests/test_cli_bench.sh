@@ -112,6 +112,8 @@ grep -q "inputs *random" "$T/out" && ok "random inputs are labelled" || bad "ran
 expect_ok "self-play inputs from a named agent, cached" "inputs +selfplay: 8 positions from 'greedy' self-play games" -- \
   benchmark --model-path "$T/v.onnx" --backends native-cpu --selfplay-agent greedy --sweep 8 "${Q[@]}"
 ls "$T"/.cache/positions-5-8-*.bin >/dev/null 2>&1 && ok "positions cached in ./.cache" || bad "positions cached in ./.cache"
+expect_ok "self-play inputs: 1 position (singular)" "inputs +selfplay: 1 position from 'greedy' self-play games" -- \
+  benchmark --model-path "$T/v.onnx" --backends native-cpu --selfplay-agent greedy --sweep 1 "${Q[@]}"
 
 if command -v gnuplot >/dev/null; then
   expect_ok "sweep with plot" "^ort-cpu +policy +16 " -- benchmark "${M[@]}" "${Q[@]}" --sweep 1,4,16 --plot "$T/s.png"

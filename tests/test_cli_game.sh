@@ -62,6 +62,7 @@ PY
 expect_ok "solve small setup" "^value: Player1 to move" -- solve --seed 4 --deck 6 --hand 3 --rounds 10
 expect_ok "solve record prefix" "^value: Player2 to move wins with optimal play, final margin \+2 cells$" -- solve --record "$T/games.jsonl" --line 3 --ply 3
 grep -q "8 of 12" "$T/out" && ok "solve record prefix: optimal moves" || bad "solve record prefix: optimal moves"
+expect_ok "solve record after 1 ply (singular)" "^position: .*games\.jsonl line 3 after 1 ply$" -- solve --record "$T/games.jsonl" --line 3 --ply 1
 expect_ok "solve finished record" "^value: the game is over; margin -4" -- solve --record "$T/games.jsonl" --line 3 --ply 6
 expect_ok "solve drawn record start json" '"result":"(win|draw|loss)"' -- solve --json --record "$T/games.jsonl" --line 4
 expect_fail "solve ply beyond record" 1 "solve: --ply 7: .* holds only 6 moves" -- solve --record "$T/games.jsonl" --line 3 --ply 7

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The arena and play commands: text and JSON reports, thread-count independence, records, paired seats,
-# flag and agent-spec errors (one line, exit 2), missing models (exit 1), and play driven through stdin.
+# The arena command: text and JSON reports, thread-count independence, records, paired seats, flag and
+# agent-spec errors (one line, exit 2), missing models (exit 1). play has its own tests/test_cli_play.sh.
 . "$(dirname "$0")/cli_lib.sh"
 PY=${PYTHON:-/usr/bin/python3}
 cd "$ROOT"
@@ -8,6 +8,7 @@ cd "$ROOT"
 expect_ok "arena text report" "Elo difference \(mcts:50 - random\)" -- arena --p1 mcts:50 --p2 random --games 20 --seed 3
 grep -q "20 games on 10 deals" "$T/out" && ok "arena counts deals" || bad "arena counts deals: $(head -1 "$T/out")"
 [ ! -s "$T/err" ] && ok "no progress when stderr is not a terminal" || bad "stderr not empty: $(head -c 200 "$T/err")"
+expect_ok "arena: one game on one deal (singular)" "^arena: greedy vs random, 1 game on 1 deal \(" -- arena --p1 greedy --p2 random --games 1
 
 expect_ok "arena json" '^\{"p1":"greedy"' -- arena --p1 greedy --p2 random --games 40 --seed 5 --json --threads 1 --record "$T/r1.jsonl"
 cp "$T/out" "$T/j1"
@@ -65,25 +66,6 @@ expect_fail "unwritable record" 1 "$T/nodir/x.jsonl" -- arena --p1 random --p2 r
 [ ! -e "$T/nodir" ] && ok "nothing written on failure" || bad "nothing written on failure"
 expect_ok "arena with a small game setup" "wins" -- arena --p1 greedy --p2 random --games 4 --deck 9 --hand 3 --rounds 3
 
-# play: invalid inputs are re-asked with a reason, then end of input stops cleanly (exit 1, one line)
-printf 'hello\n7 4\n0 9\nX 1\n' | "$BIN" play --agent random --seed 2 >"$T/out" 2>"$T/err"; RC=$?
-if [ "$RC" -eq 1 ] && grep -q "invalid: type two things" "$T/out" && grep -q "invalid: card index 7 is not in your hand" "$T/out" && \
-   grep -q "invalid: position must be a number 0..8, got '9'" "$T/out" && grep -q "invalid: 'X' is not a card" "$T/out" && \
-   [ "$(grep -c '' "$T/err")" -eq 1 ] && grep -q "end of input: game abandoned" "$T/err"; then ok "play: invalid input re-asked, EOF ends cleanly"
-else bad "play: invalid input re-asked, EOF ends cleanly (rc=$RC, err: $(cat "$T/err"))"; fi
-# a full scripted game: try positions 0..8 in order with the first card; taken cells are re-asked
-moves=$(for p in 0 1 2 3 4 5 6 7 8; do echo "0 $p"; done)
-echo "$moves" | "$BIN" play --agent greedy --seed 4 --record "$T/game.jsonl" >"$T/out" 2>"$T/err"; RC=$?
-if [ "$RC" -eq 0 ] && grep -qE "^you (win|lose)$" "$T/out" && grep -q "game over after 9 plies" "$T/out" && \
-   grep -q '"p1":"human","p2":"greedy"' "$T/game.jsonl" && [ "$(wc -l <"$T/game.jsonl")" -eq 1 ]; then ok "play: scripted full game with record"
-else bad "play: scripted full game with record (rc=$RC, err: $(cat "$T/err"), tail: $(tail -3 "$T/out" | tr '\n' '|'))"; fi
-expect_ok "play record replays" "^1 records: " -- replay "$T/game.jsonl"
-echo "$moves" | "$BIN" play --agent mcts:20 --seat 2 --seed 4 >"$T/out" 2>"$T/err"; RC=$?
-[ "$RC" -eq 0 ] && grep -q "mcts:20 plays" "$T/out" && grep -qE "^you (win|lose)$" "$T/out" && ok "play as Player2" || bad "play as Player2 (rc=$RC)"
-printf 'quit\n' | "$BIN" play --agent random --seed 1 >"$T/out" 2>"$T/err"; RC=$?
-[ "$RC" -eq 1 ] && grep -q "quit: game abandoned" "$T/err" && ok "play: quit" || bad "play: quit (rc=$RC)"
-expect_fail "play: bad seat" 2 "play: --seat expects an integer in \[1, 2\]" -- play --seat 3
-expect_fail "play: bad agent" 2 "play: --agent: agent spec 'mcts:-5'" -- play --agent mcts:-5
 # the backend registry: every name in --help, an unknown backend= refused naming the registry, backends that play
 for nm in native-ref native-cpu native-cuda ort-cpu ort-cuda ort-tensorrt "ort-<provider>"; do
   "$BIN" benchmark --help | grep -qF -- "$nm" && ok "benchmark --help lists $nm" || bad "benchmark --help lists $nm"

@@ -120,7 +120,7 @@ expect_fail "resume deep with --value-layers 8" 2 "value-layers 8 differs from t
 # one two-headed network: rps_net.onnx only, two heads, summary, arenas on it, --resume, --analyse
 TWO=(--games 4 --playouts 8 --heads two --layers 16 --policy-head 8 --value-head 8 --value-weight 0.5 --batch 16 --epochs 2
      --window 2 --seed 5 --threads 1)
-expect_ok "two-headed run" "^train: 1 generations finished; network in $T/h1/rps_net.onnx" -- \
+expect_ok "two-headed run" "^train: 1 generation finished; network in $T/h1/rps_net.onnx" -- \
   train --out "$T/h1" --generations 1 "${TWO[@]}" --eval-games 4
 grep -q "network 81-16 -> policy:8-9 | value:8-1" "$T/out" && ok "two-headed run: first line names the network" ||
   bad "two-headed run: first line ($(head -c 300 "$T/out"))"

@@ -101,7 +101,7 @@ def main():
         ("weight beyond float32", variant(pol, lambda d: d["weightsHiddenOutput"][0].__setitem__(0, 1e39)), "weightsHiddenOutput[0]"),
         ("infinite weight (1e999)", raw_pol.replace(str(pol["biasesOutput"][0]), "1e999", 1), "key 'biasesOutput'"),
         ("unknown key", variant(pol, setk("learningRate", 0.1)), "unexpected key 'learningRate'"),
-        ("value with 2 output rows", variant(val, lambda d: d["weightsHiddenOutput"].append(d["weightsHiddenOutput"][0])), "key 'weightsHiddenOutput': expected an array of 1 rows"),
+        ("value with 2 output rows", variant(val, lambda d: d["weightsHiddenOutput"].append(d["weightsHiddenOutput"][0])), "key 'weightsHiddenOutput': expected an array of 1 row,"),
         ("value biasOutput array", variant(val, setk("biasOutput", [0.1])), "key 'biasOutput': expected a number"),
         ("both output biases", variant(val, setk("biasesOutput", [0.0] * 9)), "cannot tell policy from value"),
         ("neither output bias", variant(val, delk("biasOutput")), "cannot tell policy from value"),

@@ -336,7 +336,7 @@ static void test_bad_sizes(void) {
     BAD_HDR(hdr_for("<f4", "(2, 3)"), f, 20, NRPS_ERR_FORMAT, "data is truncated: 20 bytes, expected 24 for shape (2, 3) of float32");
     BAD_HDR(hdr_for("<f4", "()"), f, 0, NRPS_ERR_FORMAT, "data is truncated: 0 bytes, expected 4 for shape () of float32");
     BAD_HDR(hdr_for("<f2", "(3,)"), f, 8, NRPS_ERR_FORMAT, "2 trailing bytes after the 6 data bytes of shape (3,) of float16");
-    BAD_HDR(hdr_for("<f4", "(0, 81)"), f, 1, NRPS_ERR_FORMAT, "1 trailing bytes after the 0 data bytes of shape (0, 81)");
+    BAD_HDR(hdr_for("<f4", "(0, 81)"), f, 1, NRPS_ERR_FORMAT, "1 trailing byte after the 0 data bytes of shape (0, 81)");
     BAD_HDR(hdr_for("|b1", "(2, 2)"), "\1\0\2\1", 4, NRPS_ERR_FORMAT, "bool element 2 is 2, expected 0 or 1");
     BAD_HDR(hdr_for("|b1", "(1,)"), "\xff", 1, NRPS_ERR_FORMAT, "bool element 0 is 255");
 }
@@ -351,7 +351,7 @@ static void test_fixture_damage(void) {
     BAD(g_buf, n - 1, NRPS_ERR_FORMAT, "data is truncated: 971 bytes, expected 972 for shape (3, 81) of float32");
     BAD(g_buf, 100, NRPS_ERR_FORMAT, "header length 118 runs past the end of the file (90 bytes after the preamble)");
     g_buf[n] = 0;
-    BAD(g_buf, n + 1, NRPS_ERR_FORMAT, "1 trailing bytes after the 972 data bytes");
+    BAD(g_buf, n + 1, NRPS_ERR_FORMAT, "1 trailing byte after the 972 data bytes");
     for (size_t cut = 0; cut < n; cut++) { /* every prefix fails cleanly */
         npy_array a;
         CHECK(npy_parse(g_buf, cut, "cut", &a) != NRPS_OK && a.data == NULL && !strchr(nrps_last_error(), '\n'));

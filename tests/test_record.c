@@ -121,7 +121,7 @@ static void test_rejections(void) {
     expect_bad(HDR "\"moves\":[[0,0],[0,1],[0,1]]}", NRPS_ERR_ILLEGAL,
                "ply 3 (move [0,1]): illegal move: position 1 is already occupied");
     expect_bad(HDR "\"moves\":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[3,8]]}", NRPS_ERR_ILLEGAL,
-               "ply 9 (move [3,8]): illegal move: card index out of range: Player1 has 1 card(s) left");
+               "ply 9 (move [3,8]): illegal move: card index out of range: Player1 has 1 card left");
     expect_bad("{\"deck_size\":21,\"hand_size\":5,\"max_rounds\":1,\"hands\":[[0,1,2,0,1],[2,2,1,0,0]],"
                "\"moves\":[[0,0],[0,1],[0,2]]}", NRPS_ERR_ILLEGAL, "ply 3 (move [0,2]): illegal move: the game is already over");
     expect_bad(HDR "\"moves\":[[0,0],[0,1],[0,2],[0,3],[0,4],[0,5],[0,6],[0,7],[0,8],[0,0]]}", NRPS_ERR_ILLEGAL,

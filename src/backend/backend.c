@@ -187,8 +187,8 @@ nrps_status be_run(be_backend *b, const float *in, int batch, float *const *out)
     nrps_status st = batch_check(b, batch);
     if (st != NRPS_OK) return st;
     if (b->info.n_inputs != 1 || !all_float(b->info.input, 1) || !all_float(b->info.output, b->info.n_outputs)) {
-        nrps_set_error("%s: %s does not take one float32 input to float32 outputs (%d inputs); use be_run_io",
-                       b->name, b->info.model_path, b->info.n_inputs);
+        nrps_set_error("%s: %s does not take one float32 input to float32 outputs (%d input%s); use be_run_io",
+                       b->name, b->info.model_path, b->info.n_inputs, b->info.n_inputs == 1 ? "" : "s");
         return NRPS_ERR_ARG;
     }
     if (b->run_io) return b->run_io(b->ctx, (const void *const *)&in, batch, (void *const *)out);

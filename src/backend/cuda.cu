@@ -150,8 +150,8 @@ static int nc_act_known(int a) {
  * and each layer's src. */
 static int nc_check_heads(const nc_net_desc *d, nc_net *c, char *err, size_t len) {
     if (d->n_heads < 1 || d->n_heads > NN_MAX_HEADS || d->trunk < 0 || d->trunk >= d->n_layers)
-        return nc_fail(err, len, "unsupported layout: %d heads after a trunk of %d of %d layers",
-                       d->n_heads, d->trunk, d->n_layers);
+        return nc_fail(err, len, "unsupported layout: %d head%s after a trunk of %d of %d layer%s",
+                       d->n_heads, d->n_heads == 1 ? "" : "s", d->trunk, d->n_layers, d->n_layers == 1 ? "" : "s");
     for (int l = 0; l < d->trunk; l++) c->layer[l].src = l - 1;
     int next = d->trunk;
     for (int h = 0; h < d->n_heads; h++) {
@@ -170,8 +170,8 @@ static int nc_check_heads(const nc_net_desc *d, nc_net *c, char *err, size_t len
 /* Checks d and max_batch and fills c's shapes and offsets; touches no CUDA. */
 static int nc_plan(const nc_net_desc *d, int max_batch, nc_net *c, char *err, size_t len) {
     if (d->in < 1 || d->in > NN_MAX_WIDTH || d->n_layers < 1 || d->n_layers > NN_MAX_LAYERS)
-        return nc_fail(err, len, "unsupported network: input width %d, %d layers (supported: 1 to %d)",
-                       d->in, d->n_layers, (int)NN_MAX_LAYERS);
+        return nc_fail(err, len, "unsupported network: input width %d, %d layer%s (supported: 1 to %d)",
+                       d->in, d->n_layers, d->n_layers == 1 ? "" : "s", (int)NN_MAX_LAYERS);
     if (max_batch < 1 || max_batch > NC_MAX_BATCH)
         return nc_fail(err, len, "max batch %d (supported: 1 to %d)", max_batch, (int)NC_MAX_BATCH);
     c->in = d->in, c->n_layers = d->n_layers, c->n_heads = d->n_heads, c->max_batch = max_batch;

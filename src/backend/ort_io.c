@@ -226,7 +226,8 @@ nrps_status ort_describe(ort_shared *sh, const be_options *opt, const nn_net *ne
         ort_fail(g_ort->SessionGetOutputCount(sh->sess, &n_out), "SessionGetOutputCount"))
         return NRPS_ERR_BACKEND;
     if (n_in < 1 || n_in > BE_MAX_IO || n_out < 1 || n_out > BE_MAX_IO) {
-        nrps_set_error("%s: %zu inputs and %zu outputs; 1 to %d of each are supported", path, n_in, n_out, BE_MAX_IO);
+        nrps_set_error("%s: %zu input%s and %zu output%s; 1 to %d of each are supported", path, n_in,
+                       n_in == 1 ? "" : "s", n_out, n_out == 1 ? "" : "s", BE_MAX_IO);
         return NRPS_ERR_UNSUPPORTED;
     }
     sh->n_in = info->n_inputs = (int)n_in;

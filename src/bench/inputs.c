@@ -136,8 +136,8 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
         snprintf(path, sizeof path, "%s/positions-%llu-%ld-%08lx.bin", cache_dir, (unsigned long long)seed, n,
                  spec_tag(spec));
     if (cache_dir && cache_read(path, n, width, seed, spec, pool)) {
-        snprintf(desc, desc_len, "selfplay: %ld positions from '%s' self-play games, seed %llu, %s encoding (cached %s)",
-                 n, shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc), path);
+        snprintf(desc, desc_len, "selfplay: %ld position%s from '%s' self-play games, seed %llu, %s encoding (cached %s)",
+                 n, n == 1 ? "" : "s", shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc), path);
         return NRPS_OK;
     }
     nrps_status rc = selfplay_positions(n, seed, spec, (rps_encoding)enc, pool);
@@ -148,7 +148,7 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
         return rc;
     }
     if (cache_dir) cache_write(cache_dir, path, n, width, seed, spec, pool);
-    snprintf(desc, desc_len, "selfplay: %ld positions from '%s' self-play games (opening to last move), seed %llu, %s "
-             "encoding", n, shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc));
+    snprintf(desc, desc_len, "selfplay: %ld position%s from '%s' self-play games (opening to last move), seed %llu, %s "
+             "encoding", n, n == 1 ? "" : "s", shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc));
     return NRPS_OK;
 }

@@ -151,10 +151,10 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     }
     if (preempted)
         fprintf(f, "WARNING: %d CPU row%s spent over 30%% of the wall time off the CPU (mean_us > 1.3 x cpu_us): the "
-                   "process was preempted (load average %.2f -> %.2f on %d cores), so those latencies include waiting "
+                   "process was preempted (load average %.2f -> %.2f on %d core%s), so those latencies include waiting "
                    "for a CPU.\n",
                 preempted, preempted == 1 ? "" : "s", e ? e->loadavg_start : -1, e ? e->loadavg_end : -1,
-                e ? e->cores : 0);
+                e ? e->cores : 0, e && e->cores == 1 ? "" : "s");
     if (high_cv)
         fprintf(f, "WARNING: %d row%s with CV > 25%%: timings are noisy (a busy machine?); rerun with nice, longer "
                    "--duration or fewer concurrent jobs.\n",
@@ -294,8 +294,9 @@ void bench_report_profiles_text(FILE *f, const bench_env *e) {
         fprintf(f, "\nONNX Runtime profile %s (%s): %.0f us of kernel time; the op types that took longest:\n",
                 pr->backend, pr->file, pr->total_us);
         for (int k = 0; k < pr->n_ops; k++)
-            fprintf(f, "  %-24s %8ld calls %12.0f us %6.1f%%  slowest node %s\n", pr->ops[k].op, pr->ops[k].calls,
-                    pr->ops[k].total_us, 100 * pr->ops[k].share, pr->ops[k].node);
+            fprintf(f, "  %-24s %8ld %s %12.0f us %6.1f%%  slowest node %s\n", pr->ops[k].op, pr->ops[k].calls,
+                    pr->ops[k].calls == 1 ? "call " : "calls", pr->ops[k].total_us, 100 * pr->ops[k].share,
+                    pr->ops[k].node);
         if (!pr->n_ops) fprintf(f, "  (no kernel events)\n");
     }
 }

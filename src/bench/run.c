@@ -327,7 +327,9 @@ static void session_line(const bench_plan *p, char *buf, size_t len) {
     const be_ort_settings *o = &p->opt.ort;
     size_t pos = (size_t)snprintf(buf, len, "ONNX Runtime graph-opt %s, %s execution", LEVEL[o->graph_opt],
                                   o->parallel ? "parallel" : "sequential");
-    if (o->inter_threads) pos += (size_t)snprintf(buf + pos, len - pos, ", %d inter-op threads", o->inter_threads);
+    if (o->inter_threads)
+        pos += (size_t)snprintf(buf + pos, len - pos, ", %d inter-op thread%s", o->inter_threads,
+                                o->inter_threads == 1 ? "" : "s");
     pos += (size_t)snprintf(buf + pos, len - pos, ", spinning %s", o->no_spin ? "off" : "on");
     for (int i = 0; i < o->n_config && pos < len; i++)
         pos += (size_t)snprintf(buf + pos, len - pos, ", config %s=%s", o->config[i].key, o->config[i].value);
@@ -344,13 +346,16 @@ static void env_settings(const bench_plan *p, bench_env *e) {
     bench_env_fill(e);
     e->threads = p->opt.threads;
     e->seed = (unsigned long long)p->seed;
-    if (p->loop.warmup >= 0) snprintf(e->warmup, sizeof e->warmup, "fixed: %ld calls", p->loop.warmup);
+    if (p->loop.warmup >= 0)
+        snprintf(e->warmup, sizeof e->warmup, "fixed: %ld call%s", p->loop.warmup, p->loop.warmup == 1 ? "" : "s");
     else
         snprintf(e->warmup, sizeof e->warmup,
                  "auto: 50-call windows until medians change < 3%%, >= 100 calls, <= 20000 calls / 5 s");
     if (p->loop.duration_s > 0)
         snprintf(e->iterations, sizeof e->iterations, "duration: %.3f s per measurement", p->loop.duration_s);
-    else snprintf(e->iterations, sizeof e->iterations, "%ld calls per measurement", p->loop.iterations);
+    else
+        snprintf(e->iterations, sizeof e->iterations, "%ld call%s per measurement", p->loop.iterations,
+                 p->loop.iterations == 1 ? "" : "s");
     session_line(p, e->session, sizeof e->session);
 }
 

@@ -214,7 +214,7 @@ nrps_status bench_time_floor(run_ctx *c) {
         memcpy(in, pool, sizeof(float) * (size_t)batch * width); /* the model is timed at every plan batch */
         bench_row *row = bench_row_new(c, fb, -1, batch);
         if (!row) break;
-        snprintf(row->model_path, sizeof row->model_path, "(identity graph, %d floats)", width);
+        snprintf(row->model_path, sizeof row->model_path, "(identity graph, %d float%s)", width, width == 1 ? "" : "s");
         st = bench_time_backend(fb, (const void *const *)&in, (void *const *)out, batch, &p->loop, &row->tm);
         bench_timing_free(&row->tm);
         if (st != NRPS_OK) break;

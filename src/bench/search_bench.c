@@ -134,8 +134,8 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games) {
 
 void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
     if (n <= 0) return;
-    fprintf(f, "\nInside MCTS search (self-play games, %d playouts per move, fresh tree per move, no noise; one timed "
-               "call = one whole search)\n", rows[0].playouts);
+    fprintf(f, "\nInside MCTS search (self-play games, %d playout%s per move, fresh tree per move, no noise; one timed "
+               "call = one whole search)\n", rows[0].playouts, rows[0].playouts == 1 ? "" : "s");
     fprintf(f, "%-12s %-12s %5s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "nets", "batch",
             "games", "moves", "mean_us", "p50_us", "p90_us", "p99_us", "max_us", "playouts/s", "evals/s", "avg_batch", "eval%",
             "same games");

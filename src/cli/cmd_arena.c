@@ -88,7 +88,8 @@ int cmd_arena(int argc, char **argv) {
     if (st != NRPS_OK) {
         arena_result_free(&r);
         if (nrps_interrupted) { /* SIGINT: exit 130 as benchmark/train do; one line, no record (games unpaired) */
-            cli_fail(cmd, "interrupted (SIGINT) before all %ld games were played: no result, nothing written", games);
+            cli_fail(cmd, "interrupted (SIGINT) before all %ld game%s played: no result, nothing written", games,
+                     games == 1 ? " was" : "s were");
             return 130;
         }
         return cli_fail(cmd, "%s", nrps_last_error());
@@ -148,8 +149,9 @@ int cmd_arena(int argc, char **argv) {
         fmt_elo(e, sizeof e, r.elo);
         fmt_elo(el, sizeof el, r.elo_lo);
         fmt_elo(eh, sizeof eh, r.elo_hi);
-        printf("arena: %s vs %s, %ld games on %ld deals (each deal from both seats), seed %ld, %ld thread%s, %.2f s\n",
-               spec_a, spec_b, r.games, (r.games + 1) / 2, seed, threads, threads == 1 ? "" : "s", r.seconds);
+        printf("arena: %s vs %s, %ld game%s on %ld deal%s (each deal from both seats), seed %ld, %ld thread%s, %.2f s\n",
+               spec_a, spec_b, r.games, r.games == 1 ? "" : "s", (r.games + 1) / 2, (r.games + 1) / 2 == 1 ? "" : "s",
+               seed, threads, threads == 1 ? "" : "s", r.seconds);
         printf("  %-24s wins %6ld  draws %5ld  losses %6ld  score %.4f  95%% CI [%.4f, %.4f]  (wins as P1 %ld/%ld, as P2 %ld/%ld)  %.3g ms/move\n",
                spec_a, r.a_wins, r.draws, r.b_wins, r.score, r.score_lo, r.score_hi, r.a_wins_as_p1, r.a_games_as_p1,
                r.a_wins_as_p2, r.a_games_as_p2, spm_a * 1e3);

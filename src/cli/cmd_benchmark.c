@@ -181,14 +181,14 @@ static void print_header(const bench_result *r, void *ctx) {
     for (int m = 0; m < e->n_models; m++) {
         const bench_model_info *mi = &e->models[m];
         if (sz->in_size > 0 && sz->in_size != mi->in)
-            fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d inputs); using the "
-                            "model's %d\n", sz->in_size, mi->path, mi->in, mi->in);
+            fprintf(stderr, "neural_rps benchmark: warning: --input-size %ld disagrees with %s (%d input%s); using the "
+                            "model's %d\n", sz->in_size, mi->path, mi->in, mi->in == 1 ? "" : "s", mi->in);
         if (m == 0 && sz->out_size > 0 && sz->out_size != mi->out)
-            fprintf(stderr, "neural_rps benchmark: warning: --output-size %ld disagrees with %s (%d outputs); using "
-                            "the model's %d\n", sz->out_size, mi->path, mi->out, mi->out);
+            fprintf(stderr, "neural_rps benchmark: warning: --output-size %ld disagrees with %s (%d output%s); using "
+                            "the model's %d\n", sz->out_size, mi->path, mi->out, mi->out == 1 ? "" : "s", mi->out);
     }
     printf("neural_rps benchmark\n");
-    printf("  machine   %s, %d cores, %s\n", e->cpu_model, e->cores, e->os);
+    printf("  machine   %s, %d core%s, %s\n", e->cpu_model, e->cores, e->cores == 1 ? "" : "s", e->os);
     printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", e->ort_version, e->providers,
            e->cuda_compiled ? "compiled in" : "not compiled in", e->git_commit[0] ? e->git_commit : "unknown");
     for (int m = 0; m < e->n_models; m++) print_model(&e->models[m]);

@@ -73,7 +73,7 @@ static float *positions_read(const char *path, int in, int *n_out) {
             k++;
         }
         if (ok && k != in) {
-            cli_fail(CMD, "%s: line %d has %d numbers, expected %d", path, line_no, k, in);
+            cli_fail(CMD, "%s: line %d has %d number%s, expected %d", path, line_no, k, k == 1 ? "" : "s", in);
             ok = 0;
         }
         n++;

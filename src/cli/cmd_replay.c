@@ -115,8 +115,8 @@ int cmd_replay(int argc, char **argv) {
     int rc = for_each_line(data, len, validate_line, &ctx);
     if (!rc) rc = for_each_line(data, len, print_line, &ctx);
     if (!rc && !ctx.json)
-        printf("%d records: Player1 wins %d, Player2 wins %d, draws %d\n", ctx.records, ctx.wins[RPS_P1],
-               ctx.wins[RPS_P2], ctx.wins[RPS_NONE]);
+        printf("%d record%s: Player1 wins %d, Player2 wins %d, draws %d\n", ctx.records, ctx.records == 1 ? "" : "s",
+               ctx.wins[RPS_P1], ctx.wins[RPS_P2], ctx.wins[RPS_NONE]);
     free(data);
     return rc;
 }

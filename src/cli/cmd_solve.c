@@ -77,7 +77,8 @@ static int load_record(const char *path, long line, long ply, rps_state *s) {
     if (p[strspn(p, " \t\r")] == 0) rc = cli_fail("solve", "%s: line %ld is blank, expected a game record", path, line);
     else if (rps_record_parse(p, &r) != NRPS_OK) rc = cli_fail("solve", "%s: line %ld: %s", path, line, nrps_last_error());
     else if (ply > r.n_moves)
-        rc = cli_fail("solve", "--ply %ld: %s line %ld holds only %d moves", ply, path, line, r.n_moves);
+        rc = cli_fail("solve", "--ply %ld: %s line %ld holds only %d move%s", ply, path, line, r.n_moves,
+                      r.n_moves == 1 ? "" : "s");
     else if (rps_record_replay(&r, (int)ply, s) != NRPS_OK)
         rc = cli_fail("solve", "%s: line %ld: %s", path, line, nrps_last_error());
     free(data);
@@ -190,7 +191,7 @@ static int run_br_arena(const rps_config *cfg, uint64_t seed, long games, int tt
     int rc = 0;
     for (long g = 0; g < games; g++) {
         if (nrps_interrupted) {
-            rc = cli_fail("solve", "interrupted after %ld of %ld games", g, games);
+            rc = cli_fail("solve", "interrupted after %ld of %ld game%s", g, games, games == 1 ? "" : "s");
             goto cleanup;
         }
         rps_state s;
@@ -224,12 +225,13 @@ static int run_br_arena(const rps_config *cfg, uint64_t seed, long games, int tt
         }
         printf("\"nodes\":%llu,\"seconds\":%.6f}\n", nodes, secs);
     } else {
-        printf("best response to random on the games of `arena --seed %llu --games %ld`: %ld deals, deck %d, hand %d, "
+        printf("best response to random on the games of `arena --seed %llu --games %ld`: %ld deal%s, deck %d, hand %d, "
                "max rounds %d\n",
-               (unsigned long long)seed, games, deals, cfg->deck_size, cfg->hand_size, cfg->max_rounds);
+               (unsigned long long)seed, games, deals, deals == 1 ? "" : "s", cfg->deck_size, cfg->hand_size,
+               cfg->max_rounds);
         printf("ceiling (exact expected score of the best response; no agent can expect more): %.6f\n", mean);
-        printf("  as Player1 (%ld games): %.6f\n", n[0], m1);
-        printf("  as Player2 (%ld games): %.6f\n", n[1], m2);
+        printf("  as Player1 (%ld game%s): %.6f\n", n[0], n[0] == 1 ? "" : "s", m1);
+        printf("  as Player2 (%ld game%s): %.6f\n", n[1], n[1] == 1 ? "" : "s", m2);
         printf("  sd of a best responder's mean score over these games: at most %.6f\n", sd);
         if (per_game)
             for (long g = 0; g < games; g++)
@@ -311,7 +313,7 @@ int cmd_solve(int argc, char **argv) {
         rps_br_destroy(br);
         if (bst) return cli_fail("solve", "%s", nrps_last_error());
         if (!json) {
-            if (record) printf("position: %s line %ld after %ld plies\n", record, line, ply);
+            if (record) printf("position: %s line %ld after %ld %s\n", record, line, ply, ply == 1 ? "ply" : "plies");
             else printf("position: seed %ld, deck %ld, hand %ld, max rounds %ld\n", seed, deck, hand, rounds);
         }
         print_br(&s, &binfo, json);
@@ -325,7 +327,7 @@ int cmd_solve(int argc, char **argv) {
     if (st) return cli_fail("solve", "%s", nrps_last_error());
     if (json) print_json(&s, &info);
     else {
-        if (record) printf("position: %s line %ld after %ld plies\n", record, line, ply);
+        if (record) printf("position: %s line %ld after %ld %s\n", record, line, ply, ply == 1 ? "ply" : "plies");
         else printf("position: seed %ld, deck %ld, hand %ld, max rounds %ld\n", seed, deck, hand, rounds);
         print_text(&s, &info);
     }

@@ -116,9 +116,10 @@ static void analyse_print(const train_analyse_config *ac, const train_analysis *
         fflush(stdout);
         return;
     }
-    printf("analyse: %s on %ld positions (>= 2 legal cells) from %ld self-play games of %s (seed %llu, %d playouts), "
+    printf("analyse: %s on %ld position%s (>= 2 legal cells) from %ld self-play game%s of %s (seed %llu, %d playout%s), "
            "%.1f s%s\n",
-           ac->nets_dir, r->positions, r->games, src, (unsigned long long)ac->seed, ac->playouts, r->seconds,
+           ac->nets_dir, r->positions, r->positions == 1 ? "" : "s", r->games, r->games == 1 ? "" : "s", src,
+           (unsigned long long)ac->seed, ac->playouts, ac->playouts == 1 ? "" : "s", r->seconds,
            r->interrupted ? " (interrupted: the figures cover these positions only)" : "");
     pct(stdout, "policy top cell margin-optimal", r->policy_margin_opt, r->positions, r->random_margin_opt);
     pct(stdout, "policy top cell result-optimal", r->policy_result_opt, r->positions, r->random_result_opt);
@@ -433,10 +434,11 @@ static int run_train(const char *cmd, train_config *cfg, int resume) {
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     if (cfg->quiet) return 0;
     if (cfg->heads == TRAIN_HEADS_TWO)
-        printf("train: %d generations finished; network in %s/rps_net.onnx", finished, cfg->out_dir);
+        printf("train: %d generation%s finished; network in %s/rps_net.onnx", finished, finished == 1 ? "" : "s",
+               cfg->out_dir);
     else
-        printf("train: %d generations finished; networks in %s/rps_policy.onnx and %s/rps_value.onnx", finished,
-               cfg->out_dir, cfg->out_dir);
+        printf("train: %d generation%s finished; networks in %s/rps_policy.onnx and %s/rps_value.onnx", finished,
+               finished == 1 ? "" : "s", cfg->out_dir, cfg->out_dir);
     printf(", summary in %s/summary.json (%.1f s this session)\n", cfg->out_dir, nrps_now_s() - t0);
     return 0;
 }

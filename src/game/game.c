@@ -84,8 +84,8 @@ nrps_status rps_state_from_hands(rps_state *s, const rps_config *cfg, const int8
     for (int t = 0; t < 3; t++) {
         int avail = (cfg->deck_size - t + 2) / 3; /* deck cards i with i%3 == t */
         if (used[t] > avail) {
-            nrps_set_error("hands hold %d %s cards but a deck of %d has only %d", used[t], rps_type_name(t),
-                           cfg->deck_size, avail);
+            nrps_set_error("hands hold %d %s card%s but a deck of %d has only %d", used[t], rps_type_name(t),
+                           used[t] == 1 ? "" : "s", cfg->deck_size, avail);
             return NRPS_ERR_ARG;
         }
     }

@@ -94,8 +94,8 @@ nrps_status rps_record_replay(const rps_record *r, int plies, rps_state *out) {
         if (rps_state_is_over(out)) why = "the game is already over";
         else if (m.pos < 0 || m.pos >= RPS_CELLS) why = "position out of range 0..8";
         else if (m.card < 0 || m.card >= out->hand_len[out->to_move]) {
-            snprintf(buf, sizeof buf, "card index out of range: Player%d has %d card(s) left", out->to_move,
-                     out->hand_len[out->to_move]);
+            snprintf(buf, sizeof buf, "card index out of range: Player%d has %d card%s left", out->to_move,
+                     out->hand_len[out->to_move], out->hand_len[out->to_move] == 1 ? "" : "s");
             why = buf;
         } else if (out->board[m.pos].owner != RPS_NONE) {
             snprintf(buf, sizeof buf, "position %d is already occupied", m.pos);
@@ -204,8 +204,8 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
     for (int k = 0; k < 2; k++) {
         cJSON *h = cJSON_GetArrayItem(hands, k);
         if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != r->cfg.hand_size) {
-            nrps_set_error("\"hands\"[%d] (%s) must be an array of %d card types", k, moves_name(k),
-                           r->cfg.hand_size);
+            nrps_set_error("\"hands\"[%d] (%s) must be an array of %d card type%s", k, moves_name(k),
+                           r->cfg.hand_size, r->cfg.hand_size == 1 ? "" : "s");
             goto cleanup;
         }
         for (int i = 0; i < r->cfg.hand_size; i++) {

@@ -61,8 +61,8 @@ static nrps_status check_heads(const nn_arch *a, const char *what) {
         return NRPS_ERR_ARG;
     }
     if (a->trunk < 0 || a->trunk >= a->n_layers || (a->n_heads == 1 && a->trunk != 0)) {
-        nrps_set_error("%s: trunk of %d layers in a %d-layer, %d-head network (a one-head network has no trunk)", what,
-                       a->trunk, a->n_layers, a->n_heads);
+        nrps_set_error("%s: trunk of %d layer%s in a %d-layer, %d-head network (a one-head network has no trunk)",
+                       what, a->trunk, a->trunk == 1 ? "" : "s", a->n_layers, a->n_heads);
         return NRPS_ERR_ARG;
     }
     int next = a->trunk;

@@ -625,14 +625,14 @@ static nrps_status read_header(const char *path, const uint8_t *d, size_t len, n
         return NRPS_ERR_FORMAT;
     }
     if (r->short_read) {
-        nrps_set_error("%s: checkpoint truncated (%zu bytes, header incomplete)", path, len);
+        nrps_set_error("%s: checkpoint truncated (%zu byte%s, header incomplete)", path, len, len == 1 ? "" : "s");
         return NRPS_ERR_FORMAT;
     }
     if (nn_arch_check(&h->arch, path) != NRPS_OK) return NRPS_ERR_FORMAT; /* message names the file */
     if (h->n_params != nn_arch_param_count(&h->arch) || h->step > (1ULL << 62)) {
-        nrps_set_error("%s: checkpoint header is inconsistent (%llu parameters for %zu in the architecture, step %llu)",
-                       path, (unsigned long long)h->n_params, nn_arch_param_count(&h->arch),
-                       (unsigned long long)h->step);
+        nrps_set_error("%s: checkpoint header is inconsistent (%llu parameter%s for %zu in the architecture, step %llu)",
+                       path, (unsigned long long)h->n_params, h->n_params == 1 ? "" : "s",
+                       nn_arch_param_count(&h->arch), (unsigned long long)h->step);
         return NRPS_ERR_FORMAT;
     }
     size_t want = r->pos + 12 * (size_t)h->n_params + 8;

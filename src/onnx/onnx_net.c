@@ -229,13 +229,13 @@ static nrps_status tensor_float_check(const reader *r, const Onnx__TensorProto *
         return NRPS_ERR_FORMAT;
     }
     if (has_raw(t) && t->raw_data.len != (size_t)n * 4) {
-        nrps_set_error("%s: tensor '%s' has %zu bytes of raw data, expected %lld", r->path, tname(t), t->raw_data.len,
-                       (long long)n * 4);
+        nrps_set_error("%s: tensor '%s' has %zu byte%s of raw data, expected %lld", r->path, tname(t), t->raw_data.len,
+                       t->raw_data.len == 1 ? "" : "s", (long long)n * 4);
         return NRPS_ERR_FORMAT;
     }
     if (!has_raw(t) && t->n_float_data != (size_t)n) {
-        nrps_set_error("%s: tensor '%s' has %zu float values, expected %lld", r->path, tname(t), t->n_float_data,
-                       (long long)n);
+        nrps_set_error("%s: tensor '%s' has %zu float value%s, expected %lld", r->path, tname(t), t->n_float_data,
+                       t->n_float_data == 1 ? "" : "s", (long long)n);
         return NRPS_ERR_FORMAT;
     }
     *numel = n;
@@ -392,8 +392,9 @@ static nrps_status layer_bias(reader *r, const Onnx__TensorProto *t, float scale
     int ok = (numel == l->out && (t->n_dims == 1 || (t->n_dims == 2 && t->dims[0] == 1))) ||
              (numel == 1 && t->n_dims <= 2);
     if (!ok) {
-        nrps_set_error("%s: layer %d (%s): bias '%s' has %lld values in %zu dimensions, expected [%d]", r->path,
-                       layer_no, node_label(r, l->node), tname(t), (long long)numel, t->n_dims, l->out);
+        nrps_set_error("%s: layer %d (%s): bias '%s' has %lld value%s in %zu dimension%s, expected [%d]", r->path,
+                       layer_no, node_label(r, l->node), tname(t), (long long)numel, numel == 1 ? "" : "s", t->n_dims,
+                       t->n_dims == 1 ? "" : "s", l->out);
         free(f);
         return NRPS_ERR_UNSUPPORTED;
     }
@@ -688,10 +689,10 @@ static const char *output_name(const reader *r, int k) { return r->g->output[k]-
 static nrps_status branches_walk(reader *r, walk *w, long fv, int width) {
     const value *val = &r->val[fv];
     if (r->g->n_output != 2 || val->n_cons != 2) {
-        nrps_set_error("%s: value '%s' is read by %d nodes (%s and %s) in a graph with %zu output(s) (supported: a "
+        nrps_set_error("%s: value '%s' is read by %d nodes (%s and %s) in a graph with %zu output%s (supported: a "
                        "chain, or one fork into two heads that end at the graph's two outputs)",
                        r->path, val->name, val->n_cons, node_label(r, r->cons[val->first_cons]),
-                       node_label(r, r->cons[val->first_cons + 1]), r->g->n_output);
+                       node_label(r, r->cons[val->first_cons + 1]), r->g->n_output, r->g->n_output == 1 ? "" : "s");
         return NRPS_ERR_UNSUPPORTED;
     }
     if (w->n > 0 && is_row_act(w->L[w->n - 1].act)) {
@@ -1003,8 +1004,8 @@ static nrps_status outputs_check(reader *r, const walk *w) {
         nrps_status st = value_check(r, r->g->output[w->br_output[b]], "output", &declared, NULL, 0);
         if (st != NRPS_OK) return st;
         if (declared && declared != width) {
-            nrps_set_error("%s: output '%s' declares %d features but its head's last layer has %d", r->path,
-                           output_name(r, w->br_output[b]), declared, width);
+            nrps_set_error("%s: output '%s' declares %d feature%s but its head's last layer has %d", r->path,
+                           output_name(r, w->br_output[b]), declared, declared == 1 ? "" : "s", width);
             return NRPS_ERR_UNSUPPORTED;
         }
     }

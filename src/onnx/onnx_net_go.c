@@ -49,12 +49,12 @@ static int int_get(const char *path, const cJSON *obj, const char *key, long lo,
 /* Array of n numbers -> out[0..n-1]. */
 static int vec_get(const char *path, const cJSON *v, const char *key, int n, float *out) {
     if (!cJSON_IsArray(v)) {
-        nrps_set_error("%s: key '%s': expected an array of %d numbers", path, key, n);
+        nrps_set_error("%s: key '%s': expected an array of %d number%s", path, key, n, n == 1 ? "" : "s");
         return 0;
     }
     int len = cJSON_GetArraySize(v);
     if (len != n) {
-        nrps_set_error("%s: key '%s': has %d entries, expected %d", path, key, len, n);
+        nrps_set_error("%s: key '%s': has %d entr%s, expected %d", path, key, len, len == 1 ? "y" : "ies", n);
         return 0;
     }
     int i = 0;
@@ -81,7 +81,7 @@ static int mat_get(const char *path, const cJSON *obj, const char *key, int rows
         return 0;
     }
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != rows) {
-        nrps_set_error("%s: key '%s': expected an array of %d rows, got %s%d", path, key, rows,
+        nrps_set_error("%s: key '%s': expected an array of %d row%s, got %s%d", path, key, rows, rows == 1 ? "" : "s",
                        cJSON_IsArray(v) ? "" : "a non-array, size ", cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0);
         return 0;
     }
@@ -89,8 +89,9 @@ static int mat_get(const char *path, const cJSON *obj, const char *key, int rows
     const cJSON *row;
     cJSON_ArrayForEach(row, v) {
         if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != cols) {
-            nrps_set_error("%s: key '%s': row %d has %d entries, expected %d", path, key, r,
-                           cJSON_IsArray(row) ? cJSON_GetArraySize(row) : -1, cols);
+            nrps_set_error("%s: key '%s': row %d has %d entr%s, expected %d", path, key, r,
+                           cJSON_IsArray(row) ? cJSON_GetArraySize(row) : -1,
+                           cJSON_IsArray(row) && cJSON_GetArraySize(row) == 1 ? "y" : "ies", cols);
             return 0;
         }
         char sub[96];

@@ -56,8 +56,8 @@ nrps_status onnx_ort_eval_outputs(const char *path, const float *x, int batch, i
         return NRPS_ERR_BACKEND;
     }
     if (n_out < 1 || n_out > 8 || batch < 1 || in < 1) {
-        nrps_set_error("%s: onnx_ort_eval_outputs: bad arguments (batch %d, in %d, %d outputs)", path, batch, in,
-                       n_out);
+        nrps_set_error("%s: onnx_ort_eval_outputs: bad arguments (batch %d, in %d, %d output%s)", path, batch, in,
+                       n_out, n_out == 1 ? "" : "s");
         return NRPS_ERR_ARG;
     }
     OrtEnv *env = NULL;

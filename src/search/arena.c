@@ -135,7 +135,7 @@ static void *worker(void *arg) {
         long f = atomic_fetch_add(&sh->finished, 1) + 1;
         if (cfg->progress && (f % 10 == 0 || f == cfg->games)) {
             pthread_mutex_lock(&sh->lock);
-            fprintf(stderr, "\rarena: %ld/%ld games", f, cfg->games);
+            fprintf(stderr, "\rarena: %ld/%ld game%s", f, cfg->games, cfg->games == 1 ? "" : "s");
             if (f == cfg->games) fputc('\n', stderr);
             fflush(stderr);
             pthread_mutex_unlock(&sh->lock);

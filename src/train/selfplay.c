@@ -170,8 +170,8 @@ typedef struct {
 
 static void progress_draw(sp_shared *sh, long done) {
     double el = nrps_now_s() - sh->t0;
-    fprintf(stderr, "\r%s%sself-play %ld/%ld games  %.1f games/s   ", sh->cfg->label ? sh->cfg->label : "",
-            sh->cfg->label ? "  " : "", done, sh->ngames, el > 0 ? done / el : 0.0);
+    fprintf(stderr, "\r%s%sself-play %ld/%ld game%s  %.1f games/s   ", sh->cfg->label ? sh->cfg->label : "",
+            sh->cfg->label ? "  " : "", done, sh->ngames, sh->ngames == 1 ? "" : "s", el > 0 ? done / el : 0.0);
     fflush(stderr);
 }
 

@@ -446,7 +446,8 @@ static nrps_status fit_generation(train_state *s, gen_report *r) {
     const float *tp[1] = {ds.tp}, *tv[1] = {ds.tv}, *both[2] = {ds.tp, ds.tv};
     for (int e = 0; rc == NRPS_OK && e < cfg->epochs; e++) {
         if (cfg->progress) {
-            fprintf(stderr, "\r%s  training epoch %d/%d on %ld positions   ", r->label, e + 1, cfg->epochs, ds.n);
+            fprintf(stderr, "\r%s  training epoch %d/%d on %ld position%s   ", r->label, e + 1, cfg->epochs, ds.n,
+                    ds.n == 1 ? "" : "s");
             fflush(stderr);
         }
         double hl[2] = {NAN, NAN};
@@ -471,7 +472,9 @@ static nrps_status eval_generation(const train_config *cfg, gen_report *r) {
     char gd[1600], prev[1600];
     gen_dir(gd, sizeof gd, cfg->out_dir, r->g);
     gen_dir(prev, sizeof prev, cfg->out_dir, r->g - 1);
-    if (cfg->progress) fprintf(stderr, "\r%s  arenas (%ld games each)   ", r->label, cfg->eval_games);
+    if (cfg->progress)
+        fprintf(stderr, "\r%s  arenas (%ld game%s each)   ", r->label, cfg->eval_games,
+                cfg->eval_games == 1 ? "" : "s");
     uint64_t es = train_derive_seed(cfg->seed, r->g, 3);
     nrps_status rc = run_match(cfg, gd, prev, 0, es, &r->prev);
     if (rc == NRPS_OK) rc = run_match(cfg, gd, NULL, 0, es + 1, &r->rnd);
@@ -600,10 +603,11 @@ static nrps_status start_run(const train_config *cfg, train_state *s) {
     char d[2][256];
     int n = train_config_archs(cfg, a);
     for (int i = 0; i < n; i++) nn_arch_describe(&a[i], d[i], sizeof d[i]);
-    printf("train: %s  %d generations x %ld games, %d playouts, %s %s%s%s, %s encoding, seed %llu, %d threads\n",
-           cfg->out_dir, cfg->generations, cfg->games, cfg->playouts, n == 1 ? "network" : "policy", d[0],
+    printf("train: %s  %d generation%s x %ld game%s, %d playout%s, %s %s%s%s, %s encoding, seed %llu, %d thread%s\n",
+           cfg->out_dir, cfg->generations, cfg->generations == 1 ? "" : "s", cfg->games, cfg->games == 1 ? "" : "s",
+           cfg->playouts, cfg->playouts == 1 ? "" : "s", n == 1 ? "network" : "policy", d[0],
            n == 1 ? "" : ", value ", n == 1 ? "" : d[1], rps_encoding_name(cfg->encoding),
-           (unsigned long long)cfg->seed, cfg->threads);
+           (unsigned long long)cfg->seed, cfg->threads, cfg->threads == 1 ? "" : "s");
     fflush(stdout);
     return NRPS_OK;
 }

@@ -60,8 +60,8 @@ static nrps_status read_preamble(const uint8_t *b, size_t len, const char *label
                            : (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
     if (hl > len - pre)
         return fail(NRPS_ERR_FORMAT, label,
-                    "header length %zu runs past the end of the file (%zu bytes after the preamble)",
-                    hl, len - pre);
+                    "header length %zu runs past the end of the file (%zu byte%s after the preamble)",
+                    hl, len - pre, len - pre == 1 ? "" : "s");
     *hdr_off = pre;
     *hdr_len = hl;
     return NRPS_OK;
@@ -311,11 +311,11 @@ static nrps_status take_data(const char *label, const uint8_t *d, size_t have, n
     char s[256];
     shape_str(a, s, sizeof s);
     if (have < need)
-        return fail(NRPS_ERR_FORMAT, label, "data is truncated: %zu bytes, expected %zu for shape %s of %s", have, need,
-                    s, npy_dtype_name(a->dtype));
+        return fail(NRPS_ERR_FORMAT, label, "data is truncated: %zu byte%s, expected %zu for shape %s of %s", have,
+                    have == 1 ? "" : "s", need, s, npy_dtype_name(a->dtype));
     if (have > need)
-        return fail(NRPS_ERR_FORMAT, label, "%zu trailing bytes after the %zu data bytes of shape %s of %s",
-                    have - need, need, s, npy_dtype_name(a->dtype));
+        return fail(NRPS_ERR_FORMAT, label, "%zu trailing byte%s after the %zu data byte%s of shape %s of %s",
+                    have - need, have - need == 1 ? "" : "s", need, need == 1 ? "" : "s", s, npy_dtype_name(a->dtype));
     for (size_t i = 0; a->dtype == NPY_BOOL && i < need; i++)
         if (d[i] > 1) return fail(NRPS_ERR_FORMAT, label, "bool element %zu is %u, expected 0 or 1", i, (unsigned)d[i]);
     a->data = malloc(need ? need : 1);
