@@ -94,7 +94,7 @@ static void pct(FILE *f, const char *label, long k, long n, double random_share)
 
 static int run_analyse(const char *cmd, const train_analyse_config *ac) {
     train_analysis r;
-    nrps_install_sigint_handler();
+    nrps_install_signal_handlers();
     nrps_status rc = train_analyse(ac, &r);
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     const char *src = ac->source_dir[0] ? ac->source_dir : ac->nets_dir;
@@ -400,13 +400,13 @@ static int analyse_flags_check(const char *cmd, const train_flags *f) {
 
 static int run_train(const char *cmd, train_config *cfg, int resume) {
     cfg->progress = cli_isatty_err();
-    nrps_install_sigint_handler();
+    nrps_install_signal_handlers();
     int finished = 0;
     double t0 = nrps_now_s();
     nrps_status rc = train_run(cfg, resume, &finished);
     if (rc == NRPS_ERR_INTERRUPTED) {
         fprintf(stderr, "neural_rps %s: %s\n", cmd, nrps_last_error());
-        return 130;
+        return nrps_signal_exit_status(130);
     }
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     if (cfg->quiet) return 0;
