@@ -242,23 +242,24 @@ for flag in json csv plot; do
     benchmark "${M[@]}" "${Q[@]}" --$flag "/proc/nrps_out.$flag"
   expect_fail "benchmark --$flag is a folder" 2 "is a folder, expected a file name" -- benchmark "${M[@]}" "${Q[@]}" --$flag "$T/outdir"
 done
-expect_fail "import-go --out under a regular file" 1 "afile/x\.onnx: cannot write: Not a directory" -- \
+expect_fail "import-go --out under a regular file" 2 "afile/x\.onnx: cannot write: Not a directory" -- \
   import-go "$FIX/rps_h64_g100_e1_policy.model" --out "$T/afile/x.onnx"
-expect_fail "import-go --out in a missing folder" 1 "missing/x\.onnx: cannot write: No such file" -- \
+expect_fail "import-go --out in a missing folder" 2 "missing/x\.onnx: cannot write: folder .*missing. does not exist" -- \
   import-go "$FIX/rps_h64_g100_e1_policy.model" --out "$T/missing/x.onnx"
-expect_fail "import-go --out under /proc" 1 "/proc/nrps_x\.onnx: cannot write" -- \
+expect_fail "import-go --out under /proc" 2 "/proc/nrps_x\.onnx: cannot write" -- \
   import-go "$FIX/rps_h64_g100_e1_policy.model" --out /proc/nrps_x.onnx
-expect_fail "import-go --out is a folder" 1 "outdir" -- import-go "$FIX/rps_h64_g100_e1_policy.model" --out "$T/outdir"
-expect_fail "arena --record under a regular file" 1 "^neural_rps arena: --record .*afile/g\.jsonl: cannot write: Not a directory" -- \
+expect_fail "import-go --out is a folder" 2 "outdir" -- import-go "$FIX/rps_h64_g100_e1_policy.model" --out "$T/outdir"
+expect_fail "arena --record under a regular file" 2 "^neural_rps arena: --record .*afile/g\.jsonl: cannot write: Not a directory" -- \
   arena --p1 random --p2 random --games 2 --record "$T/afile/g.jsonl"
-expect_fail "arena --record under /proc" 1 "^neural_rps arena: --record .*cannot write" -- \
+expect_fail "arena --record under /proc" 2 "^neural_rps arena: --record .*cannot write" -- \
   arena --p1 random --p2 random --games 2 --record /proc/nrps_g.jsonl
-expect_fail "arena --record is a folder" 1 "^neural_rps arena: --record .*outdir is a folder" -- \
+expect_fail "arena --record is a folder" 2 "^neural_rps arena: --record .*outdir is a folder" -- \
   arena --p1 random --p2 random --games 2 --record "$T/outdir"
-# play: the record path is refused before the game starts (nothing printed, no moves asked for)
-expect_fail "play --record under a regular file" 1 "^neural_rps play: --record .*afile/g\.jsonl: cannot write" -- \
+# play: the record path is refused before the game starts (nothing printed, no moves asked for); a bad output path
+# is a usage error (exit 2) for every command, as for benchmark
+expect_fail "play --record under a regular file" 2 "^neural_rps play: --record .*afile/g\.jsonl: cannot write" -- \
   play --agent random --seed 1 --record "$T/afile/g.jsonl" </dev/null
-expect_fail "play --record in a missing folder" 1 "^neural_rps play: --record .*missing/g\.jsonl: cannot write" -- \
+expect_fail "play --record in a missing folder" 2 "^neural_rps play: --record .*missing/g\.jsonl: cannot write" -- \
   play --agent random --seed 1 --record "$T/missing/g.jsonl" </dev/null
 [ ! -e "$T/missing" ] && ok "no folder created" || bad "a folder was created"
 expect_fail "train --out under a regular file" 1 "^neural_rps train: .*afile/run: cannot create folder: Not a directory" -- \

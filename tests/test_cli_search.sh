@@ -62,7 +62,7 @@ expect_fail "missing --p2" 2 "arena: --p1 SPEC and --p2 SPEC are required" -- ar
 expect_fail "bad --games" 2 "arena: --games expects an integer" -- arena --p1 random --p2 random --games 0
 expect_fail "bad --hand" 2 "arena: --hand expects an integer" -- arena --p1 random --p2 random --hand 99
 expect_fail "missing model" 1 "/nonexistent/rps_policy.onnx" -- arena --p1 mcts-net:10,nets=/nonexistent --p2 random --games 2
-expect_fail "unwritable record" 1 "$T/nodir/x.jsonl" -- arena --p1 random --p2 random --games 2 --record "$T/nodir/x.jsonl"
+expect_fail "unwritable record" 2 "$T/nodir/x.jsonl" -- arena --p1 random --p2 random --games 2 --record "$T/nodir/x.jsonl"
 [ ! -e "$T/nodir" ] && ok "nothing written on failure" || bad "nothing written on failure"
 expect_ok "arena with a small game setup" "wins" -- arena --p1 greedy --p2 random --games 4 --deck 9 --hand 3 --rounds 3
 

@@ -48,11 +48,13 @@ for games in 400 1600 6400; do
   [ "$(cat "$T/k/checkpoint/LATEST" 2>/dev/null)" != "gen_0004" ] && break
 done
 grep -qx "$kpid" "$T/k/.lock" && ok "a killed run stays listed in the lock file" || bad "lock file after SIGKILL: '$(cat "$T/k/.lock")'"
-OWN=(rps_policy.onnx.tmp.$kpid summary.json.tmp.$kpid checkpoint/LATEST.tmp.$kpid checkpoint/gen_0001/state.bin.tmp.$kpid
-     checkpoint/gen_0001/value.ckpt.tmp.$kpid generations/g0001/rps_value.onnx.tmp.$kpid)
+OWN=(rps_policy.onnx.tmp.$kpid.000001 summary.json.tmp.$kpid.123456 checkpoint/LATEST.tmp.$kpid.000002
+     checkpoint/gen_0001/state.bin.tmp.$kpid.000003 checkpoint/gen_0001/value.ckpt.tmp.$kpid.000004
+     generations/g0001/rps_value.onnx.tmp.$kpid.000005)
 for f in "${OWN[@]}"; do : >"$T/k/$f"; done
 plant "$T/k"
-NOTOURS=(notes.tmp.$kpid checkpoint/gen_0001/notes.tmp.$kpid sub/rps_policy.onnx.tmp.$kpid)
+NOTOURS=(notes.tmp.$kpid.000006 checkpoint/gen_0001/notes.tmp.$kpid.000007 sub/rps_policy.onnx.tmp.$kpid.000008
+         rps_policy.onnx.tmp.$kpid)
 for f in "${NOTOURS[@]}"; do echo keep >"$T/k/$f"; done
 run_cmd train --out "$T/k" --resume
 left=""; for f in "${OWN[@]}"; do [ -e "$T/k/$f" ] && left="$left $f"; done

@@ -72,14 +72,16 @@ check_run "final"
 left=$(find "$R" -name '*.tmp.*' | sed "s|$R/||" | tr '\n' ' ')
 [ -z "$left" ] && ok "no temp files left in the run folder" || bad "temp files left behind: $left"
 
-# debris of a kill during a write (temp files of atomic writes) is swept by the next start: the lock file lists
-# the killed run's pid (here a made-up one, 99999); files of other pids or names are not training's and stay
+# debris of a kill during a write (temp files "<name>.tmp.<pid>.<digits>" of atomic writes) is swept by the next
+# start: the lock file lists the killed run's pid (here a made-up one, 99999); files of other pids or names are not
+# training's and stay
 echo 99999 >>"$R/.lock"
-touch "$R/generations/g0003/rps_policy.onnx.tmp.99999" "$R/checkpoint/LATEST.tmp.99999" "$R/summary.json.tmp.99999" \
-  "$R/checkpoint/gen_00$GENS/state.bin.tmp.99999" "$R/checkpoint/LATEST.tmp.12345" "$R/notes.tmp.99999"
+touch "$R/generations/g0003/rps_policy.onnx.tmp.99999.000001" "$R/checkpoint/LATEST.tmp.99999.123456" \
+  "$R/summary.json.tmp.99999.654321" "$R/checkpoint/gen_00$GENS/state.bin.tmp.99999.000002" \
+  "$R/checkpoint/LATEST.tmp.12345.000003" "$R/notes.tmp.99999.000004"
 run_cmd train --out "$R" "${C[@]}" --resume
 left=$(find "$R" -name '*.tmp.*' | sed "s|$R/||" | sort | tr '\n' ' ')
-[ "$RC" -eq 0 ] && [ "$left" = "checkpoint/LATEST.tmp.12345 notes.tmp.99999 " ] &&
+[ "$RC" -eq 0 ] && [ "$left" = "checkpoint/LATEST.tmp.12345.000003 notes.tmp.99999.000004 " ] &&
   ok "--resume sweeps the killed run's temp files, and only those" || bad "stale temp files (rc=$RC): $left"
 
 # the same run without kills

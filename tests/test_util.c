@@ -1,5 +1,10 @@
-/* test_util.c - PRNG reproducibility and distribution, strict number parsing, atomic writes, file reads,
- * SHA-256 against a known digest. */
+/* test_util.c - PRNG reproducibility and distribution, strict number parsing, atomic writes (targets resolved
+ * through symlinks, devices and descriptors in place, a FIFO without a reader, 255-byte names), the registry of a
+ * command's inputs and outputs, temp files removed by a second stop signal, file reads, SHA-256 against a known
+ * digest. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,18 +110,159 @@ static void test_atomic_write_and_read(void) {
     rmdir(dir);
 }
 
+/* Number of entries in dir other than . and .. */
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void test_out_resolve(void) {
+    char dir[] = "/tmp/nrps_res_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char link[300], target[300], dangling[300], missing[300];
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    snprintf(target, sizeof target, "%s/real.json", dir);
+    snprintf(dangling, sizeof dangling, "%s/dangling.json", dir);
+    snprintf(missing, sizeof missing, "%s/nope/x.json", dir);
+    REQUIRE(symlink("real.json", link) == 0);
+    REQUIRE(symlink("new.json", dangling) == 0);
+    nrps_out_target t;
+    char want[600];
+    /* a symlink: the target is the file written, not the link */
+    REQUIRE(nrps_out_resolve(link, &t) == NRPS_OK);
+    CHECK(t.kind == NRPS_OUT_REPLACE && !t.exists);
+    CHECK(realpath(dir, want) && strcat(want, "/real.json") && !strcmp(t.target, want));
+    /* a dangling symlink: the file it names is created */
+    REQUIRE(nrps_out_resolve(dangling, &t) == NRPS_OK);
+    CHECK(t.kind == NRPS_OUT_REPLACE && !t.exists && !strcmp(strrchr(t.target, '/'), "/new.json"));
+    /* devices and descriptors */
+    REQUIRE(nrps_out_resolve("/dev/null", &t) == NRPS_OK);
+    CHECK(t.kind == NRPS_OUT_INPLACE && t.exists);
+    REQUIRE(nrps_out_resolve("/dev/stdout", &t) == NRPS_OK);
+    CHECK(t.kind == NRPS_OUT_FD && t.fd == 1);
+    REQUIRE(nrps_out_resolve("/dev/fd/2", &t) == NRPS_OK);
+    CHECK(t.kind == NRPS_OUT_FD && t.fd == 2);
+    /* errors: a missing folder, a folder */
+    CHECK(nrps_out_resolve(missing, &t) == NRPS_ERR_IO && strstr(nrps_last_error(), "does not exist"));
+    CHECK(nrps_out_resolve(dir, &t) == NRPS_ERR_IO && strstr(nrps_last_error(), "is a folder"));
+    CHECK(nrps_out_check(missing) == NRPS_ERR_IO);
+    CHECK(nrps_out_check(link) == NRPS_OK && count_entries(dir) == 2); /* the probe left nothing */
+    CHECK(nrps_out_check("/dev/stdout") == NRPS_OK && nrps_out_check("/dev/null") == NRPS_OK);
+    unlink(link);
+    unlink(dangling);
+    CHECK(rmdir(dir) == 0);
+}
+
+static void test_atomic_symlink_and_long_name(void) {
+    char dir[] = "/tmp/nrps_sym_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char link[300], target[300], name[600], *data;
+    size_t len;
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    snprintf(target, sizeof target, "%s/real.json", dir);
+    REQUIRE(symlink("real.json", link) == 0);
+    REQUIRE(nrps_write_file_atomic(target, "old", 3) == NRPS_OK);
+    REQUIRE(chmod(target, 0600) == 0);
+    CHECK(nrps_write_file_atomic(link, "new", 3) == NRPS_OK);
+    struct stat sb;
+    CHECK(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode));                /* the link is kept */
+    CHECK(stat(target, &sb) == 0 && (sb.st_mode & 0777) == 0600);       /* the file's permissions too */
+    REQUIRE(nrps_read_file(target, 100, &data, &len) == NRPS_OK);
+    CHECK(!strcmp(data, "new"));
+    free(data);
+    /* a 255-byte name: the temp file's name is cut to fit NAME_MAX */
+    int n = snprintf(name, sizeof name, "%s/", dir);
+    memset(name + n, 'x', 250);
+    snprintf(name + n + 250, sizeof name - (size_t)n - 250, ".json");
+    nrps_atomic_file af;
+    REQUIRE(nrps_atomic_open(&af, name, "w") == NRPS_OK);
+    CHECK(af.tmp && strlen(strrchr(af.tmp, '/') + 1) <= 255 && strstr(af.tmp, ".tmp."));
+    fputs("long", af.f);
+    CHECK(nrps_atomic_commit(&af) == NRPS_OK);
+    CHECK(stat(name, &sb) == 0 && sb.st_size == 4);
+    unlink(name);
+    CHECK(count_entries(dir) == 2);
+    unlink(link);
+    unlink(target);
+    CHECK(rmdir(dir) == 0);
+}
+
+static void test_atomic_fifo_without_reader(void) {
+    char dir[] = "/tmp/nrps_fifo_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/f", dir);
+    REQUIRE(mkfifo(fifo, 0600) == 0);
+    CHECK(nrps_out_check(fifo) == NRPS_OK); /* not opened: a reader would see end-of-file */
+    nrps_atomic_file af;
+    double t0 = nrps_now_s();
+    CHECK(nrps_atomic_open(&af, fifo, "w") == NRPS_ERR_IO && strstr(nrps_last_error(), "no process is reading"));
+    CHECK(nrps_now_s() - t0 < 1.0);
+    struct stat sb;
+    CHECK(stat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    unlink(fifo);
+    CHECK(rmdir(dir) == 0);
+}
+
+static void test_io_conflicts(void) {
+    char dir[] = "/tmp/nrps_io_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char model[300], other[300], alias[300], fresh[300], fresh2[300];
+    snprintf(model, sizeof model, "%s/m.onnx", dir);
+    snprintf(other, sizeof other, "%s/./m.onnx", dir);
+    snprintf(alias, sizeof alias, "%s/alias.onnx", dir);
+    snprintf(fresh, sizeof fresh, "%s/out.json", dir);
+    snprintf(fresh2, sizeof fresh2, "%s/../%s/out.json", dir, strrchr(dir, '/') + 1);
+    REQUIRE(nrps_write_file_atomic(model, "m", 1) == NRPS_OK);
+    REQUIRE(symlink("m.onnx", alias) == 0);
+    nrps_io_set s;
+    /* an output that is an input, spelled differently or through a symlink */
+    const char *outs[] = {model, other, alias};
+    for (int i = 0; i < 3; i++) {
+        nrps_io_init(&s);
+        nrps_io_add(&s, "--model-path", model, 0);
+        nrps_io_add(&s, "--csv", outs[i], 1);
+        CHECK(nrps_io_conflicts(&s) == NRPS_ERR_ARG && strstr(nrps_last_error(), "--csv") &&
+              strstr(nrps_last_error(), "--model-path"));
+        nrps_io_free(&s);
+    }
+    /* two outputs on one new file */
+    nrps_io_init(&s);
+    nrps_io_add(&s, "--json", fresh, 1);
+    nrps_io_add(&s, "--csv", fresh2, 1);
+    CHECK(nrps_io_conflicts(&s) == NRPS_ERR_ARG && strstr(nrps_last_error(), "same file"));
+    nrps_io_free(&s);
+    /* devices and descriptors never conflict; two inputs on one file are fine */
+    nrps_io_init(&s);
+    nrps_io_add(&s, "--json", "/dev/null", 1);
+    nrps_io_add(&s, "--csv", "/dev/null", 1);
+    nrps_io_add(&s, "--plot", "/dev/stdout", 1);
+    nrps_io_add(&s, "--record", "/dev/stdout", 1);
+    nrps_io_add(&s, "--p1", model, 0);
+    nrps_io_add(&s, "--p2", alias, 0);
+    CHECK(nrps_io_conflicts(&s) == NRPS_OK);
+    nrps_io_free(&s);
+    unlink(alias);
+    unlink(model);
+    CHECK(rmdir(dir) == 0);
+}
+
 static void test_second_sigint_removes_temp_files(void) {
     /* A child opens an atomic file, then gets Ctrl-C twice: it must exit 130 at once, leaving neither the
      * target nor the temp file. */
     char dir[] = "/tmp/nrps_sig_XXXXXX";
     REQUIRE(mkdtemp(dir));
-    char path[256], tmp[300];
+    char path[256];
     snprintf(path, sizeof path, "%s/out.json", dir);
     fflush(NULL);
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-        nrps_install_sigint_handler();
+        nrps_install_signal_handlers();
         nrps_atomic_file af;
         if (nrps_atomic_open(&af, path, "w") != NRPS_OK) _exit(3);
         fputs("{\"half\":", af.f);
@@ -128,10 +274,34 @@ static void test_second_sigint_removes_temp_files(void) {
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 130);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)pid);
     CHECK(access(path, F_OK) != 0);
-    CHECK(access(tmp, F_OK) != 0);
-    CHECK(rmdir(dir) == 0); /* empty */
+    CHECK(rmdir(dir) == 0); /* empty: no temp file either */
+}
+
+static void test_sigterm_without_polling(void) {
+    /* nrps_signals_install (a command that does not poll): SIGTERM removes the temp file and exits 143 at once. */
+    char dir[] = "/tmp/nrps_term_XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.json", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2); /* its one line */
+        nrps_signals_install("test");
+        nrps_atomic_file af;
+        if (nrps_atomic_open(&af, path, "w") != NRPS_OK) _exit(3);
+        fputs("{\"half\":", af.f);
+        fflush(af.f);
+        raise(SIGTERM);
+        _exit(4); /* not reached */
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 143);
+    CHECK(rmdir(dir) == 0);
 }
 
 /* The cap: a regular file or a pipe of exactly max_bytes is read whole, one byte more is refused. */
@@ -177,7 +347,12 @@ int main(void) {
     RUN(test_rng_gamma_mean);
     RUN(test_parse);
     RUN(test_atomic_write_and_read);
+    RUN(test_out_resolve);
+    RUN(test_atomic_symlink_and_long_name);
+    RUN(test_atomic_fifo_without_reader);
+    RUN(test_io_conflicts);
     RUN(test_second_sigint_removes_temp_files);
     RUN(test_read_file_cap);
+    RUN(test_sigterm_without_polling);
     return check_summary("util");
 }

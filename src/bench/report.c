@@ -471,12 +471,7 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n) {
             fprintf(af.f, ",,");
         fprintf(af.f, "%d\n", r->tm.interrupted);
     }
-    if (ferror(af.f)) {
-        nrps_atomic_abort(&af);
-        nrps_set_error("%s: write failed", path);
-        return NRPS_ERR_IO;
-    }
-    return nrps_atomic_commit(&af);
+    return nrps_atomic_commit(&af); /* a failed write above: "PATH: write failed: <reason>", temp file removed */
 }
 
 /* gnuplot's script: fixed text, nothing pasted into it. ARG1 = the data file (ours, from mkstemp), ARG2 = the number of

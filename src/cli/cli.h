@@ -6,6 +6,9 @@
 
 #include <getopt.h>
 
+#include "search/agent.h"
+#include "util/util.h"
+
 int cmd_benchmark(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_arena(int argc, char **argv);
@@ -29,11 +32,26 @@ int cli_double(const char *cmd, const char *flag, const char *val, double lo, do
  * Call with opterr irrelevant; it resets optind on first use of a new argv. */
 int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts);
 
-/* Output-path check before any work is done: path must not be a folder and a file must be creatable next to it
- * (probed with nrps_atomic_open + nrps_atomic_abort: nothing is left behind). On failure prints
- * "neural_rps CMD: --FLAG PATH is a folder, expected a file name" or "neural_rps CMD: --FLAG <reason>" and
- * returns 0 (the caller picks the exit code); returns 1 when the path can be written. */
+/* Output-path check before any work is done (nrps_out_check: a file to replace is probed with a temp file beside its
+ * target, a device or FIFO is not opened). On failure prints one line "neural_rps CMD: --FLAG <reason>" (e.g.
+ * "--json out/x.json: cannot write: folder 'out' does not exist", "--json d is a folder, expected a file name") and
+ * returns 0: the caller exits 2 (a usage error, as for every bad flag); returns 1 when the path can be written. */
 int cli_out_path_check(const char *cmd, const char *flag, const char *path);
+
+/* The files a command reads and writes: declare every input and output (paths are not copied), then call
+ * cli_io_check once, before any work. */
+typedef nrps_io_set cli_io;
+void cli_io_init(cli_io *io);
+/* An input file (NULL ignored) given by --flag, or by a positional argument shown as name (e.g. "FILE.model"). */
+void cli_io_input(cli_io *io, const char *flag, const char *path);
+void cli_io_arg(cli_io *io, const char *name, const char *path);
+/* The network files an agent spec (net, mcts-net) reads, under flag. */
+void cli_io_agent(cli_io *io, const char *flag, const agent_spec *spec);
+/* An output file (NULL ignored): cli_out_path_check, then declared. 0 after its one-line error. */
+int cli_io_output(cli_io *io, const char *cmd, const char *flag, const char *path);
+/* Refuses an output that is an input or another output with one line naming both flags; frees io either way.
+ * Returns 1 when there is none, 0 after the line (the caller exits 2). */
+int cli_io_check(cli_io *io, const char *cmd);
 
 /* True when stdout/stderr is a terminal (progress bars only then). */
 int cli_isatty_err(void);

@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -63,22 +62,51 @@ int cli_getopt(const char *cmd, int argc, char **argv, const struct option *opts
 }
 
 int cli_out_path_check(const char *cmd, const char *flag, const char *path) {
-    struct stat sb;
     if (!path || !path[0]) {
         cli_usage_error(cmd, "--%s expects a file name", flag);
         return 0;
     }
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        cli_usage_error(cmd, "--%s %s is a folder, expected a file name", flag, path);
-        return 0;
-    }
-    nrps_atomic_file af;
-    if (nrps_atomic_open(&af, path, "wb") != NRPS_OK) {
+    if (nrps_out_check(path) != NRPS_OK) {
         cli_usage_error(cmd, "--%s %s", flag, nrps_last_error());
         return 0;
     }
-    nrps_atomic_abort(&af);
     return 1;
+}
+
+void cli_io_init(cli_io *io) { nrps_io_init(io); }
+
+void cli_io_input(cli_io *io, const char *flag, const char *path) {
+    char label[64];
+    snprintf(label, sizeof label, "--%s", flag);
+    nrps_io_add(io, label, path, 0);
+}
+
+void cli_io_arg(cli_io *io, const char *name, const char *path) { nrps_io_add(io, name, path, 0); }
+
+void cli_io_agent(cli_io *io, const char *flag, const agent_spec *spec) {
+    if (spec->kind != AGENT_MCTS_NET && spec->kind != AGENT_NET) return;
+    if (spec->net_path[0]) {
+        cli_io_input(io, flag, spec->net_path);
+        return;
+    }
+    cli_io_input(io, flag, spec->policy_path);
+    if (spec->kind == AGENT_MCTS_NET) cli_io_input(io, flag, spec->value_path);
+}
+
+int cli_io_output(cli_io *io, const char *cmd, const char *flag, const char *path) {
+    if (!path) return 1;
+    if (!cli_out_path_check(cmd, flag, path)) return 0;
+    char label[64];
+    snprintf(label, sizeof label, "--%s", flag);
+    nrps_io_add(io, label, path, 1);
+    return 1;
+}
+
+int cli_io_check(cli_io *io, const char *cmd) {
+    int ok = nrps_io_conflicts(io) == NRPS_OK;
+    if (!ok) cli_usage_error(cmd, "%s", nrps_last_error());
+    nrps_io_free(io);
+    return ok;
 }
 
 int cli_isatty_err(void) { return isatty(STDERR_FILENO); }

@@ -25,7 +25,8 @@ static void usage(FILE *f) {
             "  --json           one JSON object on stdout instead of the text report\n"
             "  --record FILE    write every game as a JSON-lines record (written atomically at the end)\n"
             "  --deck/--hand/--rounds  game setup (default 21/5/10)\n"
-            "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT: no result, nothing written).\n");
+            "Exit status: 0 ok, 1 failure, 2 usage error (a bad --record path too), 128+N stopped by signal N (130 SIGINT,\n"
+            "143 SIGTERM: no result, nothing written).\n");
 }
 
 /* Adds a number, or null when it is not finite (an infinite Elo after a clean sweep). */
@@ -76,21 +77,26 @@ int cmd_arena(int argc, char **argv) {
     if (rps_config_check(&cfg.game) != NRPS_OK) return cli_usage_error(cmd, "%s", nrps_last_error());
     if (agent_spec_parse(spec_a, &cfg.a) != NRPS_OK) return cli_usage_error(cmd, "--p1: %s", nrps_last_error());
     if (agent_spec_parse(spec_b, &cfg.b) != NRPS_OK) return cli_usage_error(cmd, "--p2: %s", nrps_last_error());
-    if (record && !cli_out_path_check(cmd, "record", record)) return 1; /* before the games, not after */
+    cli_io io; /* before the games, not after: a bad --record path, or one naming an agent's network */
+    cli_io_init(&io);
+    cli_io_agent(&io, "p1", &cfg.a);
+    cli_io_agent(&io, "p2", &cfg.b);
+    if (!cli_io_output(&io, cmd, "record", record)) return nrps_io_free(&io), 2;
+    if (!cli_io_check(&io, cmd)) return 2;
     cfg.games = games;
     cfg.seed = (uint64_t)seed;
     cfg.threads = (int)threads;
     cfg.progress = cli_isatty_err();
     cfg.keep_games = record != NULL;
-    nrps_install_sigint_handler();
+    nrps_install_signal_handlers();
     arena_result r;
     nrps_status st = arena_run(&cfg, &r);
     if (st != NRPS_OK) {
         arena_result_free(&r);
-        if (nrps_interrupted) { /* SIGINT: exit 130 as benchmark/train do; one line, no record (games unpaired) */
-            cli_fail(cmd, "interrupted (SIGINT) before all %ld game%s played: no result, nothing written", games,
-                     games == 1 ? " was" : "s were");
-            return 130;
+        if (nrps_interrupted) { /* exit 128+signal as benchmark/train do; one line, no record (games unpaired) */
+            cli_fail(cmd, "interrupted (%s) before all %ld game%s played: no result, nothing written",
+                     nrps_signal_name(nrps_interrupted), games, games == 1 ? " was" : "s were");
+            return nrps_signal_exit_status(130);
         }
         return cli_fail(cmd, "%s", nrps_last_error());
     }

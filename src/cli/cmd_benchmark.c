@@ -5,10 +5,9 @@
  * throughput, plus the ONNX Runtime per-call floor and a "Performance Comparison" computed only from numbers
  * measured in this run. See the README section "Benchmark" and docs/benchmark-json.md. */
 #include <errno.h>
-#include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
@@ -80,7 +79,8 @@ static void usage(FILE *f) {
             "  --optimized-model-out FILE  the graph as ONNX Runtime optimised it\n"
             "  --session-config K=V  a session config entry (repeatable)\n"
             "  --provider-option K=V passed to the accelerated execution provider (repeatable)\n"
-            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 130 interrupted.\n"
+            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 128+N stopped by signal N\n"
+            "(130 SIGINT, 143 SIGTERM, 129 SIGHUP, 153 SIGXFSZ; 141: standard output closed, files still written).\n"
             "Backends:\n");
     for (int i = 0; i < be_registry_count(); i++)
         fprintf(f, "  %-22s%s%s\n", be_registry_name(i), be_registry_description(i),
@@ -125,23 +125,6 @@ static int parse_batches(const char *flag, const char *s, int *out) {
             out[j - 1] = t;
         }
     return n;
-}
-
-/* The folder of path must exist and be a directory (so nothing is half-written later). */
-static int check_out_path(const char *flag, const char *path) {
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    const char *dir = dirname(tmp);
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_usage_error(CMD, "--%s %s: folder '%s' does not exist", flag, path, dir);
-        return 0;
-    }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        cli_usage_error(CMD, "--%s %s is a folder, expected a file name", flag, path);
-        return 0;
-    }
-    return cli_out_path_check(CMD, flag, path); /* e.g. /proc/x: the folder exists but takes no new file */
 }
 
 /* --input-size / --output-size as given (-1: not given): a mismatch with a model warns, the model wins. */
@@ -254,7 +237,9 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     if (r->search_note[0]) printf("\n%s\n", r->search_note);
     if (r->env.gpu_note[0] && !r->n_gpu_ok) printf("\nGPU results absent: %s\n", r->env.gpu_note);
     else if (r->env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", r->env.gpu_note);
-    if (r->interrupted) printf("\nInterrupted (SIGINT): the table shows what was measured before the stop.\n");
+    if (r->interrupted)
+        printf("\nInterrupted (%s): the table shows what was measured before the stop.\n",
+               nrps_signal_name(nrps_interrupted ? nrps_interrupted : SIGINT));
     fflush(stdout);
     int rc = 0;
     if (json && bench_report_json(json, r->rows, r->n_rows, r->srows, r->n_srows, &r->env, r->interrupted))
@@ -264,8 +249,47 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     char verr[700];
     bench_result_validation_error(r, verr, sizeof verr);
     if (verr[0]) rc = cli_fail(CMD, "%s", verr);
-    if (r->interrupted && rc == 0) rc = 130;
+    if (r->interrupted && rc == 0) rc = nrps_signal_exit_status(130);
     return rc;
+}
+
+/* The files benchmark writes (NULL: not asked for). */
+typedef struct {
+    const char *json, *csv, *plot, *profile, *optimized_out;
+} output_files;
+
+/* Declares what the run reads: the models (n_flag from --model-path, then the --value-model-path one when given,
+ * else the defaults), the .npy inputs and the self-play agent's networks. */
+static void declare_inputs(cli_io *io, const bench_plan *p, int n_flag, int value_given) {
+    static agent_spec sp; /* the io set points into it */
+    for (int i = 0; i < p->n_models; i++)
+        cli_io_input(io, i < n_flag ? "model-path" : value_given ? "value-model-path" : "model-path (default)",
+                     p->model_paths[i]);
+    for (int i = 0; p->inputs == BENCH_INPUTS_FILES && i < p->n_input_files; i++)
+        cli_io_input(io, "inputs", p->input_files[i]);
+    if (p->inputs != BENCH_INPUTS_SELFPLAY) return;
+    if (p->selfplay_agent) {
+        if (agent_spec_parse(p->selfplay_agent, &sp) == NRPS_OK) cli_io_agent(io, "selfplay-agent", &sp);
+    } else if (access(AGENT_DEFAULT_POLICY, F_OK) == 0 && access(AGENT_DEFAULT_VALUE, F_OK) == 0) {
+        cli_io_input(io, "selfplay-agent (default)", AGENT_DEFAULT_POLICY); /* bench_inputs_default_agent */
+        cli_io_input(io, "selfplay-agent (default)", AGENT_DEFAULT_VALUE);
+    }
+}
+
+/* Every output path must be writable, and neither an input nor another output (one usage line otherwise).
+ * Returns 1 when they are fine. */
+static int check_files(const bench_plan *p, int n_flag, int value_given, const output_files *o) {
+    cli_io io;
+    cli_io_init(&io);
+    declare_inputs(&io, p, n_flag, value_given);
+    int ok = cli_io_output(&io, CMD, "json", o->json) && cli_io_output(&io, CMD, "csv", o->csv) &&
+             cli_io_output(&io, CMD, "plot", o->plot) && cli_io_output(&io, CMD, "profile", o->profile) &&
+             cli_io_output(&io, CMD, "optimized-model-out", o->optimized_out);
+    if (!ok) {
+        nrps_io_free(&io);
+        return 0;
+    }
+    return cli_io_check(&io, CMD);
 }
 
 enum { MAX_KV = 32 };
@@ -460,10 +484,6 @@ int cmd_benchmark(int argc, char **argv) {
         return cli_usage_error(CMD, "--provider: unknown ONNX Runtime provider '%s' (expected cuda, tensorrt, rocm, "
                                     "migraphx, openvino, coreml, dml, qnn, xnnpack, webgpu, ... or a full "
                                     "'...ExecutionProvider' name)", provider);
-    if ((json && !check_out_path("json", json)) || (csv && !check_out_path("csv", csv)) ||
-        (plot && !check_out_path("plot", plot)) || (profile && !check_out_path("profile", profile)) ||
-        (optimized_out && !check_out_path("optimized-model-out", optimized_out)))
-        return 2;
     if (inter_threads && !exec_mode) return cli_usage_error(CMD, "--inter-threads needs --execution-mode parallel");
     if (plot && system("command -v gnuplot >/dev/null 2>&1") != 0)
         return cli_usage_error(CMD, "--plot needs gnuplot, which is not installed (Debian: gnuplot-nox)");
@@ -517,8 +537,10 @@ int cmd_benchmark(int argc, char **argv) {
     if (value_path && plan.n_models == BENCH_MAX_MODELS)
         return cli_usage_error(CMD, "--model-path/--value-model-path: at most %d models", BENCH_MAX_MODELS);
     if (value_path) plan.model_paths[plan.n_models++] = value_path;
+    output_files outs = {json, csv, plot, profile, optimized_out};
+    if (!check_files(&plan, n_model_paths, value_path != NULL, &outs)) return 2;
 
-    nrps_install_sigint_handler();
+    nrps_install_signal_handlers();
     bench_result res;
     nrps_status st = bench_run(&plan, &res);
     int rc;
@@ -526,7 +548,8 @@ int cmd_benchmark(int argc, char **argv) {
         /* NRPS_ERR_ARG: the flags and the models disagree (a dimension to bind, a batch size a fixed-batch model
          * cannot take, .npy files that do not fit): a usage error */
         rc = st == NRPS_ERR_ARG ? cli_usage_error(CMD, "%s", nrps_last_error()) : cli_fail(CMD, "%s", nrps_last_error());
-        if (st == NRPS_ERR_INTERRUPTED || nrps_interrupted) rc = 130; /* SIGINT before anything was timed */
+        if (st == NRPS_ERR_INTERRUPTED || nrps_interrupted) /* a signal before anything was timed */
+            rc = nrps_signal_exit_status(130);
     } else {
         rc = report(&res, json, csv, plot);
     }

@@ -40,6 +40,11 @@ int cmd_import_go(int argc, char **argv) {
     if (optind + 1 < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind + 1]);
     if (!out_path || !out_path[0]) return cli_usage_error(CMD, "--out FILE.onnx is required");
     const char *in_path = argv[optind];
+    cli_io io;
+    cli_io_init(&io);
+    cli_io_arg(&io, "FILE.model", in_path);
+    if (!cli_io_output(&io, CMD, "out", out_path)) return nrps_io_free(&io), 2;
+    if (!cli_io_check(&io, CMD)) return 2;
     nn_net m;
     if (onnx_net_import_go(in_path, kind, &m) != NRPS_OK) return cli_fail(CMD, "%s", nrps_last_error());
     if (onnx_net_save(out_path, &m, NULL) != NRPS_OK) {

@@ -230,10 +230,14 @@ int cmd_play(int argc, char **argv) {
     agent_spec spec;
     if (spec_text && agent_spec_parse(spec_text, &spec) != NRPS_OK)
         return cli_usage_error(cmd, "--agent: %s", nrps_last_error());
-    if (record && !cli_out_path_check(cmd, "record", record)) return 1; /* before the game, not after it */
     char note[1024] = "";
     if (!spec_text && agent_spec_parse(default_opponent(note, sizeof note), &spec) != NRPS_OK)
         return cli_fail(cmd, "%s", nrps_last_error());
+    cli_io io; /* before the game, not after it */
+    cli_io_init(&io);
+    cli_io_agent(&io, "agent", &spec);
+    if (!cli_io_output(&io, cmd, "record", record)) return nrps_io_free(&io), 2;
+    if (!cli_io_check(&io, cmd)) return 2;
     if (seed < 0) seed = (long)(nrps_now_ns() & 0x7fffffffffffffffULL);
     agent *ai = agent_create(&spec, arena_derive_seed((uint64_t)seed, 2, 0));
     if (!ai) return cli_fail(cmd, "%s", nrps_last_error());

@@ -131,17 +131,18 @@ static void analyse_print(const train_analyse_config *ac, const train_analysis *
     fflush(stdout);
 }
 
-/* --analyse: the report, exit 0; after SIGINT what was analysed so far (when anything was), one line on stderr,
- * exit 130 like the other commands. */
+/* --analyse: the report, exit 0; after SIGINT (or another stop signal) what was analysed so far (when anything
+ * was), one line on stderr, exit 128+signal like the other commands. */
 static int run_analyse(const char *cmd, const train_analyse_config *ac) {
     train_analysis r;
-    nrps_install_sigint_handler();
+    nrps_install_signal_handlers();
     nrps_status rc = train_analyse(ac, &r);
     if (rc == NRPS_ERR_INTERRUPTED) {
         if (r.positions > 0) analyse_print(ac, &r);
-        fprintf(stderr, "neural_rps %s: analyse interrupted (SIGINT) after %ld of %ld positions%s\n", cmd,
-                r.positions, ac->positions, r.positions > 0 ? ": the report covers those" : ": nothing to report");
-        return 130;
+        fprintf(stderr, "neural_rps %s: analyse interrupted (%s) after %ld of %ld positions%s\n", cmd,
+                nrps_signal_name(nrps_interrupted ? nrps_interrupted : 2), r.positions, ac->positions,
+                r.positions > 0 ? ": the report covers those" : ": nothing to report");
+        return nrps_signal_exit_status(130);
     }
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     analyse_print(ac, &r);
@@ -423,13 +424,13 @@ static int analyse_flags_check(const char *cmd, const train_flags *f) {
 
 static int run_train(const char *cmd, train_config *cfg, int resume) {
     cfg->progress = cli_isatty_err();
-    nrps_install_sigint_handler();
+    nrps_install_signal_handlers();
     int finished = 0;
     double t0 = nrps_now_s();
     nrps_status rc = train_run(cfg, resume, &finished);
     if (rc == NRPS_ERR_INTERRUPTED) {
         fprintf(stderr, "neural_rps %s: %s\n", cmd, nrps_last_error());
-        return 130;
+        return nrps_signal_exit_status(130);
     }
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     if (cfg->quiet) return 0;

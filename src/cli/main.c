@@ -28,15 +28,20 @@ static const command COMMANDS[] = {
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
-/* A command's output lost to a full disk or a closed pipe must not look like success. */
-static int stdout_finish(const char *cmd, int rc) {
+/* The exit status once cmd has returned rc: output lost to a full disk or a closed pipe must not look like success,
+ * and a signal caught on the way decides the status (128 + signal; 141 when standard output's reader left, after one
+ * line saying so). */
+static int finish(const char *cmd, int rc) {
     errno = 0;
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    int lost = fflush(stdout) != 0 || ferror(stdout);
+    if (nrps_stdout_closed())
+        fprintf(stderr, "neural_rps %s: standard output was closed (SIGPIPE): the rest of it was dropped\n", cmd);
+    else if (lost) {
         fprintf(stderr, "neural_rps %s: cannot write standard output%s%s\n", cmd, errno ? ": " : "",
                 errno ? strerror(errno) : "");
-        return rc ? rc : 1;
+        if (!rc) rc = 1;
     }
-    return rc;
+    return nrps_signal_exit_status(rc);
 }
 
 static void usage(FILE *f) {
@@ -84,7 +89,12 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(c, COMMANDS[i].name)) return stdout_finish(c, COMMANDS[i].fn(argc - 1, argv + 1));
+        if (!strcmp(c, COMMANDS[i].name)) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "neural_rps %s", c);
+            nrps_signals_install(prefix); /* commands with long loops switch to nrps_install_signal_handlers */
+            return finish(c, COMMANDS[i].fn(argc - 1, argv + 1));
+        }
     fprintf(stderr, "neural_rps: unknown command '%s' (see 'neural_rps --help')\n", c);
     return 2;
 }

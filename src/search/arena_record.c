@@ -50,10 +50,5 @@ nrps_status arena_record_write(const char *path, const arena_config *cfg, const 
         const char *p2 = gm->a_seat == RPS_P1 ? cfg->b.text : cfg->a.text;
         arena_record_line(af.f, gm, g, cfg->seed, &cfg->game, p1, p2);
     }
-    if (ferror(af.f)) {
-        nrps_atomic_abort(&af);
-        nrps_set_error("%s: write failed", path);
-        return NRPS_ERR_IO;
-    }
-    return nrps_atomic_commit(&af);
+    return nrps_atomic_commit(&af); /* a failed write above: "PATH: write failed: <reason>", temp file removed */
 }

@@ -129,17 +129,30 @@ nrps_status train_lock_acquire(const char *dir, train_lock *lk) {
  * The earlier holders' temp files
  * ---------------------------------------------------------------------------------------------- */
 
-/* Removes "<folder>/<name>.tmp.<pid>" for every earlier holder. The name is nrps_atomic_open's temp file for
- * "<folder>/<name>" (src/util/util.c: "<path>.tmp.<pid>"); keep the two in step. */
+/* "<name>.tmp.<pid>.<digits>": the temp file src/util/outfile.c makes for "<name>" in process pid. */
+static int tmp_of(const char *entry, const char *name, long pid) {
+    char head[1100];
+    int n = snprintf(head, sizeof head, "%s.tmp.%ld.", name, pid);
+    if (n < 0 || (size_t)n >= sizeof head || strncmp(entry, head, (size_t)n) != 0 || !entry[n]) return 0;
+    for (const char *c = entry + n; *c; c++)
+        if (*c < '0' || *c > '9') return 0;
+    return 1;
+}
+
+/* Removes from folder the temp files of names left by every earlier holder (not this process). */
 static void unlink_tmps(const train_lock *lk, const char *folder, const char *const *names, size_t n_names) {
     const long self = (long)getpid();
+    DIR *d = opendir(folder);
+    if (!d) return;
     char p[2400];
-    for (size_t i = 0; i < n_names; i++)
-        for (int k = 0; k < lk->n_prev; k++) {
-            if (lk->prev[k] == self) continue; /* nothing of this process exists yet, and it writes none */
-            snprintf(p, sizeof p, "%s/%s.tmp.%ld", folder, names[i], lk->prev[k]);
-            unlink(p);
-        }
+    for (struct dirent *e; (e = readdir(d));)
+        for (size_t i = 0; i < n_names; i++)
+            for (int k = 0; k < lk->n_prev; k++)
+                if (lk->prev[k] != self && tmp_of(e->d_name, names[i], lk->prev[k])) {
+                    snprintf(p, sizeof p, "%s/%s", folder, e->d_name);
+                    unlink(p);
+                }
+    closedir(d);
 }
 
 /* "<prefix><digits>" (gen_0003, g0012). */

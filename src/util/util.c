@@ -6,8 +6,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,122 +125,7 @@ uint64_t nrps_now_ns(void) {
 
 double nrps_now_s(void) { return (double)nrps_now_ns() * 1e-9; }
 
-/* ---- files ---- */
-/* Temp files being written, for the second-Ctrl-C exit to remove (unlink is async-signal-safe). A slot's path is
- * filled before its flag is set and the flag is cleared after the rename/remove, so the handler never unlinks a
- * file it should keep; a write beyond the slots simply goes unregistered. */
-enum { TMP_SLOTS = 8, TMP_PATH = 4096 };
-static char g_tmp_path[TMP_SLOTS][TMP_PATH];
-static volatile sig_atomic_t g_tmp_used[TMP_SLOTS];
-static pthread_mutex_t g_tmp_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int tmp_register(const char *tmp) {
-    if (strlen(tmp) >= TMP_PATH) return -1;
-    int slot = -1;
-    pthread_mutex_lock(&g_tmp_lock);
-    for (int i = 0; i < TMP_SLOTS && slot < 0; i++)
-        if (!g_tmp_used[i]) {
-            snprintf(g_tmp_path[i], TMP_PATH, "%s", tmp);
-            g_tmp_used[i] = 1;
-            slot = i;
-        }
-    pthread_mutex_unlock(&g_tmp_lock);
-    return slot;
-}
-
-static void tmp_unregister(int slot) {
-    if (slot < 0) return;
-    pthread_mutex_lock(&g_tmp_lock);
-    g_tmp_used[slot] = 0;
-    pthread_mutex_unlock(&g_tmp_lock);
-}
-
-nrps_status nrps_atomic_open(nrps_atomic_file *af, const char *path, const char *mode) {
-    memset(af, 0, sizeof *af);
-    size_t n = strlen(path) + 32;
-    af->path = strdup(path);
-    af->tmp = malloc(n);
-    if (!af->path || !af->tmp) {
-        free(af->path);
-        free(af->tmp);
-        af->path = af->tmp = NULL;
-        nrps_set_error("%s: out of memory", path);
-        return NRPS_ERR_NOMEM;
-    }
-    snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
-        /* a device or FIFO (--json /dev/null, --out /dev/stdout): written in place, since renaming a temp
-         * file over it would replace the device node with a regular file */
-        free(af->tmp);
-        af->tmp = NULL;
-        af->f = fopen(path, mode);
-        if (!af->f) {
-            nrps_set_error("%s: cannot write: %s", path, strerror(errno));
-            free(af->path);
-            af->path = NULL;
-            return NRPS_ERR_IO;
-        }
-        return NRPS_OK;
-    }
-    af->slot = tmp_register(af->tmp) + 1; /* 0: not registered */
-    af->f = fopen(af->tmp, mode);
-    if (!af->f) {
-        nrps_set_error("%s: cannot write: %s", path, strerror(errno));
-        tmp_unregister(af->slot - 1);
-        af->slot = 0;
-        free(af->path);
-        free(af->tmp);
-        af->path = af->tmp = NULL;
-        return NRPS_ERR_IO;
-    }
-    return NRPS_OK;
-}
-
-nrps_status nrps_atomic_commit(nrps_atomic_file *af) {
-    nrps_status st = NRPS_OK;
-    if (!af->f) return NRPS_ERR_ARG;
-    int bad = fflush(af->f) != 0 || ferror(af->f) || (af->tmp && fsync(fileno(af->f)) != 0);
-    int err = errno;
-    if (fclose(af->f) != 0) bad = 1;
-    af->f = NULL;
-    if (bad) {
-        nrps_set_error("%s: write failed: %s", af->path, strerror(err));
-        if (af->tmp) remove(af->tmp);
-        st = NRPS_ERR_IO;
-    } else if (af->tmp && rename(af->tmp, af->path) != 0) {
-        nrps_set_error("%s: cannot rename temp file into place: %s", af->path, strerror(errno));
-        remove(af->tmp);
-        st = NRPS_ERR_IO;
-    }
-    tmp_unregister(af->slot - 1);
-    af->slot = 0;
-    free(af->path);
-    free(af->tmp);
-    af->path = af->tmp = NULL;
-    return st;
-}
-
-void nrps_atomic_abort(nrps_atomic_file *af) {
-    if (af->f) fclose(af->f);
-    if (af->tmp) remove(af->tmp);
-    tmp_unregister(af->slot - 1);
-    free(af->path);
-    free(af->tmp);
-    memset(af, 0, sizeof *af);
-}
-
-nrps_status nrps_write_file_atomic(const char *path, const void *data, size_t len) {
-    nrps_atomic_file af;
-    nrps_status st = nrps_atomic_open(&af, path, "wb");
-    if (st) return st;
-    if (len && fwrite(data, 1, len, af.f) != len) {
-        nrps_set_error("%s: write failed: %s", path, strerror(errno));
-        nrps_atomic_abort(&af);
-        return NRPS_ERR_IO;
-    }
-    return nrps_atomic_commit(&af);
-}
+/* ---- files (output files: outfile.c) ---- */
 
 /* How long a FIFO may wait for its writer: NRPS_FIFO_WAIT_S seconds (0..3600; the tests use 1), default 10. */
 static int fifo_wait_ms(void) {
@@ -404,24 +287,4 @@ nrps_status nrps_sha256_buffer(const void *data, size_t len, char out_hex[65]) {
     }
     for (unsigned i = 0; i < 32; i++) snprintf(out_hex + 2 * i, 3, "%02x", md[i]);
     return NRPS_OK;
-}
-
-volatile sig_atomic_t nrps_interrupted = 0;
-
-static void on_sigint(int sig) {
-    (void)sig;
-    if (nrps_interrupted) { /* second Ctrl-C: leave now, without temp files */
-        for (int i = 0; i < TMP_SLOTS; i++)
-            if (g_tmp_used[i]) unlink(g_tmp_path[i]);
-        _exit(130);
-    }
-    nrps_interrupted = 1;
-}
-
-void nrps_install_sigint_handler(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
 }
