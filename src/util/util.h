@@ -82,7 +82,7 @@ nrps_status nrps_out_resolve(const char *path, nrps_out_target *t);
 nrps_status nrps_out_check(const char *path);
 
 /* Atomic file writing. nrps_atomic_open resolves path (above); for NRPS_OUT_REPLACE it creates, with
- * O_CREAT|O_EXCL and the replaced file's permissions, a temp "<name>.tmp.<10 random digits>" beside the target
+ * O_CREAT|O_EXCL and the replaced file's permissions, a temp "<name>.tmp.<pid>.<6 random digits>" beside the target
  * (name cut to fit NAME_MAX); nrps_atomic_commit flushes, fsyncs and renames it over the target (a symlink keeps
  * pointing at the new file), or, when a write failed (the stream's error flag: call it right after the writes, so
  * errno still holds the reason), removes it with "PATH: write failed: <reason>"; nrps_atomic_abort removes it. On failure the target is never touched and an error is
