@@ -177,7 +177,8 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
-FUZZ_SRC     := src/util/util.c src/util/npy.c src/game/game.c src/game/record.c \
+FUZZ_SRC     := src/util/util.c src/util/npy.c src/util/json.c src/util/outfile.c src/util/signals.c src/game/game.c \
+                src/game/record.c \
                 src/nn/net.c src/nn/nn_ops.c src/onnx/onnx_net.c src/onnx/onnx_net_write.c src/onnx/onnx_net_go.c
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJ     := $(FUZZ_SRC:%.c=build-fuzz/%.o) build-fuzz/gen/onnx.pb-c.o

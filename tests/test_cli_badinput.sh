@@ -167,6 +167,9 @@ for c in "hidden32|key 'biasesHidden': has 64 entries, expected 32" "input80|key
   f=${c%%|*} why=${c#*|}
   expect_fail "import-go $f.model" 1 "^neural_rps import-go: .*$f\.model: $why" -- import-go "$T/$f.model" --out "$T/outdir/$f.onnx"
 done
+sed '0,/{/s//{"inputSize": 81, /' "$ROOT/tests/fixtures/rps_h64_g100_e1_policy.model" >"$T/dupkey.model"
+expect_fail "import-go .model with a duplicate key" 1 "dupkey\.model: duplicate key \"inputSize\"" -- \
+  import-go "$T/dupkey.model" --out "$T/outdir/dupkey.onnx"
 expect_fail "import-go a directory" 1 "dir\.onnx: is a directory" -- import-go "$T/dir.onnx" --out "$T/outdir/d.onnx"
 expect_fail "import-go an empty file" 1 "empty\.onnx: malformed JSON near byte 0" -- import-go "$T/empty.onnx" --out "$T/outdir/e.onnx"
 expect_fail "import-go a missing file" 1 "nope\.model: cannot open" -- import-go "$T/nope.model" --out "$T/outdir/n.onnx"

@@ -34,6 +34,10 @@ TMPDIR="$T/tmp" HOME="$T/home" "$BIN" benchmark --model-path "$M" --backends ort
   --no-search >/dev/null 2>&1
 [ -z "$(ls -A "$T/tmp")" ] && [ -z "$(ls -A "$T/home")" ] && ok "no telemetry files (mat-debug log, ~/.cache/Microsoft)" ||
   bad "telemetry files: $(ls -A "$T/tmp" "$T/home" | tr '\n' ' ')"
+# an unusable temp folder changes nothing (nothing of ours or ONNX Runtime's goes there)
+TMPDIR=/proc/nonexistent expect_ok "TMPDIR unusable: the run, the floor and the JSON" "^ort-cpu +floor +64 " -- \
+  benchmark --model-path "$M" --backends ort-cpu --iterations 5 --warmup 1 --no-search --json "$T/tmpdir.json"
+[ -s "$T/tmpdir.json" ] && ok "TMPDIR unusable: JSON written" || bad "TMPDIR unusable: JSON written"
 # with the telemetry client switched on by the user and few descriptors left: one line, no crash
 ( ulimit -n 4; ORT_DISABLE_TELEMETRY=0 TMPDIR="$T/tmp" HOME="$T/home" exec "$BIN" benchmark --model-path "$M" \
   --backends ort-cpu --iterations 5 --warmup 1 --no-search ) >/dev/null 2>"$T/err"; RC=$?
@@ -42,4 +46,16 @@ TMPDIR="$T/tmp" HOME="$T/home" "$BIN" benchmark --model-path "$M" --backends ort
 ( ulimit -n 4; exec "$BIN" benchmark --model-path "$M" --backends ort-cpu --iterations 5 --warmup 1 --no-search ) \
   >/dev/null 2>"$T/err"; RC=$?
 [ "$RC" -eq 0 ] && ok "ulimit -n 4: runs" || bad "ulimit -n 4: runs (rc=$RC, $(head -c 200 "$T/err"))"
+# ulimit -v from too little to load the libraries up to enough: never a crash, at most one line (the dynamic
+# loader's own message below ~35 MB, ours above: "out of memory reading the ... model", ONNX Runtime's bad_alloc)
+if [ -n "${NRPS_SANITIZED:-}" ]; then skip "ulimit -v (sanitizers reserve terabytes of address space)"
+else
+  crash=""
+  for v in 30000 40000 45000 50000 60000 80000 120000 200000; do
+    ( ulimit -v $v; exec "$BIN" benchmark --model-path "$M" --iterations 5 --warmup 1 --no-search ) >/dev/null 2>"$T/err"
+    rc=$?
+    if [ "$rc" -ge 128 ] || [ "$(grep -c '' "$T/err")" -gt 1 ]; then crash="$crash v=$v:rc=$rc:$(head -c 120 "$T/err")"; fi
+  done
+  [ -z "$crash" ] && ok "ulimit -v: no crash, at most one line" || bad "ulimit -v:$crash"
+fi
 summary cli_inputs

@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/json.h"
+
 nrps_status rps_record_start(rps_record *r, const rps_state *s) {
     if (s->ply != 0 || s->hand_len[RPS_P1] != s->cfg.hand_size || s->hand_len[RPS_P2] != s->cfg.hand_size) {
         nrps_set_error("record: can only start from a freshly dealt state (ply 0, full hands)");
@@ -109,34 +111,6 @@ nrps_status rps_record_replay(const rps_record *r, int plies, rps_state *out) {
     return NRPS_OK;
 }
 
-static int cmp_keys(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The first key that appears twice in one object anywhere in v (cJSON keeps both; Python and jq keep the last, we
- * would read the first), or NULL. *oom set when the check could not be made. Depth is bounded by cJSON's nesting
- * limit. */
-static const char *duplicate_key(const cJSON *v, int *oom) {
-    if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) return NULL;
-    int n = 0;
-    for (const cJSON *c = v->child; c; c = c->next) {
-        const char *d = duplicate_key(c, oom);
-        if (d || *oom) return d;
-        n++;
-    }
-    if (!cJSON_IsObject(v) || n < 2) return NULL;
-    const char **keys = malloc((size_t)n * sizeof *keys);
-    if (!keys) return *oom = 1, NULL;
-    int k = 0;
-    for (const cJSON *c = v->child; c; c = c->next) keys[k++] = c->string ? c->string : "";
-    qsort(keys, (size_t)n, sizeof *keys, cmp_keys);
-    const char *dup = NULL;
-    for (int i = 1; i < n && !dup; i++)
-        if (!strcmp(keys[i - 1], keys[i])) dup = keys[i];
-    free(keys);
-    return dup;
-}
-
 nrps_status rps_record_parse(const char *line, rps_record *r) {
     memset(r, 0, sizeof *r);
     nrps_status st = NRPS_ERR_FORMAT;
@@ -159,25 +133,8 @@ nrps_status rps_record_parse(const char *line, rps_record *r) {
         nrps_set_error("expected a JSON object");
         goto cleanup;
     }
-    int oom = 0;
-    const char *dup = duplicate_key(o, &oom);
-    if (oom) {
-        nrps_set_error("out of memory");
-        st = NRPS_ERR_NOMEM;
-        goto cleanup;
-    }
-    if (dup) { /* ambiguous: other readers take the last value, cJSON's lookup the first */
-        char shown[80]; /* the key in one line: control characters, quotes and backslashes as \xNN */
-        size_t k = 0;
-        const unsigned char *q = (const unsigned char *)dup;
-        for (; *q && k + 5 < sizeof shown; q++) {
-            if (*q < 0x20 || *q == 0x7f || *q == '"' || *q == '\\') k += (size_t)snprintf(shown + k, 5, "\\x%02x", *q);
-            else shown[k++] = (char)*q;
-        }
-        shown[k] = 0;
-        nrps_set_error("duplicate key \"%s%s\" (a key may appear only once per object)", shown, *q ? "..." : "");
-        goto cleanup;
-    }
+    if ((st = nrps_json_unique_keys(o)) != NRPS_OK) goto cleanup; /* ambiguous: other readers take the last value */
+    st = NRPS_ERR_FORMAT;
     static const char *const keys[3] = {"deck_size", "hand_size", "max_rounds"};
     long v[3];
     for (int k = 0; k < 3; k++) {

@@ -1050,13 +1050,31 @@ static void info_init(onnx_net_info *inf) {
     inf->seed = -1;
 }
 
+/* protobuf-c's allocator with a note of a failed allocation, so that running out of memory (ulimit -v) is not
+ * reported as a corrupted file. */
+static void *pb_alloc(void *failed, size_t n) {
+    void *p = malloc(n);
+    if (!p) *(int *)failed = 1;
+    return p;
+}
+static void pb_free(void *unused, void *p) {
+    (void)unused;
+    free(p);
+}
+
 /* Unpacks the model and checks what comes before the graph walk. */
 static nrps_status model_open(reader *r, const void *data, size_t len, onnx_net_info *inf) {
     if (len == 0) {
         nrps_set_error("%s: empty file, not an ONNX model", r->path);
         return NRPS_ERR_FORMAT;
     }
-    r->model = onnx__model_proto__unpack(NULL, len, (const uint8_t *)data);
+    int failed = 0;
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, &failed};
+    r->model = onnx__model_proto__unpack(&alloc, len, (const uint8_t *)data);
+    if (!r->model && failed) {
+        nrps_set_error("%s: out of memory reading the %zu-byte model (ulimit -v?)", r->path, len);
+        return NRPS_ERR_NOMEM;
+    }
     if (!r->model) {
         nrps_set_error("%s: not a valid ONNX protobuf (truncated or corrupted file)", r->path);
         return NRPS_ERR_FORMAT;

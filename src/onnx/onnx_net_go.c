@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/json.h"
+
 #include "onnx/onnx_net.h"
 
 #define GO_MAX_BYTES ((size_t)256 << 20)
@@ -128,6 +130,12 @@ static int json_parse(const char *path, const char *data, size_t len, cJSON **ro
     }
     if (!cJSON_IsObject(*root)) {
         nrps_set_error("%s: expected a JSON object", path);
+        return 0;
+    }
+    if (nrps_json_unique_keys(*root) != NRPS_OK) { /* other readers of the file would take the other value */
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s", nrps_last_error());
+        nrps_set_error("%s: %s", path, msg);
         return 0;
     }
     return 1;
