@@ -49,6 +49,9 @@ stamp_ok() { # $1 = lock dir, $2 = stamp file
 CPU_STAMP=$ORT_OUT/.installed-cpu GPU_STAMP=$ORT_OUT/.installed-gpu
 need_cpu=0 need_gpu=0
 stamp_ok third_party/ort "$CPU_STAMP" || need_cpu=1
+# The GPU package's files go into the same lib/ (its libonnxruntime_providers_shared.so replaces the core's), so a
+# new copy of the core voids the GPU stamp.
+[ "$need_cpu" -eq 1 ] && rm -f "$GPU_STAMP"
 [ "$GPU" -eq 1 ] && { stamp_ok third_party/ort-gpu "$GPU_STAMP" || need_gpu=1; }
 
 # ---- Debian packages ----
@@ -78,40 +81,46 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   read -r n bytes < <($SUDO apt-get install --print-uris -qq --no-install-recommends $missing |
                       awk '/^'\''/ {n++; s += $3} END {print n + 0, s + 0}')
-  plan+=("$n Debian packages ($(mb "$bytes"): the missing ones with their dependencies)")
+  if [ "$n" -gt 0 ]; then plan+=("$n Debian packages ($(mb "$bytes"): the missing ones with their dependencies)")
+  else plan+=("the missing Debian packages from apt's cache (no download)"); fi
   total=$((total + bytes))
 fi
 npm_cache=""
 command -v npm >/dev/null 2>&1 && npm_cache=$(npm config get cache 2>/dev/null || true)
-npm_plan() { # $1 = lock dir, $2 = what it is: adds the tarballs of its pins that npm's cache does not hold
-  local pin integrity b size
+# npm_plan DIR: adds to the plan the pinned tarballs that npm ci in DIR will fetch (none when npm's cache holds them;
+# the core package under ort-gpu is the one ort's npm ci fetched or fetches).
+npm_plan() {
+  local pin integrity b size label
   if [ -f "$1/node_modules/.package-lock.json" ] && cmp -s "$1/package-lock.json" "$1/.installed-lock"; then
-    plan+=("$2 already unpacked in $1/node_modules (no download)"); return
+    plan+=("$1/node_modules already unpacked (no download)"); return
   fi
   while read -r pin integrity; do
-    [ "$1" = third_party/ort-gpu ] && [ "$need_cpu" -eq 1 ] && [ "${pin%@*}" = com.github.asus4.onnxruntime ] && continue
+    label="ONNX Runtime $ORT_VERSION"
+    case "$pin" in *-gpu@*) label="$label GPU providers" ;; esac
     if [ -n "$npm_cache" ] && grep -rqsF "$integrity" "$npm_cache/_cacache/index-v5" 2>/dev/null; then
-      plan+=("$2 from npm's cache: $pin (no download)"); continue
+      [ "$1" = third_party/ort-gpu ] && [ "$label" = "ONNX Runtime $ORT_VERSION" ] && continue
+      plan+=("$label from npm's cache: $pin (no download)"); continue
     fi
+    [ "$1" = third_party/ort-gpu ] && [ "$label" = "ONNX Runtime $ORT_VERSION" ] && [ "$need_cpu" -eq 1 ] && continue
     b=${TGZ_BYTES[$pin]:-0} size="size unknown"
     [ "$b" -gt 0 ] && size=$(mb "$b")
-    plan+=("$2 from npm: $pin ($size, pinned by $1/package-lock.json)")
+    plan+=("$label from npm: $pin ($size, pinned by $1/package-lock.json)")
     total=$((total + b))
   done < <(lock_pins "$1")
 }
-[ "$need_cpu" -eq 1 ] && npm_plan third_party/ort "ONNX Runtime $ORT_VERSION"
-[ "$need_gpu" -eq 1 ] && npm_plan third_party/ort-gpu "its GPU providers"
-what="make bench" gpu_note=""
+[ "$need_cpu" -eq 1 ] && npm_plan third_party/ort
+[ "$need_gpu" -eq 1 ] && npm_plan third_party/ort-gpu
+what="make bench" gpu_note="" gpu_for=""
 [ "$DEV" -eq 1 ] && what="make bench and the tests"
-[ "$GPU" -eq 1 ] && gpu_note=" with its GPU providers"
+[ "$GPU" -eq 1 ] && gpu_note=" with its GPU providers" && gpu_for=" and ONNX Runtime's GPU providers"
 list=""
 [ ${#plan[@]} -gt 0 ] && list=$(printf '; %s' "${plan[@]}") && list=${list#; }
 if [ ${#plan[@]} -eq 0 ]; then
   echo "install_deps: nothing to download: the Debian packages for $what and ONNX Runtime $ORT_VERSION$gpu_note are installed"
 elif [ "$total" -eq 0 ]; then
-  echo "install_deps: nothing to download for $what: $list"
+  echo "install_deps: nothing to download for $what$gpu_for: $list"
 else
-  echo "install_deps: will download about $(mb "$total") for $what: $list"
+  echo "install_deps: will download about $(mb "$total") for $what$gpu_for: $list"
 fi
 
 if [ -n "$missing" ]; then
