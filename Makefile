@@ -1,5 +1,6 @@
 # neural_rps - build, test and benchmark.
-#   make deps        install Debian packages + pinned ONNX Runtime (npm)      make deps-gpu   + GPU providers
+#   make deps        what make bench needs: Debian packages + pinned ONNX Runtime (npm); says the download size first
+#   make deps-dev    make deps + what the tests need (PyTorch/ONNX/numpy, clang, valgrind)   make deps-gpu  + GPU providers
 #   make             build bin/neural_rps                                       make test       all tests
 #   make test-asan   the same tests under ASan + UBSan                          make bench      the benchmark
 #   make bench-sweep batch sweep + JSON/CSV/PNG in results/                      make gpu-check  GPU machine check
@@ -17,6 +18,7 @@ ORT_LIB := $(abspath $(ORT_ROOT)/lib)
 ORT_API := $(shell sed -n 's/^\#define ORT_API_VERSION \([0-9]*\).*/\1/p' $(ORT_INC)/onnxruntime_c_api.h 2>/dev/null)
 
 ifeq ($(MAKECMDGOALS),deps)
+else ifeq ($(MAKECMDGOALS),deps-dev)
 else ifeq ($(MAKECMDGOALS),deps-gpu)
 else ifeq ($(MAKECMDGOALS),clean)
 else ifeq ($(ORT_API),)
@@ -64,7 +66,7 @@ TEST_C   := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 TEST_SCRIPTS := $(sort $(wildcard tests/test_*.sh tests/test_*.py))
 
-.PHONY: all deps deps-gpu test test-asan bench bench-cpu bench-sweep gpu-check train train-two clean config
+.PHONY: all deps deps-dev deps-gpu test test-asan bench bench-cpu bench-sweep gpu-check train train-two clean config
 all: config $(BIN)
 
 config:
@@ -72,6 +74,9 @@ config:
 
 deps:
 	scripts/install_deps.sh
+
+deps-dev:
+	scripts/install_deps.sh --dev
 
 deps-gpu:
 	scripts/install_deps.sh --gpu
