@@ -107,7 +107,7 @@ PYEOF
   expect_fail "one .npy for two inputs" 2 "2 inputs but 1 .npy file" -- benchmark --model-path "$A/two_inputs.onnx" "${Q[@]}" --inputs "$T/board.npy"
   expect_fail "missing .npy" 1 "nope.npy" -- benchmark --model-path "$A/two_inputs.onnx" "${Q[@]}" --inputs "$T/board.npy,$T/nope.npy"
 else
-  skip ".npy inputs (python3-numpy missing: make deps)"
+  skip ".npy inputs (python3-numpy missing: make deps-dev)"
 fi
 expect_fail "--inputs not .npy" 2 "inputs expects selfplay, random or FILE.npy" -- benchmark --inputs "$T/x.txt"
 

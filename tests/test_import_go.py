@@ -105,7 +105,7 @@ def main():
         ("value biasOutput array", variant(val, setk("biasOutput", [0.1])), "key 'biasOutput': expected a number"),
         ("both output biases", variant(val, setk("biasesOutput", [0.0] * 9)), "cannot tell policy from value"),
         ("neither output bias", variant(val, delk("biasOutput")), "cannot tell policy from value"),
-        ("duplicate key", raw_pol.replace('{"biasesHidden"', '{"hiddenSize":64,"biasesHidden"', 1), "duplicate key 'hiddenSize'"),
+        ("duplicate key", raw_pol.replace('{"biasesHidden"', '{"hiddenSize":64,"biasesHidden"', 1), 'duplicate key "hiddenSize"'),
     ]
     for name, text, want in cases:
         src = os.path.join(td, "bad.model")

@@ -158,7 +158,7 @@ static int kind_detect(const char *path, const cJSON *root, const char *kind_hin
     return 0;
 }
 
-/* Every key is one of the kind's, and none appears twice. */
+/* Every key is one of the kind's (duplicates were refused when the file was parsed: nrps_json_unique_keys). */
 static int keys_check(const char *path, const cJSON *root, int is_policy) {
     static const char *policy_keys[] = {"biasesHidden", "biasesOutput", "hiddenSize", "inputSize", "outputSize",
                                         "weightsHiddenOutput", "weightsInputHidden", NULL};
@@ -169,11 +169,6 @@ static int keys_check(const char *path, const cJSON *root, int is_policy) {
     cJSON_ArrayForEach(it, root) {
         int known = 0;
         for (int i = 0; keys[i] && !known; i++) known = it->string && !strcmp(it->string, keys[i]);
-        for (const cJSON *o = it->next; known && o; o = o->next)
-            if (o->string && !strcmp(o->string, it->string)) {
-                nrps_set_error("%s: duplicate key '%s'", path, it->string);
-                return 0;
-            }
         if (!known) {
             nrps_set_error("%s: unexpected key '%s' in a %s model", path, it->string ? it->string : "",
                            is_policy ? "policy" : "value");
