@@ -1087,7 +1087,7 @@ static void test_go_import(void) {
         {"{}", NULL, NRPS_ERR_FORMAT, "x.model: cannot tell policy from value (neither"},
         {"{\"biasOutput\": 1, \"extra\": 2}", NULL, NRPS_ERR_FORMAT,
          "x.model: unexpected key 'extra' in a value model"},
-        {"{\"biasOutput\": 1, \"biasOutput\": 2}", NULL, NRPS_ERR_FORMAT, "x.model: duplicate key 'biasOutput'"},
+        {"{\"biasOutput\": 1, \"biasOutput\": 2}", NULL, NRPS_ERR_FORMAT, "x.model: duplicate key \"biasOutput\""},
         {"{\"biasOutput\": 1, \"hiddenSize\": 2, \"inputSize\": 80}", NULL, NRPS_ERR_FORMAT,
          "x.model: key 'inputSize': expected an integer in [81, 81]"},
         {"{\"biasOutput\": 1, \"hiddenSize\": 2, \"inputSize\": 81, \"biasesHidden\": [1]}", NULL, NRPS_ERR_FORMAT,

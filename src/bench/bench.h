@@ -180,7 +180,8 @@ void bench_report_profiles_text(FILE *f, const bench_env *e);
 nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
                               const bench_env *e, int interrupted);
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e); /* docs/benchmark-csv.md */
-/* Renders latency (p50) and throughput vs batch size per backend x model with gnuplot into a PNG. */
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n);
+/* Renders latency (p50, band p10..p90) and throughput vs batch size per backend x model with gnuplot into a PNG;
+ * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL). */
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e);
 
 #endif

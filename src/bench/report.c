@@ -585,19 +585,30 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, con
 }
 
 /* gnuplot's script: fixed text, nothing pasted into it. ARG1 = the data file (ours, from mkstemp), ARG2 = the number of
- * series; each series' title is the first line of its data block (columnheader: data, never parsed as script). The
- * PNG goes to gnuplot's standard output, which is the output file we opened: the user's file name never reaches
- * gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can do anything). */
+ * series, ARG3 = 1 when the last data block is the ONNX Runtime floor, ARG4 = the title (machine, ONNX Runtime,
+ * threads, models), used as a string value, never as script (no '@' macro expansion); each series' title is the first
+ * line of its data block (columnheader: data, never parsed as script). Data columns: batch, p50, p10, p90 (us), then
+ * samples/s at p50, p90 and p10. The PNG goes to gnuplot's standard output, which is the output file we opened: the
+ * user's file name never reaches gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can
+ * do anything). */
 static const char PLOT_SCRIPT[] =
-    "set terminal pngcairo size 1400,560 noenhanced\n"
+    "set terminal pngcairo size 1400,600 noenhanced\n"
+    "set encoding utf8\n"
     "set output\n"
     "n = int(ARG2)\n"
-    "set multiplot layout 1,2\n"
-    "set logscale xy\nset grid\nset key top left\nset xlabel 'batch size'\n"
-    "set ylabel 'p50 latency per call (us)'\nset title 'latency vs batch size'\n"
-    "plot for [i=1:n] ARG1 index (i-1) using 1:2 with linespoints title columnheader(1)\n"
-    "set ylabel 'samples per second (batch / p50)'\nset title 'throughput vs batch size'\n"
-    "plot for [i=1:n] ARG1 index (i-1) using 1:3 with linespoints title columnheader(1)\n"
+    "fl = int(ARG3)\n"
+    "set multiplot layout 1,2 title ARG4\n"
+    "set logscale xy\nset grid\nset key top left opaque\nset xlabel 'batch size'\nset format y '%g'\n"
+    "set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n"
+    "set ylabel 'latency per call (µs): p50, band p10 to p90'\nset title 'latency vs batch size'\n"
+    "plot for [i=1:n] ARG1 index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc i notitle, \\\n"
+    "     for [i=1:n] ARG1 index (i-1) using 1:2:xtic(1) with linespoints lw 2 pt 7 lc i title columnheader(1), \\\n"
+    "     for [k=1:fl] ARG1 index n using 1:2 with lines dt 2 lw 2 lc rgb 'gray50' "
+    "title 'ONNX Runtime per-call floor (identity graph, p50)'\n"
+    "set ylabel 'samples per second: batch / p50, band batch / p90 to batch / p10'\n"
+    "set title 'throughput vs batch size'\n"
+    "plot for [i=1:n] ARG1 index (i-1) using 1:6:7 with filledcurves fs transparent solid 0.2 noborder lc i notitle, \\\n"
+    "     for [i=1:n] ARG1 index (i-1) using 1:5:xtic(1) with linespoints lw 2 pt 7 lc i title columnheader(1)\n"
     "unset multiplot\n";
 
 /* A series title as a double-quoted data-file string: quotes, backslashes and control characters become '_'. */
@@ -609,16 +620,56 @@ static void plot_title(FILE *f, const char *backend, const char *model) {
     fprintf(f, "\"%s\"\n", t);
 }
 
+/* The plot's title: "<cpu>, N cores; ONNX Runtime V; T thread(s); models: policy (rps_policy.onnx), ...", control
+ * characters replaced (it is one argv string, never script). */
+static void plot_heading(char *buf, size_t len, const bench_env *e) {
+    size_t u = 0;
+    buf[0] = 0;
+    if (e) {
+        u += (size_t)snprintf(buf, len, "%s, %d core%s; ONNX Runtime %s; %d thread%s; model%s:", e->cpu_model, e->cores,
+                              e->cores == 1 ? "" : "s", e->ort_version, e->threads, e->threads == 1 ? "" : "s",
+                              e->n_models == 1 ? "" : "s");
+        for (int m = 0; m < e->n_models && u < len; m++) {
+            const char *base = strrchr(e->models[m].path, '/');
+            u += (size_t)snprintf(buf + u, len - u, "%s %s (%s)", m ? "," : "", e->models[m].label,
+                                  base ? base + 1 : e->models[m].path);
+        }
+    }
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+}
+
+/* Writes one data block: the rows of backend/model (one caller), batches ascending. */
+static void plot_block(FILE *f, const bench_row *rows, int n, const char *backend, const char *model) {
+    int last = 0;
+    for (;;) {
+        const bench_row *best = NULL;
+        for (int j = 0; j < n; j++)
+            if (rows[j].tm.n > 0 && rows[j].concurrency <= 1 && !strcmp(rows[j].backend, backend) &&
+                !strcmp(rows[j].model, model) && rows[j].batch > last && (!best || rows[j].batch < best->batch))
+                best = &rows[j];
+        if (!best) break;
+        const bench_stats *s = &best->tm.st;
+        double b = best->batch * 1e6;
+        fprintf(f, "%d %.4f %.4f %.4f %.2f %.2f %.2f\n", best->batch, s->p50, s->p10, s->p90, b / s->p50,
+                s->p90 > 0 ? b / s->p90 : 0, s->p10 > 0 ? b / s->p10 : 0);
+        last = best->batch;
+    }
+    fprintf(f, "\n\n");
+}
+
 /* Runs gnuplot -c script dat series with its standard output on out_fd, standard input from /dev/null; returns its
  * exit status (-1: not started, errno set) and the first line of what it said on stderr in msg. */
-static int run_gnuplot(const char *script, const char *dat, int series, int out_fd, char *msg, size_t msg_len) {
+static int run_gnuplot(const char *script, const char *dat, int series, int floor, const char *title, int out_fd,
+                       char *msg, size_t msg_len) {
     extern char **environ;
     msg[0] = 0;
     int errp[2];
     if (pipe2(errp, O_CLOEXEC) != 0) return -1;
-    char nser[16];
+    char nser[16], nfl[4];
     snprintf(nser, sizeof nser, "%d", series);
-    char *argv[] = {"gnuplot", "-c", (char *)script, (char *)dat, nser, NULL};
+    snprintf(nfl, sizeof nfl, "%d", floor ? 1 : 0);
+    char *argv[] = {"gnuplot", "-c", (char *)script, (char *)dat, nser, nfl, (char *)title, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -653,7 +704,7 @@ static int run_gnuplot(const char *script, const char *dat, int series, int out_
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n) {
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e) {
     char dat[] = "/tmp/nrps_plot_XXXXXX";
     int fd = mkstemp(dat);
     if (fd < 0) {
@@ -667,29 +718,26 @@ nrps_status bench_report_plot(const char *path, const bench_row *rows, int n) {
         nrps_set_error("plot: cannot create a temp file");
         return NRPS_ERR_IO;
     }
-    int series = 0;
-    /* one data block per (backend, model) with at least one measured batch, its title first, batches ascending */
+    int series = 0, floor = 0;
+    /* one data block per (backend, model) with at least one measured batch (one caller), its title first, batches
+     * ascending; the ONNX Runtime floor last, its own block */
     for (int i = 0; i < n; i++) {
-        if (rows[i].tm.n < 1) continue;
+        if (rows[i].tm.n < 1 || rows[i].concurrency > 1 || !strcmp(rows[i].model, "floor")) continue;
         int dup = 0;
         for (int j = 0; j < i; j++)
-            dup |= rows[j].tm.n > 0 && !strcmp(rows[j].backend, rows[i].backend) && !strcmp(rows[j].model, rows[i].model);
+            dup |= rows[j].tm.n > 0 && rows[j].concurrency <= 1 && !strcmp(rows[j].backend, rows[i].backend) &&
+                   !strcmp(rows[j].model, rows[i].model);
         if (dup) continue;
         plot_title(f, rows[i].backend, rows[i].model);
-        int last = 0;
-        for (;;) {
-            const bench_row *best = NULL;
-            for (int j = 0; j < n; j++)
-                if (rows[j].tm.n > 0 && !strcmp(rows[j].backend, rows[i].backend) &&
-                    !strcmp(rows[j].model, rows[i].model) && rows[j].batch > last && (!best || rows[j].batch < best->batch))
-                    best = &rows[j];
-            if (!best) break;
-            fprintf(f, "%d %.4f %.2f\n", best->batch, best->tm.st.p50, best->batch * 1e6 / best->tm.st.p50);
-            last = best->batch;
-        }
-        fprintf(f, "\n\n");
+        plot_block(f, rows, n, rows[i].backend, rows[i].model);
         series++;
     }
+    for (int i = 0; i < n && series && !floor; i++)
+        if (rows[i].tm.n > 0 && rows[i].concurrency <= 1 && !strcmp(rows[i].model, "floor")) {
+            plot_title(f, rows[i].backend, "floor");
+            plot_block(f, rows, n, rows[i].backend, "floor");
+            floor = 1;
+        }
     int werr = ferror(f);
     if (fclose(f) != 0 || werr) {
         remove(dat);
@@ -720,7 +768,9 @@ nrps_status bench_report_plot(const char *path, const bench_row *rows, int n) {
     fflush(af.f);
     int out_fd = fileno(af.f);
     char msg[300];
-    int status = run_gnuplot(script, dat, series, out_fd, msg, sizeof msg);
+    char title[1200];
+    plot_heading(title, sizeof title, e);
+    int status = run_gnuplot(script, dat, series, floor, title, out_fd, msg, sizeof msg);
     int spawn_errno = errno;
     remove(dat);
     remove(script);

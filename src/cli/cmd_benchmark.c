@@ -254,7 +254,7 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     if (json && bench_report_json(json, r->rows, r->n_rows, r->srows, r->n_srows, &r->env, r->interrupted))
         rc = cli_fail(CMD, "--json: %s", nrps_last_error());
     if (csv && bench_report_csv(csv, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
-    if (plot && bench_report_plot(plot, r->rows, r->n_rows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
+    if (plot && bench_report_plot(plot, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
     char verr[700];
     bench_result_validation_error(r, verr, sizeof verr);
     if (verr[0]) rc = cli_fail(CMD, "%s", verr);
