@@ -152,7 +152,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
         fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %11s %7s %s\n", "backend", mw, "model", "batch", "p50_us", "p99_us",
                 "spread", "samples/s", "vs_ort", "valid");
     int preempted = 0, unstable = 0;
-    char unstable_rows[600] = "";
+    char unstable_rows[600] = "", preempted_rows[600] = "";
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         if (r->concurrency > 1) continue;
@@ -184,7 +184,14 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                          unstable ? ", " : "", r->backend, r->model, r->batch, 100 * s->halves_diff);
             unstable++;
         }
-        if (row_preempted(r)) preempted++;
+        if (row_preempted(r)) {
+            size_t u = strlen(preempted_rows);
+            if (u < sizeof preempted_rows - 1)
+                snprintf(preempted_rows + u, sizeof preempted_rows - u, "%s%s %s batch %d (wall %.0f%% over CPU)",
+                         preempted ? ", " : "", r->backend, r->model, r->batch,
+                         100 * (s->mean / r->tm.cpu_per_call_us - 1));
+            preempted++;
+        }
     }
     fprintf(f, "\n");
     if (wide)
@@ -208,11 +215,12 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     }
     if (preempted)
         nrps_wrapf(f, width, 2,
-                   "WARNING: %d CPU row%s spent over 30%% of the wall time off the CPU (mean_us > 1.3 x cpu_us): the "
-                   "process was preempted (load average %.2f -> %.2f on %d core%s), so those latencies include waiting "
-                   "for a CPU.",
-                   preempted, preempted == 1 ? "" : "s", e ? e->loadavg_start : -1, e ? e->loadavg_end : -1,
-                   e ? e->cores : 0, e && e->cores == 1 ? "" : "s");
+                   "WARNING: %d CPU row%s spent over 30%% of the wall time off the CPU (mean_us > 1.3 x cpu_us): "
+                   "%s%s. The process was preempted (load average %.2f -> %.2f on %d core%s), so those latencies "
+                   "include waiting for a CPU.",
+                   preempted, preempted == 1 ? "" : "s", preempted_rows,
+                   strlen(preempted_rows) >= sizeof preempted_rows - 1 ? ", ..." : "", e ? e->loadavg_start : -1,
+                   e ? e->loadavg_end : -1, e ? e->cores : 0, e && e->cores == 1 ? "" : "s");
     if (unstable)
         nrps_wrapf(f, width, 2,
                    "WARNING: the median moved during the measurement in %d row%s (the medians of the first and the "
