@@ -4,6 +4,9 @@ set -u
 BIN=${NRPS_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/neural_rps}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T=$(mktemp -d)
+# Reports wrap notes at the terminal's width (100 columns off a terminal); the tests grep whole messages, so they
+# run wide. The width tests (test_cli_readable.sh) unset it.
+export COLUMNS=4000
 trap 'rm -rf "$T"' EXIT
 _p=0 _f=0 _s=0
 ok()   { echo "  ok $1"; _p=$((_p + 1)); }

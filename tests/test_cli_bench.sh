@@ -74,6 +74,12 @@ for r in rows:
     assert abs(r["samples_per_s"] - r["batch_size"] * 1e6 / l["mean"]) < 1e-6 * r["samples_per_s"]
     if r["model"] != "floor":
         assert r["validation"]["ok"] is True and r["validation"]["max_abs_err"] < 1e-4
+        v = r["validation"]  # a value net has no argmax: null, not a 0/0 beside "ok": true
+        if r["model"] == "value": assert v["top1_rows"] is None and v["top1_agree"] is None, v
+        else: assert v["top1_rows"] == r["batch_size"] and v["top1_agree"] == v["top1_rows"], v
+    assert r["mad_us"] >= 0 and 0 <= r["median_halves_diff"] and isinstance(r["unstable"], bool)
+    assert r["unstable"] == (r["median_halves_diff"] > 0.05)  # 30 iterations: enough for a verdict
+    assert l["min"] <= l["p10"] <= l["p50"]
 assert {r["backend"] for r in rows} == {"ort-cpu", "native-cpu"}
 # inside-search rows: {native-cpu (reference), ort-cpu} x search batches {1, 16}, 10 games of 9 moves each
 srch = d["search"]
@@ -96,8 +102,28 @@ grep -qE "^Inside MCTS search" "$T/out" && grep -qE "batch 16: (native-cpu|ort-c
   ok "inside-search section with ratios" || bad "inside-search section"
 expect_fail "bad search batch" 2 "search-batch expects" -- benchmark "${M[@]}" --search-batch 0,4
 expect_ok "policy alone: search section skipped with a reason" "inside-search benchmark skipped" -- benchmark --model-path "$T/p.onnx" "${Q[@]}" --cpu-only
-[ "$(head -1 "$T/r.csv" | cut -d, -f1-3)" = "backend,model,batch_size" ] && [ "$(grep -c '' "$T/r.csv")" -eq 11 ] &&
-  ok "CSV header and rows" || bad "CSV ($(head -c 200 "$T/r.csv"))"
+# the CSV (docs/benchmark-csv.md): RFC 4180 through python's csv module, the JSON rows' fields, one row per JSON row
+if /usr/bin/python3 - "$T/r.csv" "$T/r.json" 2>"$T/pyerr" <<'PYEOF'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+res = json.load(open(sys.argv[2]))["results"]
+assert len(rows) == len(res) == 10, (len(rows), len(res))
+need = ["backend", "model", "model_path", "model_sha256", "model_kind", "batch_size", "concurrency", "provider",
+        "device", "threads", "cv_pct", "mad_us", "median_halves_diff_pct", "unstable", "p10_us", "p50_us", "valid"]
+for k in need: assert k in rows[0], k
+assert "cv" not in rows[0]
+for r, j in zip(rows, res):
+    assert r["backend"] == j["backend"] and r["model"] == j["model"] and int(r["batch_size"]) == j["batch_size"]
+    assert r["provider"] == j["provider"], (r["provider"], j["provider"])  # commas survive, quoted
+    assert abs(float(r["cv_pct"]) - 100 * j["cv"]) < 1e-2, (r["cv_pct"], j["cv"])
+    assert abs(float(r["p50_us"]) - j["latency_us"]["p50"]) < 1e-2
+    if r["model"] in ("policy", "value"): assert len(r["model_sha256"]) == 64 and r["model_kind"] == r["model"]
+    v = j["validation"]
+    if v and v["top1_rows"] is None: assert r["top1_rows"] == "" and r["model"] == "value"
+assert any("," in r["provider"] for r in rows)  # native-cpu's description: a quoted field
+PYEOF
+then ok "CSV: parses (RFC 4180), the JSON rows' fields, cv_pct, model path/sha256/kind"
+else bad "CSV ($(head -c 300 "$T/pyerr" | tr '\n' '|'))"; fi
 
 run_cmd benchmark "${M[@]}" "${Q[@]}" --input-size 80 --output-size 10 --cpu-only --no-floor --sweep 2
 if [ "$RC" -eq 0 ] && grep -q "warning: --input-size 80 disagrees with .*p.onnx (81 inputs); using the model's 81" "$T/err" &&

@@ -108,7 +108,7 @@ for d in 0.3 0.1 0.6 1.0; do
   if [ "$rc" -ne 130 ] || [ -s "$T/s6.err" ]; then
     bad "benchmark: SIGINT in the search section after ${d}s (rc=$rc, stderr: $(head -c 300 "$T/s6.err" | tr '\n' '|'))"; hit=-1; break
   fi
-  grep -qE "^native-cpu +policy\+value +1  \(interrupted during the unmeasured warm-up game: nothing measured\)$" "$T/s6.out" || continue
+  grep -qE "^native-cpu +policy\+value +1  \(interrupted in the warm-up game: nothing measured\)$" "$T/s6.out" || continue
   hit=1
   grep -q "Interrupted (SIGINT): the table shows what was measured before the stop." "$T/s6.out" &&
     grep -qE "^native-cpu +policy +64 " "$T/s6.out" && ok "benchmark: SIGINT in the search warm-up: exit 130, the report, nothing on stderr" ||

@@ -134,7 +134,40 @@ static void test_compare_nonfinite(void) {
     CHECK_MSG(!strcmp(why, "the output has 10 values, the reference 9"), "%s", why);
 }
 
+/* The noise verdict: single outliers (which drive CV) leave the median stable; a median that moves between the
+ * first and the second half of the run is flagged. */
+static void test_noise_verdict(void) {
+    enum { N = 200 };
+    static double x[N];
+    bench_stats s;
+    /* stable: 100 us +- 1 with ten 50x outliers spread through the run (CV far above 25%) */
+    for (int i = 0; i < N; i++) x[i] = 100 + (i % 3) - 1 + (i % 20 == 7 ? 5000 : 0);
+    REQUIRE(stats_compute(x, N, &s) == NRPS_OK);
+    CHECK_MSG(s.cv > 0.25, "cv %g", s.cv);
+    CHECK_MSG(!s.unstable && s.halves_diff < 0.01, "halves_diff %g", s.halves_diff);
+    CHECK_NEAR(s.mad, 1, 1e-12);
+    CHECK_NEAR(s.p50, 100, 1e-12);
+    CHECK(!stats_unstable_verdict(N, s.halves_diff));
+    /* unstable: the second half 20% slower (a clock change half-way) */
+    for (int i = 0; i < N; i++) x[i] = (i < N / 2 ? 100 : 120) + (i % 3) - 1;
+    REQUIRE(stats_compute(x, N, &s) == NRPS_OK);
+    CHECK_NEAR(s.halves_diff, 20.0 / 110.0, 1e-12);
+    CHECK(s.unstable && stats_unstable_verdict(N, s.halves_diff));
+    CHECK(s.cv < 0.25); /* the old CV rule would not have seen it */
+    /* just within 5%: stable; too few samples: no verdict */
+    CHECK(!stats_unstable_verdict(N, 0.049) && stats_unstable_verdict(N, 0.051));
+    CHECK(!stats_unstable_verdict(STATS_UNSTABLE_MIN_N - 1, 0.5));
+    CHECK_NEAR(stats_halves_diff(x, 1), 0, 0);
+    CHECK_NEAR(stats_spread(&s), (s.p99 - s.p50) / s.p50, 1e-12);
+    /* p10 by the same method as the other percentiles */
+    double t[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    REQUIRE(stats_compute(t, 10, &s) == NRPS_OK);
+    CHECK_NEAR(s.p10, 1.9, 1e-12);
+    CHECK_NEAR(s.mad, 2.5, 1e-12); /* |x - 5.5| = 4.5 3.5 ... 0.5 ...: median 2.5 */
+}
+
 int main(void) {
+    RUN(test_noise_verdict);
     RUN(test_one_to_ten);
     RUN(test_percentile_method);
     RUN(test_single_and_empty);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "util/textwrap.h"
 #include "util/util.h"
 
 static void test_rng_reproducible(void) {
@@ -341,7 +342,35 @@ static void test_read_file_cap(void) {
     unlink(path);
 }
 
+/* nrps_wrap: breaks at spaces within the width, continuation lines indented, long words cut, embedded newlines. */
+static void test_wrap(void) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    REQUIRE(f != NULL);
+    nrps_wrap(f, 20, 4, "alpha beta gamma delta epsilon zeta");
+    nrps_wrapf(f, 20, 2, "%s", "short");
+    nrps_wrap(f, 20, 2, "abcdefghijklmnopqrstuvwxyz0123");
+    nrps_wrap(f, 20, 2, "one\ntwo three");
+    fclose(f);
+    const char *want = "alpha beta gamma\n    delta epsilon\n    zeta\nshort\nabcdefghijklmnopqrst\n  uvwxyz0123\n"
+                       "one\n  two three\n";
+    CHECK_MSG(!strcmp(buf, want), "got [%s]", buf);
+    free(buf);
+    unsetenv("COLUMNS");
+    FILE *g = tmpfile(); /* not a terminal */
+    REQUIRE(g != NULL);
+    CHECK(nrps_term_width(g) == NRPS_DEFAULT_WIDTH);
+    setenv("COLUMNS", "72", 1);
+    CHECK(nrps_term_width(g) == 72);
+    setenv("COLUMNS", "wide", 1);
+    CHECK(nrps_term_width(g) == NRPS_DEFAULT_WIDTH);
+    unsetenv("COLUMNS");
+    fclose(g);
+}
+
 int main(void) {
+    RUN(test_wrap);
     RUN(test_rng_reproducible);
     RUN(test_rng_below_uniform);
     RUN(test_rng_gamma_mean);

@@ -169,16 +169,19 @@ typedef struct {
 
 void bench_env_fill(bench_env *e); /* machine facts: cpu, cores, os, ORT, providers, git commit, time */
 
-/* Text table of rows + the "Performance Comparison" section (ratios only between numbers in rows). */
-void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e);
+/* Text table of rows + the "Performance Comparison" section (ratios only between numbers in rows). The default
+ * table fits 100 columns (backend, model, batch, p50, p99, spread, samples/s, ratio to ort-cpu, valid); wide != 0:
+ * every column. Notes are wrapped at the terminal's width (src/util/textwrap.h). */
+void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e, int wide);
 /* The top ops of each ONNX Runtime profile (--profile). */
 void bench_report_profiles_text(FILE *f, const bench_env *e);
 /* Writes the JSON report (schema: docs/benchmark-json.md) / CSV atomically; returns NRPS_ERR_IO on failure. */
 /* srows/ns: the inside-search rows (src/bench/search_bench.h), may be NULL/0. */
 nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
                               const bench_env *e, int interrupted);
-nrps_status bench_report_csv(const char *path, const bench_row *rows, int n);
-/* Renders latency (p50) and throughput vs batch size per backend x model with gnuplot into a PNG. */
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n);
+nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e); /* docs/benchmark-csv.md */
+/* Renders latency (p50, band p10..p90) and throughput vs batch size per backend x model with gnuplot into a PNG;
+ * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL). */
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e);
 
 #endif

@@ -1,5 +1,6 @@
 /* search_bench.c - see search_bench.h. */
 #include "bench/search_bench.h"
+#include "util/textwrap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -132,29 +133,42 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games) {
     return same;
 }
 
-void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
+void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int wide) {
     if (n <= 0) return;
-    fprintf(f, "\nInside MCTS search (self-play games, %d playout%s per move, fresh tree per move, no noise; one timed "
-               "call = one whole search)\n", rows[0].playouts, rows[0].playouts == 1 ? "" : "s");
-    fprintf(f, "%-12s %-12s %5s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "nets", "batch",
-            "games", "moves", "mean_us", "p50_us", "p90_us", "p99_us", "max_us", "playouts/s", "evals/s", "avg_batch", "eval%",
-            "same games");
+    int width = nrps_term_width(f);
+    fprintf(f, "\n");
+    nrps_wrapf(f, width, 2, "Inside MCTS search (self-play games, %d playout%s per move, fresh tree per move, no noise; "
+                            "one timed call = one whole search)", rows[0].playouts, rows[0].playouts == 1 ? "" : "s");
+    if (wide)
+        fprintf(f, "%-12s %-12s %5s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "nets",
+                "batch", "games", "moves", "mean_us", "p50_us", "p90_us", "p99_us", "max_us", "playouts/s", "evals/s",
+                "avg_batch", "eval%", "same games");
+    else
+        fprintf(f, "%-12s %-12s %5s %5s %5s %9s %9s %10s %5s %s\n", "backend", "nets", "batch", "games", "moves",
+                "p50_us", "p99_us", "playouts/s", "eval%", "same games");
     for (int i = 0; i < n; i++) {
         const bench_search_row *r = &rows[i];
         if (r->moves < 1) {
             if (r->interrupted)
-                fprintf(f, "%-12s %-12s %5d  (interrupted during the unmeasured warm-up game: nothing measured)\n",
-                        r->backend, r->nets, r->batch);
+                fprintf(f, "%-12s %-12s %5d  (interrupted in the warm-up game: nothing measured)\n", r->backend,
+                        r->nets, r->batch);
             continue;
         }
         char same[64];
         if (r->same_games < 0) snprintf(same, sizeof same, "reference");
         else snprintf(same, sizeof same, "%ld/%ld as %s", r->same_games, r->games, r->reference);
-        fprintf(f, "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
-                r->backend, r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50, r->move_us.p90,
-                r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch, 100 * r->eval_share,
-                same, r->interrupted ? " (interrupted)" : "");
+        if (wide)
+            fprintf(f, "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
+                    r->backend, r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50, r->move_us.p90,
+                    r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch,
+                    100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
+        else
+            fprintf(f, "%-12s %-12s %5d %5ld %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", r->backend, r->nets, r->batch,
+                    r->games, r->moves, r->move_us.p50, r->move_us.p99, r->playouts_per_s, 100 * r->eval_share, same,
+                    r->interrupted ? " (interrupted)" : "");
     }
+    if (!wide) nrps_wrapf(f, width, 2, "  (times per move in us; eval%% = share of the search time in network calls; "
+                                      "--wide or --json: mean, p90, max, evals/s, mean evaluation batch)");
     /* ratios between backends at the same batch, from the rows above */
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
@@ -163,8 +177,8 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n) {
                 !b->move_us.p50)
                 continue;
             double r = b->move_us.p50 / a->move_us.p50;
-            fprintf(f, "  %s, batch %d: %s searches %.2f times %s than %s (p50 per move %.1f us vs %.1f us)\n",
-                    a->nets, a->batch, a->backend, r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", b->backend,
-                    a->move_us.p50, b->move_us.p50);
+            nrps_wrapf(f, width, 6, "  %s, batch %d: %s searches %.2f times %s than %s (p50 per move %.1f us vs %.1f us)",
+                       a->nets, a->batch, a->backend, r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", b->backend,
+                       a->move_us.p50, b->move_us.p50);
         }
 }

@@ -40,6 +40,8 @@ nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *
 long bench_search_same_games(const rps_move *a, const rps_move *b, int games);
 
 /* Text section "Inside MCTS search" with one line per row plus ratios between backends at the same batch. */
-void bench_report_search_text(FILE *f, const bench_search_row *rows, int n);
+/* The inside-search table: within 100 columns by default; wide != 0 adds mean, p90, p99, max, evals/s and the mean
+ * evaluation batch. */
+void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int wide);
 
 #endif

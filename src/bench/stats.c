@@ -26,6 +26,28 @@ double stats_median_inplace(double *x, long n) {
     return stats_percentile_sorted(x, n, 50.0);
 }
 
+static double median_copy(const double *x, long n, double *tmp) {
+    memcpy(tmp, x, sizeof(double) * (size_t)n);
+    return stats_median_inplace(tmp, n);
+}
+
+double stats_halves_diff(const double *samples, long n) {
+    if (n < 2) return 0;
+    long h = n / 2;
+    double *tmp = malloc(sizeof(double) * (size_t)(n - h));
+    if (!tmp) return -1;
+    double a = median_copy(samples, h, tmp), b = median_copy(samples + h, n - h, tmp);
+    free(tmp);
+    double m = 0.5 * (a + b);
+    return m > 0 ? fabs(a - b) / m : 0;
+}
+
+int stats_unstable_verdict(long n, double halves_diff) {
+    return n >= STATS_UNSTABLE_MIN_N && halves_diff > STATS_UNSTABLE_TOL;
+}
+
+double stats_spread(const bench_stats *s) { return s->p50 > 0 ? (s->p99 - s->p50) / s->p50 : 0; }
+
 nrps_status stats_compute(const double *samples, long n, bench_stats *out) {
     memset(out, 0, sizeof *out);
     if (n < 1) {
@@ -47,12 +69,21 @@ nrps_status stats_compute(const double *samples, long n, bench_stats *out) {
     out->mean = mean;
     out->min = s[0];
     out->max = s[n - 1];
+    out->p10 = stats_percentile_sorted(s, n, 10);
     out->p50 = stats_percentile_sorted(s, n, 50);
     out->p90 = stats_percentile_sorted(s, n, 90);
     out->p99 = stats_percentile_sorted(s, n, 99);
     out->p999 = stats_percentile_sorted(s, n, 99.9);
     out->stdev = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
     out->cv = mean > 0 ? out->stdev / mean : 0.0;
+    for (long i = 0; i < n; i++) s[i] = fabs(samples[i] - out->p50);
+    out->mad = stats_median_inplace(s, n);
     free(s);
+    out->halves_diff = stats_halves_diff(samples, n);
+    if (out->halves_diff < 0) {
+        nrps_set_error("out of memory for %ld samples", n);
+        return NRPS_ERR_NOMEM;
+    }
+    out->unstable = stats_unstable_verdict(n, out->halves_diff);
     return NRPS_OK;
 }

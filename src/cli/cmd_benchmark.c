@@ -19,6 +19,7 @@
 #include "onnx/onnx_net.h"
 #include "search/agent.h"
 #include "search/eval_net.h"
+#include "util/textwrap.h"
 
 #define CMD "benchmark"
 enum { MAX_BATCHES = BENCH_MAX_BATCHES };
@@ -63,7 +64,9 @@ static void usage(FILE *f) {
             "                        plain-C reference; a mismatch fails the run\n"
             "  --no-floor            skip the ONNX Runtime floor (identity graph) measurement\n"
             "  --json FILE           write results as JSON (docs/benchmark-json.md)\n"
-            "  --csv FILE            write results as CSV\n"
+            "  --csv FILE            write results as CSV (docs/benchmark-csv.md)\n"
+            "  --wide                every column in the tables (create, first call, mean, cpu, min, p90, p99.9,\n"
+            "                        max, stdev, CV); the default tables fit 100 columns\n"
             "  --plot FILE.png       plot latency and throughput vs batch size (gnuplot)\n"
             "  --search-games N      inside-search benchmark: self-play games per backend and batch (default 10;\n"
             "                        needs both nets)\n"
@@ -143,18 +146,21 @@ static void tensors_line(const be_tensor *t, int n, char *buf, size_t len) {
     }
 }
 
+/* Header lines are wrapped at the terminal's width, continuations under the value column (12 spaces; 14 for a
+ * skipped backend's reason). */
 static void print_model(const bench_model_info *mi) {
     char io[700], outs[700];
     char enc[40] = "";
     if (mi->encoding[0]) snprintf(enc, sizeof enc, ", %s encoding", mi->encoding);
-    printf("  model     %-6s %s: %s%s%s%s, sha256 %.16s...\n", mi->label, mi->path, mi->kind, mi->arch[0] ? ", " : "",
-           mi->arch, enc, mi->sha256);
+    nrps_wrapf(stdout, 0, 12, "  model     %-6s %s: %s%s%s%s, sha256 %.16s...", mi->label, mi->path, mi->kind,
+               mi->arch[0] ? ", " : "", mi->arch, enc, mi->sha256);
     tensors_line(mi->input, mi->n_inputs, io, sizeof io);
     tensors_line(mi->output, mi->n_outputs, outs, sizeof outs);
-    printf("            inputs: %s; outputs: %s\n", io, outs);
-    printf("            validated against %s\n", mi->reference[0] ? mi->reference : "(validation off)");
-    for (int i = 0; i < mi->n_skipped; i++) printf("            %s: %s\n", mi->skipped[i].backend, mi->skipped[i].reason);
-    if (mi->note[0]) printf("            %s\n", mi->note);
+    nrps_wrapf(stdout, 0, 14, "            inputs: %s; outputs: %s", io, outs);
+    nrps_wrapf(stdout, 0, 14, "            validated against %s", mi->reference[0] ? mi->reference : "(validation off)");
+    for (int i = 0; i < mi->n_skipped; i++)
+        nrps_wrapf(stdout, 0, 14, "            %s: %s", mi->skipped[i].backend, mi->skipped[i].reason);
+    if (mi->note[0]) nrps_wrapf(stdout, 0, 14, "            %s", mi->note);
 }
 
 /* Prints the run's header (machine, runtime, models, inputs, settings) before anything is timed. */
@@ -171,12 +177,15 @@ static void print_header(const bench_result *r, void *ctx) {
                             "the model's %d\n", sz->out_size, mi->path, mi->out, mi->out == 1 ? "" : "s", mi->out);
     }
     printf("neural_rps benchmark\n");
-    printf("  machine   %s, %d core%s, %s\n", e->cpu_model, e->cores, e->cores == 1 ? "" : "s", e->os);
-    printf("  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s\n", e->ort_version, e->providers,
-           e->cuda_compiled ? "compiled in" : "not compiled in", e->git_commit[0] ? e->git_commit : "unknown");
+    nrps_wrapf(stdout, 0, 12, "  machine   %s, %d core%s, %s", e->cpu_model, e->cores, e->cores == 1 ? "" : "s", e->os);
+    nrps_wrapf(stdout, 0, 12, "  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s", e->ort_version,
+               e->providers, e->cuda_compiled ? "compiled in" : "not compiled in",
+               e->git_commit[0] ? e->git_commit : "unknown");
     for (int m = 0; m < e->n_models; m++) print_model(&e->models[m]);
-    printf("  inputs    %s\n  warm-up   %s\n  timing    %s; threads %d\n  session   %s\n", e->inputs, e->warmup,
-           e->iterations, e->threads, e->session);
+    nrps_wrapf(stdout, 0, 12, "  inputs    %s", e->inputs);
+    nrps_wrapf(stdout, 0, 12, "  warm-up   %s", e->warmup);
+    nrps_wrapf(stdout, 0, 12, "  timing    %s; threads %d", e->iterations, e->threads);
+    nrps_wrapf(stdout, 0, 12, "  session   %s", e->session);
     fflush(stdout);
 }
 
@@ -229,14 +238,14 @@ static int plan_backends(bench_plan *p, const char *list, int cpu_only, int gpu_
 }
 
 /* Prints the reports and writes the files; returns the exit status. */
-static int report(const bench_result *r, const char *json, const char *csv, const char *plot) {
-    bench_report_text(stdout, r->rows, r->n_rows, &r->env);
+static int report(const bench_result *r, const char *json, const char *csv, const char *plot, int wide) {
+    bench_report_text(stdout, r->rows, r->n_rows, &r->env, wide);
     bench_report_profiles_text(stdout, &r->env);
-    bench_report_search_text(stdout, r->srows, r->n_srows);
-    if (r->floor_note[0]) printf("\n%s\n", r->floor_note);
-    if (r->search_note[0]) printf("\n%s\n", r->search_note);
-    if (r->env.gpu_note[0] && !r->n_gpu_ok) printf("\nGPU results absent: %s\n", r->env.gpu_note);
-    else if (r->env.gpu_note[0]) printf("\nGPU backends not measured: %s\n", r->env.gpu_note);
+    bench_report_search_text(stdout, r->srows, r->n_srows, wide);
+    if (r->floor_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->floor_note);
+    if (r->search_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->search_note);
+    if (r->env.gpu_note[0] && !r->n_gpu_ok) printf("\n"), nrps_wrapf(stdout, 0, 2, "GPU results absent: %s", r->env.gpu_note);
+    else if (r->env.gpu_note[0]) printf("\n"), nrps_wrapf(stdout, 0, 2, "GPU backends not measured: %s", r->env.gpu_note);
     if (r->interrupted)
         printf("\nInterrupted (%s): the table shows what was measured before the stop.\n",
                nrps_signal_name(nrps_interrupted ? nrps_interrupted : SIGINT));
@@ -244,8 +253,8 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     int rc = 0;
     if (json && bench_report_json(json, r->rows, r->n_rows, r->srows, r->n_srows, &r->env, r->interrupted))
         rc = cli_fail(CMD, "--json: %s", nrps_last_error());
-    if (csv && bench_report_csv(csv, r->rows, r->n_rows)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
-    if (plot && bench_report_plot(plot, r->rows, r->n_rows)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
+    if (csv && bench_report_csv(csv, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
+    if (plot && bench_report_plot(plot, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
     char verr[700];
     bench_result_validation_error(r, verr, sizeof verr);
     if (verr[0]) rc = cli_fail(CMD, "%s", verr);
@@ -367,7 +376,7 @@ int cmd_benchmark(int argc, char **argv) {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
         O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
-        O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC
+        O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC, O_WIDE
     };
     static const struct option opts[] = {
         {"model-path", required_argument, 0, O_MODEL}, {"value-model-path", required_argument, 0, O_VALUE},
@@ -391,7 +400,7 @@ int cmd_benchmark(int argc, char **argv) {
         {"no-spin", no_argument, 0, O_NOSPIN},         {"profile", required_argument, 0, O_PROFILE},
         {"optimized-model-out", required_argument, 0, O_OPTOUT},
         {"session-config", required_argument, 0, O_SESSCFG}, {"provider-option", required_argument, 0, O_PROVOPT},
-        {"concurrency", required_argument, 0, O_CONC},
+        {"concurrency", required_argument, 0, O_CONC}, {"wide", no_argument, 0, O_WIDE},
         {0, 0, 0, 0}};
     static const char *const GRAPH_OPT[] = {"all", "none", "basic", "extended"}; /* be_graph_opt order */
     static const char *const EXEC_MODE[] = {"sequential", "parallel"};
@@ -408,7 +417,7 @@ int cmd_benchmark(int argc, char **argv) {
     long in_size = -1, out_size = -1, batch_size = 64, iterations = 1000, device_id = 0, threads = 1, warmup = -1,
          seed = 1;
     double duration = 0;
-    int cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
+    int wide = 0, cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
     long search_games = 10, search_playouts = 200;
     const char *search_batch = "1,16";
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -462,6 +471,7 @@ int cmd_benchmark(int argc, char **argv) {
         case O_VALIDATE: validate = 1; break;
         case O_NOVALIDATE: validate = 0; break;
         case O_NOFLOOR: floor_on = 0; break;
+        case O_WIDE: wide = 1; break;
         case O_JSON: json = optarg; break;
         case O_CSV: csv = optarg; break;
         case O_PLOT: plot = optarg; break;
@@ -551,7 +561,7 @@ int cmd_benchmark(int argc, char **argv) {
         if (st == NRPS_ERR_INTERRUPTED || nrps_interrupted) /* a signal before anything was timed */
             rc = nrps_signal_exit_status(130);
     } else {
-        rc = report(&res, json, csv, plot);
+        rc = report(&res, json, csv, plot, wide);
     }
     bench_result_free(&res);
     return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/textwrap.h"
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "search/arena.h"
@@ -434,13 +435,13 @@ static int run_train(const char *cmd, train_config *cfg, int resume) {
     }
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
     if (cfg->quiet) return 0;
+    char nets[2200];
     if (cfg->heads == TRAIN_HEADS_TWO)
-        printf("train: %d generation%s finished; network in %s/rps_net.onnx", finished, finished == 1 ? "" : "s",
-               cfg->out_dir);
+        snprintf(nets, sizeof nets, "network in %s/rps_net.onnx", cfg->out_dir);
     else
-        printf("train: %d generation%s finished; networks in %s/rps_policy.onnx and %s/rps_value.onnx", finished,
-               finished == 1 ? "" : "s", cfg->out_dir, cfg->out_dir);
-    printf(", summary in %s/summary.json (%.1f s this session)\n", cfg->out_dir, nrps_now_s() - t0);
+        snprintf(nets, sizeof nets, "networks in %s/rps_policy.onnx and %s/rps_value.onnx", cfg->out_dir, cfg->out_dir);
+    nrps_wrapf(stdout, 0, 7, "train: %d generation%s finished; %s, summary in %s/summary.json (%.1f s this session)",
+               finished, finished == 1 ? "" : "s", nets, cfg->out_dir, nrps_now_s() - t0);
     return 0;
 }
 

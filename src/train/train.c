@@ -1,6 +1,7 @@
 /* train.c - the self-play training loop: configuration, architectures, outputs (ONNX, summary.json), arenas
  * after each generation (see train.h). The run state and its checkpoint are in train_state.c, the analysis
  * against the solver in train_analyse.c. */
+#include "util/textwrap.h"
 #include "train/train.h"
 
 #include <cjson/cJSON.h>
@@ -515,10 +516,14 @@ static void report_print(const train_state *s, const gen_report *r, double end) 
     match_text(b, sizeof b, "vs random", &r->rnd);
     match_text(c, sizeof c, "net vs random", &r->net);
     const selfplay_stats *st = &r->sst;
-    printf("gen %3d/%d  games %ld  %.1f games/s  positions %ld (window %ld, %ld distinct)  loss policy %.4f "
-           "value %.4f%s%s%s  %.1f s\n",
-           r->g, s->cfg.generations, st->games, st->seconds > 0 ? st->games / st->seconds : 0.0, st->positions,
-           replay_sample_count(&s->rb), r->distinct, r->policy_loss, r->value_loss, a, b, c, end - r->t0);
+    /* within the terminal's width (100 columns off a terminal): the counts, then the losses and the arenas */
+    printf("gen %3d/%d  games %ld  %.1f games/s  positions %ld (window %ld, %ld distinct)  %.1f s\n", r->g,
+           s->cfg.generations, st->games, st->seconds > 0 ? st->games / st->seconds : 0.0, st->positions,
+           replay_sample_count(&s->rb), r->distinct, end - r->t0);
+    char line[400];
+    snprintf(line, sizeof line, "  loss policy %.4f value %.4f%s%s", r->policy_loss, r->value_loss, a, b);
+    if (strlen(line) + strlen(c) <= (size_t)nrps_term_width(stdout)) printf("%s%s\n", line, c);
+    else printf("%s\n%s\n", line, c);
     fflush(stdout);
 }
 
@@ -603,7 +608,7 @@ static nrps_status start_run(const train_config *cfg, train_state *s) {
     char d[2][256];
     int n = train_config_archs(cfg, a);
     for (int i = 0; i < n; i++) nn_arch_describe(&a[i], d[i], sizeof d[i]);
-    printf("train: %s  %d generation%s x %ld game%s, %d playout%s, %s %s%s%s, %s encoding, seed %llu, %d thread%s\n",
+    nrps_wrapf(stdout, 0, 7, "train: %s  %d generation%s x %ld game%s, %d playout%s, %s %s%s%s, %s encoding, seed %llu, %d thread%s",
            cfg->out_dir, cfg->generations, cfg->generations == 1 ? "" : "s", cfg->games, cfg->games == 1 ? "" : "s",
            cfg->playouts, cfg->playouts == 1 ? "" : "s", n == 1 ? "network" : "policy", d[0],
            n == 1 ? "" : ", value ", n == 1 ? "" : d[1], rps_encoding_name(cfg->encoding),
