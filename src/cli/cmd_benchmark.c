@@ -82,8 +82,9 @@ static void usage(FILE *f) {
             "  --optimized-model-out FILE  the graph as ONNX Runtime optimised it\n"
             "  --session-config K=V  a session config entry (repeatable)\n"
             "  --provider-option K=V passed to the accelerated execution provider (repeatable)\n"
-            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 128+N stopped by signal N\n"
-            "(130 SIGINT, 143 SIGTERM, 129 SIGHUP, 153 SIGXFSZ; 141: standard output closed, files still written).\n"
+            "Exit status: 0 ok, 1 failure (including a validation mismatch), 2 usage error, 128+N stopped by\n"
+            "signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP, 153 SIGXFSZ; 141: standard output closed, files\n"
+            "still written).\n"
             "Backends:\n");
     for (int i = 0; i < be_registry_count(); i++)
         fprintf(f, "  %-22s%s%s\n", be_registry_name(i), be_registry_description(i),

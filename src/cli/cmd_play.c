@@ -90,7 +90,8 @@ static const char *default_opponent(char *note, size_t len) {
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: neural_rps play [--agent SPEC] [--seat 1|2] [--seed S] [--record FILE] [--deck N] [--hand N] [--rounds N]\n"
+            "usage: neural_rps play [--agent SPEC] [--seat 1|2] [--seed S] [--record FILE] [--deck N] [--hand N]\n"
+            "                       [--rounds N]\n"
             "  --agent SPEC   the opponent (default mcts-net:200 with models/rps_policy.onnx and\n"
             "                 models/rps_value.onnx when both exist here, else mcts:200); see\n"
             "                 'neural_rps arena --help' for specs\n"
