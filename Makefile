@@ -175,7 +175,7 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-# ---- reliability: make fuzz / make test-tsan / make valgrind (see README "Reliability") ----
+# ---- reliability: make fuzz / make test-tsan / make valgrind (see docs/reliability.md) ----
 # fuzz: libFuzzer targets tests/fuzz/fuzz_*.c built with clang (ASan+UBSan) in build-fuzz/, each run for
 # FUZZ_SECONDS (default 60) on build-fuzz/corpus-<target>/ (the seeds of tests/fuzz/corpus/<target>/ plus what
 # earlier runs found); a crash fails the target and leaves crash-* / leak-* / timeout-* files in build-fuzz/.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Output files and signals (README "Reliability"): every --json/--csv/--record path goes through one mechanism
+# Output files and signals (docs/reliability.md): every --json/--csv/--record path goes through one mechanism
 # (src/util/outfile.c) and every command handles SIGINT/SIGTERM/SIGHUP/SIGPIPE/SIGXFSZ (src/util/signals.c).
 #   a FIFO as output is opened only when the data is ready (a reader gets everything; no reader: one line, no hang);
 #   a symlink output writes its target and keeps the link; /dev/stdout is written through descriptor 1 (and, as

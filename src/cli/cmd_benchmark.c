@@ -3,7 +3,7 @@
  * (self-play positions by default), validates every backend's outputs against the plain-C reference, and reports
  * per backend x model x batch size: session-creation time, first-call time, latency statistics in microseconds,
  * throughput, plus the ONNX Runtime per-call floor and a "Performance Comparison" computed only from numbers
- * measured in this run. See the README section "Benchmark" and docs/benchmark-json.md. */
+ * measured in this run. See docs/benchmark.md and docs/benchmark-json.md. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
