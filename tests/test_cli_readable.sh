@@ -50,4 +50,13 @@ run_cmd train --out "$T/tr" --generations 2 "${TINY[@]}" --threads 1 --eval-game
 w=$(longest_line "$T/out")
 [ "$RC" -eq 0 ] && [ "$w" -le 100 ] && [ "$(grep -c '^gen ' "$T/out")" -eq 2 ] && grep -q 'loss policy' "$T/out" &&
   ok "train: generation lines within 100 columns (widest $w)" || bad "train: widest $w: $(grep -A2 '^gen' "$T/out" | head -3 | tr '\n' '|')"
+# every command's --help within 100 columns
+wide=""
+for c in benchmark train arena play replay solve info import-go; do
+  "$BIN" $c --help >"$T/help" 2>&1
+  w=$(longest_line "$T/help")
+  [ "$w" -le 100 ] || wide="$wide $c:$w"
+done
+"$BIN" --help >"$T/help" 2>&1; w=$(longest_line "$T/help"); [ "$w" -le 100 ] || wide="$wide main:$w"
+[ -z "$wide" ] && ok "every --help within 100 columns" || bad "--help wider than 100:$wide"
 summary cli_readable

@@ -17,7 +17,8 @@ static void usage(FILE *f) {
             "usage: neural_rps arena --p1 SPEC --p2 SPEC [--games N] [--seed S] [--threads T] [--json]\n"
             "                        [--record FILE] [--deck N] [--hand N] [--rounds N]\n"
             "  --p1, --p2 SPEC  agents A and B: random, greedy, solver, net[,policy=FILE],\n"
-            "                   mcts[:PLAYOUTS[:CPUCT]][,cpuct=X,batch=N,vloss=X,reuse=0|1,noise=W,alpha=X,temp=T,tplies=N]\n"
+            "                   mcts[:PLAYOUTS[:CPUCT]][,cpuct=X,batch=N,vloss=X,reuse=0|1,noise=W,alpha=X,\n"
+            "                   temp=T,tplies=N]\n"
             "                   mcts-net[:PLAYOUTS][,policy=FILE,value=FILE,nets=DIR,...mcts keys]\n"
             "  --games N        games (default 100); deal k is played twice, A as Player1 then as Player2\n"
             "  --seed S         match seed (default 1); every game's deal and agent rngs derive from (S, game)\n"
@@ -25,8 +26,8 @@ static void usage(FILE *f) {
             "  --json           one JSON object on stdout instead of the text report\n"
             "  --record FILE    write every game as a JSON-lines record (written atomically at the end)\n"
             "  --deck/--hand/--rounds  game setup (default 21/5/10)\n"
-            "Exit status: 0 ok, 1 failure, 2 usage error (a bad --record path too), 128+N stopped by signal N (130 SIGINT,\n"
-            "143 SIGTERM: no result, nothing written).\n");
+            "Exit status: 0 ok, 1 failure, 2 usage error (a bad --record path too), 128+N stopped by signal N\n"
+            "(130 SIGINT, 143 SIGTERM: no result, nothing written).\n");
 }
 
 /* Adds a number, or null when it is not finite (an infinite Elo after a clean sweep). */

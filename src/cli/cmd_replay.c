@@ -15,7 +15,8 @@ static void usage(FILE *f) {
                "  Replays the game records in FILE (one JSON object per line:\n"
                "  {\"deck_size\":21,\"hand_size\":5,\"max_rounds\":10,\"hands\":[[...],[...]],\"moves\":[[card,pos],...]})\n"
                "  checking every move, and prints each final board and result. Blank lines are skipped.\n"
-               "  --json  one JSON line per record: {\"board\":[[type,owner] x 9],\"winner\":W,\"score\":[p1,p2],\"plies\":N}\n"
+               "  --json  one JSON line per record:\n"
+               "          {\"board\":[[type,owner] x 9],\"winner\":W,\"score\":[p1,p2],\"plies\":N}\n"
                "          (type -1 = empty cell; owner/winner 0 = none/draw, 1 = Player1, 2 = Player2)\n"
                "  Exit 1 with one error line naming the file, line and ply on any malformed record or illegal move.\n");
 }

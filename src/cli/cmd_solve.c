@@ -39,8 +39,8 @@ static void usage(FILE *f) {
             "  --vs-random   exact best response to the uniformly random agent (expectimax: our moves maximise,\n"
             "                the opponent's are averaged exactly as the `random` agent draws them, uniform over\n"
             "                (hand index, position) pairs); values are our expected arena score (win 1, draw 0.5,\n"
-            "                loss 0). On one position: the value and every distinct move's value (best ones marked\n"
-            "                with *, or the random agent's probability of each move when it is to move).\n"
+            "                loss 0). On one position: the value and every distinct move's value (best ones\n"
+            "                marked with *, or the random agent's probability of each move when it is to move).\n"
             "  --as P        our side, 1 or 2 (default: the side to move)\n"
             "  --arena-seed S  average over the games of `neural_rps arena --seed S --games N` (game g: deal g/2,\n"
             "                our agent Player1 in even games, Player2 in odd ones): the exact ceiling of ANY\n"
@@ -50,7 +50,8 @@ static void usage(FILE *f) {
             "  JSON (--vs-random, one position): {\"our_player\",\"to_move\",\"ply\",\"over\",\"value\",\n"
             "                \"moves\":[{\"card\",\"type\",\"pos\",\"value\",\"prob\",\"best\"}...],\"n_best\",\"nodes\",\"seconds\"}\n"
             "  JSON (--arena-seed): {\"arena_seed\",\"games\",\"deals\",\"deck\",\"hand\",\"rounds\",\"ceiling\",\n"
-            "                \"games_as_p1\",\"ceiling_as_p1\",\"games_as_p2\",\"ceiling_as_p2\",\"sd_max\",\"nodes\",\"seconds\"}\n"
+            "                \"games_as_p1\",\"ceiling_as_p1\",\"games_as_p2\",\"ceiling_as_p2\",\"sd_max\",\"nodes\",\n"
+            "                \"seconds\"}\n"
             "                (sd_max: upper bound on the standard deviation of a best responder's mean score)\n");
 }
 
