@@ -36,4 +36,18 @@ json_check() {
     2>"$T/pyerr"; then ok "$1"
   else bad "$1 ($(head -c 300 "$T/pyerr" | tr '\n' '|'))"; fi
 }
+# start_bg OUT ERR ARGS...: runs the binary in the background (from $T/cwd: the benchmark caches inputs in ./.cache)
+start_bg() { local o=$1 e=$2; shift 2; ( cd "$T/cwd" && exec "$BIN" "$@" >"$o" 2>"$e" ) & PID=$!; }
+# wait_for FILE PATTERN SECONDS: until FILE matches PATTERN (grep -E); 1 on timeout or when the process ended
+wait_for() {
+  local f=$1 pat=$2 n=$(($3 * 20))
+  for ((i = 0; i < n; i++)); do
+    grep -qE "$pat" "$f" 2>/dev/null && return 0
+    kill -0 "$PID" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+# no_tmp DIR NAME: no "*.tmp.*" file is left below DIR
+no_tmp() { local left; left=$(find "$1" -name '*.tmp.*' | tr '\n' ' '); [ -z "$left" ] && ok "$2: no temp files" || bad "$2: temp files left: $left"; }
 summary() { echo "RESULT $1: $_p passed, $_f failed, $_s skipped"; [ "$_f" -eq 0 ]; }

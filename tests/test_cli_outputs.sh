@@ -18,7 +18,6 @@ M=(--model-path "$T/m/rps_policy.onnx" --value-model-path "$T/m/rps_value.onnx")
 # bench ARGS...: a quick benchmark from $T/cwd (its input cache goes to $T/cwd/.cache), stdout $T/out, stderr $T/err
 bench() { ( cd "$T/cwd" && exec "$BIN" benchmark "${M[@]}" "${Q[@]}" "$@" ) >"$T/out" 2>"$T/err"; RC=$?; }
 one_line() { [ "$(grep -c '' "$T/err")" -eq 1 ] && grep -qE "$1" "$T/err"; }
-no_tmp() { local left; left=$(find "$1" -name '*.tmp.*' | tr '\n' ' '); [ -z "$left" ] && ok "$2: no temp files" || bad "$2: temp files left: $left"; }
 json_ok() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['results']" "$1" 2>/dev/null; }
 err() { head -c 300 "$T/err" | tr '\n' '|'; }
 
@@ -138,16 +137,6 @@ done
 no_tmp "$T" "long names"
 
 # ---- SIGTERM / SIGHUP ----
-start_bg() { local o=$1 e=$2; shift 2; ( cd "$T/cwd" && exec "$BIN" "$@" >"$o" 2>"$e" ) & PID=$!; }
-wait_for() {
-  local f=$1 pat=$2 n=$(($3 * 20))
-  for ((i = 0; i < n; i++)); do
-    grep -qE "$pat" "$f" 2>/dev/null && return 0
-    kill -0 "$PID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 ign=$(awk '/^SigIgn/ {print $2}' /proc/$$/status)
 for s in TERM:143 HUP:129; do
   sig=${s%:*} want=${s#*:}

@@ -12,19 +12,6 @@ PY=${PYTHON:-/usr/bin/python3}
   { echo "  not ok import-go of the fixtures failed"; echo "RESULT fault_sigint: 0 passed, 1 failed, 0 skipped"; exit 1; }
 M=(--model-path "$T/p.onnx" --value-model-path "$T/v.onnx")
 
-# start_bg OUT ERR ARGS...: runs the binary in the background (from $T/cwd: the benchmark caches inputs in ./.cache)
-start_bg() { local o=$1 e=$2; shift 2; ( cd "$T/cwd" && exec "$BIN" "$@" >"$o" 2>"$e" ) & PID=$!; }
-# wait_for FILE PATTERN SECONDS: until FILE matches PATTERN (grep -E); 1 on timeout or when the process ended
-wait_for() {
-  local f=$1 pat=$2 n=$(($3 * 20))
-  for ((i = 0; i < n; i++)); do
-    grep -qE "$pat" "$f" 2>/dev/null && return 0
-    kill -0 "$PID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-no_tmp() { local left; left=$(find "$1" -name '*.tmp.*' | tr '\n' ' '); [ -z "$left" ] && ok "$2: no temp files" || bad "$2: temp files left: $left"; }
 mkdir -p "$T/cwd"
 
 # 1. benchmark, SIGINT while the self-play input positions are generated (fresh cache, large batch)

@@ -87,6 +87,8 @@ typedef struct {
 
 /* Elements of t at batch size batch (width x batch, or width when t has no batch axis); 0 when not yet known. */
 long be_tensor_elems(const be_tensor *t, int batch);
+/* 1 when t is a float32 [batch, width] matrix with its batch on axis 0 (what a game network reads and writes). */
+int be_tensor_is_rows(const be_tensor *t, long width);
 /* "float32 [batch, 3, 8, 8]" (symbolic dims by name, "?" when unnamed) into buf. */
 void be_tensor_describe(const be_tensor *t, char *buf, size_t len);
 

@@ -14,10 +14,11 @@ struct be_backend {
     const void *last_out[BE_MAX_IO];
     long last_elems[BE_MAX_IO];
     int n_last;
-    /* Required. Same contract as be_run, batch already checked to be in 1..max_batch (and == info.fixed_batch
-     * when set). */
+    /* Required unless run_io is set (then unused). Same contract as be_run, batch already checked to be in
+     * 1..max_batch (and == info.fixed_batch when set). */
     nrps_status (*run)(void *ctx, const float *in, int batch, float *const *out);
-    /* Optional (NULL: one float32 input and float32 outputs, served by run): same contract as be_run_io. */
+    /* Optional (NULL: one float32 input and float32 outputs, served by run): same contract as be_run_io; when set,
+     * be_run and be_run_io both go through it. */
     nrps_status (*run_io)(void *ctx, const void *const *in, int batch, void *const *out);
     /* Optional with run_io: the last run's outputs (see be_last_outputs). */
     int (*last_outputs)(void *ctx, const void **data, long *elems);

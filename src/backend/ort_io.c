@@ -6,7 +6,6 @@
  * back on later calls. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "backend/ort_impl.h"
 
@@ -363,10 +362,6 @@ static nrps_status handle_run_io(void *p, const void *const *in, int batch, void
     return NRPS_OK;
 }
 
-static nrps_status handle_run(void *p, const float *in, int batch, float *const *out) {
-    return handle_run_io(p, (const void *const *)&in, batch, (void *const *)out);
-}
-
 static int handle_last_outputs(void *p, const void **data, long *elems) {
     ort_handle *c = p;
     for (int k = 0; k < c->n_last; k++) data[k] = c->last[k], elems[k] = c->last_elems[k];
@@ -412,12 +407,7 @@ static nrps_status handle_fits(const ort_handle *c, const be_info *info) {
     double bytes = 0;
     for (int j = 0; j < c->sh->n_in; j++) bytes += (double)tensor_bytes(&info->input[j], 1) * c->max_batch;
     for (int k = 0; k < c->sh->n_out; k++) bytes += (double)tensor_bytes(&info->output[k], 1) * c->max_batch;
-    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    if (phys <= 0 || bytes <= 0.5 * phys) return NRPS_OK;
-    nrps_set_error("batch size %d needs about %.1f GiB of buffers for %s, more than half of this machine's %.1f GiB; "
-                   "use a smaller --batch-size/--sweep", c->max_batch, bytes / (1 << 30), info->model_path,
-                   phys / (1 << 30));
-    return NRPS_ERR_ARG;
+    return nrps_buffers_fit(bytes, c->max_batch, info->model_path);
 }
 
 static nrps_status handle_alloc(ort_handle *c, const be_info *info) {
@@ -458,7 +448,6 @@ nrps_status ort_handle_create(ort_shared *sh, be_backend *b, int max_batch) {
         return NRPS_ERR_BACKEND;
     }
     b->ctx = c;
-    b->run = handle_run;
     b->run_io = handle_run_io;
     b->last_outputs = handle_last_outputs;
     b->io_buffers = handle_io_buffers;

@@ -135,6 +135,10 @@ void be_dtype_set(be_dtype t, void *data, size_t i, double v) {
     memcpy(p, &u, be_dtype_size(t));
 }
 
+int be_tensor_is_rows(const be_tensor *t, long width) {
+    return t->dtype == BE_F32 && t->rank == 2 && t->batch_axis == 0 && t->width == width;
+}
+
 long be_tensor_elems(const be_tensor *t, int batch) { return t->batch_axis >= 0 ? t->width * (long)batch : t->width; }
 
 void be_tensor_describe(const be_tensor *t, char *buf, size_t len) {

@@ -115,18 +115,14 @@ static nrps_status load_models(run_ctx *c) {
     return NRPS_OK;
 }
 
-static int game_tensor(const be_tensor *t, long width) {
-    return t->dtype == BE_F32 && t->rank == 2 && t->batch_axis == 0 && t->width == width;
-}
-
 /* "policy", "value", "two-headed" or "not a game model", from the shapes: one float32 [batch, 81] input and
  * 9-wide (policy) / 1-wide (value) float32 outputs. */
 static const char *model_kind(const be_info *bi) {
-    if (bi->n_inputs != 1 || !game_tensor(&bi->input[0], RPS_INPUT_SIZE)) return "not a game model";
+    if (bi->n_inputs != 1 || !be_tensor_is_rows(&bi->input[0], RPS_INPUT_SIZE)) return "not a game model";
     int pol = 0, val = 0, other = 0;
     for (int k = 0; k < bi->n_outputs; k++) {
-        if (game_tensor(&bi->output[k], RPS_POLICY_SIZE) && bi->output[k].kind != NN_HEAD_VALUE) pol++;
-        else if (game_tensor(&bi->output[k], 1) && bi->output[k].kind != NN_HEAD_POLICY) val++;
+        if (be_tensor_is_rows(&bi->output[k], RPS_POLICY_SIZE) && bi->output[k].kind != NN_HEAD_VALUE) pol++;
+        else if (be_tensor_is_rows(&bi->output[k], 1) && bi->output[k].kind != NN_HEAD_POLICY) val++;
         else other++;
     }
     if (other || pol > 1 || val > 1) return "not a game model";
@@ -155,7 +151,7 @@ static void describe_model(run_ctx *c, int m, const be_info *bi) {
     model_ctx *mc = &c->m[m];
     snprintf(mi->kind, sizeof mi->kind, "%s", model_kind(bi));
     search_fit(mc, mi, bi);
-    mc->positions = bi->n_inputs == 1 && game_tensor(&bi->input[0], RPS_INPUT_SIZE);
+    mc->positions = bi->n_inputs == 1 && be_tensor_is_rows(&bi->input[0], RPS_INPUT_SIZE);
     if (mc->positions) snprintf(mi->encoding, sizeof mi->encoding, "%s", rps_encoding_name(mc->enc));
     mi->n_inputs = bi->n_inputs;
     mi->n_outputs = bi->n_outputs;
@@ -178,15 +174,7 @@ static nrps_status check_memory(const run_ctx *c, int m) {
     for (int k = 0; bi && k < bi->n_outputs; k++) io += (double)bi->output[k].width * be_dtype_size(bi->output[k].dtype);
     double scratch = c->m[m].net ? 12.0 * nn_arch_max_width(&c->m[m].net->arch) : 0;
     int nb = c->p->n_backends * (c->p->concurrency > 1 ? c->p->concurrency : 1);
-    double need = (io * (2.0 * nb + 3) + scratch) * c->be_batch;
-    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    if (phys > 0 && need > 0.5 * phys) {
-        nrps_set_error("batch size %d needs about %.1f GiB of buffers for %s, more than half of this machine's %.1f "
-                       "GiB; use a smaller --batch-size/--sweep", c->be_batch, need / (1 << 30), mi->path,
-                       phys / (1 << 30));
-        return NRPS_ERR_ARG;
-    }
-    return NRPS_OK;
+    return nrps_buffers_fit((io * (2.0 * nb + 3) + scratch) * c->be_batch, c->be_batch, mi->path);
 }
 
 /* Every backend must see the graph the same way: inputs and outputs by name, type and size. */

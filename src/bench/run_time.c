@@ -186,7 +186,7 @@ nrps_status bench_time_floor(run_ctx *c) {
     if (!p->floor || !have_ort_cpu || c->r->interrupted) return NRPS_OK;
     for (int m = 0; m < c->n_models && fm_i < 0; m++) {
         const be_tensor *t = &c->m[m].first->input[0];
-        if (t->dtype == BE_F32 && t->rank == 2 && t->batch_axis == 0 && !c->m[m].first->fixed_batch) fm_i = m;
+        if (be_tensor_is_rows(t, t->width) && !c->m[m].first->fixed_batch) fm_i = m;
     }
     if (fm_i < 0) {
         snprintf(c->r->floor_note, sizeof c->r->floor_note,

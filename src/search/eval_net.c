@@ -30,16 +30,11 @@ nrps_status eval_net_model_encoding(const char *path, const char *input_encoding
     return NRPS_ERR_UNSUPPORTED;
 }
 
-/* A [batch, width] float32 tensor with a dynamic batch. */
-static int batched_floats(const be_tensor *t, long width) {
-    return t->dtype == BE_F32 && t->rank == 2 && t->batch_axis == 0 && t->width == width;
-}
-
 nrps_status eval_net_fit(const be_info *info, nn_head_kind want, int *index) {
     int width = want == NN_HEAD_POLICY ? RPS_POLICY_SIZE : 1;
-    int input_ok = info->n_inputs == 1 && !info->fixed_batch && batched_floats(&info->input[0], RPS_INPUT_SIZE);
+    int input_ok = info->n_inputs == 1 && !info->fixed_batch && be_tensor_is_rows(&info->input[0], RPS_INPUT_SIZE);
     for (int k = 0; input_ok && k < info->n_outputs; k++)
-        if (info->output[k].kind == want && batched_floats(&info->output[k], width)) {
+        if (info->output[k].kind == want && be_tensor_is_rows(&info->output[k], width)) {
             *index = k;
             return NRPS_OK;
         }

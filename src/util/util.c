@@ -226,6 +226,14 @@ nrps_status nrps_read_file(const char *path, size_t max_bytes, char **data, size
     return st;
 }
 
+nrps_status nrps_buffers_fit(double bytes, int batch, const char *what) {
+    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (phys <= 0 || bytes <= 0.5 * phys) return NRPS_OK;
+    nrps_set_error("batch size %d needs about %.1f GiB of buffers for %s, more than half of this machine's %.1f GiB; "
+                   "use a smaller --batch-size/--sweep", batch, bytes / (1 << 30), what, phys / (1 << 30));
+    return NRPS_ERR_ARG;
+}
+
 int nrps_parse_long(const char *s, long lo, long hi, long *out) {
     if (!s || !*s) return 0;
     char *end;

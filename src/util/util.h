@@ -132,6 +132,11 @@ void nrps_io_free(nrps_io_set *s);
  * the file. */
 nrps_status nrps_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
 
+/* NRPS_OK when bytes of buffers for batch samples fit in half of this machine's memory (or it cannot be told);
+ * else NRPS_ERR_ARG with "batch size B needs about X GiB of buffers for WHAT, more than half of this machine's
+ * Y GiB; use a smaller --batch-size/--sweep". */
+nrps_status nrps_buffers_fit(double bytes, int batch, const char *what);
+
 /* Strict number parsing for flags: whole string must be a number within [lo, hi]. */
 int nrps_parse_long(const char *s, long lo, long hi, long *out);
 int nrps_parse_double(const char *s, double lo, double hi, double *out);
