@@ -22,7 +22,7 @@
 #include "nn/nn_ops.h"
 #include "onnx/onnx_net.h"
 
-enum { MAXB = 100, NPOS = 1000 };
+enum { MAXB = 1000, NPOS = 1000 };
 
 static float g_rand[MAXB * 81], g_game[NPOS * 81];
 
@@ -155,10 +155,30 @@ static void check_batch(cpu_plan *p, const nn_net *n, const float *x, int batch,
     CHECK(s1.runs == s0.runs + 1);
 }
 
+/* A plan of 2 and of 5 threads (the default kernel set) against the reference at every batch size: the same
+ * outputs whether the batch is split or not. */
+static void check_threads(const nn_net *n, const int *batches, int nb, const char *what) {
+    static const int threads[2] = {2, 5};
+    for (int t = 0; t < 2; t++) {
+        cpu_plan *p = NULL;
+        REQUIRE(cpu_plan_create_threads(n, MAXB, threads[t], t ? 0 : 50, &p) == NRPS_OK);
+        int from = cpu_plan_split_from(p);
+        CHECK(cpu_plan_threads(p) == threads[t] && (from == 0 || (from > 1 && from <= MAXB)));
+        CHECK(from > 0 || cpu_plan_flops(p) * MAXB < 1e6); /* a batch of a million flops is split */
+        for (int b = 0; b < nb; b++) {
+            int off = 17 * b + batches[b] <= NPOS ? 17 * b : NPOS - batches[b];
+            CHECK_MSG(compare(p, n, g_rand, batches[b], what) == 0, "%d threads", threads[t]);
+            CHECK_MSG(compare(p, n, g_game + 81 * off, batches[b], what) == 0, "%d threads", threads[t]);
+        }
+        CHECK(cpu_plan_get_stats(p).runs == 2 * nb);
+        cpu_plan_destroy(p);
+    }
+}
+
 /* Every kernel set, by density (random inputs run dense; game positions sparse where the threshold allows), forced
- * dense and forced sparse; batches 1, 7, 64, MAXB. */
+ * dense and forced sparse; batches 1, 2, 3, 7, 17, 64, 255, MAXB; then split over threads. */
 static void check_net(const nn_net *n, const char *what) {
-    static const int batches[4] = {1, 7, 64, MAXB};
+    static const int batches[8] = {1, 2, 3, 7, 17, 64, 255, MAXB};
     static const char *modes[3] = {NULL, "0", "1"};
     isa_case ic[3];
     int nc = isa_cases(ic);
@@ -169,12 +189,14 @@ static void check_net(const nn_net *n, const char *what) {
             CHECK_MSG(cpu_plan_lanes(p) == ic[c].lanes, "%s %s: %d lanes", what, ic[c].label, cpu_plan_lanes(p));
             double below = cpu_plan_sparse_below(p, 1);
             CHECK(m == 0 ? below > 0.1 && below < 1 : m == 1 ? below == 0 : below > 1);
-            for (int b = 0; b < 4; b++) {
+            for (int b = 0; b < 8; b++) {
+                int off = 17 * b + batches[b] <= NPOS ? 17 * b : NPOS - batches[b];
                 check_batch(p, n, g_rand, batches[b], what);
-                check_batch(p, n, g_game + 81 * 17 * b, batches[b], what);
+                check_batch(p, n, g_game + 81 * off, batches[b], what);
             }
             cpu_plan_destroy(p);
         }
+    check_threads(n, batches, 8, what);
 }
 
 static void check_arch(const nn_arch *a, uint64_t seed, const char *what) {

@@ -33,7 +33,8 @@
  *   H=256 batch 1    0.22  0.25  0.26  0.37  0.42  0.65  0.74  0.82  0.94  1.03
  *   H=256 batch 2    0.36  0.41  0.46  0.62  0.91  0.89  1.21  1.35  1.59  1.75
  *   H=256 batch 256  0.56  0.67  0.83  0.98  1.24  1.63  2.33  2.57  2.88  3.02   (4..256 alike)
- * With AVX2 the dense tiles are 8x1 and sparse wins up to ~0.35 (H=32) and ~0.6-0.7 (H>=64) from 4 samples on;
+ * With AVX2 (2-core AMD EPYC Zen 3, dense 6x2 tiles on panels from 6 samples on) sparse wins up to ~0.65 (H=32)
+ * and ~0.85 (H>=64) at batch 1, ~0.4-0.5 at 2-5 samples and ~0.3 (H=32), 0.5 (H=64), 0.4 (H>=128) from 6 on;
  * with the portable set up to ~0.8-0.9 everywhere. Game positions have 27% (board encoding) and 32% (hands, at
  * most 35%) non-zero inputs: 0.8x the dense time for the default 81-128-9 policy from 4 samples on, 0.55x at 1.
  * Non-finite weights in such a layer turn the sparse path off (0 * Inf is NaN in the dense sum, skipped here).
@@ -50,6 +51,7 @@
 #include <string.h>
 
 #include "nn/nn_ops.h"
+#include "util/threadpool.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #include <immintrin.h>
@@ -77,9 +79,9 @@ typedef int v16i __attribute__((vector_size(64)));
 #endif
 
 /* Shares of non-zero inputs below which a chunk runs the sparse first layer, by kernel set (measured: see the table
- * above): [layer width <= 32, <= 64, more][chunk of 1 sample, 2-3, 4 or more]. */
+ * above): [layer width <= 32, <= 64, more][chunk of 1 sample, fewer than the tallest panel tile, more]. */
 #define DENSITY_AVX512 {{0.3, 0.35, 0.2}, {0.55, 0.55, 0.35}, {0.85, 0.6, 0.4}}
-#define DENSITY_AVX2 {{0.6, 0.45, 0.35}, {0.8, 0.7, 0.6}, {0.85, 0.65, 0.6}}
+#define DENSITY_AVX2 {{0.65, 0.4, 0.3}, {0.85, 0.5, 0.5}, {0.85, 0.5, 0.4}}
 #define DENSITY_PORTABLE {{0.8, 0.8, 0.8}, {0.85, 0.85, 0.85}, {0.85, 0.8, 0.8}}
 /* Inputs wider than this never run sparse (the per-chunk index lists would be large). */
 enum { SPARSE_MAX_IN = 65536 };
@@ -185,12 +187,21 @@ typedef int (*nzlist_fn)(const float *x, int in, int *idx);
 typedef size_t (*count_fn)(const float *x, size_t n);
 enum { NZ_SLACK = 16 };
 
-/* One instruction set's kernels: dense[log2 S][log2 C] (NULL where that block is not built; C = 1 always is),
- * sparse[log2 C] and the non-zero list builder. */
+/* The panel kernels of one tile height: S samples times C = 1 or 2 vectors (f[C - 1]). */
+typedef struct {
+    int S;
+    dense_fn f[2];
+} panel_tile;
+enum { PANEL_C = 2, MAX_PANEL_TILES = 5 };
+
+/* One instruction set's kernels: dense[log2 S][log2 C] for the row layout (NULL where that block is not built;
+ * C = 1 always is), the panel tiles (tallest first, ending with S = 1), sparse[log2 C] and the non-zero list
+ * builder. */
 typedef struct {
     const char *name;
     int lanes;
     dense_fn dense[4][4];
+    panel_tile tile[MAX_PANEL_TILES];
     sparse_fn sparse[4];
     nzlist_fn nzlist;
     count_fn count;
@@ -230,8 +241,9 @@ typedef struct {
     SPARSE_KERNEL(P##_s8, ATTR, V, VI, L, 8, 1)                                                                    \
     COUNT_KERNEL(P##_count, ATTR, V, VI, L)
 
-/* The table of one set; D8X2 and D4X4 are the wider blocks of a 32-register set, or NULL. */
-#define KERNEL_TABLE(P, NAME, L, D8X2, D4X4, DENSITY)                                                              \
+/* The table of one set; D8X2 and D4X4 are the wider blocks of a 32-register set, or NULL; TOP is the tallest
+ * panel tiles ({S, {Sx1, Sx2}}, ...) above 4, 2 and 1 samples. */
+#define KERNEL_TABLE(P, NAME, L, D8X2, D4X4, DENSITY, ...)                                                         \
     static const kernel_set P##_set = {                                                                            \
         .name = NAME,                                                                                              \
         .lanes = L,                                                                                                \
@@ -239,6 +251,7 @@ typedef struct {
                   {P##_d2x1, P##_d2x2, P##_d2x4, NULL},                                                            \
                   {P##_d4x1, P##_d4x2, D4X4, NULL},                                                                \
                   {P##_d8x1, D8X2, NULL, NULL}},                                                                   \
+        .tile = {__VA_ARGS__, {4, {P##_d4x1, P##_d4x2}}, {2, {P##_d2x1, P##_d2x2}}, {1, {P##_d1x1, P##_d1x2}}},   \
         .sparse = {P##_s1, P##_s2, P##_s4, P##_s8},                                                                \
         .nzlist = P##_nzlist,                                                                                      \
         .count = P##_count,                                                                                        \
@@ -304,15 +317,27 @@ K_ATTR_V4 static int k4_nzlist(const float *x, int in, int *idx) {
 static int kb_nzlist(const float *x, int in, int *idx) { return nzlist_scalar(x, in, idx, 0, 0); }
 #endif
 
+/* The 16-register sets' tallest panel tiles: 6 samples x 2 vectors = 12 accumulators, 2 weight vectors and a
+ * broadcast (BLIS's Haswell block), and 6 x 1 in two partial sums. */
+#define TILES_16_REGS(P, ATTR, V, VI, L)                                                                           \
+    DENSE_KERNEL(P##_d6x1, ATTR, V, VI, L, 6, 1, 2)                                                                \
+    DENSE_KERNEL(P##_d6x2, ATTR, V, VI, L, 6, 2, 1)
+
 KERNELS_COMMON(kb, K_ATTR_BASE, v4f, v4i, 4)
-KERNEL_TABLE(kb, "portable 4-lane vectors" K_BASE_NOTE, 4, NULL, NULL, DENSITY_PORTABLE)
+TILES_16_REGS(kb, K_ATTR_BASE, v4f, v4i, 4)
+KERNEL_TABLE(kb, "portable 4-lane vectors" K_BASE_NOTE, 4, NULL, NULL, DENSITY_PORTABLE, {6, {kb_d6x1, kb_d6x2}})
 #ifdef K_X86
 KERNELS_COMMON(k3, K_ATTR_V3, v8f, v8i, 8)
-KERNEL_TABLE(k3, "AVX2+FMA (x86-64-v3)", 8, NULL, NULL, DENSITY_AVX2)
+TILES_16_REGS(k3, K_ATTR_V3, v8f, v8i, 8)
+KERNEL_TABLE(k3, "AVX2+FMA (x86-64-v3)", 8, NULL, NULL, DENSITY_AVX2, {6, {k3_d6x1, k3_d6x2}})
+/* 32 registers: 12 x 2 = 24 accumulators + 2 weight vectors + a broadcast; then 8 x 2, 8 x 1. */
 KERNELS_COMMON(k4, K_ATTR_V4, v16f, v16i, 16)
 DENSE_KERNEL(k4_d8x2, K_ATTR_V4, v16f, v16i, 16, 8, 2, 1)
 DENSE_KERNEL(k4_d4x4, K_ATTR_V4, v16f, v16i, 16, 4, 4, 1)
-KERNEL_TABLE(k4, "AVX-512 (x86-64-v4)", 16, k4_d8x2, k4_d4x4, DENSITY_AVX512)
+DENSE_KERNEL(k4_d12x1, K_ATTR_V4, v16f, v16i, 16, 12, 1, 1)
+DENSE_KERNEL(k4_d12x2, K_ATTR_V4, v16f, v16i, 16, 12, 2, 1)
+KERNEL_TABLE(k4, "AVX-512 (x86-64-v4)", 16, k4_d8x2, k4_d4x4, DENSITY_AVX512, {12, {k4_d12x1, k4_d12x2}},
+             {8, {k4_d8x1, k4_d8x2}})
 #endif
 
 /* ---- the plan ---- */
@@ -326,7 +351,15 @@ typedef struct {
     int head_end;       /* last layer of a head: its activation goes on the caller's rows (nn_act_rows) */
     int sparse;         /* reads the network input and may run sparse */
     float *wt, *b;      /* [in][outp], [outp] */
+    float *wp;          /* the same weights in panels of PANEL_C vectors: panel q = [in][its width], in order */
 } cpu_layer;
+
+/* What one thread of a run writes: activations and non-zero lists of its current chunk, its chunk counters. */
+typedef struct {
+    float *buf[3];      /* activations: chunk rows of stride <= maxp each */
+    int *nz, *nnz;      /* per chunk sample: its non-zero input indices [chunk][nzs] and their count [chunk] */
+    long long sparse_chunks, dense_chunks;
+} cpu_scratch;
 
 struct cpu_plan {
     nn_arch arch;
@@ -334,12 +367,17 @@ struct cpu_plan {
     const kernel_set *k;
     int sparse_mode;    /* SPARSE_NEVER, SPARSE_ALWAYS or SPARSE_AUTO */
     cpu_layer layer[NN_MAX_LAYERS];
-    float *buf[3];      /* activations: chunk rows of stride <= maxp each */
-    int *nz, *nnz;      /* per chunk sample: its non-zero input indices [chunk][nzs] and their count [chunk] */
     int nzs;            /* in + NZ_SLACK */
     void *mem;          /* one allocation holding weights, scratch and lists */
-    float density[3];   /* sparse below this share of non-zero inputs: chunks of 1, 2-3, 4+ samples */
-    cpu_plan_stats stats;
+    float density[3];   /* sparse below this share of non-zero inputs: chunks of 1, < tile[0].S, more samples */
+    int threads, split_from; /* threads of the pool; batches of split_from samples and more use them */
+    nrps_pool *pool;    /* NULL for one thread */
+    cpu_scratch *scr;   /* [threads] */
+    long long runs;
+    /* the run in progress, for the pool's tasks */
+    const float *run_x;
+    float *const *run_y;
+    int run_batch, run_tasks;
     char desc[512];
 };
 
@@ -428,23 +466,36 @@ static size_t plan_layers(cpu_plan *p, const nn_net *n) {
         ly->post = !ly->head_end && (s->act == NN_ACT_TANH || s->act == NN_ACT_SIGMOID);
         ly->sparse = reads_input(a, l) && ly->in <= SPARSE_MAX_IN && p->sparse_mode != SPARSE_NEVER &&
                      all_finite(n->w[l], (size_t)ly->out * ly->in);
-        floats += ((size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
+        floats += (2 * (size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
     }
     return floats;
 }
 
-/* Points each layer's wt/b into mem and packs W (transposed) and b into them. */
+/* Copies the row layout wt [in][outp] into panels of PANEL_C vectors (the last one narrower when the layer's
+ * vectors do not divide): panel q holds columns [q P, q P + width) as [in][width], P = PANEL_C * lanes. */
+static void pack_panels(cpu_layer *ly, int lanes) {
+    const int P = PANEL_C * lanes;
+    float *dst = ly->wp;
+    for (int c0 = 0; c0 < ly->outp; c0 += P) {
+        const int w = ly->outp - c0 < P ? ly->outp - c0 : P;
+        for (int i = 0; i < ly->in; i++, dst += w) memcpy(dst, ly->wt + (size_t)i * ly->outp + c0, sizeof(float) * w);
+    }
+}
+
+/* Points each layer's wt/wp/b into mem and packs W (transposed, then in panels) and b into them. */
 static float *pack_layers(cpu_plan *p, const nn_net *n, float *mem) {
     for (int l = 0; l < p->arch.n_layers; l++) {
         cpu_layer *ly = &p->layer[l];
         ly->wt = mem;
-        ly->b = mem + (size_t)ly->in * ly->outp;
-        mem += ((size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
+        ly->wp = mem + (size_t)ly->in * ly->outp;
+        ly->b = ly->wp + (size_t)ly->in * ly->outp;
+        mem += (2 * (size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
         const float *w = n->w[l];
         for (int j = 0; j < ly->out; j++) {
             for (int i = 0; i < ly->in; i++) ly->wt[(size_t)i * ly->outp + j] = w[(size_t)j * ly->in + i];
             ly->b[j] = n->b[l][j];
         }
+        pack_panels(ly, p->k->lanes);
     }
     return mem;
 }
@@ -471,7 +522,7 @@ double cpu_plan_sparse_below(const cpu_plan *p, int n) {
     for (int l = 0; p && l < p->arch.n_layers; l++) any |= p->layer[l].sparse;
     if (!any) return 0;
     if (p->sparse_mode == SPARSE_ALWAYS) return 2;
-    return p->density[n <= 1 ? 0 : n < 4 ? 1 : 2];
+    return p->density[n <= 1 ? 0 : n < p->k->tile[0].S ? 1 : 2];
 }
 
 static void plan_describe(cpu_plan *p) {
@@ -492,17 +543,76 @@ static void plan_describe(cpu_plan *p) {
     else if (p->sparse_mode == SPARSE_ALWAYS) snprintf(mode, sizeof mode, "sparse first layer (always)");
     else snprintf(mode, sizeof mode, "sparse first layer below %.0f%% input density (%.0f%% at batch 1)",
                   cpu_plan_sparse_below(p, 4) * 100, cpu_plan_sparse_below(p, 1) * 100);
-    snprintf(p->desc, sizeof p->desc, "%s %s%s%s, %s, %s", widths, acts, acts[0] ? "/" : "", fin, p->k->name, mode);
+    char thr[80] = "1 thread";
+    if (p->threads > 1 && p->pool) snprintf(thr, sizeof thr, "%d threads from batch %d", p->threads, p->split_from);
+    else if (p->threads > 1) snprintf(thr, sizeof thr, "1 thread (batches up to %d are too small to split)", p->max_batch);
+    snprintf(p->desc, sizeof p->desc, "%s %s%s%s, %s, %s, %s", widths, acts, acts[0] ? "/" : "", fin, p->k->name, mode,
+             thr);
 }
 
-nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out) {
+/* Per-call work below which a batch stays on one thread, in multiply-adds x 2 per task (see plan_threads). */
+enum { SPLIT_FLOPS_PER_TASK = 400000 };
+
+static double plan_flops(const cpu_plan *p) {
+    double f = 0;
+    for (int l = 0; l < p->arch.n_layers; l++) f += 2.0 * p->layer[l].in * p->layer[l].out;
+    return f;
+}
+
+/* Tasks for a batch: one per SPLIT_FLOPS_PER_TASK of work, at most one per thread and per tile of 12 samples. */
+static int plan_tasks(const cpu_plan *p, int batch) {
+    if (p->threads <= 1) return 1;
+    double t = batch * plan_flops(p) / SPLIT_FLOPS_PER_TASK;
+    int tasks = t >= p->threads ? p->threads : t < 1 ? 1 : (int)t;
+    int tiles = (batch + 11) / 12;
+    return tasks < tiles ? tasks : tiles;
+}
+
+/* The scratch of each thread: 3 activation areas and the non-zero lists, carved from mem; returns its end. */
+static char *plan_scratch(cpu_plan *p, char *mem, size_t area_floats) {
+    for (int t = 0; t < p->threads; t++) {
+        cpu_scratch *w = &p->scr[t];
+        for (int i = 0; i < 3; i++, mem += area_floats * sizeof(float)) w->buf[i] = (float *)mem;
+        w->nnz = (int *)mem;
+        w->nz = w->nnz + p->chunk;
+        mem += ((size_t)p->chunk * ((size_t)p->nzs + 1) * sizeof(int) + 63) / 64 * 64;
+    }
+    return mem;
+}
+
+static nrps_status plan_alloc(cpu_plan *p, const nn_net *n) {
+    size_t wfloats = plan_layers(p, n), maxp = 0;
+    for (int l = 0; l < p->arch.n_layers; l++) maxp = maxp > (size_t)p->layer[l].outp ? maxp : (size_t)p->layer[l].outp;
+    size_t area = ((size_t)p->chunk * maxp + 15) / 16 * 16;
+    p->nzs = p->arch.in + NZ_SLACK;
+    size_t per_thread = 3 * area * sizeof(float) + ((size_t)p->chunk * ((size_t)p->nzs + 1) * sizeof(int) + 63) / 64 * 64;
+    size_t bytes = wfloats * sizeof(float) + (size_t)p->threads * per_thread;
+    if (!(p->scr = calloc((size_t)p->threads, sizeof *p->scr)) || !(p->mem = aligned_alloc(64, (bytes + 63) / 64 * 64)))
+        return NRPS_ERR_NOMEM;
+    memset(p->mem, 0, bytes);
+    plan_scratch(p, (char *)pack_layers(p, n, p->mem), area);
+    return NRPS_OK;
+}
+
+/* The pool and the smallest batch that uses it. */
+static nrps_status plan_threads(cpu_plan *p, int threads, int spin_us) {
+    p->threads = threads;
+    p->split_from = 0;
+    for (int b = 2; b <= p->max_batch && !p->split_from; b++)
+        if (plan_tasks(p, b) > 1) p->split_from = b;
+    if (threads <= 1 || !p->split_from) return NRPS_OK;
+    return nrps_pool_create(threads, spin_us, &p->pool);
+}
+
+nrps_status cpu_plan_create_threads(const nn_net *n, int max_batch, int threads, int spin_us, cpu_plan **out) {
     if (!out) {
         nrps_set_error("cpu_plan_create: out is NULL");
         return NRPS_ERR_ARG;
     }
     *out = NULL;
-    if (!n || !n->params || max_batch < 1) {
-        nrps_set_error("cpu_plan_create: need a network with parameters and max_batch >= 1 (got %d)", max_batch);
+    if (!n || !n->params || max_batch < 1 || threads < 1 || threads > CPU_PLAN_MAX_THREADS) {
+        nrps_set_error("cpu_plan_create: need a network with parameters, max_batch >= 1 (got %d) and 1..%d threads "
+                       "(got %d)", max_batch, CPU_PLAN_MAX_THREADS, threads);
         return NRPS_ERR_ARG;
     }
     nrps_status st = nn_arch_check(&n->arch, "cpu_plan_create");
@@ -512,22 +622,16 @@ nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out) {
     p->arch = n->arch;
     p->max_batch = max_batch;
     p->chunk = max_batch < CPU_PLAN_CHUNK ? max_batch : CPU_PLAN_CHUNK;
+    p->threads = threads;
     if ((st = pick_kernels(&p->k)) != NRPS_OK || (st = pick_sparse_mode(&p->sparse_mode)) != NRPS_OK) {
         free(p);
         return st;
     }
-    size_t wfloats = plan_layers(p, n), maxp = 0;
-    for (int l = 0; l < p->arch.n_layers; l++) maxp = maxp > (size_t)p->layer[l].outp ? maxp : (size_t)p->layer[l].outp;
-    size_t area = ((size_t)p->chunk * maxp + 15) / 16 * 16;
-    p->nzs = p->arch.in + NZ_SLACK;
-    size_t ints = (size_t)p->chunk * ((size_t)p->nzs + 1);
-    size_t bytes = (wfloats + 3 * area) * sizeof(float) + ints * sizeof(int);
-    if (!(p->mem = aligned_alloc(64, (bytes + 63) / 64 * 64))) goto nomem;
-    memset(p->mem, 0, bytes);
-    float *f = pack_layers(p, n, p->mem);
-    for (int i = 0; i < 3; i++, f += area) p->buf[i] = f;
-    p->nnz = (int *)f;
-    p->nz = p->nnz + p->chunk;
+    if (plan_alloc(p, n) != NRPS_OK) goto nomem;
+    if ((st = plan_threads(p, threads, spin_us)) != NRPS_OK) {
+        cpu_plan_destroy(p);
+        return st;
+    }
     plan_density(p);
     plan_describe(p);
     *out = p;
@@ -538,15 +642,34 @@ nomem:
     return NRPS_ERR_NOMEM;
 }
 
+nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out) {
+    return cpu_plan_create_threads(n, max_batch, 1, 0, out);
+}
+
 void cpu_plan_destroy(cpu_plan *p) {
     if (!p) return;
+    nrps_pool_destroy(p->pool);
+    free(p->scr);
     free(p->mem);
     free(p);
 }
 
 const char *cpu_plan_describe(const cpu_plan *p) { return p ? p->desc : ""; }
 int cpu_plan_lanes(const cpu_plan *p) { return p ? p->k->lanes : 0; }
-cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p) { return p ? p->stats : (cpu_plan_stats){0, 0, 0}; }
+int cpu_plan_threads(const cpu_plan *p) { return p ? p->threads : 0; }
+int cpu_plan_split_from(const cpu_plan *p) { return p && p->pool ? p->split_from : 0; }
+double cpu_plan_flops(const cpu_plan *p) { return p ? plan_flops(p) : 0; }
+
+cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p) {
+    cpu_plan_stats st = {0, 0, 0};
+    if (!p) return st;
+    st.runs = p->runs;
+    for (int t = 0; t < p->threads; t++) {
+        st.sparse_chunks += p->scr[t].sparse_chunks;
+        st.dense_chunks += p->scr[t].dense_chunks;
+    }
+    return st;
+}
 
 /* ---- running ---- */
 
@@ -563,36 +686,59 @@ static void tile_dense(const kernel_set *k, int si, const cpu_layer *ly, const f
     }
 }
 
-/* The layer over n samples x (row stride xs) -> y (row stride outp), dense, in tiles of 8, 4, 2, 1 samples. (Column
- * panels that stay in L1 across the tiles were measured no faster up to 256 x 256 weights: L2 keeps up with 8x2
- * blocks.) */
-static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
+/* The layer over n samples on the row layout, in tiles of 8, 4, 2, 1 samples (up to 8 vectors wide). */
+static void layer_rows(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
     int s = 0;
     for (int si = 3; si >= 0; si--)
         for (; n - s >= (1 << si); s += 1 << si)
             tile_dense(k, si, ly, x + (size_t)s * xs, xs, y + (size_t)s * ly->outp);
 }
 
+/* The layer over n samples on the panels: tiles of the set's tallest height (6 or 12 samples), then 8, 4, 2, 1,
+ * each across every panel (its weights read contiguously). */
+static void layer_panels(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
+    const int L = k->lanes, nb = ly->outp / L;
+    int s = 0;
+    for (const panel_tile *t = k->tile; s < n; t++)
+        for (; n - s >= t->S; s += t->S)
+            for (int cb = 0; cb < nb; cb += PANEL_C) {
+                const int c = nb - cb < PANEL_C ? nb - cb : PANEL_C;
+                t->f[c - 1](x + (size_t)s * xs, xs, ly->in, ly->wp + (size_t)cb * L * ly->in, (size_t)c * L,
+                            ly->b + (size_t)cb * L, y + (size_t)s * ly->outp + (size_t)cb * L, ly->outp, ly->kact,
+                            ly->alpha);
+            }
+}
+
+/* The layer over n samples x (row stride xs) -> y (row stride outp), dense: the panels from one full tile of the
+ * tallest height on (measured on AVX2, 81x128 weights, 4096 samples: 6x2 tiles on panels 85 GFLOP/s, 6x2 on the
+ * row layout 70, 8x1 on either 45), the row layout's wider blocks below it (one sample: 1x8 blocks). */
+static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
+    if (n >= k->tile[0].S) layer_panels(k, ly, x, xs, n, y);
+    else layer_rows(k, ly, x, xs, n, y);
+}
+
 /* The layer over n samples of the network input x (row stride in), each from its non-zero list, across the whole
  * width in blocks of up to 8 vectors (narrower blocks were measured slower: each pays a row's index, address and
  * broadcast for fewer FMAs). */
-static void layer_sparse(const cpu_plan *p, const cpu_layer *ly, const float *x, int n, float *y) {
+static void layer_sparse(const cpu_plan *p, const cpu_scratch *w, const cpu_layer *ly, const float *x, int n,
+                         float *y) {
     const kernel_set *k = p->k;
     const int L = k->lanes, nb = ly->outp / L;
     for (int s = 0; s < n; s++) {
         const float *xs = x + (size_t)s * ly->in;
-        const int *idx = p->nz + (size_t)s * p->nzs;
+        const int *idx = w->nz + (size_t)s * p->nzs;
         float *ys = y + (size_t)s * ly->outp;
         int cb = 0;
         for (int ci = 3; ci >= 0; ci--)
             for (; nb - cb >= (1 << ci); cb += 1 << ci)
-                k->sparse[ci](xs, idx, p->nnz[s], ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L,
+                k->sparse[ci](xs, idx, w->nnz[s], ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L,
                               ys + (size_t)cb * L, ly->kact, ly->alpha);
     }
 }
 
-static void layer_run(const cpu_plan *p, const cpu_layer *ly, const float *x, size_t xs, int n, float *y, int sparse) {
-    if (sparse && ly->sparse) layer_sparse(p, ly, x, n, y);
+static void layer_run(const cpu_plan *p, const cpu_scratch *w, const cpu_layer *ly, const float *x, size_t xs, int n,
+                      float *y, int sparse) {
+    if (sparse && ly->sparse) layer_sparse(p, w, ly, x, n, y);
     else layer_dense(p->k, ly, x, xs, n, y);
     if (ly->post)
         for (int s = 0; s < n; s++) {
@@ -602,23 +748,23 @@ static void layer_run(const cpu_plan *p, const cpu_layer *ly, const float *x, si
 }
 
 /* Decides dense or sparse for a chunk of n samples and, for sparse, builds their non-zero lists. */
-static int chunk_sparse(cpu_plan *p, const float *x, int n) {
+static int chunk_sparse(const cpu_plan *p, cpu_scratch *w, const float *x, int n) {
     const int in = p->arch.in;
     if (!p->layer[0].sparse && !(p->arch.trunk == 0 && p->arch.n_heads > 1 && p->layer[p->arch.head[1].first].sparse))
         return 0;
     if (p->sparse_mode == SPARSE_AUTO && (double)p->k->count(x, (size_t)n * in) >= cpu_plan_sparse_below(p, n) * n * in)
         return 0;
-    for (int s = 0; s < n; s++) p->nnz[s] = p->k->nzlist(x + (size_t)s * in, in, p->nz + (size_t)s * p->nzs);
+    for (int s = 0; s < n; s++) w->nnz[s] = p->k->nzlist(x + (size_t)s * in, in, w->nz + (size_t)s * p->nzs);
     return 1;
 }
 
 /* Layers first .. first+count-1 on x (row stride xs): each writes bufs[(l - first) & 1]; returns the last one's
  * output (row stride outp of that layer). */
-static const float *layers_run(const cpu_plan *p, int first, int count, const float *x, size_t xs, int n,
-                               float *const bufs[2], int sparse) {
+static const float *layers_run(const cpu_plan *p, const cpu_scratch *w, int first, int count, const float *x,
+                               size_t xs, int n, float *const bufs[2], int sparse) {
     for (int l = first; l < first + count; l++) {
         float *y = bufs[(l - first) & 1];
-        layer_run(p, &p->layer[l], x, xs, n, y, sparse);
+        layer_run(p, w, &p->layer[l], x, xs, n, y, sparse);
         x = y;
         xs = (size_t)p->layer[l].outp;
     }
@@ -626,27 +772,40 @@ static const float *layers_run(const cpu_plan *p, int first, int count, const fl
 }
 
 /* One chunk: n samples x (row stride in) -> rows s0 .. s0+n-1 of every head's y. */
-static void chunk_run(cpu_plan *p, const float *x, int n, float *const *y, int s0) {
+static void chunk_run(const cpu_plan *p, cpu_scratch *w, const float *x, int n, float *const *y, int s0) {
     const nn_arch *a = &p->arch;
-    const int sparse = chunk_sparse(p, x, n);
-    if (sparse) p->stats.sparse_chunks++;
-    else p->stats.dense_chunks++;
+    const int sparse = chunk_sparse(p, w, x, n);
+    if (sparse) w->sparse_chunks++;
+    else w->dense_chunks++;
     const float *t = x;
     size_t ts = (size_t)a->in;
     if (a->trunk > 0) {
-        t = layers_run(p, 0, a->trunk, x, ts, n, p->buf, sparse);
+        t = layers_run(p, w, 0, a->trunk, x, ts, n, w->buf, sparse);
         ts = (size_t)p->layer[a->trunk - 1].outp;
     }
-    float *const hb[2] = {t == p->buf[0] ? p->buf[1] : p->buf[0], p->buf[2]};
+    float *const hb[2] = {t == w->buf[0] ? w->buf[1] : w->buf[0], w->buf[2]};
     for (int h = 0; h < a->n_heads; h++) {
         const nn_head *hd = &a->head[h];
         const cpu_layer *last = &p->layer[hd->first + hd->count - 1];
-        const float *o = layers_run(p, hd->first, hd->count, t, ts, n, hb, sparse);
+        const float *o = layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse);
         float *yh = y[h] + (size_t)s0 * last->out;
         for (int s = 0; s < n; s++)
             memcpy(yh + (size_t)s * last->out, o + (size_t)s * last->outp, sizeof(float) * last->out);
         nn_act_rows(last->act, last->alpha, yh, n, last->out);
     }
+}
+
+/* Samples [s0, s1) of the run in progress, in chunks, on thread task's scratch. Task t of T takes an equal share
+ * rounded to 12 samples (whole panel tiles), the last one the rest. */
+static void run_task(void *ctx, int task) {
+    const cpu_plan *p = ctx;
+    const int T = p->run_tasks, batch = p->run_batch;
+    int per = (batch + T - 1) / T;
+    per = T > 1 ? (per + 11) / 12 * 12 : per;
+    const int s0 = task * per < batch ? task * per : batch, s1 = task == T - 1 || s0 + per > batch ? batch : s0 + per;
+    for (int s = s0; s < s1; s += p->chunk)
+        chunk_run(p, &p->scr[task], p->run_x + (size_t)s * p->arch.in, s1 - s < p->chunk ? s1 - s : p->chunk,
+                  p->run_y, s);
 }
 
 nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y) {
@@ -659,8 +818,11 @@ nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y
             nrps_set_error("cpu_plan_run: output of head %d is NULL", h);
             return NRPS_ERR_ARG;
         }
-    p->stats.runs++;
-    for (int s0 = 0; s0 < batch; s0 += p->chunk)
-        chunk_run(p, x + (size_t)s0 * p->arch.in, batch - s0 < p->chunk ? batch - s0 : p->chunk, y, s0);
+    p->runs++;
+    p->run_x = x;
+    p->run_y = y;
+    p->run_batch = batch;
+    p->run_tasks = plan_tasks(p, batch);
+    nrps_pool_run(p->pool, p->run_tasks, run_task, p);
     return NRPS_OK;
 }

@@ -17,8 +17,10 @@
  *   NRPS_CPU_ISA=avx512|avx2|baseline   use at most that kernel set (what the CPU lacks is never used)
  *   NRPS_CPU_SPARSE=0|1        never / always (where possible) the sparse first layer; unset: by density
  *
- * Threads: a plan is NOT thread-safe (run writes its scratch and counters): use one plan per thread. Distinct
- * plans, even of the same network, are independent. */
+ * Threads: a plan made with T > 1 threads owns a pool (src/util/threadpool.h) and splits a batch into up to T equal
+ * parts (whole tiles of 12 samples) when the batch carries enough work to pay for the hand-off (cpu_plan_split_from);
+ * smaller batches run on the caller alone. A plan is NOT thread-safe (run writes its scratch and counters): one
+ * caller at a time per plan. Distinct plans, even of the same network, are independent. */
 #ifndef NRPS_BACKEND_CPU_KERNELS_H
 #define NRPS_BACKEND_CPU_KERNELS_H
 
@@ -29,7 +31,7 @@ typedef struct cpu_plan cpu_plan;
 
 /* What a plan has done since creation: calls of cpu_plan_run and how many chunks of samples took the sparse
  * and the dense first layer (a chunk holds up to CPU_PLAN_CHUNK samples). */
-enum { CPU_PLAN_CHUNK = 32 };
+enum { CPU_PLAN_CHUNK = 48 };
 typedef struct {
     long long runs, sparse_chunks, dense_chunks;
 } cpu_plan_stats;
@@ -41,6 +43,11 @@ typedef struct {
  * network, max_batch < 1, NULL pointers, a bad NRPS_CPU_* value) / NRPS_ERR_NOMEM with the error set and
  * *out = NULL. */
 nrps_status cpu_plan_create(const nn_net *n, int max_batch, cpu_plan **out);
+
+/* The same with a pool of threads (1..CPU_PLAN_MAX_THREADS, the caller included) whose idle workers spin for spin_us
+ * microseconds before they sleep (src/util/threadpool.h). Only a plan whose batches can be split creates the pool. */
+enum { CPU_PLAN_MAX_THREADS = 256 };
+nrps_status cpu_plan_create_threads(const nn_net *n, int max_batch, int threads, int spin_us, cpu_plan **out);
 
 /* Runs batch samples: x[batch][in] -> y[h][batch][width of head h] for every head h (y holds n_heads pointers to
  * caller memory; the heads share the trunk's output). 1 <= batch <= max_batch. x and y must not overlap. No
@@ -55,6 +62,10 @@ const char *cpu_plan_describe(const cpu_plan *p);
 int cpu_plan_lanes(const cpu_plan *p);
 
 cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p);
+
+int cpu_plan_threads(const cpu_plan *p);      /* the threads the plan was made for */
+int cpu_plan_split_from(const cpu_plan *p);   /* smallest batch run on more than one thread; 0: never */
+double cpu_plan_flops(const cpu_plan *p);     /* floating-point operations per sample (2 per weight) */
 
 /* The share of non-zero inputs below which a chunk of n samples runs the sparse first layer: measured per kernel
  * set, first-layer width and chunk size (cpu_kernels.c); 0 when the plan never runs sparse (NRPS_CPU_SPARSE=0, or
