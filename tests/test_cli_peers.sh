@@ -50,6 +50,18 @@ else
   [ "$(grep -cE '^torch-(eager|script),(policy|value),.*,ok,0$' "$T/r.csv")" -eq 8 ] && ok "CSV: 8 torch rows, valid ok" ||
     bad "CSV torch rows: $(grep -c '^torch-' "$T/r.csv")"
   no_peer_dir "measured run"
+  # validated like any backend: the real script with every bias moved by 0.01 fails the run (exit 1, one line)
+  printf 'import sys\nsys.path.insert(0, "%s/scripts")\nimport torch_peer as tp\nlin = tp.linear\ntp.linear = lambda t, w, b: lin(t, w, None if b is None else b + 0.01)\nsys.exit(tp.main(sys.argv))\n' "$ROOT" >"$T/perturbed.py"
+  NRPS_TORCH_PEER="$T/perturbed.py" run_cmd benchmark "${M[@]}" "${R[@]}" --peers torch --csv "$T/fail.csv"
+  [ "$RC" -eq 1 ] && [ "$(grep -c '' "$T/err")" -eq 1 ] &&
+    grep -qE "^neural_rps benchmark: validation failed: torch-eager policy batch 1: [0-9]+ of 9 values beyond tolerance" "$T/err" &&
+    grep -qE "^torch-script +value +8 .* FAIL " "$T/out" && grep -qE "^native-cpu +value +8 .* ok " "$T/out" &&
+    grep -qE "^torch-eager,policy,.*,FAIL,0$" "$T/fail.csv" && ok "a peer whose outputs differ fails validation (exit 1, FAIL rows)" ||
+    bad "perturbed peer (rc=$RC, $(head -c 300 "$T/err"), $(grep '^torch' "$T/out" | head -2 | tr '\n' '|'))"
+  if command -v gnuplot >/dev/null 2>&1; then
+    run_cmd benchmark "${M[@]}" "${R[@]}" --peers torch --plot "$T/r.png"
+    [ "$RC" -eq 0 ] && [ -s "$T/r.png" ] && ok "--plot with the peers' rows" || bad "--plot with peers (rc=$RC, $(head -c 200 "$T/err"))"
+  else skip "--plot with the peers (no gnuplot)"; fi
   # a two-headed model: both heads built, timed and validated (output 0 and 1 against the reference heads)
   if [ -f "$ROOT/models/rps_net.onnx" ]; then
     run_cmd benchmark --model-path "$ROOT/models/rps_net.onnx" --backends native-cpu --batch-size 3 --iterations 20 \
