@@ -358,7 +358,48 @@ static void test_fixture_damage(void) {
     }
 }
 
+/* npy_write then npy_load: the same dtype, shape and bytes for every dtype and ranks 0, 1 and 3; the header padded as
+ * numpy pads it; a bad rank or a missing folder refused with one line naming the file and nothing written. */
+static void test_write_round_trip(void) {
+    char dir[] = "/tmp/nrps_npy_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/w.npy", dir);
+    uint8_t src[2 * 3 * 4 * 8];
+    for (size_t i = 0; i < sizeof src; i++) src[i] = (uint8_t)(i * 37 + 11) & 0x7f;
+    for (size_t k = 0; k < sizeof k_all / sizeof k_all[0]; k++) {
+        if (k_all[k].t == NPY_BOOL) for (size_t i = 0; i < sizeof src; i++) src[i] &= 1;
+        int64_t shapes[3][3] = {{0}, {5}, {2, 3, 4}};
+        int ranks[3] = {0, 1, 3};
+        for (int s = 0; s < 3; s++) {
+            CHECK_MSG(npy_write(path, k_all[k].t, ranks[s], shapes[s], src) == NRPS_OK, "%s rank %d: %s", k_all[k].name,
+                      ranks[s], nrps_last_error());
+            npy_array a;
+            CHECK_MSG(npy_load(path, 1 << 20, &a) == NRPS_OK, "%s rank %d reads back: %s", k_all[k].name, ranks[s],
+                      nrps_last_error());
+            size_t n = 1;
+            for (int d = 0; d < ranks[s]; d++) n *= (size_t)shapes[s][d];
+            CHECK(a.dtype == k_all[k].t && a.rank == ranks[s] && a.n_elems == n);
+            for (int d = 0; d < ranks[s]; d++) CHECK(a.shape[d] == shapes[s][d]);
+            CHECK_MSG(a.data && !memcmp(a.data, src, n * k_all[k].size), "%s rank %d: same bytes", k_all[k].name, ranks[s]);
+            npy_free(&a);
+            struct stat sb;
+            CHECK(stat(path, &sb) == 0 && (sb.st_size - (off_t)(n * k_all[k].size)) % 64 == 0);
+        }
+    }
+    char missing[96];
+    snprintf(missing, sizeof missing, "%s/no/such/x.npy", dir);
+    int64_t one = 1;
+    CHECK(npy_write(missing, NPY_F32, 1, &one, src) == NRPS_ERR_IO);
+    CHECK(strstr(nrps_last_error(), missing) != NULL && !strchr(nrps_last_error(), '\n'));
+    CHECK(npy_write(path, NPY_F32, 9, &one, src) == NRPS_ERR_ARG && strstr(nrps_last_error(), path));
+    int64_t neg = -1;
+    CHECK(npy_write(path, NPY_F32, 1, &neg, src) == NRPS_ERR_ARG);
+    unlink(path);
+    CHECK(rmdir(dir) == 0); /* nothing else (no temp file) was left there */
+}
+
 int main(void) {
+    RUN(test_write_round_trip);
     RUN(test_every_dtype);
     RUN(test_one_byte_orders);
     RUN(test_header_variants);

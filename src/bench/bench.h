@@ -165,6 +165,8 @@ typedef struct {
     bench_model_info models[BENCH_MAX_MODELS];
     int cuda_compiled;
     char gpu_note[600];   /* why GPU results are absent, "" when present */
+    char peers[16];       /* the peers asked for (--peers: "torch"), "" when none */
+    char peers_note[400]; /* why they were not measured ("" when they were or were not asked) */
 } bench_env;
 
 void bench_env_fill(bench_env *e); /* machine facts: cpu, cores, os, ORT, providers, git commit, time */

@@ -416,6 +416,8 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
     cJSON_AddStringToObject(set, "percentile_method", "linear interpolation between closest ranks (numpy default)");
     cJSON_AddNumberToObject(set, "validation_atol", BENCH_ATOL);
     cJSON_AddNumberToObject(set, "validation_rtol", BENCH_RTOL);
+    add_str_or_null(set, "peers", e->peers);
+    add_str_or_null(set, "peers_skipped", e->peers[0] ? e->peers_note : NULL);
     cJSON *res = cJSON_AddArrayToObject(root, "results");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];

@@ -392,7 +392,7 @@ nrps_status bench_run(const bench_plan *p, bench_result *r) {
     if ((st = bench_make_inputs(c))) goto cleanup;
     env_settings(p, &r->env);
     if (p->on_ready) p->on_ready(r, p->on_ready_ctx);
-    if ((st = bench_time_models(c)) || (st = bench_time_floor(c)) || (st = bench_time_concurrent(c)) ||
+    if ((st = bench_time_models(c)) || (st = bench_run_peers(c)) || (st = bench_time_floor(c)) || (st = bench_time_concurrent(c)) ||
         (st = bench_collect_profiles(c)) || (st = bench_run_search(c)))
         goto cleanup;
     double la[1];

@@ -42,6 +42,7 @@ typedef struct {
                                  * backends; native backends get one handle per thread) */
     const char *profile_path;   /* ONNX Runtime profiles (opt.ort.profile_prefix must be set): the first ORT
                                  * session's file is renamed to this path, others get -<model>-<backend> inserted */
+    const char *peers;          /* "torch": also time the PyTorch peers (scripts/torch_peer.py, run_peers.c); NULL: none */
     int progress;               /* progress lines on stderr */
     /* Called once the models, backends and inputs are ready and before anything is timed (e.g. to print the
      * header); may be NULL. */

@@ -51,6 +51,10 @@ nrps_status bench_time_floor(run_ctx *c);       /* run_time.c */
 nrps_status bench_collect_profiles(run_ctx *c); /* run_time.c */
 nrps_status bench_time_concurrent(run_ctx *c);  /* run_concurrent.c */
 nrps_status bench_run_search(run_ctx *c);       /* run_search.c */
+/* run_peers.c: with p->peers, runs scripts/torch_peer.py on every model's inputs and batch sizes and merges its
+ * rows (torch-eager, torch-script) after the rows of the same model and batch; torch or the script missing sets
+ * env.peers_note and returns NRPS_OK; a script that fails or prints malformed rows is an error naming it. */
+nrps_status bench_run_peers(run_ctx *c);
 
 /* Progress on stderr when the plan asks for it: fmt with a, b and n. */
 void bench_progress(const run_ctx *c, const char *fmt, const char *a, const char *b, int n);

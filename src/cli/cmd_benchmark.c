@@ -74,6 +74,8 @@ static void usage(FILE *f) {
             "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
             "  --no-search           skip the inside-search benchmark\n"
             "  --concurrency N       also time N threads calling Run at once on one session (default 1)\n"
+            "  --peers torch         also time PyTorch (Debian's CPU build) eager and TorchScript on the same\n"
+            "                        models, inputs and batch sizes (scripts/torch_peer.py; $PYTHON)\n"
             "ONNX Runtime session (like onnxruntime_perf_test):\n"
             "  --graph-opt LEVEL     none, basic, extended or all (default all)\n"
             "  --execution-mode M    sequential (default) or parallel; --inter-threads N for parallel\n"
@@ -238,12 +240,31 @@ static int plan_backends(bench_plan *p, const char *list, int cpu_only, int gpu_
     return 0;
 }
 
+/* The peers' lines: why they did not run at all, or which models they could not build (one line each; the header
+ * was printed before they ran). */
+static void print_peers(const bench_env *e) {
+    int lines = 0;
+    if (e->peers_note[0]) printf("\n%s peers: skipped: %s\n", e->peers, e->peers_note), lines++;
+    for (int m = 0; m < e->n_models; m++) {
+        const bench_model_info *mi = &e->models[m];
+        for (int i = 0; i < mi->n_skipped; i++) {
+            const bench_skip *s = &mi->skipped[i];
+            int dup = 0; /* torch-eager and torch-script usually decline for the same reason */
+            for (int j = 0; j < i; j++)
+                dup |= !strncmp(mi->skipped[j].backend, "torch-", 6) && !strcmp(mi->skipped[j].reason, s->reason);
+            if (strncmp(s->backend, "torch-", 6) || dup) continue;
+            printf("%s%s peers: %s: skipped: %s\n", lines++ ? "" : "\n", e->peers, mi->label, s->reason);
+        }
+    }
+}
+
 /* Prints the reports and writes the files; returns the exit status. */
 static int report(const bench_result *r, const char *json, const char *csv, const char *plot, int wide) {
     bench_report_text(stdout, r->rows, r->n_rows, &r->env, wide);
     bench_report_profiles_text(stdout, &r->env);
     bench_report_search_text(stdout, r->srows, r->n_srows, wide);
     if (r->floor_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->floor_note);
+    print_peers(&r->env);
     if (r->search_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->search_note);
     if (r->env.gpu_note[0] && !r->n_gpu_ok) printf("\n"), nrps_wrapf(stdout, 0, 2, "GPU results absent: %s", r->env.gpu_note);
     else if (r->env.gpu_note[0]) printf("\n"), nrps_wrapf(stdout, 0, 2, "GPU backends not measured: %s", r->env.gpu_note);
@@ -377,7 +398,7 @@ int cmd_benchmark(int argc, char **argv) {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
         O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
-        O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC, O_WIDE
+        O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC, O_WIDE, O_PEERS
     };
     static const struct option opts[] = {
         {"model-path", required_argument, 0, O_MODEL}, {"value-model-path", required_argument, 0, O_VALUE},
@@ -402,6 +423,7 @@ int cmd_benchmark(int argc, char **argv) {
         {"optimized-model-out", required_argument, 0, O_OPTOUT},
         {"session-config", required_argument, 0, O_SESSCFG}, {"provider-option", required_argument, 0, O_PROVOPT},
         {"concurrency", required_argument, 0, O_CONC}, {"wide", no_argument, 0, O_WIDE},
+        {"peers", required_argument, 0, O_PEERS},
         {0, 0, 0, 0}};
     static const char *const GRAPH_OPT[] = {"all", "none", "basic", "extended"}; /* be_graph_opt order */
     static const char *const EXEC_MODE[] = {"sequential", "parallel"};
@@ -473,6 +495,10 @@ int cmd_benchmark(int argc, char **argv) {
         case O_NOVALIDATE: validate = 0; break;
         case O_NOFLOOR: floor_on = 0; break;
         case O_WIDE: wide = 1; break;
+        case O_PEERS: /* the one peer there is; a list later */
+            if (strcmp(optarg, "torch")) return cli_usage_error(CMD, "--peers expects torch, got '%s'", optarg);
+            plan.peers = "torch";
+            break;
         case O_JSON: json = optarg; break;
         case O_CSV: csv = optarg; break;
         case O_PLOT: plot = optarg; break;

@@ -401,6 +401,56 @@ nrps_status npy_load(const char *path, size_t max_bytes, npy_array *out) {
     return st;
 }
 
+/* ---- writing ---- */
+
+/* The header dict, padded so that the preamble (10 bytes) + header is a multiple of 64; its length, or 0 when it
+ * does not fit in cap. */
+static size_t write_header(char *h, size_t cap, npy_dtype t, int rank, const int64_t *shape) {
+    const dtype_info *d = &k_types[t - 1];
+    size_t n = (size_t)snprintf(h, cap, "{'descr': '%c%s', 'fortran_order': False, 'shape': (",
+                                d->size == 1 ? '|' : '<', d->code);
+    for (int i = 0; i < rank && n < cap; i++)
+        n += (size_t)snprintf(h + n, cap - n, "%lld%s", (long long)shape[i], rank == 1 ? "," : i + 1 < rank ? ", " : "");
+    if (n < cap) n += (size_t)snprintf(h + n, cap - n, "), }");
+    size_t total = (10 + n + 1 + 63) / 64 * 64 - 10; /* the header's length with its padding and '\n' */
+    if (n >= cap || total >= cap || total > 65535) return 0;
+    memset(h + n, ' ', total - 1 - n);
+    h[total - 1] = '\n';
+    return total;
+}
+
+/* Writes n elements of size bytes from data, little-endian. */
+static int write_data(FILE *f, const uint8_t *data, size_t n, size_t size) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = size; j-- > 0;)
+            if (fputc(data[i * size + j], f) == EOF) return 0;
+    return 1;
+#else
+    return n == 0 || fwrite(data, size, n, f) == n;
+#endif
+}
+
+nrps_status npy_write(const char *path, npy_dtype t, int rank, const int64_t *shape, const void *data) {
+    if (t < NPY_F32 || t > NPY_BOOL || rank < 0 || rank > NPY_MAX_RANK || (rank && !shape))
+        return fail(NRPS_ERR_ARG, path, "cannot write a .npy of dtype %d and rank %d", (int)t, rank);
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0) return fail(NRPS_ERR_ARG, path, "dimension %d is %lld", i, (long long)shape[i]);
+        n *= (size_t)shape[i];
+    }
+    char h[512];
+    size_t hl = write_header(h, sizeof h, t, rank, shape);
+    if (!hl) return fail(NRPS_ERR_ARG, path, "the .npy header does not fit");
+    nrps_atomic_file af;
+    nrps_status st = nrps_atomic_open(&af, path, "wb");
+    if (st != NRPS_OK) return st;
+    uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hl & 0xff), (uint8_t)(hl >> 8)};
+    if (fwrite(pre, 1, sizeof pre, af.f) == sizeof pre && fwrite(h, 1, hl, af.f) == hl)
+        (void)write_data(af.f, data, n, k_types[t - 1].size);
+    return nrps_atomic_commit(&af); /* a failed write above: "PATH: write failed: <reason>", nothing left behind */
+}
+
 void npy_free(npy_array *a) {
     if (!a) return;
     free(a->data);

@@ -39,6 +39,13 @@ nrps_status npy_parse(const void *buf, size_t len, const char *label, npy_array 
  * path as the label. Errors as npy_parse, plus NRPS_ERR_IO for a file that cannot be opened or read. */
 nrps_status npy_load(const char *path, size_t max_bytes, npy_array *out);
 
+/* Writes a .npy file (format 1.0, as numpy's np.save: header padded with spaces to a multiple of 64 bytes and ended
+ * by '\n', descr as k_types lists it with '<' or '|', fortran_order False) holding shape[0..rank-1] (rank 0..8,
+ * every dim >= 0) elements of t at data (host order, C order; written little-endian). Goes through the project's
+ * output mechanism (nrps_atomic_open / commit, util.h): the file appears whole or not at all. NRPS_OK, or
+ * NRPS_ERR_ARG (bad rank, dim or dtype) / NRPS_ERR_IO with one line naming path. */
+nrps_status npy_write(const char *path, npy_dtype t, int rank, const int64_t *shape, const void *data);
+
 /* Frees a->data and zeroes *a; accepts a zeroed or already freed struct. */
 void npy_free(npy_array *a);
 
