@@ -340,6 +340,63 @@ KERNEL_TABLE(k4, "AVX-512 (x86-64-v4)", 16, k4_d8x2, k4_d4x4, DENSITY_AVX512, {1
              {8, {k4_d8x1, k4_d8x2}})
 #endif
 
+/* ---- the FMA throughput probe: 12 independent chains a = a * m + c (12 x L lanes x 2 flops per step), as many
+ * as cover the FMA latency of every core we know (4 cycles x 2 pipes = 8); with the portable set the multiply and
+ * the add are separate instructions (x86-64 baseline has no FMA), which is what its kernels get too. ---- */
+#define FMA_PROBE(NAME, ATTR, V)                                                                                   \
+    ATTR __attribute__((noinline)) static float NAME(long steps) {                                                \
+        const V m = (V){0} + 0.999999f, c = (V){0} + 1e-7f;                                                        \
+        V a[12];                                                                                                   \
+        UNROLL for (int i = 0; i < 12; i++) a[i] = m + (float)i;                                                  \
+        for (long k = 0; k < steps; k++) UNROLL for (int i = 0; i < 12; i++) a[i] = a[i] * m + c;                  \
+        V t = a[0];                                                                                                \
+        UNROLL for (int i = 1; i < 12; i++) t += a[i];                                                             \
+        return t[0];                                                                                               \
+    }
+FMA_PROBE(kb_probe, K_ATTR_BASE, v4f)
+#ifdef K_X86
+FMA_PROBE(k3_probe, K_ATTR_V3, v8f)
+FMA_PROBE(k4_probe, K_ATTR_V4, v16f)
+#endif
+
+/* Best of 5 runs of about ms milliseconds each (the first sizes the step count), in GFLOP/s. */
+static double probe_gflops(float (*probe)(long), int lanes, double ms) {
+    long steps = 10000;
+    double best = 0;
+    volatile float sink = 0;
+    for (int r = 0; r < 6; r++) {
+        uint64_t t0 = nrps_now_ns();
+        sink += probe(steps);
+        double s = (double)(nrps_now_ns() - t0) * 1e-9;
+        if (r == 0) { /* sizing run */
+            steps = s > 0 ? (long)(steps * ms * 1e-3 / s) + 1 : steps * 10;
+            continue;
+        }
+        double g = s > 0 ? 12.0 * lanes * 2 * steps / s * 1e-9 : 0;
+        if (g > best) best = g;
+    }
+    (void)sink;
+    return best;
+}
+
+int cpu_fma_peaks(cpu_peak *out, int max, double ms_each) {
+    const kernel_set *sets[3] = {&kb_set, NULL, NULL};
+    float (*probes[3])(long) = {kb_probe, NULL, NULL};
+    int n = 1;
+#ifdef K_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v3")) sets[n] = &k3_set, probes[n++] = k3_probe;
+    if (__builtin_cpu_supports("x86-64-v4")) sets[n] = &k4_set, probes[n++] = k4_probe;
+#endif
+    int k = 0;
+    for (int i = n - 1; i >= 0 && k < max; i--, k++) {
+        snprintf(out[k].isa, sizeof out[k].isa, "%s", sets[i]->name);
+        out[k].lanes = sets[i]->lanes;
+        out[k].gflops = probe_gflops(probes[i], sets[i]->lanes, ms_each);
+    }
+    return k;
+}
+
 /* ---- the plan ---- */
 
 typedef struct {
@@ -553,11 +610,7 @@ static void plan_describe(cpu_plan *p) {
 /* Per-call work below which a batch stays on one thread, in multiply-adds x 2 per task (see plan_threads). */
 enum { SPLIT_FLOPS_PER_TASK = 400000 };
 
-static double plan_flops(const cpu_plan *p) {
-    double f = 0;
-    for (int l = 0; l < p->arch.n_layers; l++) f += 2.0 * p->layer[l].in * p->layer[l].out;
-    return f;
-}
+static double plan_flops(const cpu_plan *p) { return nn_arch_flops(&p->arch); }
 
 /* Tasks for a batch: one per SPLIT_FLOPS_PER_TASK of work, at most one per thread and per tile of 12 samples. */
 static int plan_tasks(const cpu_plan *p, int batch) {

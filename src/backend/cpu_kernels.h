@@ -74,4 +74,16 @@ double cpu_plan_sparse_below(const cpu_plan *p, int n);
 
 void cpu_plan_destroy(cpu_plan *p); /* accepts NULL */
 
+/* One core's floating-point throughput with one kernel set: 12 independent chains of vector multiply-adds (FMA where
+ * the set has it), the most any of our kernels can reach on this core. */
+typedef struct {
+    char isa[48];  /* the kernel set's name, as in cpu_plan_describe */
+    int lanes;
+    double gflops; /* best of 5 timed runs */
+} cpu_peak;
+
+/* Measures every kernel set this CPU runs (best first; at most max; about 6 x ms_each milliseconds each) into out,
+ * regardless of NRPS_CPU_ISA; returns how many. */
+int cpu_fma_peaks(cpu_peak *out, int max, double ms_each);
+
 #endif

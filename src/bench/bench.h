@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "backend/cpu_kernels.h"
 #include "bench/ort_profile.h"
 #include "bench/search_bench.h"
 #include "bench/stats.h"
@@ -126,6 +127,7 @@ typedef struct {
     char kind[24];       /* "policy", "value", "two-headed" or "not a game model" (from metadata or shape) */
     char encoding[16];   /* input encoding of a game model ("" otherwise) */
     char arch[160];      /* nn_arch_describe plus activations for the dense network family ("" otherwise) */
+    double flops;        /* floating-point operations per sample (nn_arch_flops) for that family; 0: not counted */
     int in, out;         /* elements per sample of the first input and the first output */
     int n_inputs, n_outputs;
     be_tensor input[BE_MAX_IO], output[BE_MAX_IO];
@@ -165,6 +167,8 @@ typedef struct {
     bench_model_info models[BENCH_MAX_MODELS];
     int cuda_compiled;
     char gpu_note[600];   /* why GPU results are absent, "" when present */
+    int n_peaks;          /* one core's FMA throughput per kernel set (cpu_fma_peaks), best first; 0: not probed */
+    cpu_peak peak[3];
     char peers[16];       /* the peers asked for (--peers: "torch"), "" when none */
     char peers_note[400]; /* why they were not measured ("" when they were or were not asked) */
 } bench_env;

@@ -68,6 +68,26 @@ static double per_sample_us(const bench_row *r) {
     return sps > 0 ? 1e6 / sps : 0;
 }
 
+static const bench_model_info *model_info(const bench_env *e, const char *label) {
+    for (int m = 0; e && m < e->n_models; m++)
+        if (!strcmp(e->models[m].label, label)) return &e->models[m];
+    return NULL;
+}
+
+/* The row's model FLOPs per second in GFLOP/s (the model's FLOPs per sample x samples/s); 0 when not counted. */
+static double row_gflops(const bench_row *r, const bench_env *e) {
+    const bench_model_info *mi = model_info(e, r->model);
+    return mi && mi->flops > 0 ? mi->flops * samples_per_s(r) * 1e-9 : 0;
+}
+
+/* A CPU row's GFLOP/s as a share of its threads x one core's FMA peak with the best kernel set; 0 when unknown. */
+static double row_pct_peak(const bench_row *r, const bench_env *e) {
+    double g = row_gflops(r, e);
+    if (g <= 0 || !e || e->n_peaks < 1 || be_is_gpu(r->backend) || e->peak[0].gflops <= 0) return 0;
+    int t = r->info.threads > 0 ? r->info.threads : 1;
+    return 100 * g / (t * e->peak[0].gflops);
+}
+
 static const bench_row *find_row(const bench_row *rows, int n, const char *backend, const char *model, int batch) {
     for (int i = 0; i < n; i++)
         if (!strcmp(rows[i].backend, backend) && !strcmp(rows[i].model, model) && rows[i].batch == batch &&
@@ -145,12 +165,13 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
         if (l > mw) mw = l;
     }
     if (wide)
-        fprintf(f, "\n%-12s %-6s %6s %9s %10s %10s %10s %9s %9s %9s %9s %9s %10s %9s %6s %10s %12s %s\n", "backend",
-                "model", "batch", "create_ms", "first_us", "mean_us", "cpu_us", "min_us", "p50_us", "p90_us", "p99_us",
-                "p99.9_us", "max_us", "stdev_us", "CV%", "us/sample", "samples/s", "valid");
+        fprintf(f, "\n%-12s %-6s %6s %9s %10s %10s %10s %9s %9s %9s %9s %9s %10s %9s %6s %10s %12s %8s %5s %s\n",
+                "backend", "model", "batch", "create_ms", "first_us", "mean_us", "cpu_us", "min_us", "p50_us", "p90_us",
+                "p99_us", "p99.9_us", "max_us", "stdev_us", "CV%", "us/sample", "samples/s", "GFLOP/s", "%peak",
+                "valid");
     else
-        fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %11s %7s %s\n", "backend", mw, "model", "batch", "p50_us", "p99_us",
-                "spread", "samples/s", "vs_ort", "valid");
+        fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %11s %5s %7s %s\n", "backend", mw, "model", "batch", "p50_us",
+                "p99_us", "spread", "samples/s", "%peak", "vs_ort", "valid");
     int preempted = 0, unstable = 0;
     char unstable_rows[600] = "", preempted_rows[600] = "";
     for (int i = 0; i < n; i++) {
@@ -161,21 +182,23 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             continue;
         }
         const bench_stats *s = &r->tm.st;
-        char valid[32];
+        char valid[32], gf[16] = "-", pk[16] = "-";
         valid_text(r, valid, sizeof valid);
+        if (row_gflops(r, e) > 0) snprintf(gf, sizeof gf, "%.2f", row_gflops(r, e));
+        if (row_pct_peak(r, e) > 0) snprintf(pk, sizeof pk, "%.0f%%", row_pct_peak(r, e));
         if (wide) {
             fprintf(f, "%-12s %-6s %6d %9.2f %10.2f %10.2f %10.2f %9.2f %9.2f %9.2f %9.2f %9.2f %10.2f %9.2f %6.1f %10.3f "
-                       "%12.0f %s%s\n",
+                       "%12.0f %8s %5s %s%s\n",
                     r->backend, r->model, r->batch, r->info.create_ms, r->tm.first_call_us, s->mean, r->tm.cpu_per_call_us,
                     s->min, s->p50, s->p90, s->p99, s->p999, s->max, s->stdev, 100 * s->cv, per_sample_us(r),
-                    samples_per_s(r), valid, r->tm.interrupted ? " (interrupted)" : "");
+                    samples_per_s(r), gf, pk, valid, r->tm.interrupted ? " (interrupted)" : "");
         } else {
             char p50[16], p99[16], vs[16] = "-";
             num10(p50, sizeof p50, s->p50), num10(p99, sizeof p99, s->p99);
             const bench_row *o = find_row(rows, n, "ort-cpu", r->model, r->batch);
             if (o && o->tm.st.p50 > 0 && s->p50 > 0) snprintf(vs, sizeof vs, "%.2fx", o->tm.st.p50 / s->p50);
-            fprintf(f, "%-12s %-*s %6d %9s %9s %5.0f%% %11.0f %7s %s%s\n", r->backend, mw, r->model, r->batch, p50, p99,
-                    100 * stats_spread(s), samples_per_s(r), vs, valid, r->tm.interrupted ? " (interrupted)" : "");
+            fprintf(f, "%-12s %-*s %6d %9s %9s %5.0f%% %11.0f %5s %7s %s%s\n", r->backend, mw, r->model, r->batch, p50,
+                    p99, 100 * stats_spread(s), samples_per_s(r), pk, vs, valid, r->tm.interrupted ? " (interrupted)" : "");
         }
         if (s->unstable) {
             size_t u = strlen(unstable_rows);
@@ -197,14 +220,17 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     if (wide)
         nrps_wrapf(f, width, 0,
                    "Times are per call (wall clock, monotonic), in microseconds; percentiles by linear interpolation "
-                   "(numpy's default); stdev with n-1; cpu_us = process CPU time per call (all threads); valid = max abs "
-                   "error vs the model's reference (the header's 'validated against').");
+                   "(numpy's default); stdev with n-1; cpu_us = process CPU time per call (all threads); GFLOP/s = the "
+                   "model's FLOPs (2 per weight) per sample x samples/s, %%peak = that over the row's threads x one "
+                   "core's FMA peak (header); valid = max abs error vs the model's reference (the header's "
+                   "'validated against').");
     else
         nrps_wrapf(f, width, 0,
                    "Times are per call (wall clock, monotonic), in microseconds, percentiles by linear interpolation; "
                    "spread = (p99 - p50) / p50; vs_ort = ort-cpu's p50 / this row's p50 at the same model and batch "
-                   "(above 1x: faster than ONNX Runtime on the CPU); valid = max abs error vs the model's reference. "
-                   "--wide: every column; --json: every number, MAD included.");
+                   "(above 1x: faster than ONNX Runtime on the CPU); %%peak = the model's GFLOP/s (2 per weight per "
+                   "sample) over the row's threads x one core's FMA peak (header); valid = max abs error vs the "
+                   "model's reference. --wide: every column; --json: every number, MAD included.");
     report_concurrent(f, rows, n);
     for (int i = 0; i < n; i++) {
         int seen = 0;
@@ -397,6 +423,14 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
     cJSON_AddStringToObject(env, "timestamp", e->timestamp);
     cJSON_AddBoolToObject(env, "native_cuda_compiled", e->cuda_compiled);
     add_str_or_null(env, "gpu_absent_reason", e->gpu_note);
+    cJSON *peaks = cJSON_AddArrayToObject(env, "cpu_peak_gflops_per_core");
+    for (int i = 0; peaks && i < e->n_peaks; i++) {
+        cJSON *pk = cJSON_CreateObject();
+        cJSON_AddStringToObject(pk, "isa", e->peak[i].isa);
+        cJSON_AddNumberToObject(pk, "lanes", e->peak[i].lanes);
+        cJSON_AddNumberToObject(pk, "gflops", e->peak[i].gflops);
+        cJSON_AddItemToArray(peaks, pk);
+    }
     cJSON *models = cJSON_AddObjectToObject(env, "models");
     for (int m = 0; m < e->n_models; m++) {
         cJSON *p = cJSON_AddObjectToObject(models, e->models[m].label);
@@ -404,6 +438,8 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         add_str_or_null(p, "sha256", e->models[m].sha256);
         add_str_or_null(p, "input_encoding", e->models[m].encoding);
         add_str_or_null(p, "architecture", e->models[m].arch);
+        if (e->models[m].flops > 0) cJSON_AddNumberToObject(p, "flops_per_sample", e->models[m].flops);
+        else cJSON_AddNullToObject(p, "flops_per_sample");
         add_model_io(p, &e->models[m]);
     }
     cJSON *set = cJSON_AddObjectToObject(root, "settings");
@@ -461,6 +497,8 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON_AddBoolToObject(o, "preempted", row_preempted(r));
         cJSON_AddNumberToObject(o, "per_sample_us", per_sample_us(r));
         cJSON_AddNumberToObject(o, "samples_per_s", samples_per_s(r));
+        if (row_gflops(r, e) > 0) cJSON_AddNumberToObject(o, "gflops", row_gflops(r, e));
+        if (row_pct_peak(r, e) > 0) cJSON_AddNumberToObject(o, "pct_of_cpu_peak", row_pct_peak(r, e));
         if (r->validated) {
             cJSON *v = cJSON_AddObjectToObject(o, "validation");
             cJSON_AddNumberToObject(v, "max_abs_err", r->val.max_abs);
@@ -545,12 +583,6 @@ static void csv_str(FILE *f, const char *v, int last) {
     fputc(last ? '\n' : ',', f);
 }
 
-static const bench_model_info *model_info(const bench_env *e, const char *label) {
-    for (int m = 0; e && m < e->n_models; m++)
-        if (!strcmp(e->models[m].label, label)) return &e->models[m];
-    return NULL;
-}
-
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e) {
     nrps_atomic_file af;
     nrps_status rc = nrps_atomic_open(&af, path, "w");
@@ -559,8 +591,8 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, con
     fprintf(af.f, "backend,model,model_path,model_sha256,model_kind,batch_size,concurrency,provider,device,threads,"
                   "session_create_ms,first_call_us,warmup_calls,warmup_result,iterations,total_s,cpu_us,mean_us,min_us,"
                   "p10_us,p50_us,p90_us,p99_us,p999_us,max_us,stdev_us,cv_pct,mad_us,spread_pct,median_halves_diff_pct,"
-                  "unstable,preempted,per_sample_us,samples_per_s,max_abs_err,max_rel_err,top1_agree,top1_rows,valid,"
-                  "interrupted\n");
+                  "unstable,preempted,per_sample_us,samples_per_s,gflops,pct_of_cpu_peak,max_abs_err,max_rel_err,top1_agree,"
+                  "top1_rows,valid,interrupted\n");
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
         if (r->tm.n < 1) continue;
@@ -581,6 +613,10 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, con
                 r->tm.total_s, r->tm.cpu_per_call_us, s->mean, s->min, s->p10, s->p50, s->p90, s->p99, s->p999, s->max,
                 s->stdev, 100 * s->cv, s->mad, 100 * stats_spread(s), 100 * s->halves_diff, s->unstable,
                 row_preempted(r), per_sample_us(r), samples_per_s(r));
+        if (row_gflops(r, e) > 0) fprintf(af.f, "%.3f,", row_gflops(r, e));
+        else fputc(',', af.f);
+        if (row_pct_peak(r, e) > 0) fprintf(af.f, "%.1f,", row_pct_peak(r, e));
+        else fputc(',', af.f);
         if (r->validated) {
             fprintf(af.f, "%.3g,%.3g,", r->val.max_abs, r->val.max_rel);
             if (r->val.top1_rows > 0) fprintf(af.f, "%ld,%ld,", r->val.top1_agree, r->val.top1_rows);

@@ -111,6 +111,7 @@ static nrps_status load_models(run_ctx *c) {
         nn_arch_describe(&mc->net->arch, arch, sizeof arch);
         snprintf(mi->arch, sizeof mi->arch, "%s %s/%s", arch, nn_act_name(mc->net->arch.layer[0].act),
                  nn_act_name(nn_head_act(&mc->net->arch, 0)));
+        mi->flops = nn_arch_flops(&mc->net->arch);
     }
     return NRPS_OK;
 }
@@ -332,6 +333,9 @@ static void session_line(const bench_plan *p, char *buf, size_t len) {
 
 static void env_settings(const bench_plan *p, bench_env *e) {
     bench_env_fill(e);
+    int cpu_rows = 0;
+    for (int i = 0; i < p->n_backends; i++) cpu_rows |= !be_is_gpu(p->backends[i]);
+    if (cpu_rows) e->n_peaks = cpu_fma_peaks(e->peak, 3, 10); /* the limit CPU rows are set against */
     e->threads = p->opt.threads;
     e->seed = (unsigned long long)p->seed;
     if (p->loop.warmup >= 0)

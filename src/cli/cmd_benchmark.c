@@ -184,6 +184,14 @@ static void print_header(const bench_result *r, void *ctx) {
     nrps_wrapf(stdout, 0, 12, "  runtime   ONNX Runtime %s (providers: %s); native CUDA %s; git %s", e->ort_version,
                e->providers, e->cuda_compiled ? "compiled in" : "not compiled in",
                e->git_commit[0] ? e->git_commit : "unknown");
+    if (e->n_peaks) {
+        char peaks[256] = "";
+        for (int i = 0, pos = 0; i < e->n_peaks && pos < (int)sizeof peaks; i++)
+            pos += snprintf(peaks + pos, sizeof peaks - (size_t)pos, "%s%s %.1f", i ? ", " : "", e->peak[i].isa,
+                            e->peak[i].gflops);
+        nrps_wrapf(stdout, 0, 12, "  cpu peak  GFLOP/s per core (FMA probe): %s; %%peak = a row's model GFLOP/s over "
+                                  "its threads x the first", peaks);
+    }
     for (int m = 0; m < e->n_models; m++) print_model(&e->models[m]);
     nrps_wrapf(stdout, 0, 12, "  inputs    %s", e->inputs);
     nrps_wrapf(stdout, 0, 12, "  warm-up   %s", e->warmup);

@@ -187,6 +187,12 @@ static void describe_layers(const nn_arch *a, int first, int count, char *buf, s
     for (int l = first; l < first + count; l++) appendf(buf, len, pos, "%s%d", l == first ? "" : "-", a->layer[l].out);
 }
 
+double nn_arch_flops(const nn_arch *a) {
+    double f = 0;
+    for (int l = 0; l < a->n_layers; l++) f += 2.0 * nn_layer_in(a, l) * a->layer[l].out;
+    return f;
+}
+
 void nn_arch_describe(const nn_arch *a, char *buf, size_t len) {
     size_t pos = 0;
     if (!len) return;

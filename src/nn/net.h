@@ -99,6 +99,9 @@ size_t nn_layer_offset(const nn_arch *a, int l);
 
 /* The widths as text into buf (always terminated): "81-128-9", or "81-64 -> policy:32-9 | value:16-1". */
 void nn_arch_describe(const nn_arch *a, char *buf, size_t len);
+/* Floating-point operations per sample of a forward pass: 2 per weight (a multiply and an add), activations and
+ * biases not counted (the convention of GFLOP/s figures for dense layers). */
+double nn_arch_flops(const nn_arch *a);
 
 const char *nn_act_name(nn_act a);     /* "relu", "leaky_relu", "softmax", ... */
 const char *nn_head_kind_name(nn_head_kind k); /* "policy", "value", "other" */

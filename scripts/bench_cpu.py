@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""bench_cpu.py - `make bench-cpu`: every CPU backend and peer on the default nets in one comparison.
+
+Runs `neural_rps benchmark` twice on the same inputs: at 1 thread with native-cpu, ort-cpu, xnnpack-cpu and the
+torch peers (plus the inside-search section), and at 2 threads with native-cpu, ort-cpu and xnnpack-cpu, over
+batch sizes 1, 8, 64, 256, 1024, 4096; then prints one table of p50 ratios from those runs and the issue's targets
+with the measured value next to each (met / missed). Everything comes from the two JSON reports (written to
+results/bench-cpu-1t.json and results/bench-cpu-2t.json); nothing here is measured or invented by this script.
+
+usage: scripts/bench_cpu.py [--bin bin/neural_rps] [--out results] [--iterations N] [-- extra benchmark flags]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+SWEEP = "1,8,64,256,1024,4096"
+
+
+def run_bench(binary, out, threads, backends, extra, peers, search):
+    cmd = [binary, "benchmark", "--backends", backends, "--threads", str(threads), "--sweep", SWEEP,
+           "--json", out, "--no-floor"]
+    if peers:
+        cmd += ["--peers", "torch"]
+    if search:
+        cmd += ["--search-batch", "1"]
+    else:
+        cmd += ["--no-search"]
+    cmd += extra
+    print("+ " + " ".join(cmd), flush=True)
+    rc = subprocess.call(cmd)
+    if rc != 0:
+        sys.exit(f"bench_cpu: {' '.join(cmd)} failed with exit status {rc}")
+    with open(out) as f:
+        return json.load(f)
+
+
+def p50(rows, backend, model, batch):
+    for r in rows:
+        if r["backend"] == backend and r["model"] == model and r["batch_size"] == batch and r["concurrency"] == 1:
+            return r
+    return None
+
+
+def ratio(a, b):
+    """How many times faster row a is than row b (p50 of b over p50 of a); None when either is missing."""
+    if not a or not b:
+        return None
+    return b["latency_us"]["p50"] / a["latency_us"]["p50"]
+
+
+def fmt(x, suffix="x", digits=2):
+    return "-" if x is None else f"{x:.{digits}f}{suffix}"
+
+
+def table(one, two, models, batches):
+    r1, r2 = one["results"], two["results"]
+    head = (f"{'model':<7}{'batch':>6}{'native_us':>10}{'ort_us':>9}{'vs_ort':>8}{'%peak':>6}"
+            f"{'vs_xnn':>8}{'vs_t-eager':>11}{'vs_t-script':>12}{'2t_vs_ort2t':>12}{'2t/1t':>7}")
+    print(head)
+    for m in models:
+        for b in batches:
+            n1, o1 = p50(r1, "native-cpu", m, b), p50(r1, "ort-cpu", m, b)
+            if not n1:
+                continue
+            x1 = p50(r1, "xnnpack-cpu", m, b)
+            te, ts = p50(r1, "torch-eager", m, b), p50(r1, "torch-script", m, b)
+            n2, o2 = p50(r2, "native-cpu", m, b), p50(r2, "ort-cpu", m, b)
+            scale = n2["samples_per_s"] / n1["samples_per_s"] if n2 else None
+            pk = n1.get("pct_of_cpu_peak")
+            print(f"{m:<7}{b:>6}{n1['latency_us']['p50']:>10.2f}{o1['latency_us']['p50'] if o1 else float('nan'):>9.2f}"
+                  f"{fmt(ratio(n1, o1)):>8}{fmt(pk, '%', 0):>6}{fmt(ratio(n1, x1)):>8}{fmt(ratio(n1, te)):>11}"
+                  f"{fmt(ratio(n1, ts)):>12}{fmt(ratio(n2, o2)):>12}{fmt(scale):>7}")
+    print("vs_X = X's p50 / native-cpu's p50 at the same model and batch (above 1x: native-cpu is faster); "
+          "%peak = native-cpu's model GFLOP/s over one core's FMA peak; 2t = the 2-thread run.")
+
+
+def targets(one, two, models):
+    r1, r2 = one["results"], two["results"]
+    checks = []
+
+    def add(name, value, ok, unit="x"):
+        checks.append((name, value, ok, unit))
+
+    for m in models:
+        n, o = p50(r1, "native-cpu", m, 1), p50(r1, "ort-cpu", m, 1)
+        if n and o:
+            v = n["latency_us"]["p50"] / o["latency_us"]["p50"]
+            add(f"{m} batch 1: native-cpu p50 <= 0.1 x ort-cpu", v, v <= 0.1)
+        for b in (256, 1024, 4096):
+            n, o = p50(r1, "native-cpu", m, b), p50(r1, "ort-cpu", m, b)
+            if n and o:
+                v = n["samples_per_s"] / o["samples_per_s"]
+                add(f"{m} batch {b}, 1 thread: native-cpu >= 1.25 x ort-cpu samples/s", v, v >= 1.25)
+            if n and n.get("pct_of_cpu_peak") is not None:
+                v = n["pct_of_cpu_peak"]
+                add(f"{m} batch {b}, 1 thread: native-cpu >= 80% of the FMA peak", v, v >= 80, "%")
+        worst = None
+        for rows, t in ((r1, 1), (r2, 2)):
+            for b in (1, 8, 64, 256, 1024, 4096):
+                v = ratio(p50(rows, "native-cpu", m, b), p50(rows, "xnnpack-cpu", m, b))
+                if v is not None and (worst is None or v < worst[0]):
+                    worst = (v, b, t)
+        if worst:
+            add(f"{m} every batch: native-cpu >= xnnpack-cpu (worst: batch {worst[1]}, {worst[2]} thread"
+                f"{'s' if worst[2] > 1 else ''})", worst[0], worst[0] >= 1)
+        for b in (1024, 4096):
+            n1, n2 = p50(r1, "native-cpu", m, b), p50(r2, "native-cpu", m, b)
+            if n1 and n2:
+                v = n2["samples_per_s"] / n1["samples_per_s"]
+                add(f"{m} batch {b}: 2 threads >= 1.8 x 1 thread", v, v >= 1.8)
+        for peer, want in (("torch-eager", 10), ("torch-script", 8)):
+            v = ratio(p50(r1, "native-cpu", m, 1), p50(r1, peer, m, 1))
+            if v is not None:
+                add(f"{m} batch 1: native-cpu >= {want} x {peer}", v, v >= want)
+    for s in one.get("search", []):
+        if s.get("eval") == "incremental" and s.get("batch") == 1:
+            v = s["playouts_per_s"] / 1e6
+            add(f"inside search ({s.get('nets', '')}, batch 1, 1 thread, eval=incremental) >= 1.5 M playouts/s",
+                v, v >= 1.5, " M/s")
+    print("\nTargets (issue 13; ratios of p50 from these runs):")
+    for name, v, ok, unit in checks:
+        val = f"{v:.0f}{unit}" if unit == "%" else f"{v:.3g}{unit}"
+        print(f"  {'met   ' if ok else 'MISSED'} {val:>9}  {name}")
+    missing = [b for b in ("xnnpack-cpu", "torch-eager", "torch-script")
+               if not any(r["backend"] == b for r in r1)]
+    if missing:
+        print(f"  not measured in this run: {', '.join(missing)} (see the benchmark's notes above for why)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default="bin/neural_rps")
+    ap.add_argument("--out", default="results")
+    ap.add_argument("extra", nargs="*", help="extra flags for both benchmark runs (after --)")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    one = run_bench(a.bin, os.path.join(a.out, "bench-cpu-1t.json"), 1, "native-cpu,ort-cpu,xnnpack-cpu", a.extra,
+                    True, True)
+    two = run_bench(a.bin, os.path.join(a.out, "bench-cpu-2t.json"), 2, "native-cpu,ort-cpu,xnnpack-cpu", a.extra,
+                    False, False)
+    models = [m for m in ("policy", "value", "net") if m in one["environment"]["models"]]
+    peaks = ", ".join(f"{p['isa']} {p['gflops']:.1f}" for p in one["environment"].get("cpu_peak_gflops_per_core", []))
+    print(f"\nCPU comparison on {one['environment']['cpu_model']} ({one['environment']['cores']} cores); "
+          f"FMA peak per core, GFLOP/s: {peaks}")
+    table(one, two, models, [1, 8, 64, 256, 1024, 4096])
+    targets(one, two, models)
+
+
+if __name__ == "__main__":
+    main()
