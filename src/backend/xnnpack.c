@@ -179,7 +179,7 @@ static nrps_status layer_run(xnn_ctx *c, int l, int batch, const float *x, float
 
 static nrps_status xnn_run(void *p, const float *in, int batch, float *const *out) {
     xnn_ctx *c = p;
-    float *slot[N_SLOTS] = {(float *)in, c->buf[0], c->buf[1], c->buf[2]};
+    float *slot[N_SLOTS] = {(float *)in, c->buf[0], c->buf[1], c->buf[2]}; /* SLOT_IN is only ever a src */
     for (int h = 0; h < NN_MAX_HEADS; h++) slot[SLOT_OUT0 + h] = c->io.n_out > h ? out[h] : NULL;
     for (int l = 0; l < c->n_layers; l++) {
         nrps_status st = layer_run(c, l, batch, slot[c->layer[l].src], slot[c->layer[l].dst]);
