@@ -5,9 +5,10 @@
 #   make test-asan   the same tests under ASan + UBSan                          make bench      the benchmark
 #   make bench-sweep batch sweep + JSON/CSV/PNG in results/                      make gpu-check  GPU machine check
 # Variables: ORT_ROOT=/path/to/onnxruntime (include/ + lib/), NO_CUDA=1 (skip the native CUDA backend),
-#            CUDA_HOME (default /usr/local/cuda), CC.
+#            NO_XNNPACK=1 (skip the xnnpack-cpu backend), CUDA_HOME (default /usr/local/cuda), CC.
 
 CC       ?= cc
+, := ,
 ORT_ROOT ?= third_party/onnxruntime
 CUDA_HOME ?= /usr/local/cuda
 PYTHON   ?= /usr/bin/python3
@@ -56,6 +57,18 @@ else
 CUDA_NOTE := native CUDA backend: disabled (no nvcc$(if $(NO_CUDA), ; NO_CUDA set))
 endif
 
+# Optional xnnpack-cpu backend: enabled when Debian's libxnnpack-dev (and libpthreadpool-dev) are installed (make
+# deps installs them); libXNNPACK.so brings its own libcpuinfo. NO_XNNPACK=1 turns it off.
+XNN_HDR := $(if $(NO_XNNPACK),,$(wildcard /usr/include/xnnpack.h))
+ifneq ($(XNN_HDR),)
+XNN_VERSION := $(shell dpkg-query -W -f='$${Version}' libxnnpack-dev 2>/dev/null)
+CPPFLAGS += -DNRPS_HAVE_XNNPACK=1 -DNRPS_XNNPACK_VERSION='"$(or $(XNN_VERSION),unknown version)"'
+LDLIBS   += -lXNNPACK -lpthreadpool
+XNN_NOTE := xnnpack-cpu backend: enabled (libxnnpack-dev $(or $(XNN_VERSION),of unknown version))
+else
+XNN_NOTE := xnnpack-cpu backend: disabled (no /usr/include/xnnpack.h$(if $(NO_XNNPACK), ; NO_XNNPACK set); make deps installs it)
+endif
+
 LIB_SRC  := $(filter-out src/cli/main.c,$(sort $(wildcard src/*/*.c)))
 CU_SRC   := $(if $(NVCC),$(sort $(wildcard src/*/*.cu)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN)/onnx.pb-c.o $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
@@ -70,7 +83,7 @@ TEST_SCRIPTS := $(sort $(wildcard tests/test_*.sh tests/test_*.py))
 all: config $(BIN)
 
 config:
-	@echo "neural_rps: ONNX Runtime API $(ORT_API) from $(ORT_ROOT); $(CUDA_NOTE)"
+	@echo "neural_rps: ONNX Runtime API $(ORT_API) from $(ORT_ROOT); $(CUDA_NOTE); $(XNN_NOTE)"
 
 deps:
 	scripts/install_deps.sh
@@ -101,6 +114,13 @@ $(GEN)/nrps_git.h: FORCE
 	printf '#define NRPS_GIT_COMMIT "%s"\n' "$${c:-unknown}" >$@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 $(BUILD)/src/bench/report.o: $(GEN)/nrps_git.h
+
+# Whether XNNPACK was found (and its version), rewritten only when that changes: installing libxnnpack-dev after a
+# build (make deps) recompiles xnnpack.o, and relinks, instead of keeping the "not built" stub.
+$(GEN)/nrps_xnnpack.stamp: FORCE
+	@mkdir -p $(GEN)
+	@printf '%s\n' '$(XNN_NOTE)' >$@.tmp; if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(BUILD)/src/backend/xnnpack.o: $(GEN)/nrps_xnnpack.stamp
 
 $(BUILD)/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
@@ -138,7 +158,7 @@ bench: all
 	bin/neural_rps benchmark --json results/bench.json --csv results/bench.csv
 
 bench-cpu: all
-	bin/neural_rps benchmark --cpu-only
+	bin/neural_rps benchmark --cpu-only$(if $(XNN_HDR), --backends ort-cpu$(,)native-cpu$(,)xnnpack-cpu)
 
 # Batch sweep with every report; results/ is ignored by git.
 bench-sweep: all

@@ -56,6 +56,8 @@ stamp_ok third_party/ort "$CPU_STAMP" || need_cpu=1
 
 # ---- Debian packages ----
 PKGS="gcc libc6-dev make protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcjson-dev libssl-dev gnuplot-nox"
+# The xnnpack-cpu backend (0.4 MB with libxnnpack0, libcpuinfo0 and libpthreadpool0).
+PKGS="$PKGS libxnnpack-dev libpthreadpool-dev"
 # nvcc builds the native CUDA backend and needs a host C++ compiler (and libstdc++ for the link).
 if command -v nvcc >/dev/null 2>&1 || [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then PKGS="$PKGS g++"; fi
 [ "$DEV" -eq 1 ] && PKGS="$PKGS python3 python3-torch python3-onnx python3-numpy clang libclang-rt-14-dev valgrind"

@@ -11,6 +11,8 @@ static const be_entry REGISTRY[] = {
     {"native-ref", be_ref_create, 0, 1, 0, 0, "plain-C reference forward (double accumulation), bit-reproducible"},
     {"ort-cpu", be_ort_create, 0, 0, 0, 1, "ONNX Runtime, CPU execution provider"},
     {"native-cpu", be_cpu_create, 0, 1, 0, 1, "our vectorised C kernels (AVX-512 / AVX2 / baseline at run time)"},
+    {"xnnpack-cpu", be_xnnpack_create, 0, 1, 0, 0,
+     "XNNPACK's fully-connected operators (Debian libxnnpack), pthreadpool threads"}, /* --help: <= 76 chars */
     {"ort-cuda", be_ort_create, 1, 0, 0, 1, "ONNX Runtime, CUDA execution provider (TF32 off)"},
     {"ort-tensorrt", be_ort_create, 1, 0, 0, 1, "ONNX Runtime, TensorRT execution provider"},
     {"native-cuda", be_cuda_create, 1, 1, 0, 1, "our CUDA kernels (fp32; H2D + kernels + D2H per call)"},

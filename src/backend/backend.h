@@ -6,6 +6,8 @@
  *                 reference every other backend is compared with; ISA-independent, so runs reproduce bit for bit
  *                 on every machine                                                          (src/backend/ref.c)
  *   native-cpu    our vectorised C kernels on the model's weights                           (src/backend/cpu.c)
+ *   xnnpack-cpu   XNNPACK's fully-connected operators (Debian libxnnpack), --threads via its pthreadpool;
+ *                 when built with libxnnpack-dev                                          (src/backend/xnnpack.c)
  *   native-cuda   our CUDA kernels on the same weights, when built with nvcc     (src/backend/cuda_backend.c)
  *   ort-cpu, ort-cuda, ort-tensorrt, ort-<provider>
  *                 ONNX Runtime's C API with that execution provider                         (src/backend/ort.c)

@@ -65,6 +65,7 @@ void be_host_io_get(const be_host_io *io, float **in, float **out);
 /* Constructors (one per source file). */
 nrps_status be_ref_create(const char *name, const be_model *m, const be_options *opt, be_backend *b);
 nrps_status be_cpu_create(const char *name, const be_model *m, const be_options *opt, be_backend *b);
+nrps_status be_xnnpack_create(const char *name, const be_model *m, const be_options *opt, be_backend *b);
 nrps_status be_cuda_create(const char *name, const be_model *m, const be_options *opt, be_backend *b);
 nrps_status be_ort_create(const char *name, const be_model *m, const be_options *opt, be_backend *b);
 
