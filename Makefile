@@ -8,7 +8,6 @@
 #            NO_XNNPACK=1 (skip the xnnpack-cpu backend), CUDA_HOME (default /usr/local/cuda), CC.
 
 CC       ?= cc
-, := ,
 ORT_ROOT ?= third_party/onnxruntime
 CUDA_HOME ?= /usr/local/cuda
 PYTHON   ?= /usr/bin/python3
@@ -157,8 +156,10 @@ bench: all
 	@mkdir -p results
 	bin/neural_rps benchmark --json results/bench.json --csv results/bench.csv
 
+# Every CPU backend and peer (native-cpu, ort-cpu, xnnpack-cpu at 1 and 2 threads, the torch peers) over
+# 1..4096 on the default nets: one comparison table with the issue-13 targets; JSON in results/.
 bench-cpu: all
-	bin/neural_rps benchmark --cpu-only$(if $(XNN_HDR), --backends ort-cpu$(,)native-cpu$(,)xnnpack-cpu)
+	$(PYTHON) scripts/bench_cpu.py --bin bin/neural_rps --out results
 
 # Batch sweep with every report; results/ is ignored by git.
 bench-sweep: all
