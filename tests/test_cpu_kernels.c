@@ -437,6 +437,21 @@ static void test_density_threshold(void) {
     }
 }
 
+/* The probe measures every set this CPU runs, widest first, each at a plausible rate (above 0.5 GFLOP/s, below
+ * 2 flops x lanes x 2 pipes x 6 GHz). */
+static void test_fma_probe(void) {
+    cpu_peak pk[4];
+    int n = cpu_fma_peaks(pk, 4, 2);
+    int best = cpu_lanes_best();
+    CHECK(n == (best == 16 ? 3 : best == 8 ? 2 : 1));
+    for (int i = 0; i < n; i++) {
+        printf("  FMA peak, one core, %s: %.1f GFLOP/s\n", pk[i].isa, pk[i].gflops);
+        CHECK(pk[i].gflops > 0.5 && pk[i].gflops < 2.0 * pk[i].lanes * 2 * 6);
+        CHECK(i == 0 ? pk[i].lanes == best : pk[i].lanes < pk[i - 1].lanes);
+    }
+    CHECK(cpu_fma_peaks(pk, 1, 1) == 1 && pk[0].lanes == best);
+}
+
 static void test_bad_arguments(void) {
     int w[2] = {8, 9};
     nn_arch a = arch_mlp(w, 2, NN_ACT_RELU, NN_ACT_SOFTMAX);
@@ -616,6 +631,7 @@ int main(int argc, char **argv) {
     RUN(test_plan_owns_weights_and_describes);
     RUN(test_nonfinite_first_layer_stays_dense);
     RUN(test_density_threshold);
+    RUN(test_fma_probe);
     RUN(test_bad_arguments);
     return check_summary("cpu_kernels");
 }

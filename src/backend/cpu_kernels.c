@@ -205,6 +205,8 @@ typedef struct {
     sparse_fn sparse[4];
     nzlist_fn nzlist;
     count_fn count;
+    void (*softmax_rows)(float *y, int n, int w, size_t ws); /* a head's final activation on scratch rows */
+    void (*sigmoid_rows)(float *y, int n, int w, size_t ws);
     float density[3][3]; /* DENSITY_* */
 } kernel_set;
 
@@ -223,6 +225,62 @@ typedef struct {
         return c;                                                                                                  \
     }
 
+/* exp on each lane (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial for e^r, 2^n from the
+ * exponent bits; relative error about 2e-7). Lanes below -87.3 give about 1e-38 (e^-87.3), above 88.3 about 2e38;
+ * NaN stays NaN. */
+#define VEXP(V, VI, x_)                                                                                            \
+    ({                                                                                                             \
+        V x = (x_);                                                                                                \
+        VI lo = (VI)(x < (V){0} + -87.3f), hi = (VI)(x > (V){0} + 88.3f);                                         \
+        x = (V)(((VI)x & ~lo) | ((VI)((V){0} + -87.3f) & lo));                                                     \
+        x = (V)(((VI)x & ~hi) | ((VI)((V){0} + 88.3f) & hi));                                                      \
+        V t = x * 1.44269504088896341f + 12582912.0f, n = t - 12582912.0f;                                        \
+        V r = x - n * 0.693359375f - n * -2.12194440e-4f;                                                          \
+        V q = r * 1.9875691500e-4f + 1.3981999507e-3f;                                                             \
+        q = q * r + 8.3334519073e-3f;                                                                              \
+        q = q * r + 4.1665795894e-2f;                                                                              \
+        q = q * r + 1.6666665459e-1f;                                                                              \
+        q = q * r + 5.0000001201e-1f;                                                                              \
+        q = q * r * r + r + 1.0f;                                                                                  \
+        q * (V)((((VI)t - 0x4B400000) + 127) << 23);                                                               \
+    })
+
+/* A head's final softmax / sigmoid on rows of the scratch (row stride ws, a multiple of L; width w of them real).
+ * Softmax rows with a non-finite value go to nn_softmax_row (the reference's rules for Inf and NaN). */
+#define HEAD_ACT_KERNELS(P, ATTR, V, VI, L)                                                                        \
+    ATTR static void P##_softmax_rows(float *y, int n, int w, size_t ws) {                                         \
+        for (int s = 0; s < n; s++) {                                                                              \
+            float *z = y + (size_t)s * ws, mx = z[0];                                                              \
+            int finite = 1;                                                                                        \
+            for (int k = 0; k < w; k++) {                                                                          \
+                finite &= isfinite(z[k]) != 0;                                                                     \
+                mx = z[k] > mx ? z[k] : mx;                                                                        \
+            }                                                                                                      \
+            if (!finite) {                                                                                         \
+                nn_softmax_row(z, w);                                                                              \
+                continue;                                                                                          \
+            }                                                                                                      \
+            for (int k = 0; k < w; k += (L)) {                                                                     \
+                V v;                                                                                               \
+                LDV(v, z + k);                                                                                     \
+                v = VEXP(V, VI, v - mx);                                                                           \
+                STV(z + k, v);                                                                                     \
+            }                                                                                                      \
+            float sum = 0;                                                                                         \
+            for (int k = 0; k < w; k++) sum += z[k];                                                               \
+            for (int k = 0; k < w; k++) z[k] /= sum;                                                               \
+        }                                                                                                          \
+    }                                                                                                              \
+    ATTR static void P##_sigmoid_rows(float *y, int n, int w, size_t ws) {                                         \
+        for (int s = 0; s < n; s++)                                                                                \
+            for (int k = 0; k < w; k += (L)) {                                                                     \
+                V v;                                                                                               \
+                LDV(v, y + (size_t)s * ws + k);                                                                    \
+                v = 1.0f / (1.0f + VEXP(V, VI, -v));                                                               \
+                STV(y + (size_t)s * ws + k, v);                                                                    \
+            }                                                                                                      \
+    }
+
 /* The blocks every set has: S x C = 8x1, 4x1, 4x2, 2x1, 2x2, 2x4, 1x1, 1x2, 1x4, 1x8, and sparse 1, 2, 4, 8. */
 #define KERNELS_COMMON(P, ATTR, V, VI, L)                                                                          \
     DENSE_KERNEL(P##_d8x1, ATTR, V, VI, L, 8, 1, 1)                                                                \
@@ -239,7 +297,8 @@ typedef struct {
     SPARSE_KERNEL(P##_s2, ATTR, V, VI, L, 2, 4)                                                                    \
     SPARSE_KERNEL(P##_s4, ATTR, V, VI, L, 4, 2)                                                                    \
     SPARSE_KERNEL(P##_s8, ATTR, V, VI, L, 8, 1)                                                                    \
-    COUNT_KERNEL(P##_count, ATTR, V, VI, L)
+    COUNT_KERNEL(P##_count, ATTR, V, VI, L)                                                                        \
+    HEAD_ACT_KERNELS(P, ATTR, V, VI, L)
 
 /* The table of one set; D8X2 and D4X4 are the wider blocks of a 32-register set, or NULL; TOP is the tallest
  * panel tiles ({S, {Sx1, Sx2}}, ...) above 4, 2 and 1 samples. */
@@ -255,6 +314,8 @@ typedef struct {
         .sparse = {P##_s1, P##_s2, P##_s4, P##_s8},                                                                \
         .nzlist = P##_nzlist,                                                                                      \
         .count = P##_count,                                                                                        \
+        .softmax_rows = P##_softmax_rows,                                                                          \
+        .sigmoid_rows = P##_sigmoid_rows,                                                                          \
         .density = DENSITY,                                                                                        \
     };
 
@@ -772,21 +833,19 @@ static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x
 
 /* The layer over n samples of the network input x (row stride in), each from its non-zero list, across the whole
  * width in blocks of up to 8 vectors (narrower blocks were measured slower: each pays a row's index, address and
- * broadcast for fewer FMAs). */
+ * broadcast for fewer FMAs), block by block so that a block's weight columns stay in L1 while every sample of the
+ * chunk goes through them. */
 static void layer_sparse(const cpu_plan *p, const cpu_scratch *w, const cpu_layer *ly, const float *x, int n,
                          float *y) {
     const kernel_set *k = p->k;
     const int L = k->lanes, nb = ly->outp / L;
-    for (int s = 0; s < n; s++) {
-        const float *xs = x + (size_t)s * ly->in;
-        const int *idx = w->nz + (size_t)s * p->nzs;
-        float *ys = y + (size_t)s * ly->outp;
-        int cb = 0;
-        for (int ci = 3; ci >= 0; ci--)
-            for (; nb - cb >= (1 << ci); cb += 1 << ci)
-                k->sparse[ci](xs, idx, w->nnz[s], ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L,
-                              ys + (size_t)cb * L, ly->kact, ly->alpha);
-    }
+    int cb = 0;
+    for (int ci = 3; ci >= 0; ci--)
+        for (; nb - cb >= (1 << ci); cb += 1 << ci)
+            for (int s = 0; s < n; s++)
+                k->sparse[ci](x + (size_t)s * ly->in, w->nz + (size_t)s * p->nzs, w->nnz[s], ly->wt + (size_t)cb * L,
+                              ly->outp, ly->b + (size_t)cb * L, y + (size_t)s * ly->outp + (size_t)cb * L, ly->kact,
+                              ly->alpha);
 }
 
 static void layer_run(const cpu_plan *p, const cpu_scratch *w, const cpu_layer *ly, const float *x, size_t xs, int n,
@@ -840,11 +899,15 @@ static void chunk_run(const cpu_plan *p, cpu_scratch *w, const float *x, int n, 
     for (int h = 0; h < a->n_heads; h++) {
         const nn_head *hd = &a->head[h];
         const cpu_layer *last = &p->layer[hd->first + hd->count - 1];
-        const float *o = layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse);
+        float *o = (float *)layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse); /* w's scratch */
         float *yh = y[h] + (size_t)s0 * last->out;
+        int done = 1;
+        if (last->act == NN_ACT_SOFTMAX) p->k->softmax_rows(o, n, last->out, (size_t)last->outp);
+        else if (last->act == NN_ACT_SIGMOID) p->k->sigmoid_rows(o, n, last->out, (size_t)last->outp);
+        else done = 0;
         for (int s = 0; s < n; s++)
             memcpy(yh + (size_t)s * last->out, o + (size_t)s * last->outp, sizeof(float) * last->out);
-        nn_act_rows(last->act, last->alpha, yh, n, last->out);
+        if (!done) nn_act_rows(last->act, last->alpha, yh, n, last->out);
     }
 }
 
