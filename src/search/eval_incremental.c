@@ -21,6 +21,8 @@ enum { INCR_MAX_SLOTS = 1 << 16, INCR_ALIGN = 16 /* floats */ };
 typedef void (*accum_fn)(float *acc, float *h, const float *base, const float *wc, int outp, const int16_t *idx,
                          const float *coef, int k);
 typedef void (*relu_fn)(float *h, const float *acc, int width);
+/* y[o] = bias[o] + sum_i w[o][i] x[i] for o < out (w row-major [out][in]). */
+typedef void (*dense_fn)(float *y, const float *x, const float *w, const float *bias, int in, int out);
 /* Bit masks over the ENC_PAD inputs: ne bit i = x[i] != old[i] (0 when old is NULL), nz bit i = x[i] != 0. */
 typedef void (*scan_fn)(const float *x, const float *old, uint64_t ne[2], uint64_t nz[2]);
 enum { ENC_PAD = 88 }; /* a position's inputs in an entry: RPS_INPUT_SIZE padded to 11 blocks of 8 (zeros) */
@@ -32,7 +34,14 @@ typedef struct {
     float alpha;
     float *wc, *bias;       /* [n_feat][outp], [outp] */
     size_t acc_off;         /* floats from the start of a ring entry */
-    cpu_plan *rest;         /* the layers after it; NULL: it is a head's last layer */
+    cpu_plan *rest;         /* the layers after it on the native-cpu kernels; NULL: a loop (n_loop) or none */
+    int n_loop;             /* a small rest as a loop over its layers (row-major W, dot products): layer count */
+    const float *lw[NN_MAX_LAYERS], *lb[NN_MAX_LAYERS]; /* views into loop_params */
+    int lin[NN_MAX_LAYERS], lout[NN_MAX_LAYERS];
+    nn_act lact[NN_MAX_LAYERS];
+    float lalpha[NN_MAX_LAYERS];
+    float *loop_params, *tmp; /* the loop's weights and biases; 2 x its widest layer of scratch */
+    int loop_width;
     int head[NN_MAX_HEADS]; /* the network's head index of rest's output k (or of this layer's output) */
     int n_out;
     float *h;               /* [max_batch][width]: act(accumulator), rest's input */
@@ -64,6 +73,7 @@ struct eval_incr {
     int lanes;
     accum_fn accum;
     relu_fn relu;
+    dense_fn dense;
     size_t entry_floats;
     float *ring;
     uint32_t *held;  /* held[slot]: the id whose entry the slot holds (0: none) */
@@ -105,6 +115,24 @@ struct eval_incr {
     for (; j + 8 * (L) <= outp; j += 8 * (L)) ACCUM_BLOCK(V, VI, L, 8);                                            \
     if (j < outp) ACCUM_BLOCK(V, VI, L, 4);
 
+/* One dot product per output, two vector partial sums, then the lanes and the tail. */
+#define DENSE_BODY(V, L)                                                                                           \
+    for (int o = 0; o < out; o++) {                                                                                \
+        const float *wr = w + (size_t)o * (size_t)in;                                                              \
+        V s0 = {0}, s1 = {0}, a, b, c, d;                                                                          \
+        int i = 0;                                                                                                 \
+        for (; i + 2 * (L) <= in; i += 2 * (L)) {                                                                  \
+            LDV(a, x + i), LDV(b, wr + i), LDV(c, x + i + (L)), LDV(d, wr + i + (L));                              \
+            s0 += a * b, s1 += c * d;                                                                              \
+        }                                                                                                          \
+        for (; i + (L) <= in; i += (L)) LDV(a, x + i), LDV(b, wr + i), s0 += a * b;                                \
+        s0 += s1;                                                                                                  \
+        float r = bias[o];                                                                                         \
+        for (int l = 0; l < (L); l++) r += s0[l];                                                                  \
+        for (; i < in; i++) r += x[i] * wr[i];                                                                     \
+        y[o] = r;                                                                                                  \
+    }
+
 /* h[0..width) = max(acc, 0): whole vectors, then the tail. */
 #define RELU_BODY(V, VI, L)                                                                                          \
     int j = 0;                                                                                                     \
@@ -128,6 +156,10 @@ accum_v4(float *acc, float *h, const float *base, const float *wc, int outp, con
          int k) {
     ACCUM_BODY(v16f, v16i, 16)
 }
+__attribute__((target("arch=x86-64-v4"), optimize("fp-contract=fast"))) static void
+dense_v4(float *y, const float *x, const float *w, const float *bias, int in, int out) {
+    DENSE_BODY(v16f, 16)
+}
 __attribute__((target("arch=x86-64-v4"))) static void relu_v4(float *h, const float *acc, int width) {
     RELU_BODY(v16f, v16i, 16)
 }
@@ -135,6 +167,10 @@ __attribute__((target("arch=x86-64-v3"), optimize("fp-contract=fast"))) static v
 accum_v3(float *acc, float *h, const float *base, const float *wc, int outp, const int16_t *idx, const float *coef,
          int k) {
     ACCUM_BODY(v8f, v8i, 8)
+}
+__attribute__((target("arch=x86-64-v3"), optimize("fp-contract=fast"))) static void
+dense_v3(float *y, const float *x, const float *w, const float *bias, int in, int out) {
+    DENSE_BODY(v8f, 8)
 }
 __attribute__((target("arch=x86-64-v3"))) static void relu_v3(float *h, const float *acc, int width) {
     RELU_BODY(v8f, v8i, 8)
@@ -145,6 +181,9 @@ static void accum_base(float *acc, float *h, const float *base, const float *wc,
     ACCUM_BODY(v4f, v4i, 4)
 }
 static void relu_base(float *h, const float *acc, int width) { RELU_BODY(v4f, v4i, 4) }
+static void dense_base(float *y, const float *x, const float *w, const float *bias, int in, int out) {
+    DENSE_BODY(v4f, 4)
+}
 
 static void scan_base(const float *x, const float *old, uint64_t ne[2], uint64_t nz[2]) {
     ne[0] = ne[1] = nz[0] = nz[1] = 0;
@@ -171,14 +210,15 @@ __attribute__((target("arch=x86-64-v3"))) static void scan_v3(const float *x, co
 }
 #endif
 
-/* The kernels for a vector width (cpu_plan_lanes of the rest plans: the same kernel set as the native-cpu backend). */
+/* The kernels for a vector width (cpu_plan_lanes: the same kernel set as the native-cpu backend). */
 static void kernels_for(eval_incr *e) {
     e->accum = accum_base;
     e->relu = relu_base;
     e->scan = scan_base;
+    e->dense = dense_base;
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-    if (e->lanes == 16) e->accum = accum_v4, e->relu = relu_v4, e->scan = scan_v3;
-    if (e->lanes == 8) e->accum = accum_v3, e->relu = relu_v3, e->scan = scan_v3;
+    if (e->lanes == 16) e->accum = accum_v4, e->relu = relu_v4, e->scan = scan_v3, e->dense = dense_v4;
+    if (e->lanes == 8) e->accum = accum_v3, e->relu = relu_v3, e->scan = scan_v3, e->dense = dense_v3;
 #endif
 }
 
@@ -231,6 +271,43 @@ static nrps_status rest_plan(const nn_net *src, int from, int n_layers, int trun
     return st;
 }
 
+/* A one-head rest of at most LOOP_MAX_MACS multiply-adds runs as a loop over its layers (measured: for the default
+ * 81-128-9 / 81-64-1 pair the plan's per-call work costs more than the two small layers themselves). */
+enum { LOOP_MAX_MACS = 4096 };
+
+/* The loop over layers [from, from + count) of src: weights copied, scratch for two rows of the widest layer. */
+static nrps_status rest_loop(branch *b, const nn_net *src, int from, int count) {
+    size_t floats = 0;
+    int widest = 1;
+    for (int k = 0; k < count; k++) {
+        b->lin[k] = nn_layer_in(&src->arch, from + k);
+        b->lout[k] = src->arch.layer[from + k].out;
+        b->lact[k] = src->arch.layer[from + k].act;
+        b->lalpha[k] = src->arch.layer[from + k].alpha;
+        floats += (size_t)b->lout[k] * ((size_t)b->lin[k] + 1);
+        if (b->lout[k] > widest) widest = b->lout[k];
+    }
+    b->loop_params = malloc(floats * sizeof(float));
+    b->tmp = malloc(2 * (size_t)widest * sizeof(float));
+    if (!b->loop_params || !b->tmp) return NRPS_ERR_NOMEM;
+    float *p = b->loop_params;
+    for (int k = 0; k < count; k++) {
+        size_t nw = (size_t)b->lout[k] * (size_t)b->lin[k];
+        memcpy(p, src->w[from + k], nw * sizeof(float));
+        memcpy(p + nw, src->b[from + k], (size_t)b->lout[k] * sizeof(float));
+        b->lw[k] = p, b->lb[k] = p + nw, p += nw + (size_t)b->lout[k];
+    }
+    b->n_loop = count;
+    b->loop_width = widest;
+    return NRPS_OK;
+}
+
+static long rest_macs(const nn_net *n, int from, int count) {
+    long macs = 0;
+    for (int k = 0; k < count; k++) macs += (long)nn_layer_in(&n->arch, from + k) * n->arch.layer[from + k].out;
+    return macs;
+}
+
 /* Branch over layer l of n (outputs padded to `block` floats): feature columns summed in double, the bias, h. */
 static nrps_status branch_weights(eval_incr *e, branch *b, const nn_net *n, int l, int block, int max_batch) {
     const nn_layer_spec *ls = &n->arch.layer[l];
@@ -241,8 +318,9 @@ static nrps_status branch_weights(eval_incr *e, branch *b, const nn_net *n, int 
     b->alpha = ls->alpha;
     b->wc = calloc((size_t)e->n_feat * (size_t)b->outp, sizeof(float));
     b->bias = calloc((size_t)b->outp, sizeof(float));
-    b->h = b->rest ? calloc((size_t)max_batch * (size_t)b->width, sizeof(float)) : NULL;
-    if (!b->wc || !b->bias || (b->rest && !b->h)) return NRPS_ERR_NOMEM;
+    int has_rest = b->rest || b->n_loop;
+    b->h = has_rest ? calloc((size_t)max_batch * (size_t)b->width, sizeof(float)) : NULL;
+    if (!b->wc || !b->bias || (has_rest && !b->h)) return NRPS_ERR_NOMEM;
     for (int j = 0; j < b->width; j++) {
         const float *row = n->w[l] + (size_t)j * (size_t)in;
         double sum[RPS_INPUT_SIZE] = {0};
@@ -272,7 +350,8 @@ static nrps_status inet_plans(inet *t, const nn_net *n, int max_batch) {
         if (hd.count < 2) continue;
         int first = hd.first + 1, count = hd.count - 1;
         hd.first = 0, hd.count = count;
-        st = rest_plan(n, first, count, 0, &hd, 1, max_batch, &t->br[h].rest);
+        if (rest_macs(n, first, count) <= LOOP_MAX_MACS) st = rest_loop(&t->br[h], n, first, count);
+        else st = rest_plan(n, first, count, 0, &hd, 1, max_batch, &t->br[h].rest);
     }
     return st;
 }
@@ -299,6 +378,8 @@ static void inet_free(inet *t) {
         free(t->br[k].bias);
         free(t->br[k].h);
         cpu_plan_destroy(t->br[k].rest);
+        free(t->br[k].loop_params);
+        free(t->br[k].tmp);
         free(t->y[k]);
     }
 }
@@ -386,16 +467,27 @@ static nrps_status evaluate(void *ctx, const rps_state *states, int n, float *po
     return evaluate_from(ctx, states, NULL, NULL, n, policy, value);
 }
 
-/* Plans first (they give the vector width), then the feature columns and the ring. */
+/* The vector width of the kernel set the native-cpu kernels pick here (CPU and NRPS_CPU_ISA / NRPS_NO_AVX512): asked
+ * of a plan for a 1-1 network, so that the one decision lives in cpu_kernels.c. */
+static nrps_status probe_lanes(int *lanes) {
+    nn_arch a = nn_arch_mlp(1, NULL, 0, NN_ACT_NONE, 0, 1, NN_ACT_NONE, NN_HEAD_OTHER);
+    nn_net n = {0};
+    cpu_plan *p = NULL;
+    nrps_status st = nn_init(&n, &a);
+    if (st == NRPS_OK) st = cpu_plan_create(&n, 1, &p);
+    if (st == NRPS_OK) *lanes = cpu_plan_lanes(p);
+    cpu_plan_destroy(p);
+    nn_free(&n);
+    return st;
+}
+
+/* Plans first, then the kernel set, the feature columns and the ring. */
 static nrps_status build(eval_incr *e, const eval_incr_nets *nets, int max_batch, int slots) {
     const nn_net *src[2] = {nets->policy, nets->value};
     nrps_status st = wire(e, nets);
     for (int t = 0; st == NRPS_OK && t < e->n_net; t++) st = inet_plans(&e->net[t], src[t], max_batch);
     if (st != NRPS_OK) return st;
-    e->lanes = 4;
-    for (int t = 0; t < e->n_net; t++)
-        for (int k = 0; k < e->net[t].n_branch; k++)
-            if (e->net[t].br[k].rest) e->lanes = cpu_plan_lanes(e->net[t].br[k].rest);
+    if ((st = probe_lanes(&e->lanes)) != NRPS_OK) return st;
     kernels_for(e);
     features_init(e);
     for (int t = 0; st == NRPS_OK && t < e->n_net; t++) st = inet_weights(e, &e->net[t], src[t], max_batch);
@@ -451,7 +543,7 @@ static void accumulate(eval_incr *e, int k, float *dst, const float *src, const 
         if (net->enc != k) continue;
         for (int r = 0; r < net->n_branch; r++) {
             branch *b = &net->br[r];
-            float *acc = dst + b->acc_off, *h = b->rest ? b->h + (size_t)i * (size_t)b->width : NULL;
+            float *acc = dst + b->acc_off, *h = b->h ? b->h + (size_t)i * (size_t)b->width : NULL;
             int fused = h && b->act == NN_ACT_RELU && b->width == b->outp;
             e->accum(acc, fused ? h : NULL, src ? src + b->acc_off : b->bias, b->wc, b->outp, idx, coef, cnt);
             if (!h) memcpy(net->y[b->head[0]] + (size_t)i * (size_t)b->width, acc, (size_t)b->width * sizeof(float));
@@ -491,6 +583,22 @@ static void eval_position(eval_incr *e, const rps_state *s, const float *src, fl
     }
 }
 
+/* Branch b's loop rest for row i: h row i through its layers into y's row i (before the head's final activation). */
+static void run_loop(const eval_incr *e, const branch *b, int i, float *y) {
+    const float *x = b->h + (size_t)i * (size_t)b->width;
+    for (int k = 0; k < b->n_loop; k++) {
+        int last = k == b->n_loop - 1;
+        float *out = last ? y + (size_t)i * (size_t)b->lout[k] : b->tmp + (size_t)(k & 1) * (size_t)b->loop_width;
+        e->dense(out, x, b->lw[k], b->lb[k], b->lin[k], b->lout[k]);
+        if (!last) {
+            if (b->lact[k] == NN_ACT_RELU) e->relu(out, out, b->lout[k]);
+            else if (b->lact[k] != NN_ACT_NONE)
+                for (int j = 0; j < b->lout[k]; j++) out[j] = (float)nn_act_elem(b->lact[k], b->lalpha[k], out[j]);
+        }
+        x = out;
+    }
+}
+
 /* The rest of every network over the batch, then each head's final activation where no plan applied it. */
 static nrps_status run_rest(eval_incr *e, int n) {
     for (int t = 0; t < e->n_net; t++) {
@@ -498,7 +606,10 @@ static nrps_status run_rest(eval_incr *e, int n) {
         for (int r = 0; r < net->n_branch; r++) {
             branch *b = &net->br[r];
             if (!b->rest) {
-                nn_act_rows(b->act, b->alpha, net->y[b->head[0]], n, b->width);
+                for (int i = 0; i < n && b->n_loop; i++) run_loop(e, b, i, net->y[b->head[0]]);
+                int last = b->n_loop - 1;
+                nn_act_rows(last < 0 ? b->act : b->lact[last], last < 0 ? b->alpha : b->lalpha[last], net->y[b->head[0]],
+                            n, last < 0 ? b->width : b->lout[last]);
                 continue;
             }
             float *y[NN_MAX_HEADS];
