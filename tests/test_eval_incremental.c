@@ -8,6 +8,7 @@
  * `test_eval_incremental --bench [playouts [full|incremental|both [pv|net]]]`: playouts/s of MCTS (batch 1, fresh tree per move) with the default
  * networks on eval_net (native-cpu) and on the incremental evaluator, and the evaluator's share. */
 #include <string.h>
+#include <time.h>
 
 #include "backend/backend.h"
 #include "check.h"
@@ -545,6 +546,81 @@ static void bench_one(const char *what, const mcts_evaluator *inner, int playout
     mcts_destroy(m);
 }
 
+/* Records what search asks: every leaf state and the index of its parent's evaluation in the record (-1: none). */
+enum { REC_MAX = 4096 };
+typedef struct {
+    const mcts_evaluator *inner;
+    rps_state s[REC_MAX];
+    int parent[REC_MAX], n;
+    uint32_t id[REC_MAX];
+} recorder;
+static nrps_status rec_from(void *ctx, const rps_state *s, const uint32_t *f, uint32_t *ids, int n, float *p,
+                            float *v) {
+    recorder *r = ctx;
+    nrps_status st = r->inner->evaluate_from(r->inner->ctx, s, f, ids, n, p, v);
+    for (int i = 0; i < n && r->n < REC_MAX; i++, r->n++) {
+        r->s[r->n] = s[i];
+        r->id[r->n] = ids[i];
+        r->parent[r->n] = -1;
+        for (int k = r->n - 1; k >= 0 && f[i]; k--)
+            if (r->id[k] == f[i]) {
+                r->parent[r->n] = k;
+                break;
+            }
+    }
+    return st;
+}
+static nrps_status rec_plain(void *ctx, const rps_state *s, int n, float *p, float *v) {
+    recorder *r = ctx;
+    return r->inner->evaluate(r->inner->ctx, s, n, p, v);
+}
+
+static double thread_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/* The evaluators alone on the leaves of one self-play game's searches (each from its parent's evaluation, as in
+ * search): the best of 30 passes, thread CPU time. */
+static void bench_evals(const mcts_evaluator *full, const mcts_evaluator *inc) {
+    static recorder r;
+    r.inner = inc;
+    r.n = 0;
+    mcts_evaluator ev = {.ctx = &r, .evaluate = rec_plain, .evaluate_from = rec_from, .max_batch = 1};
+    mcts_config mc = mcts_config_default();
+    mcts *m = mcts_create(&mc);
+    rps_config cfg = rps_config_standard();
+    nrps_rng rng;
+    nrps_rng_seed(&rng, 1);
+    rps_state s;
+    rps_state_deal(&s, &cfg, &rng);
+    while (m && !rps_state_is_over(&s) && r.n < REC_MAX - 256) {
+        mcts_result res;
+        mcts_reset(m);
+        if (mcts_search_run(m, &s, &ev, &rng, &res) != NRPS_OK) break;
+        rps_state_apply(&s, res.move);
+    }
+    mcts_destroy(m);
+    static uint32_t ids[REC_MAX];
+    float p[RPS_POLICY_SIZE], v;
+    double best_full = 1e30, best_inc = 1e30;
+    for (int pass = 0; pass < 30; pass++) {
+        double t0 = thread_ns();
+        for (int i = 0; i < r.n; i++) full->evaluate(full->ctx, &r.s[i], 1, p, &v);
+        double t1 = thread_ns();
+        for (int i = 0; i < r.n; i++) {
+            uint32_t f = r.parent[i] >= 0 ? ids[r.parent[i]] : MCTS_EVAL_NONE;
+            inc->evaluate_from(inc->ctx, &r.s[i], &f, &ids[i], 1, p, &v);
+        }
+        double t2 = thread_ns();
+        if (t1 - t0 < best_full) best_full = t1 - t0;
+        if (t2 - t1 < best_inc) best_inc = t2 - t1;
+    }
+    printf("  evaluator alone over %d recorded leaves: full %.1f ns, incremental %.1f ns per evaluation\n", r.n,
+           best_full / r.n, best_inc / r.n);
+}
+
 /* which: "full", "incremental" or NULL (both); nets: "pv" (the pair), "net" (two-headed) or NULL (both). */
 static int bench(int playouts, const char *which, const char *sets) {
     defaults d;
@@ -569,6 +645,7 @@ static int bench(int playouts, const char *which, const char *sets) {
                 bench_one(two ? "net, eval=incremental" : "policy+value, eval=incremental", eval_incr_evaluator(inc),
                           playouts, games);
         }
+        bench_evals(eval_net_evaluator(full), eval_incr_evaluator(inc));
         eval_incr_stats st = eval_incr_get_stats(inc);
         printf("  %s; %lld evals: %lld deltas, %lld refreshes (%lld without a parent), %.1f columns per eval\n",
                eval_incr_describe(inc), st.evals, st.deltas, st.refreshes, st.no_parent,

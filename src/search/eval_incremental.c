@@ -23,8 +23,10 @@ typedef void (*accum_fn)(float *acc, float *h, const float *base, const float *w
 typedef void (*relu_fn)(float *h, const float *acc, int width);
 /* y[o] = bias[o] + sum_i w[o][i] x[i] for o < out (w row-major [out][in]). */
 typedef void (*dense_fn)(float *y, const float *x, const float *w, const float *bias, int in, int out);
-/* Bit masks over the ENC_PAD inputs: ne bit i = x[i] != old[i] (0 when old is NULL), nz bit i = x[i] != 0. */
-typedef void (*scan_fn)(const float *x, const float *old, uint64_t ne[2], uint64_t nz[2]);
+/* Bit masks over the ENC_PAD inputs, kept only where rep has a bit: ne bit i = x[i] != old[i] (0 when old is NULL),
+ * nz bit i = x[i] != 0; their bit counts in *n_ne and *n_nz. Also copies x to save (which must not be old). */
+typedef void (*scan_fn)(const float *x, const float *old, float *save, const uint64_t rep[2], uint64_t ne[2],
+                        uint64_t nz[2], int *n_ne, int *n_nz);
 enum { ENC_PAD = 88 }; /* a position's inputs in an entry: RPS_INPUT_SIZE padded to 11 blocks of 8 (zeros) */
 
 /* One layer that reads the network input, and what follows it. */
@@ -185,28 +187,40 @@ static void dense_base(float *y, const float *x, const float *w, const float *bi
     DENSE_BODY(v4f, 4)
 }
 
-static void scan_base(const float *x, const float *old, uint64_t ne[2], uint64_t nz[2]) {
+/* The masks' bits kept where rep has them, and their counts. */
+#define SCAN_FINISH                                                                                                \
+    for (int w = 0; w < 2; w++) ne[w] &= rep[w], nz[w] &= rep[w];                                                  \
+    *n_ne = __builtin_popcountll(ne[0]) + __builtin_popcountll(ne[1]);                                             \
+    *n_nz = __builtin_popcountll(nz[0]) + __builtin_popcountll(nz[1]);
+
+static void scan_base(const float *x, const float *old, float *save, const uint64_t rep[2], uint64_t ne[2],
+                      uint64_t nz[2], int *n_ne, int *n_nz) {
     ne[0] = ne[1] = nz[0] = nz[1] = 0;
+    memcpy(save, x, ENC_PAD * sizeof *x);
     for (int i = 0; i < ENC_PAD; i++) {
         nz[i >> 6] |= (uint64_t)(x[i] != 0) << (i & 63);
         if (old) ne[i >> 6] |= (uint64_t)(x[i] != old[i]) << (i & 63);
     }
+    SCAN_FINISH
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 /* 8 inputs per compare; movmskps gathers the lanes' signs into 8 bits. */
-__attribute__((target("arch=x86-64-v3"))) static void scan_v3(const float *x, const float *old, uint64_t ne[2],
-                                                             uint64_t nz[2]) {
+__attribute__((target("arch=x86-64-v3"))) static void scan_v3(const float *x, const float *old, float *save,
+                                                             const uint64_t rep[2], uint64_t ne[2], uint64_t nz[2],
+                                                             int *n_ne, int *n_nz) {
     ne[0] = ne[1] = nz[0] = nz[1] = 0;
     for (int b = 0; b < ENC_PAD / 8; b++) {
         v8f a, o;
         LDV(a, x + 8 * b);
+        STV(save + 8 * b, a);
         unsigned sh = 8u * (unsigned)(b & 7);
         nz[b >> 3] |= (uint64_t)(unsigned)__builtin_ia32_movmskps256((v8f)(a != (v8f){0})) << sh;
         if (!old) continue;
         LDV(o, old + 8 * b);
         ne[b >> 3] |= (uint64_t)(unsigned)__builtin_ia32_movmskps256((v8f)(a != o)) << sh;
     }
+    SCAN_FINISH
 }
 #endif
 
@@ -552,21 +566,19 @@ static void accumulate(eval_incr *e, int k, float *dst, const float *src, const 
     }
 }
 
-/* Position i (state s) into the entry dst, from the entry src when held (NULL otherwise). For each encoding the
+/* Position i (state s) into the entry dst, from the entry src (another entry) when held (NULL otherwise). For each encoding the
  * inputs that changed and the non-zero ones are found as bit masks (only each feature's representative input
  * counts); the shorter list is added (to src's accumulators or the biases). */
 static void eval_position(eval_incr *e, const rps_state *s, const float *src, float *dst, int i) {
     for (int k = 0; k < e->n_enc; k++) {
-        float *x = dst + (size_t)k * ENC_PAD, coef[RPS_INPUT_SIZE];
+        float coef[RPS_INPUT_SIZE], cur[ENC_PAD];
         int16_t idx[RPS_INPUT_SIZE];
         const float *old = src ? src + (size_t)k * ENC_PAD : NULL;
-        float cur[ENC_PAD] = {0};
         rps_state_encode_as(s, e->enc[k], cur);
+        for (int j = RPS_INPUT_SIZE; j < ENC_PAD; j++) cur[j] = 0;
         uint64_t ne[2], nz[2];
-        e->scan(cur, old, ne, nz);
-        nz[0] &= e->rep_bits[0], nz[1] &= e->rep_bits[1], ne[0] &= e->rep_bits[0], ne[1] &= e->rep_bits[1];
-        int nnz = __builtin_popcountll(nz[0]) + __builtin_popcountll(nz[1]);
-        int nch = __builtin_popcountll(ne[0]) + __builtin_popcountll(ne[1]);
+        int nch, nnz;
+        e->scan(cur, old, dst + (size_t)k * ENC_PAD, e->rep_bits, ne, nz, &nch, &nnz);
         int delta = old && nch < nnz, cnt = 0;
         for (int w = 0; w < 2; w++)
             for (uint64_t m = delta ? ne[w] : nz[w]; m; m &= m - 1) {
@@ -579,7 +591,6 @@ static void eval_position(eval_incr *e, const rps_state *s, const float *src, fl
         e->stats.no_parent += !old;
         e->stats.columns += cnt;
         accumulate(e, k, dst, delta ? src : NULL, idx, coef, cnt, i);
-        memcpy(x, cur, sizeof cur); /* after the accumulators: src may be dst */
     }
 }
 
@@ -631,9 +642,10 @@ static nrps_status evaluate_from(void *ctx, const rps_state *states, const uint3
     for (int i = 0; i < n; i++) {
         uint32_t id = e->next++;
         if (e->next == MCTS_EVAL_NONE) e->next = 1;
-        const float *src = from && is_held(e, from[i]) ? entry_of(e, from[i]) : NULL;
+        /* a parent in the very entry being rewritten (a ring's length ago) counts as not held */
+        const float *src = from && is_held(e, from[i]) && ((from[i] ^ id) & e->mask) ? entry_of(e, from[i]) : NULL;
         float *dst = entry_of(e, id);
-        e->held[id & e->mask] = MCTS_EVAL_NONE; /* being rewritten (src may be this very entry: read first) */
+        e->held[id & e->mask] = MCTS_EVAL_NONE;
         eval_position(e, &states[i], src, dst, i);
         e->held[id & e->mask] = id;
         if (ids) ids[i] = id;
