@@ -5,8 +5,9 @@
  * moves), tree reuse, a small ring (overwritten ids), the full-refresh threshold and its counters, the encoding's
  * tied side-to-move inputs, and the agent key eval=.
  *
- * `test_eval_incremental --bench [playouts [full|incremental|both [pv|net]]]`: playouts/s of MCTS (batch 1, fresh tree per move) with the default
- * networks on eval_net (native-cpu) and on the incremental evaluator, and the evaluator's share. */
+ * `test_eval_incremental --bench [playouts [full|incremental|both|none [pv|net]]]`: playouts/s of MCTS (batch 1,
+ * fresh tree per move) with the default networks on eval_net (native-cpu) and on the incremental evaluator, the
+ * evaluator's share, and the two evaluators alone on one game's recorded leaves. */
 #include <string.h>
 #include <time.h>
 
@@ -640,7 +641,8 @@ static int bench(int playouts, const char *which, const char *sets) {
         int games = 2000000 / (playouts * 9) + 1;
         for (int rep = 0; rep < 2; rep++) {
             if (!which || !strcmp(which, "full"))
-                bench_one(two ? "net, eval=full" : "policy+value, eval=full", eval_net_evaluator(full), playouts, games);
+                bench_one(two ? "net, eval=full" : "policy+value, eval=full", eval_net_evaluator(full), playouts,
+                          games);
             if (!which || !strcmp(which, "incremental"))
                 bench_one(two ? "net, eval=incremental" : "policy+value, eval=incremental", eval_incr_evaluator(inc),
                           playouts, games);
@@ -660,8 +662,9 @@ static int bench(int playouts, const char *which, const char *sets) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1 && !strcmp(argv[1], "--bench")) return bench(argc > 2 ? atoi(argv[2]) : 200, argc > 3 && strcmp(argv[3], "both") ? argv[3] : NULL,
-                                         argc > 4 ? argv[4] : NULL);
+    if (argc > 1 && !strcmp(argv[1], "--bench"))
+        return bench(argc > 2 ? atoi(argv[2]) : 200, argc > 3 && strcmp(argv[3], "both") ? argv[3] : NULL,
+                     argc > 4 ? argv[4] : NULL);
     RUN(test_tied_side_inputs);
     RUN(test_threshold);
     RUN(test_one_layer);

@@ -97,7 +97,8 @@ static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_
                     st = search_one(c, pm, vm, i, p->search_batches[bi], refi, moves + (size_t)(i + 1) * per,
                                     moves + (size_t)(refi + 1) * per);
             if (st == NRPS_OK && pass == 0 && incr && !c->r->interrupted)
-                st = search_incremental(c, pm, vm, refi, p->search_batches[bi], moves, moves + (size_t)(refi + 1) * per);
+                st = search_incremental(c, pm, vm, refi, p->search_batches[bi], moves,
+                                        moves + (size_t)(refi + 1) * per);
         }
     return st;
 }

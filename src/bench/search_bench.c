@@ -197,22 +197,23 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int 
         const bench_search_row *r = &rows[i];
         if (r->moves < 1) {
             if (r->interrupted)
-                fprintf(f, "%-12s %-12s %5d  (interrupted in the warm-up game: nothing measured)\n", bench_search_label(r),
-                        r->nets, r->batch);
+                fprintf(f, "%-12s %-12s %5d  (interrupted in the warm-up game: nothing measured)\n",
+                        bench_search_label(r), r->nets, r->batch);
             continue;
         }
         char same[64];
         if (r->same_games < 0) snprintf(same, sizeof same, "reference");
         else snprintf(same, sizeof same, "%ld/%ld as %s", r->same_games, r->games, r->reference);
         if (wide)
-            fprintf(f, "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
-                    bench_search_label(r), r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50, r->move_us.p90,
-                    r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch,
+            fprintf(f,
+                    "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
+                    bench_search_label(r), r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50,
+                    r->move_us.p90, r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch,
                     100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
         else
-            fprintf(f, "%-12s %-12s %5d %5ld %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", bench_search_label(r), r->nets, r->batch,
-                    r->games, r->moves, r->move_us.p50, r->move_us.p99, r->playouts_per_s, 100 * r->eval_share, same,
-                    r->interrupted ? " (interrupted)" : "");
+            fprintf(f, "%-12s %-12s %5d %5ld %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", bench_search_label(r), r->nets,
+                    r->batch, r->games, r->moves, r->move_us.p50, r->move_us.p99, r->playouts_per_s,
+                    100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
     }
     if (!wide) nrps_wrapf(f, width, 2, "  (times per move in us; eval%% = share of the search time in network calls; "
                                       "--wide or --json: mean, p90, max, evals/s, mean evaluation batch)");
@@ -225,7 +226,7 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int 
                 continue;
             double r = b->move_us.p50 / a->move_us.p50;
             nrps_wrapf(f, width, 6, "  %s, batch %d: %s searches %.2f times %s than %s (p50 per move %.1f us vs %.1f us)",
-                       a->nets, a->batch, bench_search_label(a), r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", bench_search_label(b),
-                       a->move_us.p50, b->move_us.p50);
+                       a->nets, a->batch, bench_search_label(a), r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower",
+                       bench_search_label(b), a->move_us.p50, b->move_us.p50);
         }
 }

@@ -3,9 +3,10 @@
  * Layout. A network is cut after its input layers: with a trunk, layer 0 is the one input layer and the rest of the
  * network (trunk - 1 layers and both heads) is one cpu_plan; without one (every one-head network, and two-headed
  * ones with trunk 0), each head's first layer reads the input and the head's other layers (if any) are a one-head
- * cpu_plan. Each input layer is a `branch`: its feature columns wc[feature][outp] (outp = its width rounded up to 4
- * vectors, zero padding), its bias, and its accumulator's place in a ring entry. A ring entry holds, per input
- * encoding in use, the position's feature values, then every branch's accumulator (pre-activation, outp floats). */
+ * cpu_plan, or a loop over them when they are few (rest_loop). Each input layer is a `branch`: its feature columns
+ * wc[feature][outp] (outp = its width rounded up to 4 vectors, zero padding), its bias, and its accumulator's place
+ * in a ring entry. A ring entry holds, per input encoding in use, the position's inputs (ENC_PAD floats), then every
+ * branch's accumulator (pre-activation, outp floats). */
 #include "search/eval_incremental.h"
 
 #include <stdio.h>
@@ -566,9 +567,9 @@ static void accumulate(eval_incr *e, int k, float *dst, const float *src, const 
     }
 }
 
-/* Position i (state s) into the entry dst, from the entry src (another entry) when held (NULL otherwise). For each encoding the
- * inputs that changed and the non-zero ones are found as bit masks (only each feature's representative input
- * counts); the shorter list is added (to src's accumulators or the biases). */
+/* Position i (state s) into the entry dst, from the entry src (another entry) when held (NULL otherwise). For
+ * each encoding the inputs that changed and the non-zero ones are found as bit masks (only each feature's
+ * representative input counts); the shorter list is added (to src's accumulators or the biases). */
 static void eval_position(eval_incr *e, const rps_state *s, const float *src, float *dst, int i) {
     for (int k = 0; k < e->n_enc; k++) {
         float coef[RPS_INPUT_SIZE], cur[ENC_PAD];
@@ -618,9 +619,10 @@ static nrps_status run_rest(eval_incr *e, int n) {
             branch *b = &net->br[r];
             if (!b->rest) {
                 for (int i = 0; i < n && b->n_loop; i++) run_loop(e, b, i, net->y[b->head[0]]);
-                int last = b->n_loop - 1;
-                nn_act_rows(last < 0 ? b->act : b->lact[last], last < 0 ? b->alpha : b->lalpha[last], net->y[b->head[0]],
-                            n, last < 0 ? b->width : b->lout[last]);
+                int last = b->n_loop - 1; /* the head's last layer: this one (-1) or the loop's */
+                nn_act act = last < 0 ? b->act : b->lact[last];
+                float alpha = last < 0 ? b->alpha : b->lalpha[last];
+                nn_act_rows(act, alpha, net->y[b->head[0]], n, last < 0 ? b->width : b->lout[last]);
                 continue;
             }
             float *y[NN_MAX_HEADS];

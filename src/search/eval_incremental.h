@@ -3,23 +3,28 @@
  * every layer that reads the network input, and builds a new position's from a related position's (in search: the
  * parent node's, which MCTS names through mcts_evaluator.evaluate_from) by adding (new - old) times the weight
  * columns of only the inputs that differ. The rest of each network (the activation of that layer, the remaining
- * layers, the heads) runs on the native-cpu kernels (src/backend/cpu_kernels.h: one plan per network minus its
- * input layers).
+ * layers, the heads) runs on the native-cpu kernel set (src/backend/cpu_kernels.h; see "The rest" below).
  *
  * Inputs as features: the 81 encoded floats (rps_state_encode_as, either encoding) are read as features, one per
  * input except the side-to-move slots, which every cell repeats (b+6 for Player1, b+7 for Player2): each of the two
  * is one feature whose weight column is the sum of its nine columns (summed once, in double). A move then changes
  * 2 side features, 3 for the placed card, 2 per captured cell and (hands encoding) 1 hand count, where the raw
- * inputs change by 18 more. The changed features are found by comparing the two positions' feature values (exact:
- * any two positions work; nothing is assumed about the move).
+ * inputs change by 16 more. The changed features are found by comparing the two positions' 81 inputs (vector
+ * compares, bit masks; exact: any two positions work, nothing is assumed about the move).
+ *
+ * The rest: a one-head rest of at most 4096 multiply-adds (the default pair's 128->9 and 64->1) runs as a loop
+ * over its layers (dot products in the native kernel set's vectors), anything larger on a cpu_plan (for the
+ * default two-headed net: its 128->128 trunk layer and both heads); the loop was measured faster for the small
+ * rests, where the plan's per-call work (density count, chunking) outweighs the arithmetic.
  *
  * Full refresh or delta, per position and encoding: a full first layer adds one column per non-zero feature (nnz),
  * a delta one per changed feature; the delta is taken when changed < nnz, otherwise (and when the related
  * position's accumulator is not held) the layer is computed in full. eval_incr_get_stats counts both.
  *
- * Storage: a ring of `slots` entries (feature values + accumulators), allocated at creation; evaluation ids are a
- * running count (never 0 = MCTS_EVAL_NONE), entry id % slots. An id is valid while its entry still holds it, so a
- * reused tree's nodes keep working and an overwritten or foreign id is a full refresh, never a stale read.
+ * Storage: a ring of `slots` entries (the position's inputs + accumulators), allocated at creation; evaluation ids
+ * are a running 32-bit count (never 0 = MCTS_EVAL_NONE), entry id % slots. An id is valid while its entry still
+ * holds it, so a reused tree's nodes keep working and an overwritten or foreign id is a full refresh, never a stale
+ * read (an id could only alias after 2^32 further evaluations: far beyond one game's tree).
  * Results equal nn_forward (the reference) to float rounding (tests/test_eval_incremental.c: abs 1e-5 + rel 1e-4);
  * the deltas along a path add at most one column per changed feature per ply.
  *
@@ -74,8 +79,8 @@ typedef struct {
 } eval_incr_stats;
 eval_incr_stats eval_incr_get_stats(const eval_incr *e);
 
-/* One line for reports: the networks' input layers and what runs the rest, e.g. "accumulators 128+64 over 65
- * features, rest on AVX-512 (x86-64-v4)". Owned by the evaluator. */
+/* One line for reports, owned by the evaluator: the accumulator widths, features, vector width and ring, e.g.
+ * "accumulators 128+64 over 65 features, 8-lane vectors, ring of 512". */
 const char *eval_incr_describe(const eval_incr *e);
 
 #endif
