@@ -61,8 +61,9 @@ eval_incr *eval_incr_create(const eval_incr_nets *nets, int max_batch, int slots
  * backend=native-cpu, got X"); models outside the network family are refused in one line naming the file. */
 eval_incr *eval_incr_open(const eval_net_spec *spec, int max_batch, int slots);
 
-/* Ring entries that keep every node of a search with `playouts` playouts (and of the subtree a reused tree keeps)
- * valid: twice the evaluations of one search, capped at 65536. */
+/* Ring entries for searches of `playouts` playouts: twice one search's evaluations (capped at 65536), so that the
+ * nodes evaluated by this search and the previous one stay held; older nodes of a subtree kept over several moves
+ * may be overwritten (their children then take a full refresh: still exact). */
 int eval_incr_slots_for(int playouts);
 
 void eval_incr_destroy(eval_incr *e); /* accepts NULL */
