@@ -81,10 +81,12 @@ for r in rows:
     assert r["unstable"] == (r["median_halves_diff"] > 0.05)  # 30 iterations: enough for a verdict
     assert l["min"] <= l["p10"] <= l["p50"]
 assert {r["backend"] for r in rows} == {"ort-cpu", "native-cpu"}
-# inside-search rows: {native-cpu (reference), ort-cpu} x search batches {1, 16}, 10 games of 9 moves each
+# inside-search rows: {native-cpu (reference), native-cpu eval=incremental, ort-cpu} x search batches {1, 16}, 10
+# games of 9 moves each
 srch = d["search"]
-assert [(r["backend"], r["batch_size"]) for r in srch] == [("native-cpu", 1), ("ort-cpu", 1), ("native-cpu", 16),
-                                                           ("ort-cpu", 16)], srch
+assert [(r["backend"], r["eval"], r["batch_size"]) for r in srch] == [
+    (b, e, n) for n in (1, 16) for b, e in (("native-cpu", "full"), ("native-cpu", "incremental"), ("ort-cpu", "full"))
+], srch
 for r in srch:
     for k in ["playouts", "games", "moves", "move_latency_us", "playouts_per_s", "evals_per_s", "mean_eval_batch",
               "eval_time_share", "same_games_as_reference", "reference"]:
@@ -93,7 +95,7 @@ for r in srch:
     l = r["move_latency_us"]
     assert 0 < l["min"] <= l["p50"] <= l["p90"] <= l["p99"] <= l["max"]
     assert 1 <= r["mean_eval_batch"] <= r["batch_size"] and 0 < r["eval_time_share"] <= 1
-    if r["backend"] == "native-cpu":
+    if r["backend"] == "native-cpu" and r["eval"] == "full":
         assert r["same_games_as_reference"] is None
     else:
         assert r["reference"] == "native-cpu" and 0 <= r["same_games_as_reference"] <= 10

@@ -75,6 +75,19 @@ expect_fail "arena: unknown backend=" 2 "backend= expects one of native-ref, ort
 for be in native-ref ort-cpu; do
   expect_ok "arena on backend=$be" "4 games on 2 deals" -- arena --p1 "mcts-net:20,backend=$be" --p2 random --games 4 --seed 3
 done
+# eval=incremental (src/search/eval_incremental.h): plays the same arena as eval=full; other backends refused
+expect_ok "arena with eval=incremental" '"games":4,"deals":2' -- arena --p1 "mcts-net:40,eval=incremental" --p2 random \
+  --games 4 --seed 3 --json --threads 1
+cp "$T/out" "$T/inc.json"
+run_cmd arena --p1 "mcts-net:40,eval=full" --p2 random --games 4 --seed 3 --json --threads 1
+"$PY" - "$T/inc.json" "$T/out" <<'P' && ok "eval=incremental: the same results as eval=full" || bad "eval=incremental vs full"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["a"]["wins"] == b["a"]["wins"] and a["a"]["draws"] == b["a"]["draws"], (a["a"], b["a"])
+P
+expect_fail "eval=incremental on another backend" 2 "eval=incremental needs backend=native-cpu, got 'ort-cpu'" -- \
+  arena --p1 "mcts-net:10,backend=ort-cpu,eval=incremental" --p2 random --games 2
+expect_fail "eval= value" 2 "eval= expects full or incremental, got 'fast'" -- arena --p1 "mcts-net:10,eval=fast" --p2 random
 expect_fail "train: unknown --backend" 2 "train: --backend expects one of native-ref" -- train --backend tpu
 expect_fail "info: unknown --backend" 2 "info: --backend expects one of native-ref" -- info models/rps_policy.onnx --backend x
 summary cli_search

@@ -1,5 +1,6 @@
 /* test_search_bench.c - the inside-search benchmark: counts and rates of a run on the native and ONNX Runtime
- * backends, batching through virtual loss, determinism of the workload, game comparison, argument checks. */
+ * backends and with the incremental evaluator, batching through virtual loss, determinism of the workload, game
+ * comparison, argument checks. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,6 +84,26 @@ static void test_native_run(void) {
     be_destroy(v);
 }
 
+/* eval "incremental" over the same networks: the same games as eval "full" on native-cpu, at batch 1 and 8. */
+static void test_incremental_run(void) {
+    be_backend *p, *v;
+    REQUIRE(make_pair("native-cpu", &p, &v));
+    const nn_net *pn = be_model_net(g_policy), *vn = be_model_net(g_value);
+    bench_search_row r;
+    rps_move m1[3 * RPS_MAX_PLIES], m2[3 * RPS_MAX_PLIES];
+    for (int batch = 1; batch <= 8; batch += 7) {
+        CHECK(bench_search_run(p, RPS_ENC_HANDS, v, RPS_ENC_HANDS, 60, batch, 3, 5, m1, &r) == NRPS_OK);
+        CHECK(!strcmp(r.eval, "full") && !strcmp(bench_search_label(&r), "native-cpu"));
+        CHECK(bench_search_run_incremental(pn, RPS_ENC_HANDS, vn, RPS_ENC_HANDS, 60, batch, 3, 5, m2, &r) == NRPS_OK);
+        check_row(&r, 3, 60, batch);
+        CHECK(!strcmp(r.backend, "native-cpu") && !strcmp(r.eval, "incremental"));
+        CHECK(!strcmp(bench_search_label(&r), "native-incr"));
+        CHECK(bench_search_same_games(m1, m2, 3) == 3);
+    }
+    be_destroy(p);
+    be_destroy(v);
+}
+
 static void test_ort_run(void) {
     be_backend *p, *v;
     REQUIRE(make_pair("ort-cpu", &p, &v));
@@ -110,6 +131,7 @@ int main(void) {
         return 1;
     }
     RUN(test_native_run);
+    RUN(test_incremental_run);
     RUN(test_ort_run);
     RUN(test_same_games);
     be_model_free(g_policy);

@@ -532,6 +532,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         if (r->moves < 1) continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "backend", r->backend);
+        cJSON_AddStringToObject(o, "eval", r->eval);
         cJSON_AddStringToObject(o, "nets", r->nets);
         cJSON_AddNumberToObject(o, "playouts", r->playouts);
         cJSON_AddNumberToObject(o, "batch_size", r->batch);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench/run_impl.h"
+#include "bench/search_bench.h"
 #include "search/eval_net.h"
 
 /* The network sets the search runs with: the first one-head policy model with the first one-head value model, then
@@ -57,19 +58,48 @@ static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int 
     return NRPS_OK;
 }
 
-/* The search section for one network set: every backend that has both, the reference backend first. */
+/* The eval=incremental row (src/search/eval_incremental.h) right after the native-cpu reference row at that batch:
+ * the same games, compared with the reference's moves (ref_moves). */
+static nrps_status search_incremental(run_ctx *c, int pm, int vm, int refi, int batch, rps_move *moves,
+                                      const rps_move *ref_moves) {
+    const bench_plan *p = c->p;
+    bench_progress(c, "search: %-12s%s batch %-5d", "native-incr", "", batch);
+    bench_search_row *sr = &c->r->srows[c->r->n_srows];
+    nrps_status st = bench_search_run_incremental(c->m[pm].net, c->m[pm].enc, c->m[vm].net, c->m[vm].enc,
+                                                  p->search_playouts, batch, p->search_games, p->seed, moves, sr);
+    snprintf(sr->nets, sizeof sr->nets, "%s", pm == vm ? c->r->env.models[pm].label : "policy+value");
+    if (st != NRPS_OK) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s", nrps_last_error());
+        nrps_set_error("search benchmark (native-cpu, eval=incremental): %s", msg);
+        return st;
+    }
+    sr->same_games = bench_search_same_games(ref_moves, moves, (int)sr->games);
+    snprintf(sr->reference, sizeof sr->reference, "%s", p->backends[refi]);
+    c->r->n_srows++;
+    if (sr->interrupted) c->r->interrupted = 1;
+    return NRPS_OK;
+}
+
+/* The search section for one network set: every backend that has both, the reference backend first, then (when
+ * the reference is native-cpu) the incremental evaluator on its kernels; moves[0 .. per) holds that row's games. */
 static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_t per) {
     const bench_plan *p = c->p;
     int refi = -1; /* reference backend: native-cpu when present, else the first that has both networks */
     for (int i = 0; i < p->n_backends; i++)
         if (c->m[pm].bk[i] && c->m[vm].bk[i] && (refi < 0 || !strcmp(p->backends[i], "native-cpu"))) refi = i;
+    int incr = refi >= 0 && !strcmp(p->backends[refi], "native-cpu") && c->m[pm].net && c->m[vm].net;
     nrps_status st = NRPS_OK;
     for (int bi = 0; st == NRPS_OK && bi < p->n_search_batches && !c->r->interrupted; bi++)
-        for (int pass = 0; st == NRPS_OK && pass < 2 && !c->r->interrupted; pass++)
+        for (int pass = 0; st == NRPS_OK && pass < 2 && !c->r->interrupted; pass++) {
             for (int i = 0; st == NRPS_OK && i < p->n_backends && !c->r->interrupted; i++)
                 if (c->m[pm].bk[i] && c->m[vm].bk[i] && (pass == 0) == (i == refi))
                     st = search_one(c, pm, vm, i, p->search_batches[bi], refi, moves + (size_t)(i + 1) * per,
                                     moves + (size_t)(refi + 1) * per);
+            if (st == NRPS_OK && pass == 0 && incr && !c->r->interrupted)
+                st = search_incremental(c, pm, vm, refi, p->search_batches[bi], moves,
+                                        moves + (size_t)(refi + 1) * per);
+        }
     return st;
 }
 
@@ -87,7 +117,7 @@ nrps_status bench_run_search(run_ctx *c) {
     }
     size_t per = (size_t)p->search_games * RPS_MAX_PLIES;
     rps_move *moves = calloc((size_t)(p->n_backends + 1) * per, sizeof *moves);
-    c->r->srows = calloc((size_t)sets * p->n_backends * p->n_search_batches, sizeof *c->r->srows);
+    c->r->srows = calloc((size_t)sets * (p->n_backends + 1) * p->n_search_batches, sizeof *c->r->srows);
     if (!moves || !c->r->srows) {
         free(moves);
         nrps_set_error("out of memory for the search benchmark");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/eval_incremental.h"
 #include "search/eval_net.h"
 #include "search/mcts.h"
 
@@ -18,6 +19,15 @@ static nrps_status timed_evaluate(void *ctx, const rps_state *states, int n, flo
     timed_eval *t = ctx;
     uint64_t t0 = nrps_now_ns();
     nrps_status st = t->inner->evaluate(t->inner->ctx, states, n, policy, value);
+    t->ns += nrps_now_ns() - t0;
+    return st;
+}
+
+static nrps_status timed_evaluate_from(void *ctx, const rps_state *states, const uint32_t *from, uint32_t *ids, int n,
+                                       float *policy, float *value) {
+    timed_eval *t = ctx;
+    uint64_t t0 = nrps_now_ns();
+    nrps_status st = t->inner->evaluate_from(t->inner->ctx, states, from, ids, n, policy, value);
     t->ns += nrps_now_ns() - t0;
     return st;
 }
@@ -50,31 +60,23 @@ static nrps_status play_game(mcts *m, const mcts_evaluator *ev, uint64_t deal_se
     return NRPS_OK;
 }
 
-nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
-                             int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row) {
-    memset(row, 0, sizeof *row);
-    snprintf(row->backend, sizeof row->backend, "%s", be_name(policy));
-    row->playouts = playouts;
-    row->batch = batch;
-    row->same_games = -1;
-    if (games < 1 || playouts < 1 || batch < 1 || batch > be_max_batch(policy) || batch > be_max_batch(value)) {
-        nrps_set_error("search benchmark: need games >= 1, playouts >= 1 and 1 <= batch <= the backends' max batch");
-        return NRPS_ERR_ARG;
-    }
+/* The row's games with evaluator inner (row->backend, playouts, batch and eval already set). */
+static nrps_status search_games(const mcts_evaluator *inner, int games, uint64_t seed, rps_move *moves_out,
+                                bench_search_row *row) {
     mcts_config mc = mcts_config_default();
-    mc.playouts = playouts;
-    mc.batch = batch;
-    eval_net *en = eval_net_create(policy, penc, value, venc, batch);
-    mcts *m = en ? mcts_create(&mc) : NULL;
+    mc.playouts = row->playouts;
+    mc.batch = row->batch;
+    mcts *m = mcts_create(&mc);
     double *lat = malloc((size_t)games * RPS_MAX_PLIES * sizeof *lat);
     rps_move warm_moves[RPS_MAX_PLIES];
     nrps_status st = NRPS_ERR_NOMEM;
-    if (!en || !m || !lat) {
-        if (en && m) nrps_set_error("search benchmark: out of memory");
+    if (!m || !lat) {
+        if (m) nrps_set_error("search benchmark: out of memory");
         goto cleanup;
     }
-    timed_eval te = {.inner = eval_net_evaluator(en)};
-    mcts_evaluator ev = {.ctx = &te, .evaluate = timed_evaluate, .max_batch = batch, .name = "timed net"};
+    timed_eval te = {.inner = inner};
+    mcts_evaluator ev = {.ctx = &te, .evaluate = timed_evaluate, .evaluate_from = inner->evaluate_from ?
+                         timed_evaluate_from : NULL, .max_batch = row->batch, .name = "timed net"};
     long calls = 0, states = 0, pl = 0, nlat = 0;
     /* warm-up: one whole game on another deal, not measured */
     st = play_game(m, &ev, seed ^ 0x5eed5eedULL, NULL, &nlat, warm_moves, &calls, &states, &pl);
@@ -116,7 +118,48 @@ nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *
 cleanup:
     free(lat);
     mcts_destroy(m);
+    return st;
+}
+
+/* Row fields every run sets; NRPS_ERR_ARG when the sizes are out of range. */
+static nrps_status row_init(bench_search_row *row, const char *backend, const char *eval, int playouts, int batch,
+                            int games) {
+    memset(row, 0, sizeof *row);
+    snprintf(row->backend, sizeof row->backend, "%s", backend);
+    snprintf(row->eval, sizeof row->eval, "%s", eval);
+    row->playouts = playouts;
+    row->batch = batch;
+    row->same_games = -1;
+    if (games >= 1 && playouts >= 1 && batch >= 1 && batch <= 65536) return NRPS_OK;
+    nrps_set_error("search benchmark: need games >= 1, playouts >= 1 and 1 <= batch <= the backends' max batch");
+    return NRPS_ERR_ARG;
+}
+
+nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
+                             int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row) {
+    nrps_status st = row_init(row, be_name(policy), "full", playouts, batch, games);
+    if (st != NRPS_OK) return st;
+    if (batch > be_max_batch(policy) || batch > be_max_batch(value)) {
+        nrps_set_error("search benchmark: need games >= 1, playouts >= 1 and 1 <= batch <= the backends' max batch");
+        return NRPS_ERR_ARG;
+    }
+    eval_net *en = eval_net_create(policy, penc, value, venc, batch);
+    if (!en) return NRPS_ERR_NOMEM;
+    st = search_games(eval_net_evaluator(en), games, seed, moves_out, row);
     eval_net_destroy(en);
+    return st;
+}
+
+nrps_status bench_search_run_incremental(const nn_net *policy, rps_encoding penc, const nn_net *value,
+                                         rps_encoding venc, int playouts, int batch, int games, uint64_t seed,
+                                         rps_move *moves_out, bench_search_row *row) {
+    nrps_status st = row_init(row, "native-cpu", "incremental", playouts, batch, games);
+    if (st != NRPS_OK) return st;
+    eval_incr_nets nets = {.policy = policy, .value = value, .penc = penc, .venc = venc};
+    eval_incr *ei = eval_incr_create(&nets, batch, eval_incr_slots_for(playouts));
+    if (!ei) return NRPS_ERR_ARG;
+    st = search_games(eval_incr_evaluator(ei), games, seed, moves_out, row);
+    eval_incr_destroy(ei);
     return st;
 }
 
@@ -131,6 +174,10 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games) {
         same += eq;
     }
     return same;
+}
+
+const char *bench_search_label(const bench_search_row *row) {
+    return strcmp(row->eval, "incremental") ? row->backend : "native-incr";
 }
 
 void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int wide) {
@@ -150,22 +197,23 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int 
         const bench_search_row *r = &rows[i];
         if (r->moves < 1) {
             if (r->interrupted)
-                fprintf(f, "%-12s %-12s %5d  (interrupted in the warm-up game: nothing measured)\n", r->backend,
-                        r->nets, r->batch);
+                fprintf(f, "%-12s %-12s %5d  (interrupted in the warm-up game: nothing measured)\n",
+                        bench_search_label(r), r->nets, r->batch);
             continue;
         }
         char same[64];
         if (r->same_games < 0) snprintf(same, sizeof same, "reference");
         else snprintf(same, sizeof same, "%ld/%ld as %s", r->same_games, r->games, r->reference);
         if (wide)
-            fprintf(f, "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
-                    r->backend, r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50, r->move_us.p90,
-                    r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch,
+            fprintf(f,
+                    "%-12s %-12s %5d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  %s%s\n",
+                    bench_search_label(r), r->nets, r->batch, r->games, r->moves, r->move_us.mean, r->move_us.p50,
+                    r->move_us.p90, r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s, r->mean_batch,
                     100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
         else
-            fprintf(f, "%-12s %-12s %5d %5ld %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", r->backend, r->nets, r->batch,
-                    r->games, r->moves, r->move_us.p50, r->move_us.p99, r->playouts_per_s, 100 * r->eval_share, same,
-                    r->interrupted ? " (interrupted)" : "");
+            fprintf(f, "%-12s %-12s %5d %5ld %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", bench_search_label(r), r->nets,
+                    r->batch, r->games, r->moves, r->move_us.p50, r->move_us.p99, r->playouts_per_s,
+                    100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
     }
     if (!wide) nrps_wrapf(f, width, 2, "  (times per move in us; eval%% = share of the search time in network calls; "
                                       "--wide or --json: mean, p90, max, evals/s, mean evaluation batch)");
@@ -178,7 +226,7 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int 
                 continue;
             double r = b->move_us.p50 / a->move_us.p50;
             nrps_wrapf(f, width, 6, "  %s, batch %d: %s searches %.2f times %s than %s (p50 per move %.1f us vs %.1f us)",
-                       a->nets, a->batch, a->backend, r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower", b->backend,
-                       a->move_us.p50, b->move_us.p50);
+                       a->nets, a->batch, bench_search_label(a), r >= 1 ? r : 1 / r, r >= 1 ? "faster" : "slower",
+                       bench_search_label(b), a->move_us.p50, b->move_us.p50);
         }
 }

@@ -12,7 +12,10 @@
 #include "game/game.h"
 
 typedef struct {
-    char backend[32];
+    char backend[32];     /* the backend the networks ran on (native-cpu for eval "incremental") */
+    char eval[16];        /* "full": every leaf's networks run whole on the backend; "incremental": the first layers
+                           * are built from the parent node's (src/search/eval_incremental.h), the rest on
+                           * native-cpu's kernels */
     char nets[40];        /* the networks searched with: "policy+value" (two files) or a two-headed model's label */
     int playouts;         /* MCTS simulations per move */
     int batch;            /* leaves per evaluator call (virtual loss) */
@@ -35,6 +38,15 @@ typedef struct {
  * Both backends must accept `batch` samples. Polls nrps_interrupted. */
 nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
                              int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row);
+
+/* The same games with the incremental evaluator (eval "incremental") over the networks (value may be policy for a
+ * two-headed one), which it copies; the row's backend is native-cpu (whose kernels it runs). */
+nrps_status bench_search_run_incremental(const nn_net *policy, rps_encoding penc, const nn_net *value,
+                                         rps_encoding venc, int playouts, int batch, int games, uint64_t seed,
+                                         rps_move *moves_out, bench_search_row *row);
+
+/* Text label of a row's backend column: the backend, or "native-incr" for eval "incremental". */
+const char *bench_search_label(const bench_search_row *row);
 
 /* Counts the games whose move lists are identical. */
 long bench_search_same_games(const rps_move *a, const rps_move *b, int games);

@@ -11,6 +11,7 @@
 #include "search/agent_solver.h"
 #include "search/bestresponse.h"
 #include "search/eval_basic.h"
+#include "search/eval_incremental.h"
 #include "search/eval_net.h"
 
 struct agent {
@@ -19,6 +20,7 @@ struct agent {
     mcts *search;
     eval_rollout *rollout;
     eval_net *net;       /* AGENT_MCTS_NET, AGENT_NET */
+    eval_incr *incr;     /* AGENT_MCTS_NET with eval=incremental (then net is NULL) */
     agent_solver *solver;
     rps_br *br;          /* AGENT_BESTRESPONSE */
     mcts_result last;
@@ -92,7 +94,7 @@ static nrps_status mcts_key_set(const char *text, const char *k, const char *v, 
     }
     return spec_error(text,
                       "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, policy, value, "
-                      "nets, net or backend): '",
+                      "nets, net, backend or eval): '",
                       k);
 }
 
@@ -146,11 +148,18 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
         *eq = 0;
         const char *k = kv, *v = eq + 1;
         int is_net_key = !strcmp(k, "policy") || !strcmp(k, "value") || !strcmp(k, "nets") || !strcmp(k, "net") ||
-                         !strcmp(k, "backend");
+                         !strcmp(k, "backend") || !strcmp(k, "eval");
         if (is_net_key) {
             if (out->kind == AGENT_MCTS) out->kind = AGENT_MCTS_NET;
             if (out->kind != AGENT_MCTS_NET && out->kind != AGENT_NET)
                 return spec_error(text, "only mcts, mcts-net and net take network files, got '", k);
+            if (!strcmp(k, "eval")) {
+                if (out->kind != AGENT_MCTS_NET) return spec_error(text, "only mcts-net takes eval=, got '", k);
+                if (strcmp(v, "full") && strcmp(v, "incremental"))
+                    return spec_error(text, "eval= expects full or incremental, got '", v);
+                out->incremental = !strcmp(v, "incremental");
+                continue;
+            }
             if (!strcmp(k, "backend")) {
                 if (!be_name_known(v) || strlen(v) >= sizeof out->backend) {
                     char names[256];
@@ -187,6 +196,8 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
     /* nets=DIR may resolve to DIR/rps_net.onnx (a two-headed run): that is one network too */
     if (((file_keys & 2) && (file_keys & 5)) || (out->net_path[0] && (file_keys & 1)))
         return spec_error(text, "net= (one two-headed file) excludes policy=, value= and nets=", NULL);
+    if (out->incremental && out->backend[0] && strcmp(out->backend, "native-cpu"))
+        return spec_error(text, "eval=incremental needs backend=native-cpu, got '", out->backend);
     if (is_mcts && mcts_config_check(&out->mcts) != NRPS_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
@@ -232,7 +243,11 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
         if (spec->net_path[0]) es.net_path = spec->net_path;
         else es.policy_path = spec->policy_path;
         if (!spec->net_path[0] && spec->kind == AGENT_MCTS_NET) es.value_path = spec->value_path;
-        if (!(a->net = eval_net_open(&es, spec->kind == AGENT_NET ? 1 : spec->mcts.batch))) goto fail;
+        if (spec->incremental) {
+            if (!(a->incr = eval_incr_open(&es, spec->mcts.batch, eval_incr_slots_for(spec->mcts.playouts)))) goto fail;
+        } else if (!(a->net = eval_net_open(&es, spec->kind == AGENT_NET ? 1 : spec->mcts.batch))) {
+            goto fail;
+        }
         if (spec->kind == AGENT_MCTS_NET && !(a->search = mcts_create(&spec->mcts))) goto fail;
         break;
     }
@@ -257,6 +272,7 @@ void agent_destroy(agent *a) {
     mcts_destroy(a->search);
     eval_rollout_destroy(a->rollout);
     eval_net_destroy(a->net);
+    eval_incr_destroy(a->incr);
     agent_solver_destroy(a->solver);
     rps_br_destroy(a->br);
     free(a);
@@ -348,7 +364,9 @@ nrps_status agent_select_move(agent *a, const rps_state *s, rps_move *out) {
     }
     case AGENT_MCTS:
     case AGENT_MCTS_NET: {
-        const mcts_evaluator *ev = a->rollout ? eval_rollout_evaluator(a->rollout) : eval_net_evaluator(a->net);
+        const mcts_evaluator *ev = a->rollout ? eval_rollout_evaluator(a->rollout)
+                                   : a->incr  ? eval_incr_evaluator(a->incr)
+                                              : eval_net_evaluator(a->net);
         nrps_status st = mcts_search_run(a->search, s, ev, &a->rng, &a->last);
         if (st != NRPS_OK) return st;
         a->have_last = 1;

@@ -17,6 +17,9 @@
  *   nets=DIR (both from DIR/rps_policy.onnx and DIR/rps_value.onnx), or net=FILE (one two-headed network with a
  *   policy and a value head; excludes the others); backend=NAME runs the networks on that backend (a registry
  *   name, src/backend/backend.h; default native-cpu). mcts with any of these keys becomes mcts-net.
+ *   eval=full|incremental (mcts-net): full (the default) runs each leaf's networks on the backend; incremental
+ *   builds each leaf's first layer from its parent node's (src/search/eval_incremental.h), on the native-cpu
+ *   kernels: it needs backend=native-cpu (the default) and networks of the layer-list family.
  *   Each network gets positions in the input encoding its ONNX metadata names (rps_encoding,
  *   game.h; board when absent, so the original project's models play as they were trained).
  *   Examples: "mcts:200", "mcts:400,cpuct=2,batch=8", "mcts-net:200,nets=runs/r1/models",
@@ -41,6 +44,7 @@ typedef struct {
     char value_path[512];   /* AGENT_MCTS_NET */
     char net_path[512];     /* AGENT_MCTS_NET, AGENT_NET: one two-headed file instead ("" = none) */
     char backend[32];       /* AGENT_MCTS_NET, AGENT_NET: registry name ("" = native-cpu) */
+    int incremental;        /* AGENT_MCTS_NET: eval=incremental */
 } agent_spec;
 
 /* Parses text. On error sets a one-line message "agent spec 'TEXT': <what was expected>" and returns

@@ -4,7 +4,12 @@
 #ifndef NRPS_EVALUATOR_H
 #define NRPS_EVALUATOR_H
 
+#include <stdint.h>
+
 #include "game/game.h"
+
+/* An evaluation id (see evaluate_from): 0 = none. */
+enum { MCTS_EVAL_NONE = 0 };
 
 typedef struct mcts_evaluator {
     void *ctx;
@@ -13,6 +18,14 @@ typedef struct mcts_evaluator {
      * value[i] = probability in [0,1] that the player to move in states[i] wins (draw = 0.5).
      * Must not allocate per call. Returns NRPS_OK or an error (search stops with it). */
     nrps_status (*evaluate)(void *ctx, const rps_state *states, int n, float *policy, float *value);
+    /* Optional (NULL: search calls evaluate). The same evaluation, given for each state the id of an evaluation this
+     * evaluator made earlier of a related position (from[i]: in search, the parent node's; MCTS_EVAL_NONE when there
+     * is none), from which it may build states[i]'s incrementally (an NNUE-style accumulator). Writes ids[i], the id
+     * of this evaluation (or MCTS_EVAL_NONE when it keeps none), for the caller to pass as `from` later. Results must
+     * not depend on `from` beyond float rounding: an id the evaluator no longer holds (overwritten, another search)
+     * or of an unrelated position is the evaluator's to detect, and a stale id is never read. */
+    nrps_status (*evaluate_from)(void *ctx, const rps_state *states, const uint32_t *from, uint32_t *ids, int n,
+                                 float *policy, float *value);
     int max_batch;    /* largest n the evaluator accepts (>= 1) */
     const char *name; /* for reports */
 } mcts_evaluator;

@@ -24,6 +24,9 @@ typedef struct {
 struct mcts {
     mcts_config cfg;
     mcts_node *pool, *spare; /* spare: target of subtree compaction */
+    /* eval_id[i]: the evaluator's id of node i's evaluation (evaluate_from; MCTS_EVAL_NONE when it has none),
+     * beside the pool so that the node stays 32 bytes; spare_id follows spare through compaction. */
+    uint32_t *eval_id, *spare_id;
     int cap, used;
     int have_root;
     rps_state root_state;
@@ -32,6 +35,7 @@ struct mcts {
     /* batch buffers */
     rps_state *states;
     float *policy, *value;
+    uint32_t *from, *ids; /* evaluate_from: the leaves' parents' ids in, their own out */
     int32_t *paths; /* batch x MCTS_MAX_DEPTH */
     int *path_len;
 };
@@ -91,13 +95,17 @@ mcts *mcts_create(const mcts_config *cfg) {
     m->cap = 1 + (cfg->playouts + 2) * MCTS_MAX_CHILDREN;
     m->pool = malloc((size_t)m->cap * sizeof *m->pool);
     m->spare = cfg->reuse_tree ? malloc((size_t)m->cap * sizeof *m->spare) : NULL;
+    m->eval_id = malloc((size_t)m->cap * sizeof *m->eval_id);
+    m->spare_id = cfg->reuse_tree ? malloc((size_t)m->cap * sizeof *m->spare_id) : NULL;
+    m->from = malloc((size_t)cfg->batch * sizeof *m->from);
+    m->ids = malloc((size_t)cfg->batch * sizeof *m->ids);
     m->states = malloc((size_t)cfg->batch * sizeof *m->states);
     m->policy = malloc((size_t)cfg->batch * RPS_POLICY_SIZE * sizeof *m->policy);
     m->value = malloc((size_t)cfg->batch * sizeof *m->value);
     m->paths = malloc((size_t)cfg->batch * MCTS_MAX_DEPTH * sizeof *m->paths);
     m->path_len = malloc((size_t)cfg->batch * sizeof *m->path_len);
-    if (!m->pool || (cfg->reuse_tree && !m->spare) || !m->states || !m->policy || !m->value || !m->paths ||
-        !m->path_len) {
+    if (!m->pool || (cfg->reuse_tree && (!m->spare || !m->spare_id)) || !m->eval_id || !m->from || !m->ids ||
+        !m->states || !m->policy || !m->value || !m->paths || !m->path_len) {
         mcts_destroy(m);
         goto nomem;
     }
@@ -111,6 +119,10 @@ void mcts_destroy(mcts *m) {
     if (!m) return;
     free(m->pool);
     free(m->spare);
+    free(m->eval_id);
+    free(m->spare_id);
+    free(m->from);
+    free(m->ids);
     free(m->states);
     free(m->policy);
     free(m->value);
@@ -168,6 +180,7 @@ static void fresh_root(mcts *m, const rps_state *s) {
     r->child = -1;
     r->type = r->pos = -1;
     r->mover = (int8_t)(3 - s->to_move);
+    m->eval_id[0] = MCTS_EVAL_NONE;
 }
 
 /* Builds the children of node (state s to move) from the evaluator's position priors. */
@@ -202,6 +215,7 @@ static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const fl
             c->pos = (int8_t)legal[i];
             c->mover = (int8_t)p;
             c->prior = (float)(pp / nt);
+            m->eval_id[first + i * nt + k] = MCTS_EVAL_NONE;
         }
     }
     node->child = first;
@@ -249,8 +263,10 @@ static int32_t select_child(const mcts *m, const mcts_node *node) {
 /* Copies the subtree of pool[idx] into spare (children kept contiguous, breadth first) and swaps pools. */
 static void compact_to(mcts *m, int32_t idx) {
     mcts_node *dst = m->spare;
+    uint32_t *dst_id = m->spare_id;
     int used = 1;
     dst[0] = m->pool[idx];
+    dst_id[0] = m->eval_id[idx];
     for (int q = 0; q < used; q++) {
         mcts_node *n = &dst[q];
         n->flags &= (uint8_t)~NODE_PENDING;
@@ -259,11 +275,14 @@ static void compact_to(mcts *m, int32_t idx) {
             int32_t src = n->child;
             n->child = used;
             memcpy(&dst[used], &m->pool[src], (size_t)n->nchild * sizeof *dst);
+            memcpy(&dst_id[used], &m->eval_id[src], (size_t)n->nchild * sizeof *dst_id);
             used += n->nchild;
         }
     }
     m->spare = m->pool;
     m->pool = dst;
+    m->spare_id = m->eval_id;
+    m->eval_id = dst_id;
     m->used = used;
     m->root_noised = 0;
 }
@@ -325,6 +344,17 @@ static void place_root(mcts *m, const rps_state *state) {
         }
     }
     fresh_root(m, state);
+}
+
+/* Evaluates m->states[0..n) (through evaluate_from when the evaluator has it, from m->from) and records each
+ * evaluation's id on its node: the root (leaves == 0) or the leaves of m->paths. */
+static nrps_status run_eval(mcts *m, const mcts_evaluator *ev, int n, int leaves) {
+    if (!ev->evaluate_from) return ev->evaluate(ev->ctx, m->states, n, m->policy, m->value);
+    nrps_status st = ev->evaluate_from(ev->ctx, m->states, m->from, m->ids, n, m->policy, m->value);
+    if (st != NRPS_OK) return st;
+    for (int b = 0; b < n; b++)
+        m->eval_id[leaves ? m->paths[b * MCTS_MAX_DEPTH + m->path_len[b] - 1] : 0] = m->ids[b];
+    return NRPS_OK;
 }
 
 static void add_noise(mcts *m, nrps_rng *rng) {
@@ -393,7 +423,8 @@ nrps_status mcts_search_run(mcts *m, const rps_state *state, const mcts_evaluato
     mcts_node *root = &m->pool[0];
     if (!(root->flags & NODE_EXPANDED)) {
         m->states[0] = *state;
-        st = ev->evaluate(ev->ctx, m->states, 1, m->policy, m->value);
+        m->from[0] = MCTS_EVAL_NONE;
+        st = run_eval(m, ev, 1, 0);
         res->eval_calls++;
         res->eval_states++;
         if (st != NRPS_OK) goto fail;
@@ -439,12 +470,13 @@ nrps_status mcts_search_run(mcts *m, const rps_state *state, const mcts_evaluato
             leaf->flags |= NODE_PENDING;
             for (int i = 0; i < len; i++) m->pool[path[i]].vl += (float)vl;
             m->states[nb] = s;
+            m->from[nb] = m->eval_id[path[len > 1 ? len - 2 : 0]]; /* the parent (the root is expanded) */
             m->path_len[nb] = len;
             nb++;
             done++;
         }
         if (nb == 0) continue;
-        st = ev->evaluate(ev->ctx, m->states, nb, m->policy, m->value);
+        st = run_eval(m, ev, nb, 1);
         res->eval_calls++;
         res->eval_states += nb;
         if (st != NRPS_OK) goto fail;

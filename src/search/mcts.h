@@ -8,6 +8,9 @@
  * Values are probabilities in [0,1] (win 1, draw 0.5, loss 0); terminal states are scored exactly.
  *
  * Leaves are collected up to cfg.batch at a time with virtual loss and evaluated in one evaluator call.
+ * With an evaluator that has evaluate_from (an incremental one), each leaf goes with the evaluation id of its parent
+ * node, and the id the evaluator returns is kept per node (beside the pool, moved with a reused subtree; fresh
+ * nodes start at MCTS_EVAL_NONE), so children are built from their parent's evaluation.
  * All memory (node pool sized from cfg.playouts, batch buffers) is allocated by mcts_create; a search
  * never allocates. With cfg.reuse_tree the subtree of the move played is kept (mcts_advance, or found
  * automatically by mcts_search_run when the new state is the root or lies 1-2 plies below it) and its
