@@ -437,6 +437,33 @@ static void test_density_threshold(void) {
     }
 }
 
+/* cpu_act_rows against nn_act_rows: softmax and sigmoid at widths 1..65 (65: the plain path), large and tiny
+ * logits, rows with Inf and NaN (the reference's rules), other activations passed through. */
+static void test_act_rows(void) {
+    static const int widths[6] = {1, 2, 9, 16, 64, 65};
+    static const nn_act acts[3] = {NN_ACT_SOFTMAX, NN_ACT_SIGMOID, NN_ACT_TANH};
+    static float got[4 * 65], ref[4 * 65];
+    nrps_rng r;
+    nrps_rng_seed(&r, 7);
+    for (int a = 0; a < 3; a++)
+        for (int wi = 0; wi < 6; wi++) {
+            int w = widths[wi], bad = 0;
+            for (int trial = 0; trial < 50; trial++) {
+                double scale = trial < 10 ? 1 : trial < 40 ? 30 : 200; /* up to e^±200: the clamps */
+                for (int i = 0; i < 4 * w; i++) got[i] = ref[i] = (float)((2 * nrps_rng_uniform(&r) - 1) * scale);
+                if (trial == 49) got[w + 1 < 4 * w ? w + 1 : 0] = ref[w + 1 < 4 * w ? w + 1 : 0] = INFINITY;
+                if (trial == 48) got[2 * w] = ref[2 * w] = NAN;
+                cpu_act_rows(acts[a], 0, got, 4, w);
+                nn_act_rows(acts[a], 0, ref, 4, w);
+                for (int i = 0; i < 4 * w; i++)
+                    if (!(close_enough(got[i], ref[i]) || (isnan(got[i]) && isnan(ref[i]))) && bad++ == 0)
+                        fprintf(stderr, "  %s width %d trial %d [%d]: %.9g vs reference %.9g\n", nn_act_name(acts[a]),
+                                w, trial, i, got[i], ref[i]);
+            }
+            CHECK_MSG(bad == 0, "%s width %d: %d values off", nn_act_name(acts[a]), w, bad);
+        }
+}
+
 /* The probe measures every set this CPU runs, widest first, each at a plausible rate (above 0.5 GFLOP/s, below
  * 2 flops x lanes x 2 pipes x 6 GHz). */
 static void test_fma_probe(void) {
@@ -631,6 +658,7 @@ int main(int argc, char **argv) {
     RUN(test_plan_owns_weights_and_describes);
     RUN(test_nonfinite_first_layer_stays_dense);
     RUN(test_density_threshold);
+    RUN(test_act_rows);
     RUN(test_fma_probe);
     RUN(test_bad_arguments);
     return check_summary("cpu_kernels");

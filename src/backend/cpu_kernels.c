@@ -46,6 +46,7 @@
 #include "backend/cpu_kernels.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -783,6 +784,31 @@ cpu_plan_stats cpu_plan_get_stats(const cpu_plan *p) {
         st.dense_chunks += p->scr[t].dense_chunks;
     }
     return st;
+}
+
+/* ---- a head's final activation outside a plan ---- */
+
+static const kernel_set *g_act_set;
+static void act_set_pick(void) {
+    if (pick_kernels(&g_act_set) != NRPS_OK) g_act_set = &kb_set; /* a bad NRPS_CPU_ISA: plans report it */
+}
+
+void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width) {
+    enum { MAXW = 64 };
+    if ((a != NN_ACT_SOFTMAX && a != NN_ACT_SIGMOID) || width > MAXW) {
+        nn_act_rows(a, alpha, y, rows, width);
+        return;
+    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, act_set_pick);
+    float tmp[MAXW + 16] __attribute__((aligned(64))); /* one row padded to whole vectors */
+    for (int r = 0; r < rows; r++) {
+        float *row = y + (size_t)r * width;
+        memcpy(tmp, row, sizeof(float) * width);
+        if (a == NN_ACT_SOFTMAX) g_act_set->softmax_rows(tmp, 1, width, 0);
+        else g_act_set->sigmoid_rows(tmp, 1, width, 0);
+        memcpy(row, tmp, sizeof(float) * width);
+    }
 }
 
 /* ---- running ---- */

@@ -74,6 +74,11 @@ double cpu_plan_sparse_below(const cpu_plan *p, int n);
 
 void cpu_plan_destroy(cpu_plan *p); /* accepts NULL */
 
+/* nn_act_rows (src/nn/nn_ops.h) on y[rows][width] with softmax and sigmoid vectorised by the kernel set a plan would
+ * pick (rows up to 64 wide; results agree with nn_act_rows to float rounding; non-finite softmax rows follow it
+ * exactly). Thread-safe; no allocation. */
+void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width);
+
 /* One core's floating-point throughput with one kernel set: 12 independent chains of vector multiply-adds (FMA where
  * the set has it), the most any of our kernels can reach on this core. */
 typedef struct {

@@ -622,7 +622,7 @@ static nrps_status run_rest(eval_incr *e, int n) {
                 int last = b->n_loop - 1; /* the head's last layer: this one (-1) or the loop's */
                 nn_act act = last < 0 ? b->act : b->lact[last];
                 float alpha = last < 0 ? b->alpha : b->lalpha[last];
-                nn_act_rows(act, alpha, net->y[b->head[0]], n, last < 0 ? b->width : b->lout[last]);
+                cpu_act_rows(act, alpha, net->y[b->head[0]], n, last < 0 ? b->width : b->lout[last]);
                 continue;
             }
             float *y[NN_MAX_HEADS];
