@@ -2,12 +2,13 @@
  * native-cpu backend.
  *
  * A plan is made once per network: every layer's weights are transposed to [in][out padded to the vector width]
- * (zeros in the padding), all scratch is allocated for max_batch samples, and the kernel set is picked for the CPU
- * (AVX-512 = x86-64-v4 with 16 lanes, AVX2+FMA = x86-64-v3 with 8 lanes, or portable 4-lane vectors). Running it
- * pushes the batch through the trunk and then each head in chunks of samples, with register-blocked tiles of
- * 8, 4, 2 or 1 samples times 1..8 vectors of outputs (bias and ReLU / LeakyReLU fused; hidden Tanh / Sigmoid and
- * every head's final activation applied with src/nn/nn_ops.h). A layer that reads the network input skips the
- * zero inputs of each sample when the chunk's input density is low (game positions: about a third non-zero).
+ * (zeros in the padding) and copied into panels of 2 vectors, all scratch is allocated, and the kernel set is picked
+ * for the CPU (AVX-512 = x86-64-v4 with 16 lanes, AVX2+FMA = x86-64-v3 with 8 lanes, or portable 4-lane vectors).
+ * Running it pushes the batch through the trunk and then each head in chunks of samples: from one full tile on,
+ * register tiles of 6 (12 with AVX-512) samples x 2 vectors on the panels, below that the row layout's blocks of
+ * 1..8 vectors (bias and ReLU / LeakyReLU fused; a head's final softmax / sigmoid vectorised; hidden Tanh / Sigmoid
+ * and other final activations applied with src/nn/nn_ops.h). A layer that reads the network input skips the zero
+ * inputs of each sample when the chunk's input density is low (game positions: about a third non-zero).
  *
  * Results agree with nn_forward, the numerical reference, to float rounding (the kernels sum in float, in another
  * order, with FMA contraction): tests/test_cpu_kernels.c checks abs 1e-5 + rel 1e-4.
