@@ -14,8 +14,8 @@ run_cmd benchmark "${Q[@]}" --search-games 2 --search-playouts 16
 w=$(longest_line "$T/out")
 [ "$RC" -eq 0 ] && [ "$w" -le 100 ] && ok "default run: no stdout line over 100 columns (widest $w)" ||
   bad "default run: widest stdout line $w (rc=$RC): $(awk 'length > 100' "$T/out" | head -3 | tr '\n' '|')"
-head -1 < <(grep -E '^backend +model +batch ' "$T/out") | grep -qE '^backend +model +batch +p50_us +p99_us +spread +samples/s +vs_ort +valid$' &&
-  ok "compact table: backend model batch p50 p99 spread samples/s vs_ort valid" || bad "compact header: $(grep -E '^backend' "$T/out" | head -1)"
+head -1 < <(grep -E '^backend +model +batch ' "$T/out") | grep -qE '^backend +model +batch +p50_us +p99_us +spread +samples/s +%peak +vs_ort +valid$' &&
+  ok "compact table: backend model batch p50 p99 spread samples/s %peak vs_ort valid" || bad "compact header: $(grep -E '^backend' "$T/out" | head -1)"
 grep -qE '^ort-cpu +policy +64 .* 1\.00x ok ' "$T/out" && grep -qE '^native-cpu +policy +64 .* [0-9]+\.[0-9]{2}x ok ' "$T/out" &&
   ok "compact rows: the ratio to ort-cpu and the validation last" || bad "compact rows: $(grep -E '^native-cpu' "$T/out" | head -2 | tr '\n' '|')"
 grep -qE '^GPU results absent: ' "$T/out" && ok "the GPU-absent reason, wrapped" || skip "GPU results absent line (a GPU here?)"
@@ -33,7 +33,7 @@ w=$(grep -vE '^(backend|ort-|native-)' "$T/out" | awk '{ if (length > m) m = len
 [ "$RC" -eq 0 ] && [ "$w" -le 60 ] && ok "COLUMNS=60: notes wrapped at 60 outside the table (widest $w)" || bad "COLUMNS=60: widest $w"
 
 run_cmd benchmark "${Q[@]}" --wide --no-search --sweep 4
-grep -qE '^backend +model +batch +create_ms +first_us +mean_us +cpu_us +min_us +p50_us +p90_us +p99_us +p99\.9_us +max_us +stdev_us +CV% +us/sample +samples/s +valid$' "$T/out" &&
+grep -qE '^backend +model +batch +create_ms +first_us +mean_us +cpu_us +min_us +p50_us +p90_us +p99_us +p99\.9_us +max_us +stdev_us +CV% +us/sample +samples/s +GFLOP/s +%peak +valid$' "$T/out" &&
   grep -qE '^native-cpu +policy +4 .* ok ' "$T/out" && ok "--wide: every column, valid last" || bad "--wide: $(grep -E '^backend' "$T/out" | head -1)"
 run_cmd benchmark "${Q[@]}" --wide --sweep 1 --search-games 1 --search-playouts 8
 grep -qE '^backend +nets +batch +games +moves +mean_us +p50_us +p90_us +p99_us +max_us +playouts/s +evals/s +avg_batch +eval% +same games$' "$T/out" &&

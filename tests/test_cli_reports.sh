@@ -123,4 +123,43 @@ json_check "stdout closed: ONNX Runtime's profile is intact" "$T/prof.json" "isi
 "$BIN" info "$T/p.onnx" >&- 2>"$T/err"; rc=$?
 [ "$rc" -eq 1 ] && grep -q "^neural_rps info: cannot write standard output" "$T/err" && ok "info with stdout closed: exit 1" || bad "info with stdout closed (rc=$rc)"
 
+# the limit in the report: an FMA peak per kernel set, each family model's FLOPs per sample, GFLOP/s and %peak per
+# CPU row (81-64-9: 2 x (81 x 64 + 64 x 9) FLOPs); a model outside the family has none of them
+run_cmd benchmark "${M[@]}" "${Q[@]}" --model-path "$ROOT/tests/fixtures/any_models/two_inputs.onnx" \
+  --backends native-cpu,ort-cpu --json "$T/peak.json" --csv "$T/peak.csv"
+"$PY" - "$T/peak.json" "$T/peak.csv" <<'PYEOF' && ok "FMA peak, model FLOPs, gflops and pct_of_cpu_peak in JSON and CSV" || bad "limit fields: $(head -c 300 "$T/err")"
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+peaks = d["environment"]["cpu_peak_gflops_per_core"]
+assert peaks and all(p["gflops"] > 0 and p["lanes"] in (4, 8, 16) for p in peaks), peaks
+models = d["environment"]["models"]
+fam = [m for m in models.values() if m["architecture"]]
+assert fam and all(m["flops_per_sample"] > 0 for m in fam), models
+assert any(m["flops_per_sample"] is None for m in models.values()), "the non-family model has null FLOPs"
+for r in d["results"]:
+    f = models[r["model"]]["flops_per_sample"]
+    if f:
+        g = f * r["samples_per_s"] / 1e9
+        assert abs(r["gflops"] - g) <= 1e-6 * g, (r["gflops"], g)
+        pct = 100 * g / (r["threads"] * peaks[0]["gflops"])
+        assert abs(r["pct_of_cpu_peak"] - pct) <= 1e-6 * pct, (r["pct_of_cpu_peak"], pct)
+    else:
+        assert "gflops" not in r and "pct_of_cpu_peak" not in r, r
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert len(rows) == len(d["results"]) and all(("gflops" in x and "pct_of_cpu_peak" in x) for x in rows)
+assert any(x["gflops"] == "" for x in rows) and any(x["gflops"] != "" for x in rows)
+PYEOF
+grep -qE '^  cpu peak  GFLOP/s per core \(FMA probe\): ' "$T/out" && ok "the header's cpu peak line" || bad "no cpu peak line"
+
+# native-cpu with --threads 2: the pool is used from a measured batch on (said in the provider line), results valid
+run_cmd benchmark "${M[@]}" "${Q[@]}" --threads 2 --sweep 1,512 --json "$T/thr.json"
+"$PY" - "$T/thr.json" <<'PYEOF' && ok "native-cpu --threads 2: 2 threads from a batch on, validated" || bad "native-cpu --threads 2 (rc=$RC): $(grep -m1 'native C' "$T/out")"
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+rows = [r for r in d["results"] if r["backend"] == "native-cpu"]
+assert rows and all(r["validation"]["ok"] for r in rows)
+m = re.search(r"2 threads from batch (\d+)", rows[0]["provider"])
+assert m and 1 < int(m.group(1)) <= 512 and all(r["threads"] == 2 for r in rows), rows[0]["provider"]
+PYEOF
+
 summary cli_reports
