@@ -664,7 +664,8 @@ static void plan_describe(cpu_plan *p) {
                   cpu_plan_sparse_below(p, 4) * 100, cpu_plan_sparse_below(p, 1) * 100);
     char thr[80] = "1 thread";
     if (p->threads > 1 && p->pool) snprintf(thr, sizeof thr, "%d threads from batch %d", p->threads, p->split_from);
-    else if (p->threads > 1) snprintf(thr, sizeof thr, "1 thread (batches up to %d are too small to split)", p->max_batch);
+    else if (p->threads > 1)
+        snprintf(thr, sizeof thr, "1 thread (batches up to %d are too small to split)", p->max_batch);
     snprintf(p->desc, sizeof p->desc, "%s %s%s%s, %s, %s, %s", widths, acts, acts[0] ? "/" : "", fin, p->k->name, mode,
              thr);
 }
@@ -683,6 +684,11 @@ static int plan_tasks(const cpu_plan *p, int batch) {
     return tasks < tiles ? tasks : tiles;
 }
 
+/* Bytes of one thread's non-zero lists (nnz[chunk], nz[chunk][nzs]), rounded to 64. */
+static size_t list_bytes(const cpu_plan *p) {
+    return ((size_t)p->chunk * ((size_t)p->nzs + 1) * sizeof(int) + 63) / 64 * 64;
+}
+
 /* The scratch of each thread: 3 activation areas and the non-zero lists, carved from mem; returns its end. */
 static char *plan_scratch(cpu_plan *p, char *mem, size_t area_floats) {
     for (int t = 0; t < p->threads; t++) {
@@ -690,7 +696,7 @@ static char *plan_scratch(cpu_plan *p, char *mem, size_t area_floats) {
         for (int i = 0; i < 3; i++, mem += area_floats * sizeof(float)) w->buf[i] = (float *)mem;
         w->nnz = (int *)mem;
         w->nz = w->nnz + p->chunk;
-        mem += ((size_t)p->chunk * ((size_t)p->nzs + 1) * sizeof(int) + 63) / 64 * 64;
+        mem += list_bytes(p);
     }
     return mem;
 }
@@ -700,7 +706,7 @@ static nrps_status plan_alloc(cpu_plan *p, const nn_net *n) {
     for (int l = 0; l < p->arch.n_layers; l++) maxp = maxp > (size_t)p->layer[l].outp ? maxp : (size_t)p->layer[l].outp;
     size_t area = ((size_t)p->chunk * maxp + 15) / 16 * 16;
     p->nzs = p->arch.in + NZ_SLACK;
-    size_t per_thread = 3 * area * sizeof(float) + ((size_t)p->chunk * ((size_t)p->nzs + 1) * sizeof(int) + 63) / 64 * 64;
+    size_t per_thread = 3 * area * sizeof(float) + list_bytes(p);
     size_t bytes = wfloats * sizeof(float) + (size_t)p->threads * per_thread;
     if (!(p->scr = calloc((size_t)p->threads, sizeof *p->scr)) || !(p->mem = aligned_alloc(64, (bytes + 63) / 64 * 64)))
         return NRPS_ERR_NOMEM;

@@ -2,9 +2,8 @@
  *
  * Hand-off: the caller publishes (fn, ctx), then bumps the generation word (a call counter above, the call's task
  * count in the low 16 bits, so a worker never pairs one call's count with another call's tasks); every worker
- * watches it
- * (spinning, then asleep on the condition variable) and, seeing a new generation, runs its task if it has one and
- * bumps `done`. The caller runs task 0 and waits for done == n_tasks - 1. A worker that goes to sleep counts itself
+ * watches it (spinning, then asleep on the condition variable) and, seeing a new generation, runs its task if it
+ * has one and bumps `done`. The caller runs task 0 and waits for done == n_tasks - 1. A worker that goes to sleep counts itself
  * in `sleepers` under the mutex and re-reads the generation before waiting; the caller reads `sleepers` after
  * bumping the generation (both sequentially consistent) and, when one may be asleep, broadcasts under the mutex:
  * either the worker sees the new generation or the caller sees the sleeper, so no wake-up is lost. */
