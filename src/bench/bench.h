@@ -186,6 +186,12 @@ void bench_report_profiles_text(FILE *f, const bench_env *e);
 nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
                               const bench_env *e, int interrupted);
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e); /* docs/benchmark-csv.md */
+/* The inside-search rows' CSV (the JSON's `search` rows, docs/benchmark-csv.md), written atomically. */
+nrps_status bench_report_csv_search(const char *path, const bench_search_row *srows, int ns);
+/* The search CSV's name for --csv `csv` in buf: `csv` with a final ".csv" replaced by "-search.csv" (appended when
+ * it has none). Returns 1, 0 when `csv` is a device, FIFO or descriptor (no second file: buf ""), or -1 when the
+ * name does not fit in len. */
+int bench_csv_search_path(const char *csv, char *buf, size_t len);
 /* Renders latency (p50, band p10..p90) and throughput vs batch size per backend x model with gnuplot into a PNG;
  * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL). */
 nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e);

@@ -631,6 +631,46 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, con
     return nrps_atomic_commit(&af); /* a failed write above: "PATH: write failed: <reason>", temp file removed */
 }
 
+int bench_csv_search_path(const char *csv, char *buf, size_t len) {
+    nrps_out_target t;
+    buf[0] = 0;
+    if (nrps_out_resolve(csv, &t) == NRPS_OK && t.kind != NRPS_OUT_REPLACE) return 0;
+    size_t n = strlen(csv);
+    if (n >= 4 && !strcmp(csv + n - 4, ".csv")) n -= 4;
+    if (n + sizeof "-search.csv" > len) return -1;
+    snprintf(buf, len, "%.*s-search.csv", (int)n, csv);
+    return 1;
+}
+
+/* One search row's line of the search CSV (columns: docs/benchmark-csv.md). */
+static void csv_search_row(FILE *f, const bench_search_row *r) {
+    const bench_stats *s = &r->move_us;
+    csv_str(f, r->backend, 0);
+    csv_str(f, r->eval, 0);
+    csv_str(f, r->nets, 0);
+    fprintf(f, "%d,%d,%ld,%ld,%.6f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,%.1f,%ld,%ld,%.3f,%.1f,", r->playouts,
+            r->batch, r->games, r->moves, r->total_s, s->mean, s->min, s->p10, s->p50, s->p90, s->p99, s->p999, s->max,
+            s->stdev, r->playouts_per_s, r->evals_per_s, r->eval_calls, r->eval_states, r->mean_batch,
+            100 * r->eval_share);
+    if (r->same_games < 0) fprintf(f, ",,");
+    else csv_str(f, r->reference, 0), fprintf(f, "%ld,", r->same_games);
+    fprintf(f, "%d\n", r->interrupted);
+}
+
+nrps_status bench_report_csv_search(const char *path, const bench_search_row *srows, int ns) {
+    nrps_atomic_file af;
+    nrps_status rc = nrps_atomic_open(&af, path, "w");
+    if (rc) return rc;
+    /* docs/benchmark-csv.md: the JSON's search rows, units in the names */
+    fprintf(af.f, "backend,eval,nets,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,"
+                  "move_p50_us,move_p90_us,move_p99_us,move_p999_us,move_max_us,move_stdev_us,playouts_per_s,"
+                  "evals_per_s,eval_calls,eval_states,mean_eval_batch,eval_time_share_pct,reference,"
+                  "same_games_as_reference,interrupted\n");
+    for (int i = 0; i < ns; i++)
+        if (srows[i].moves >= 1) csv_search_row(af.f, &srows[i]); /* the JSON's rows: the same filter */
+    return nrps_atomic_commit(&af);
+}
+
 /* gnuplot's script: fixed text, nothing pasted into it. ARG1 = the data file (ours, from mkstemp), ARG2 = the number of
  * series, ARG3 = 1 when the last data block is the ONNX Runtime floor, ARG4 = the title (machine, ONNX Runtime,
  * threads, models), used as a string value, never as script (no '@' macro expansion); each series' title is the first
