@@ -69,6 +69,14 @@ if command -v gnuplot >/dev/null 2>&1; then
     ok "--plot: a PNG under exactly that name" || bad "--plot: no PNG under the name ($(ls -A | tr '\n' '|'))"
   [ "$(find . -mindepth 1 -maxdepth 1 ! -name .cache -printf x | wc -c)" -eq 1 ] && ok "--plot: no other file (and no temp file) left" ||
     bad "--plot: files $(ls -A | tr '\n' '|')"
+  pngw() { od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}'; }  # IHDR width
+  run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep 1,8 --plot "$T/two.png"
+  [ "$RC" -eq 0 ] && [ "$(pngw "$T/two.png")" = 1400 ] && ok "--plot --no-search: two panels (1400 px)" ||
+    bad "--plot --no-search (rc=$RC, width $(pngw "$T/two.png" 2>/dev/null))"
+  run_cmd benchmark "${M[@]}" --iterations 20 --warmup 2 --no-floor --backends native-cpu --sweep 1,8 --search-games 1 \
+    --search-playouts 8 --search-batch 1,4 --plot "$T/three.png"
+  [ "$RC" -eq 0 ] && [ "$(pngw "$T/three.png")" = 2100 ] && ok "--plot with search rows: a third panel (2100 px)" ||
+    bad "--plot with search rows (rc=$RC, width $(pngw "$T/three.png" 2>/dev/null), $(head -c 300 "$T/err"))"
   run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep 1,8 --plot /dev/null
   [ "$RC" -eq 0 ] && [ -c /dev/null ] && ok "--plot /dev/null" || bad "--plot /dev/null (rc=$RC, $(head -c 300 "$T/err"))"
   cd "$T/elsewhere" || exit 1

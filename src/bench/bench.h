@@ -193,7 +193,9 @@ nrps_status bench_report_csv_search(const char *path, const bench_search_row *sr
  * name does not fit in len. */
 int bench_csv_search_path(const char *csv, char *buf, size_t len);
 /* Renders latency (p50, band p10..p90) and throughput vs batch size per backend x model with gnuplot into a PNG;
- * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL). */
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e);
+ * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL); a third panel of
+ * inside-search playouts/s vs search batch size per backend x nets when srows (may be NULL/0) has measured rows. */
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e);
 
 #endif

@@ -672,30 +672,41 @@ nrps_status bench_report_csv_search(const char *path, const bench_search_row *sr
 }
 
 /* gnuplot's script: fixed text, nothing pasted into it. ARG1 = the data file (ours, from mkstemp), ARG2 = the number of
- * series, ARG3 = 1 when the last data block is the ONNX Runtime floor, ARG4 = the title (machine, ONNX Runtime,
- * threads, models), used as a string value, never as script (no '@' macro expansion); each series' title is the first
- * line of its data block (columnheader: data, never parsed as script). Data columns: batch, p50, p10, p90 (us), then
- * samples/s at p50, p90 and p10. The PNG goes to gnuplot's standard output, which is the output file we opened: the
+ * series, ARG3 = 1 when the data block after them is the ONNX Runtime floor, ARG4 = the title (machine, ONNX Runtime,
+ * threads, models), used as a string value, never as script (no '@' macro expansion), ARG5 = the number of
+ * inside-search series (blocks after the floor's; 0: no third panel); each series' title is the first line of its
+ * data block (columnheader: data, never parsed as script). gnuplot reads the data of an empty "for [k=1:0]"
+ * element for autoscaling, so with no floor that element names an index past the last block. Data columns: batch, p50, p10, p90 (us), then samples/s
+ * at p50, p90 and p10; a search block's: search batch size, playouts/s, evals/s. The PNG goes to gnuplot's standard output, which is the output file we opened: the
  * user's file name never reaches gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can
  * do anything). */
 static const char PLOT_SCRIPT[] =
-    "set terminal pngcairo size 1400,600 noenhanced\n"
+    "ns = int(ARG5)\n"
+    "set terminal pngcairo size (ns > 0 ? 2100 : 1400),600 noenhanced\n"
     "set encoding utf8\n"
     "set output\n"
     "n = int(ARG2)\n"
     "fl = int(ARG3)\n"
-    "set multiplot layout 1,2 title ARG4\n"
+    "set multiplot layout 1,(ns > 0 ? 3 : 2) title ARG4\n"
     "set logscale xy\nset grid\nset key top left Left reverse opaque\nset xlabel 'batch size'\nset format y '%g'\n"
     "set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n"
     "set ylabel 'latency per call (µs): p50, band p10 to p90'\nset title 'latency vs batch size'\n"
     "plot for [i=1:n] ARG1 index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc i notitle, \\\n"
     "     for [i=1:n] ARG1 index (i-1) using 1:2:xtic(1) with linespoints lw 2 pt 7 lc i title columnheader(1), \\\n"
-    "     for [k=1:fl] ARG1 index n using 1:2 with lines dt 2 lw 2 lc rgb 'gray50' "
+    "     for [k=1:fl] ARG1 index (fl > 0 ? n : n + ns) using 1:2 with lines dt 2 lw 2 lc rgb 'gray50' "
     "title 'ONNX Runtime floor (identity graph, p50)'\n"
     "set ylabel 'samples per second: batch / p50 (band from p90 and p10)'\n"
     "set title 'throughput vs batch size'\nset key bottom right Left reverse opaque\n"
     "plot for [i=1:n] ARG1 index (i-1) using 1:6:7 with filledcurves fs transparent solid 0.2 noborder lc i notitle, \\\n"
     "     for [i=1:n] ARG1 index (i-1) using 1:5:xtic(1) with linespoints lw 2 pt 7 lc i title columnheader(1)\n"
+    "if (ns > 0) {\n"
+    "  set title 'inside MCTS search: playouts per second vs search batch size'\n"
+    "  set xlabel 'search batch size (leaves per evaluator call)'\n"
+    "  set ylabel 'playouts per second (simulations / search time)'\n"
+    "  set key top left Left reverse opaque\n"
+    "  plot for [i=1:ns] ARG1 index (n+fl+i-1) using 1:2:xtic(1) with linespoints lw 2 pt 5 lc (n+i) "
+    "title columnheader(1)\n"
+    "}\n"
     "unset multiplot\n";
 
 /* A series title as a double-quoted data-file string: quotes, backslashes and control characters become '_'. */
@@ -745,18 +756,47 @@ static void plot_block(FILE *f, const bench_row *rows, int n, const char *backen
     fprintf(f, "\n\n");
 }
 
+/* Writes one data block per inside-search series (backend label x nets, rows with playouts measured), its title
+ * first, search batch sizes ascending; returns the number of blocks. */
+static int plot_search_blocks(FILE *f, const bench_search_row *sr, int ns) {
+    int blocks = 0;
+    for (int i = 0; i < ns; i++) {
+        const char *lab = bench_search_label(&sr[i]);
+        int dup = 0;
+        for (int j = 0; j < i; j++)
+            dup |= sr[j].moves >= 1 && sr[j].playouts_per_s > 0 && !strcmp(bench_search_label(&sr[j]), lab) &&
+                   !strcmp(sr[j].nets, sr[i].nets);
+        if (dup || sr[i].moves < 1 || sr[i].playouts_per_s <= 0) continue;
+        plot_title(f, lab, sr[i].nets);
+        for (int last = 0;;) {
+            const bench_search_row *best = NULL;
+            for (int j = 0; j < ns; j++)
+                if (sr[j].moves >= 1 && sr[j].playouts_per_s > 0 && !strcmp(bench_search_label(&sr[j]), lab) &&
+                    !strcmp(sr[j].nets, sr[i].nets) && sr[j].batch > last && (!best || sr[j].batch < best->batch))
+                    best = &sr[j];
+            if (!best) break;
+            fprintf(f, "%d %.2f %.2f\n", best->batch, best->playouts_per_s, best->evals_per_s);
+            last = best->batch;
+        }
+        fprintf(f, "\n\n");
+        blocks++;
+    }
+    return blocks;
+}
+
 /* Runs gnuplot -c script dat series with its standard output on out_fd, standard input from /dev/null; returns its
  * exit status (-1: not started, errno set) and the first line of what it said on stderr in msg. */
-static int run_gnuplot(const char *script, const char *dat, int series, int floor, const char *title, int out_fd,
-                       char *msg, size_t msg_len) {
+static int run_gnuplot(const char *script, const char *dat, int series, int floor, const char *title, int search,
+                       int out_fd, char *msg, size_t msg_len) {
     extern char **environ;
     msg[0] = 0;
     int errp[2];
     if (pipe2(errp, O_CLOEXEC) != 0) return -1;
-    char nser[16], nfl[4];
+    char nser[16], nfl[4], nsearch[16];
     snprintf(nser, sizeof nser, "%d", series);
     snprintf(nfl, sizeof nfl, "%d", floor ? 1 : 0);
-    char *argv[] = {"gnuplot", "-c", (char *)script, (char *)dat, nser, nfl, (char *)title, NULL};
+    snprintf(nsearch, sizeof nsearch, "%d", search);
+    char *argv[] = {"gnuplot", "-c", (char *)script, (char *)dat, nser, nfl, (char *)title, nsearch, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -791,7 +831,8 @@ static int run_gnuplot(const char *script, const char *dat, int series, int floo
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e) {
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e) {
     char dat[] = "/tmp/nrps_plot_XXXXXX";
     int fd = mkstemp(dat);
     if (fd < 0) {
@@ -825,6 +866,7 @@ nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, co
             plot_block(f, rows, n, rows[i].backend, "floor");
             floor = 1;
         }
+    int search = series ? plot_search_blocks(f, srows, ns) : 0;
     int werr = ferror(f);
     if (fclose(f) != 0 || werr) {
         remove(dat);
@@ -857,7 +899,7 @@ nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, co
     char msg[300];
     char title[1200];
     plot_heading(title, sizeof title, e);
-    int status = run_gnuplot(script, dat, series, floor, title, out_fd, msg, sizeof msg);
+    int status = run_gnuplot(script, dat, series, floor, title, search, out_fd, msg, sizeof msg);
     int spawn_errno = errno;
     remove(dat);
     remove(script);

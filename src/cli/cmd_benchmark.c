@@ -68,7 +68,8 @@ static void usage(FILE *f) {
             "                        (docs/benchmark-csv.md)\n"
             "  --wide                every column in the tables (create, first call, mean, cpu, min, p90, p99.9,\n"
             "                        max, stdev, CV); the default tables fit 100 columns\n"
-            "  --plot FILE.png       plot latency and throughput vs batch size (gnuplot)\n"
+            "  --plot FILE.png       plot latency and throughput vs batch size, and inside-search playouts/s\n"
+            "                        (gnuplot)\n"
             "  --search-games N      inside-search benchmark: self-play games per backend and batch (default 10;\n"
             "                        needs both nets)\n"
             "  --search-playouts N   MCTS playouts per move in that benchmark (default 200)\n"
@@ -292,7 +293,8 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     for (int i = 0; i < r->n_srows; i++) measured += r->srows[i].moves >= 1;
     if (csv_search && csv_search[0] && measured && bench_report_csv_search(csv_search, r->srows, r->n_srows))
         rc = cli_fail(CMD, "--csv (search rows): %s", nrps_last_error());
-    if (plot && bench_report_plot(plot, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
+    if (plot && bench_report_plot(plot, r->rows, r->n_rows, r->srows, r->n_srows, &r->env))
+        rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
     char verr[700];
     bench_result_validation_error(r, verr, sizeof verr);
     if (verr[0]) rc = cli_fail(CMD, "%s", verr);
