@@ -45,6 +45,20 @@ if command -v gnuplot >/dev/null 2>&1; then
     ok "--plot: a non-empty PNG" || bad "--plot (rc=$RC, $(head -c 200 "$T/err"))"
 else skip "--plot (no gnuplot)"; fi
 
+# progress while the self-play inputs are made: only when stderr is a terminal (a fresh folder: nothing cached)
+mkdir -p "$T/fresh" && ln -s "$ROOT/models" "$T/fresh/models"
+( cd "$T/fresh" && "$BIN" benchmark "${Q[@]}" --no-search --backends native-cpu --sweep 1,64 --seed 77 >"$T/out" 2>"$T/err" ); rc=$?
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && grep -q 'self-play games (opening to last move)' "$T/out" &&
+  ok "self-play inputs made off a terminal: nothing on stderr" || bad "inputs off a terminal (rc=$rc): $(head -c 200 "$T/err" | cat -v)"
+if command -v script >/dev/null 2>&1; then
+  rm -rf "$T/fresh/.cache"
+  ( cd "$T/fresh" && script -qec "'$BIN' benchmark ${Q[*]} --no-search --backends native-cpu --sweep 1,64 --seed 77 >/dev/null" \
+      "$T/tty" >/dev/null 2>&1 )
+  tr '\r' '\n' <"$T/tty" | grep -qE '^  inputs: policy +self-play [0-9]+/64 positions, game [0-9]+' &&
+    ok "self-play inputs on a terminal: 'inputs: policy self-play k/64 positions, game N'" ||
+    bad "inputs progress on a terminal: $(tr '\r' '\n' <"$T/tty" | grep -m2 inputs | cat -v)"
+else skip "inputs progress on a terminal (no script(1))"; fi
+
 TINY=(--games 4 --playouts 8 --hidden-policy 16 --hidden-value 8 --batch 16 --epochs 2 --window 2 --seed 5)
 run_cmd train --out "$T/tr" --generations 2 "${TINY[@]}" --threads 1 --eval-games 4
 w=$(longest_line "$T/out")

@@ -85,6 +85,13 @@ typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM, BENCH_INPUTS_FILE
  * is regenerated. RANDOM: uniform floats in [0,1) (enc ignored). *desc receives a short description for reports. */
 nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
                               const char *cache_dir, float *pool, char *desc, size_t desc_len);
+/* Told after each self-play game that bench_inputs_make_cb plays (never for random inputs or a cache hit): the
+ * games played so far (from 1) and the positions collected of n. */
+typedef void (*bench_inputs_progress_fn)(void *ctx, long games, long positions, long n);
+/* bench_inputs_make with a progress callback (fn NULL: none, as bench_inputs_make). */
+nrps_status bench_inputs_make_cb(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
+                                 const char *cache_dir, float *pool, char *desc, size_t desc_len,
+                                 bench_inputs_progress_fn fn, void *ctx);
 
 /* The default self-play agent: MCTS (64 playouts, temperature 1 on every ply so games differ) with the default
  * networks models/rps_policy.onnx + models/rps_value.onnx when both exist, else MCTS with uniform priors and
