@@ -14,7 +14,7 @@ run_cmd benchmark "${Q[@]}" --search-games 2 --search-playouts 16
 w=$(longest_line "$T/out")
 [ "$RC" -eq 0 ] && [ "$w" -le 100 ] && ok "default run: no stdout line over 100 columns (widest $w)" ||
   bad "default run: widest stdout line $w (rc=$RC): $(awk 'length > 100' "$T/out" | head -3 | tr '\n' '|')"
-head -1 < <(grep -E '^backend +model +batch ' "$T/out") | grep -qE '^backend +model +batch +p50_us +p99_us +spread +samples/s +vs_ort +valid$' &&
+head -1 < <(grep -E '^backend +model +batch ' "$T/out") | grep -qE '^backend +model +batch +p50_us +p99_us +spread +samples/s +%peak +vs_ort +valid$' &&
   ok "compact table: backend model batch p50 p99 spread samples/s vs_ort valid" || bad "compact header: $(grep -E '^backend' "$T/out" | head -1)"
 grep -qE '^ort-cpu +policy +64 .* 1\.00x ok ' "$T/out" && grep -qE '^native-cpu +policy +64 .* [0-9]+\.[0-9]{2}x ok ' "$T/out" &&
   ok "compact rows: the ratio to ort-cpu and the validation last" || bad "compact rows: $(grep -E '^native-cpu' "$T/out" | head -2 | tr '\n' '|')"
@@ -33,7 +33,7 @@ w=$(grep -vE '^(backend|ort-|native-)' "$T/out" | awk '{ if (length > m) m = len
 [ "$RC" -eq 0 ] && [ "$w" -le 60 ] && ok "COLUMNS=60: notes wrapped at 60 outside the table (widest $w)" || bad "COLUMNS=60: widest $w"
 
 run_cmd benchmark "${Q[@]}" --wide --no-search --sweep 4
-grep -qE '^backend +model +batch +create_ms +first_us +mean_us +cpu_us +min_us +p50_us +p90_us +p99_us +p99\.9_us +max_us +stdev_us +CV% +us/sample +samples/s +valid$' "$T/out" &&
+grep -qE '^backend +model +batch +create_ms +first_us +mean_us +cpu_us +min_us +p50_us +p90_us +p99_us +p99\.9_us +max_us +stdev_us +CV% +us/sample +samples/s +GFLOP/s +%peak +valid$' "$T/out" &&
   grep -qE '^native-cpu +policy +4 .* ok ' "$T/out" && ok "--wide: every column, valid last" || bad "--wide: $(grep -E '^backend' "$T/out" | head -1)"
 run_cmd benchmark "${Q[@]}" --wide --sweep 1 --search-games 1 --search-playouts 8
 grep -qE '^backend +nets +batch +games +moves +mean_us +p50_us +p90_us +p99_us +max_us +playouts/s +evals/s +avg_batch +eval% +same games$' "$T/out" &&
@@ -44,6 +44,22 @@ if command -v gnuplot >/dev/null 2>&1; then
   [ "$RC" -eq 0 ] && [ -s "$T/p.png" ] && [ "$(head -c 4 "$T/p.png" | od -An -tx1 | tr -d ' ')" = "89504e47" ] &&
     ok "--plot: a non-empty PNG" || bad "--plot (rc=$RC, $(head -c 200 "$T/err"))"
 else skip "--plot (no gnuplot)"; fi
+
+# an interrupted row with a 15-character model label: marked "1*" with a footnote, no table line over 100 columns,
+# at COLUMNS=80 the notes wrapped at 80
+cp "$ROOT/tests/fixtures/any_models/two_inputs.onnx" "$T/abcdefghijklmno.onnx"
+for cols in 80 100; do
+  COLUMNS=$cols "$BIN" benchmark --model-path "$T/abcdefghijklmno.onnx" --duration 20 --warmup 3 --backends ort-cpu \
+    --no-floor --sweep 1 >"$T/int$cols" 2>"$T/interr" & pid=$!
+  for _ in $(seq 50); do sleep 0.1; grep -q '^  session' "$T/int$cols" 2>/dev/null && break; done
+  sleep 1; kill -INT $pid; wait $pid; rc=$?
+  tw=$(grep -E '^(backend|ort-[a-z]+) ' "$T/int$cols" | awk '{ if (length > m) m = length } END { print m + 0 }')
+  nw=$(grep -vE '^(backend|ort-[a-z]+) ' "$T/int$cols" | awk '{ if (length > m) m = length } END { print m + 0 }')
+  [ "$rc" -eq 130 ] && grep -qE '^ort-cpu +abcdefghijklmno +1\* ' "$T/int$cols" && grep -q '^\* interrupted: ' "$T/int$cols" &&
+    [ "$tw" -le 100 ] && [ "$nw" -le "$cols" ] &&
+    ok "COLUMNS=$cols: interrupted row marked '1*' with a footnote, table within 100 (widest $tw), notes within $cols" ||
+    bad "COLUMNS=$cols interrupted row (rc=$rc, table $tw, notes $nw): $(grep -E '^(backend|ort-|\*)' "$T/int$cols" | tr '\n' '|') wide: $(awk -v c=$cols 'length > c' "$T/int$cols" | grep -vE '^(backend|ort-[a-z]+) ' | head -3)"
+done
 
 # progress while the self-play inputs are made: only when stderr is a terminal (a fresh folder: nothing cached)
 mkdir -p "$T/fresh" && ln -s "$ROOT/models" "$T/fresh/models"

@@ -172,7 +172,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     else
         fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %11s %5s %7s %s\n", "backend", mw, "model", "batch", "p50_us",
                 "p99_us", "spread", "samples/s", "%peak", "vs_ort", "valid");
-    int preempted = 0, unstable = 0;
+    int preempted = 0, unstable = 0, interrupted = 0;
     char unstable_rows[600] = "", preempted_rows[600] = "";
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
@@ -193,12 +193,15 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                     s->min, s->p50, s->p90, s->p99, s->p999, s->max, s->stdev, 100 * s->cv, per_sample_us(r),
                     samples_per_s(r), gf, pk, valid, r->tm.interrupted ? " (interrupted)" : "");
         } else {
-            char p50[16], p99[16], vs[16] = "-";
+            char p50[16], p99[16], vs[16] = "-", bs[16];
             num10(p50, sizeof p50, s->p50), num10(p99, sizeof p99, s->p99);
             const bench_row *o = find_row(rows, n, "ort-cpu", r->model, r->batch);
             if (o && o->tm.st.p50 > 0 && s->p50 > 0) snprintf(vs, sizeof vs, "%.2fx", o->tm.st.p50 / s->p50);
-            fprintf(f, "%-12s %-*s %6d %9s %9s %5.0f%% %11.0f %5s %7s %s%s\n", r->backend, mw, r->model, r->batch, p50,
-                    p99, 100 * stats_spread(s), samples_per_s(r), pk, vs, valid, r->tm.interrupted ? " (interrupted)" : "");
+            /* an interrupted row: "64*" in the batch column and a footnote under the table (no wider line) */
+            snprintf(bs, sizeof bs, "%d%s", r->batch, r->tm.interrupted ? "*" : "");
+            interrupted += r->tm.interrupted != 0;
+            fprintf(f, "%-12s %-*s %6s %9s %9s %5.0f%% %11.0f %5s %7s %s\n", r->backend, mw, r->model, bs, p50, p99,
+                    100 * stats_spread(s), samples_per_s(r), pk, vs, valid);
         }
         if (s->unstable) {
             size_t u = strlen(unstable_rows);
@@ -216,6 +219,9 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             preempted++;
         }
     }
+    if (interrupted)
+        nrps_wrapf(f, width, 2, "* interrupted: the stop cut %s timing short (fewer calls than planned)",
+                   interrupted == 1 ? "this row's" : "these rows'");
     fprintf(f, "\n");
     if (wide)
         nrps_wrapf(f, width, 0,
