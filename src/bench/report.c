@@ -654,10 +654,11 @@ static void csv_search_row(FILE *f, const bench_search_row *r) {
     csv_str(f, r->backend, 0);
     csv_str(f, r->eval, 0);
     csv_str(f, r->nets, 0);
-    fprintf(f, "%d,%d,%ld,%ld,%.6f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,%.1f,%ld,%ld,%.3f,%.1f,", r->playouts,
-            r->batch, r->games, r->moves, r->total_s, s->mean, s->min, s->p10, s->p50, s->p90, s->p99, s->p999, s->max,
-            s->stdev, r->playouts_per_s, r->evals_per_s, r->eval_calls, r->eval_states, r->mean_batch,
-            100 * r->eval_share);
+    fprintf(f, "%d,%d,%ld,%ld,%.6f,", r->playouts, r->batch, r->games, r->moves, r->total_s);
+    fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,", s->mean, s->min, s->p10, s->p50, s->p90, s->p99,
+            s->p999, s->max, s->stdev);
+    fprintf(f, "%.1f,%.1f,%ld,%ld,%.3f,%.1f,", r->playouts_per_s, r->evals_per_s, r->eval_calls, r->eval_states,
+            r->mean_batch, 100 * r->eval_share);
     if (r->same_games < 0) fprintf(f, ",,");
     else csv_str(f, r->reference, 0), fprintf(f, "%ld,", r->same_games);
     fprintf(f, "%d\n", r->interrupted);
@@ -682,10 +683,10 @@ nrps_status bench_report_csv_search(const char *path, const bench_search_row *sr
  * threads, models), used as a string value, never as script (no '@' macro expansion), ARG5 = the number of
  * inside-search series (blocks after the floor's; 0: no third panel); each series' title is the first line of its
  * data block (columnheader: data, never parsed as script). gnuplot reads the data of an empty "for [k=1:0]"
- * element for autoscaling, so with no floor that element names an index past the last block. Data columns: batch, p50, p10, p90 (us), then samples/s
- * at p50, p90 and p10; a search block's: search batch size, playouts/s, evals/s. The PNG goes to gnuplot's standard output, which is the output file we opened: the
- * user's file name never reaches gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can
- * do anything). */
+ * element for autoscaling, so with no floor that element names an index past the last block. Data columns: batch,
+ * p50, p10, p90 (us), then samples/s at p50, p90 and p10; a search block's: search batch size, playouts/s, evals/s.
+ * The PNG goes to gnuplot's standard output, which is the output file we opened: the user's file name never reaches
+ * gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can do anything). */
 static const char PLOT_SCRIPT[] =
     "ns = int(ARG5)\n"
     "set terminal pngcairo size (ns > 0 ? 2100 : 1400),600 noenhanced\n"

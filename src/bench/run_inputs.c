@@ -43,9 +43,10 @@ static nrps_status positions_pool(run_ctx *c, int m, int max_batch, char *desc, 
     long distinct = max_batch < BENCH_POOL_MAX ? max_batch : BENCH_POOL_MAX;
     bench_inputs_kind kind = p->inputs == BENCH_INPUTS_RANDOM ? BENCH_INPUTS_RANDOM : BENCH_INPUTS_SELFPLAY;
     inputs_progress ip = {c, c->r->env.models[m].label};
+    bench_inputs_progress_fn fn = p->progress ? on_inputs_progress : NULL;
     nrps_status st = bench_inputs_make_cb(kind, distinct, RPS_INPUT_SIZE, p->seed, p->selfplay_agent, (int)mc->enc,
-                                          p->cache_dir, pool, desc, len, c->p->progress ? on_inputs_progress : NULL, &ip);
-    if (c->p->progress) fprintf(stderr, "\r%80s\r", "");
+                                          p->cache_dir, pool, desc, len, fn, &ip);
+    if (p->progress) fprintf(stderr, "\r%80s\r", "");
     if (st != NRPS_OK) return st;
     for (long s = distinct; s < max_batch; s++)
         memcpy(pool + (size_t)s * RPS_INPUT_SIZE, pool + (size_t)(s % distinct) * RPS_INPUT_SIZE,
