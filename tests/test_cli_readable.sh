@@ -45,6 +45,36 @@ if command -v gnuplot >/dev/null 2>&1; then
     ok "--plot: a non-empty PNG" || bad "--plot (rc=$RC, $(head -c 200 "$T/err"))"
 else skip "--plot (no gnuplot)"; fi
 
+# an interrupted row with a 15-character model label: marked "1*" with a footnote, no table line over 100 columns,
+# at COLUMNS=80 the notes wrapped at 80
+cp "$ROOT/tests/fixtures/any_models/two_inputs.onnx" "$T/abcdefghijklmno.onnx"
+for cols in 80 100; do
+  COLUMNS=$cols "$BIN" benchmark --model-path "$T/abcdefghijklmno.onnx" --duration 20 --warmup 3 --backends ort-cpu \
+    --no-floor --sweep 1 >"$T/int$cols" 2>"$T/interr" & pid=$!
+  for _ in $(seq 50); do sleep 0.1; grep -q '^  session' "$T/int$cols" 2>/dev/null && break; done
+  sleep 1; kill -INT $pid; wait $pid; rc=$?
+  tw=$(grep -E '^(backend|ort-[a-z]+) ' "$T/int$cols" | awk '{ if (length > m) m = length } END { print m + 0 }')
+  nw=$(grep -vE '^(backend|ort-[a-z]+) ' "$T/int$cols" | awk '{ if (length > m) m = length } END { print m + 0 }')
+  [ "$rc" -eq 130 ] && grep -qE '^ort-cpu +abcdefghijklmno +1\* ' "$T/int$cols" && grep -q '^\* interrupted: ' "$T/int$cols" &&
+    [ "$tw" -le 100 ] && [ "$nw" -le "$cols" ] &&
+    ok "COLUMNS=$cols: interrupted row marked '1*' with a footnote, table within 100 (widest $tw), notes within $cols" ||
+    bad "COLUMNS=$cols interrupted row (rc=$rc, table $tw, notes $nw): $(grep -E '^(backend|ort-|\*)' "$T/int$cols" | tr '\n' '|') wide: $(awk -v c=$cols 'length > c' "$T/int$cols" | grep -vE '^(backend|ort-[a-z]+) ' | head -3)"
+done
+
+# progress while the self-play inputs are made: only when stderr is a terminal (a fresh folder: nothing cached)
+mkdir -p "$T/fresh" && ln -s "$ROOT/models" "$T/fresh/models"
+( cd "$T/fresh" && "$BIN" benchmark "${Q[@]}" --no-search --backends native-cpu --sweep 1,64 --seed 77 >"$T/out" 2>"$T/err" ); rc=$?
+[ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && grep -q 'self-play games (opening to last move)' "$T/out" &&
+  ok "self-play inputs made off a terminal: nothing on stderr" || bad "inputs off a terminal (rc=$rc): $(head -c 200 "$T/err" | cat -v)"
+if command -v script >/dev/null 2>&1; then
+  rm -rf "$T/fresh/.cache"
+  ( cd "$T/fresh" && script -qec "'$BIN' benchmark ${Q[*]} --no-search --backends native-cpu --sweep 1,64 --seed 77 >/dev/null" \
+      "$T/tty" >/dev/null 2>&1 )
+  tr '\r' '\n' <"$T/tty" | grep -qE '^  inputs: policy +self-play [0-9]+/64 positions, game [0-9]+' &&
+    ok "self-play inputs on a terminal: 'inputs: policy self-play k/64 positions, game N'" ||
+    bad "inputs progress on a terminal: $(tr '\r' '\n' <"$T/tty" | grep -m2 inputs | cat -v)"
+else skip "inputs progress on a terminal (no script(1))"; fi
+
 TINY=(--games 4 --playouts 8 --hidden-policy 16 --hidden-value 8 --batch 16 --epochs 2 --window 2 --seed 5)
 run_cmd train --out "$T/tr" --generations 2 "${TINY[@]}" --threads 1 --eval-games 4
 w=$(longest_line "$T/out")

@@ -69,12 +69,44 @@ if command -v gnuplot >/dev/null 2>&1; then
     ok "--plot: a PNG under exactly that name" || bad "--plot: no PNG under the name ($(ls -A | tr '\n' '|'))"
   [ "$(find . -mindepth 1 -maxdepth 1 ! -name .cache -printf x | wc -c)" -eq 1 ] && ok "--plot: no other file (and no temp file) left" ||
     bad "--plot: files $(ls -A | tr '\n' '|')"
+  pngw() { od -An -tu1 -j16 -N4 "$1" | awk '{print $1*16777216 + $2*65536 + $3*256 + $4}'; }  # IHDR width
+  run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep 1,8 --plot "$T/two.png"
+  [ "$RC" -eq 0 ] && [ "$(pngw "$T/two.png")" = 1400 ] && ok "--plot --no-search: two panels (1400 px)" ||
+    bad "--plot --no-search (rc=$RC, width $(pngw "$T/two.png" 2>/dev/null))"
+  run_cmd benchmark "${M[@]}" --iterations 20 --warmup 2 --no-floor --backends native-cpu --sweep 1,8 --search-games 1 \
+    --search-playouts 8 --search-batch 1,4 --plot "$T/three.png"
+  [ "$RC" -eq 0 ] && [ "$(pngw "$T/three.png")" = 2100 ] && ok "--plot with search rows: a third panel (2100 px)" ||
+    bad "--plot with search rows (rc=$RC, width $(pngw "$T/three.png" 2>/dev/null), $(head -c 300 "$T/err"))"
   run_cmd benchmark "${M[@]}" "${Q[@]}" --sweep 1,8 --plot /dev/null
   [ "$RC" -eq 0 ] && [ -c /dev/null ] && ok "--plot /dev/null" || bad "--plot /dev/null (rc=$RC, $(head -c 300 "$T/err"))"
   cd "$T/elsewhere" || exit 1
 else
   skip "--plot tests: gnuplot not installed"
 fi
+
+# 4b. --csv: the inside-search rows go to FILE-search.csv (header, one line per JSON search row), only when measured
+run_cmd benchmark "${M[@]}" --iterations 50 --warmup 2 --no-floor --backends native-cpu --batch-size 1 --search-games 2 \
+  --search-playouts 8 --search-batch 1,4 --csv "$T/sr.csv" --json "$T/sr.json"
+hdr="backend,eval,nets,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,move_p50_us,move_p90_us,move_p99_us,move_p999_us,move_max_us,move_stdev_us,playouts_per_s,evals_per_s,eval_calls,eval_states,mean_eval_batch,eval_time_share_pct,reference,same_games_as_reference,interrupted"
+[ "$RC" -eq 0 ] && [ "$(head -1 "$T/sr-search.csv")" = "$hdr" ] && ok "--csv: search rows in sr-search.csv, documented header" ||
+  bad "--csv search rows (rc=$RC, $(head -1 "$T/sr-search.csv" 2>&1 | head -c 200))"
+json_check "--csv: the search CSV has one line per JSON search row" "$T/sr.json" \
+  "len(r['search']) >= 2 and len(r['search']) == sum(1 for _ in open('$T/sr-search.csv')) - 1"
+"$PY" - "$T/sr-search.csv" "$T/sr.json" <<'PYEOF' && ok "--csv: search CSV values match the JSON" || bad "--csv: search CSV values differ from the JSON"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+js = json.load(open(sys.argv[2]))["search"]
+assert [(c["backend"], c["eval"], int(c["batch_size"]), int(c["moves"])) for c in rows] == \
+       [(j["backend"], j["eval"], j["batch_size"], j["moves"]) for j in js]
+for c, j in zip(rows, js):
+    assert abs(float(c["playouts_per_s"]) - j["playouts_per_s"]) <= 0.1 + 1e-6 * j["playouts_per_s"]
+    assert (c["same_games_as_reference"] == "") == (j["same_games_as_reference"] is None)
+PYEOF
+run_cmd benchmark "${M[@]}" "${Q[@]}" --batch-size 1 --csv "$T/ns.csv"
+[ "$RC" -eq 0 ] && [ -s "$T/ns.csv" ] && [ ! -e "$T/ns-search.csv" ] && ok "--csv --no-search: no search CSV" ||
+  bad "--csv --no-search (rc=$RC, $(ls "$T" | tr '\n' ' '))"
+expect_fail "--csv's search file is checked like any output" 2 "^neural_rps benchmark: --csv \(search rows\) .*c1-search.csv is the same file as --json" -- \
+  benchmark "${M[@]}" --iterations 20 --no-floor --backends native-cpu --batch-size 1 --csv "$T/c1.csv" --json "$T/c1-search.csv"
 
 # 5. info: control characters from the file are escaped in the text output
 if "$PY" - "$T/p.onnx" "$T/esc.onnx" <<'PYEOF' 2>"$T/pyerr"

@@ -85,6 +85,13 @@ typedef enum { BENCH_INPUTS_SELFPLAY = 0, BENCH_INPUTS_RANDOM, BENCH_INPUTS_FILE
  * is regenerated. RANDOM: uniform floats in [0,1) (enc ignored). *desc receives a short description for reports. */
 nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
                               const char *cache_dir, float *pool, char *desc, size_t desc_len);
+/* Told after each self-play game that bench_inputs_make_cb plays (never for random inputs or a cache hit): the
+ * games played so far (from 1) and the positions collected of n. */
+typedef void (*bench_inputs_progress_fn)(void *ctx, long games, long positions, long n);
+/* bench_inputs_make with a progress callback (fn NULL: none, as bench_inputs_make). */
+nrps_status bench_inputs_make_cb(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
+                                 const char *cache_dir, float *pool, char *desc, size_t desc_len,
+                                 bench_inputs_progress_fn fn, void *ctx);
 
 /* The default self-play agent: MCTS (64 playouts, temperature 1 on every ply so games differ) with the default
  * networks models/rps_policy.onnx + models/rps_value.onnx when both exist, else MCTS with uniform priors and
@@ -186,8 +193,16 @@ void bench_report_profiles_text(FILE *f, const bench_env *e);
 nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
                               const bench_env *e, int interrupted);
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e); /* docs/benchmark-csv.md */
+/* The inside-search rows' CSV (the JSON's `search` rows, docs/benchmark-csv.md), written atomically. */
+nrps_status bench_report_csv_search(const char *path, const bench_search_row *srows, int ns);
+/* The search CSV's name for --csv `csv` in buf: `csv` with a final ".csv" replaced by "-search.csv" (appended when
+ * it has none). Returns 1, 0 when `csv` is a device, FIFO or descriptor (no second file: buf ""), or -1 when the
+ * name does not fit in len. */
+int bench_csv_search_path(const char *csv, char *buf, size_t len);
 /* Renders latency (p50, band p10..p90) and throughput vs batch size per backend x model with gnuplot into a PNG;
- * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL). */
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e);
+ * the ONNX Runtime floor as a grey dashed line in the latency panel; a title from e (may be NULL); a third panel of
+ * inside-search playouts/s vs search batch size per backend x nets when srows (may be NULL/0) has measured rows. */
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e);
 
 #endif

@@ -32,7 +32,8 @@ void bench_inputs_default_agent(char *spec, size_t len) {
         snprintf(spec, len, "mcts:64,temp=1,tplies=-1");
 }
 
-static nrps_status selfplay_positions(long n, uint64_t seed, const char *spec_text, rps_encoding enc, float *pool) {
+static nrps_status selfplay_positions(long n, uint64_t seed, const char *spec_text, rps_encoding enc, float *pool,
+                                      bench_inputs_progress_fn fn, void *ctx) {
     char text[256];
     snprintf(text, sizeof text, "%s", spec_text);
     char *hash = strstr(text, ",#");
@@ -56,6 +57,7 @@ static nrps_status selfplay_positions(long n, uint64_t seed, const char *spec_te
             rps_move mv;
             if ((rc = agent_select_move(a, &s, &mv)) || (rc = rps_state_apply(&s, mv))) break;
         }
+        if (fn && rc == NRPS_OK) fn(ctx, (long)game + 1, k, n);
         if (nrps_interrupted) {
             nrps_set_error("interrupted while generating inputs");
             rc = NRPS_ERR_INTERRUPTED;
@@ -105,6 +107,12 @@ static unsigned long spec_tag(const char *s) {
 
 nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
                               const char *cache_dir, float *pool, char *desc, size_t desc_len) {
+    return bench_inputs_make_cb(kind, n, width, seed, agent, enc, cache_dir, pool, desc, desc_len, NULL, NULL);
+}
+
+nrps_status bench_inputs_make_cb(bench_inputs_kind kind, long n, int width, uint64_t seed, const char *agent, int enc,
+                                 const char *cache_dir, float *pool, char *desc, size_t desc_len,
+                                 bench_inputs_progress_fn fn, void *ctx) {
     if (n < 1 || width < 1) {
         nrps_set_error("bench inputs: bad pool size %ld x %d", n, width);
         return NRPS_ERR_ARG;
@@ -140,7 +148,7 @@ nrps_status bench_inputs_make(bench_inputs_kind kind, long n, int width, uint64_
                  n, n == 1 ? "" : "s", shown, (unsigned long long)seed, rps_encoding_name((rps_encoding)enc), path);
         return NRPS_OK;
     }
-    nrps_status rc = selfplay_positions(n, seed, spec, (rps_encoding)enc, pool);
+    nrps_status rc = selfplay_positions(n, seed, spec, (rps_encoding)enc, pool, fn, ctx);
     if (rc) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());

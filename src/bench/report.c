@@ -172,7 +172,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
     else
         fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %11s %5s %7s %s\n", "backend", mw, "model", "batch", "p50_us",
                 "p99_us", "spread", "samples/s", "%peak", "vs_ort", "valid");
-    int preempted = 0, unstable = 0;
+    int preempted = 0, unstable = 0, interrupted = 0;
     char unstable_rows[600] = "", preempted_rows[600] = "";
     for (int i = 0; i < n; i++) {
         const bench_row *r = &rows[i];
@@ -193,12 +193,15 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                     s->min, s->p50, s->p90, s->p99, s->p999, s->max, s->stdev, 100 * s->cv, per_sample_us(r),
                     samples_per_s(r), gf, pk, valid, r->tm.interrupted ? " (interrupted)" : "");
         } else {
-            char p50[16], p99[16], vs[16] = "-";
+            char p50[16], p99[16], vs[16] = "-", bs[16];
             num10(p50, sizeof p50, s->p50), num10(p99, sizeof p99, s->p99);
             const bench_row *o = find_row(rows, n, "ort-cpu", r->model, r->batch);
             if (o && o->tm.st.p50 > 0 && s->p50 > 0) snprintf(vs, sizeof vs, "%.2fx", o->tm.st.p50 / s->p50);
-            fprintf(f, "%-12s %-*s %6d %9s %9s %5.0f%% %11.0f %5s %7s %s%s\n", r->backend, mw, r->model, r->batch, p50,
-                    p99, 100 * stats_spread(s), samples_per_s(r), pk, vs, valid, r->tm.interrupted ? " (interrupted)" : "");
+            /* an interrupted row: "64*" in the batch column and a footnote under the table (no wider line) */
+            snprintf(bs, sizeof bs, "%d%s", r->batch, r->tm.interrupted ? "*" : "");
+            interrupted += r->tm.interrupted != 0;
+            fprintf(f, "%-12s %-*s %6s %9s %9s %5.0f%% %11.0f %5s %7s %s\n", r->backend, mw, r->model, bs, p50, p99,
+                    100 * stats_spread(s), samples_per_s(r), pk, vs, valid);
         }
         if (s->unstable) {
             size_t u = strlen(unstable_rows);
@@ -216,6 +219,9 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             preempted++;
         }
     }
+    if (interrupted)
+        nrps_wrapf(f, width, 2, "* interrupted: the stop cut %s timing short (fewer calls than planned)",
+                   interrupted == 1 ? "this row's" : "these rows'");
     fprintf(f, "\n");
     if (wide)
         nrps_wrapf(f, width, 0,
@@ -631,31 +637,83 @@ nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, con
     return nrps_atomic_commit(&af); /* a failed write above: "PATH: write failed: <reason>", temp file removed */
 }
 
+int bench_csv_search_path(const char *csv, char *buf, size_t len) {
+    nrps_out_target t;
+    buf[0] = 0;
+    if (nrps_out_resolve(csv, &t) == NRPS_OK && t.kind != NRPS_OUT_REPLACE) return 0;
+    size_t n = strlen(csv);
+    if (n >= 4 && !strcmp(csv + n - 4, ".csv")) n -= 4;
+    if (n + sizeof "-search.csv" > len) return -1;
+    snprintf(buf, len, "%.*s-search.csv", (int)n, csv);
+    return 1;
+}
+
+/* One search row's line of the search CSV (columns: docs/benchmark-csv.md). */
+static void csv_search_row(FILE *f, const bench_search_row *r) {
+    const bench_stats *s = &r->move_us;
+    csv_str(f, r->backend, 0);
+    csv_str(f, r->eval, 0);
+    csv_str(f, r->nets, 0);
+    fprintf(f, "%d,%d,%ld,%ld,%.6f,", r->playouts, r->batch, r->games, r->moves, r->total_s);
+    fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,", s->mean, s->min, s->p10, s->p50, s->p90, s->p99,
+            s->p999, s->max, s->stdev);
+    fprintf(f, "%.1f,%.1f,%ld,%ld,%.3f,%.1f,", r->playouts_per_s, r->evals_per_s, r->eval_calls, r->eval_states,
+            r->mean_batch, 100 * r->eval_share);
+    if (r->same_games < 0) fprintf(f, ",,");
+    else csv_str(f, r->reference, 0), fprintf(f, "%ld,", r->same_games);
+    fprintf(f, "%d\n", r->interrupted);
+}
+
+nrps_status bench_report_csv_search(const char *path, const bench_search_row *srows, int ns) {
+    nrps_atomic_file af;
+    nrps_status rc = nrps_atomic_open(&af, path, "w");
+    if (rc) return rc;
+    /* docs/benchmark-csv.md: the JSON's search rows, units in the names */
+    fprintf(af.f, "backend,eval,nets,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,"
+                  "move_p50_us,move_p90_us,move_p99_us,move_p999_us,move_max_us,move_stdev_us,playouts_per_s,"
+                  "evals_per_s,eval_calls,eval_states,mean_eval_batch,eval_time_share_pct,reference,"
+                  "same_games_as_reference,interrupted\n");
+    for (int i = 0; i < ns; i++)
+        if (srows[i].moves >= 1) csv_search_row(af.f, &srows[i]); /* the JSON's rows: the same filter */
+    return nrps_atomic_commit(&af);
+}
+
 /* gnuplot's script: fixed text, nothing pasted into it. ARG1 = the data file (ours, from mkstemp), ARG2 = the number of
- * series, ARG3 = 1 when the last data block is the ONNX Runtime floor, ARG4 = the title (machine, ONNX Runtime,
- * threads, models), used as a string value, never as script (no '@' macro expansion); each series' title is the first
- * line of its data block (columnheader: data, never parsed as script). Data columns: batch, p50, p10, p90 (us), then
- * samples/s at p50, p90 and p10. The PNG goes to gnuplot's standard output, which is the output file we opened: the
- * user's file name never reaches gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can
- * do anything). */
+ * series, ARG3 = 1 when the data block after them is the ONNX Runtime floor, ARG4 = the title (machine, ONNX Runtime,
+ * threads, models), used as a string value, never as script (no '@' macro expansion), ARG5 = the number of
+ * inside-search series (blocks after the floor's; 0: no third panel); each series' title is the first line of its
+ * data block (columnheader: data, never parsed as script). gnuplot reads the data of an empty "for [k=1:0]"
+ * element for autoscaling, so with no floor that element names an index past the last block. Data columns: batch,
+ * p50, p10, p90 (us), then samples/s at p50, p90 and p10; a search block's: search batch size, playouts/s, evals/s.
+ * The PNG goes to gnuplot's standard output, which is the output file we opened: the user's file name never reaches
+ * gnuplot at all (neither quotes nor gnuplot's "|command" / "<command" file names can do anything). */
 static const char PLOT_SCRIPT[] =
-    "set terminal pngcairo size 1400,600 noenhanced\n"
+    "ns = int(ARG5)\n"
+    "set terminal pngcairo size (ns > 0 ? 2100 : 1400),600 noenhanced\n"
     "set encoding utf8\n"
     "set output\n"
     "n = int(ARG2)\n"
     "fl = int(ARG3)\n"
-    "set multiplot layout 1,2 title ARG4\n"
+    "set multiplot layout 1,(ns > 0 ? 3 : 2) title ARG4\n"
     "set logscale xy\nset grid\nset key top left Left reverse opaque\nset xlabel 'batch size'\nset format y '%g'\n"
     "set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n"
     "set ylabel 'latency per call (µs): p50, band p10 to p90'\nset title 'latency vs batch size'\n"
     "plot for [i=1:n] ARG1 index (i-1) using 1:3:4 with filledcurves fs transparent solid 0.2 noborder lc i notitle, \\\n"
     "     for [i=1:n] ARG1 index (i-1) using 1:2:xtic(1) with linespoints lw 2 pt 7 lc i title columnheader(1), \\\n"
-    "     for [k=1:fl] ARG1 index n using 1:2 with lines dt 2 lw 2 lc rgb 'gray50' "
+    "     for [k=1:fl] ARG1 index (fl > 0 ? n : n + ns) using 1:2 with lines dt 2 lw 2 lc rgb 'gray50' "
     "title 'ONNX Runtime floor (identity graph, p50)'\n"
     "set ylabel 'samples per second: batch / p50 (band from p90 and p10)'\n"
     "set title 'throughput vs batch size'\nset key bottom right Left reverse opaque\n"
     "plot for [i=1:n] ARG1 index (i-1) using 1:6:7 with filledcurves fs transparent solid 0.2 noborder lc i notitle, \\\n"
     "     for [i=1:n] ARG1 index (i-1) using 1:5:xtic(1) with linespoints lw 2 pt 7 lc i title columnheader(1)\n"
+    "if (ns > 0) {\n"
+    "  set title 'inside MCTS search: playouts per second vs search batch size'\n"
+    "  set xlabel 'search batch size (leaves per evaluator call)'\n"
+    "  set ylabel 'playouts per second (simulations / search time)'\n"
+    "  set key top left Left reverse opaque\n"
+    "  plot for [i=1:ns] ARG1 index (n+fl+i-1) using 1:2:xtic(1) with linespoints lw 2 pt 5 lc (n+i) "
+    "title columnheader(1)\n"
+    "}\n"
     "unset multiplot\n";
 
 /* A series title as a double-quoted data-file string: quotes, backslashes and control characters become '_'. */
@@ -705,18 +763,47 @@ static void plot_block(FILE *f, const bench_row *rows, int n, const char *backen
     fprintf(f, "\n\n");
 }
 
+/* Writes one data block per inside-search series (backend label x nets, rows with playouts measured), its title
+ * first, search batch sizes ascending; returns the number of blocks. */
+static int plot_search_blocks(FILE *f, const bench_search_row *sr, int ns) {
+    int blocks = 0;
+    for (int i = 0; i < ns; i++) {
+        const char *lab = bench_search_label(&sr[i]);
+        int dup = 0;
+        for (int j = 0; j < i; j++)
+            dup |= sr[j].moves >= 1 && sr[j].playouts_per_s > 0 && !strcmp(bench_search_label(&sr[j]), lab) &&
+                   !strcmp(sr[j].nets, sr[i].nets);
+        if (dup || sr[i].moves < 1 || sr[i].playouts_per_s <= 0) continue;
+        plot_title(f, lab, sr[i].nets);
+        for (int last = 0;;) {
+            const bench_search_row *best = NULL;
+            for (int j = 0; j < ns; j++)
+                if (sr[j].moves >= 1 && sr[j].playouts_per_s > 0 && !strcmp(bench_search_label(&sr[j]), lab) &&
+                    !strcmp(sr[j].nets, sr[i].nets) && sr[j].batch > last && (!best || sr[j].batch < best->batch))
+                    best = &sr[j];
+            if (!best) break;
+            fprintf(f, "%d %.2f %.2f\n", best->batch, best->playouts_per_s, best->evals_per_s);
+            last = best->batch;
+        }
+        fprintf(f, "\n\n");
+        blocks++;
+    }
+    return blocks;
+}
+
 /* Runs gnuplot -c script dat series with its standard output on out_fd, standard input from /dev/null; returns its
  * exit status (-1: not started, errno set) and the first line of what it said on stderr in msg. */
-static int run_gnuplot(const char *script, const char *dat, int series, int floor, const char *title, int out_fd,
-                       char *msg, size_t msg_len) {
+static int run_gnuplot(const char *script, const char *dat, int series, int floor, const char *title, int search,
+                       int out_fd, char *msg, size_t msg_len) {
     extern char **environ;
     msg[0] = 0;
     int errp[2];
     if (pipe2(errp, O_CLOEXEC) != 0) return -1;
-    char nser[16], nfl[4];
+    char nser[16], nfl[4], nsearch[16];
     snprintf(nser, sizeof nser, "%d", series);
     snprintf(nfl, sizeof nfl, "%d", floor ? 1 : 0);
-    char *argv[] = {"gnuplot", "-c", (char *)script, (char *)dat, nser, nfl, (char *)title, NULL};
+    snprintf(nsearch, sizeof nsearch, "%d", search);
+    char *argv[] = {"gnuplot", "-c", (char *)script, (char *)dat, nser, nfl, (char *)title, nsearch, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -751,7 +838,8 @@ static int run_gnuplot(const char *script, const char *dat, int series, int floo
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_env *e) {
+nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
+                              const bench_env *e) {
     char dat[] = "/tmp/nrps_plot_XXXXXX";
     int fd = mkstemp(dat);
     if (fd < 0) {
@@ -785,6 +873,7 @@ nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, co
             plot_block(f, rows, n, rows[i].backend, "floor");
             floor = 1;
         }
+    int search = series ? plot_search_blocks(f, srows, ns) : 0;
     int werr = ferror(f);
     if (fclose(f) != 0 || werr) {
         remove(dat);
@@ -817,7 +906,7 @@ nrps_status bench_report_plot(const char *path, const bench_row *rows, int n, co
     char msg[300];
     char title[1200];
     plot_heading(title, sizeof title, e);
-    int status = run_gnuplot(script, dat, series, floor, title, out_fd, msg, sizeof msg);
+    int status = run_gnuplot(script, dat, series, floor, title, search, out_fd, msg, sizeof msg);
     int spawn_errno = errno;
     remove(dat);
     remove(script);

@@ -13,6 +13,21 @@ static void append(char *buf, size_t len, const char *s) {
     if (used < len) snprintf(buf + used, len - used, "%s%s", used ? "; " : "", s);
 }
 
+/* Where input generation stands, for the progress line. */
+typedef struct {
+    const run_ctx *c;
+    const char *label; /* the model's */
+} inputs_progress;
+
+/* bench_inputs_progress_fn: "inputs: <model> self-play k/n positions, game N" on stderr (bench_progress: only on
+ * a terminal); positions_pool clears the line when the inputs are made. */
+static void on_inputs_progress(void *ctx, long games, long positions, long n) {
+    const inputs_progress *ip = ctx;
+    char pos[48];
+    snprintf(pos, sizeof pos, "%ld/%ld", positions, n);
+    bench_progress(ip->c, "inputs: %-12s self-play %s positions, game %d", ip->label, pos, (int)games);
+}
+
 /* Game positions into the pool of a [batch, 81] float32 model: up to BENCH_POOL_MAX distinct, repeated; an
  * earlier model's positions when it takes the same encoding and batch. */
 static nrps_status positions_pool(run_ctx *c, int m, int max_batch, char *desc, size_t len) {
@@ -27,8 +42,11 @@ static nrps_status positions_pool(run_ctx *c, int m, int max_batch, char *desc, 
         }
     long distinct = max_batch < BENCH_POOL_MAX ? max_batch : BENCH_POOL_MAX;
     bench_inputs_kind kind = p->inputs == BENCH_INPUTS_RANDOM ? BENCH_INPUTS_RANDOM : BENCH_INPUTS_SELFPLAY;
-    nrps_status st = bench_inputs_make(kind, distinct, RPS_INPUT_SIZE, p->seed, p->selfplay_agent, (int)mc->enc,
-                                       p->cache_dir, pool, desc, len);
+    inputs_progress ip = {c, c->r->env.models[m].label};
+    bench_inputs_progress_fn fn = p->progress ? on_inputs_progress : NULL;
+    nrps_status st = bench_inputs_make_cb(kind, distinct, RPS_INPUT_SIZE, p->seed, p->selfplay_agent, (int)mc->enc,
+                                          p->cache_dir, pool, desc, len, fn, &ip);
+    if (p->progress) fprintf(stderr, "\r%80s\r", "");
     if (st != NRPS_OK) return st;
     for (long s = distinct; s < max_batch; s++)
         memcpy(pool + (size_t)s * RPS_INPUT_SIZE, pool + (size_t)(s % distinct) * RPS_INPUT_SIZE,

@@ -64,10 +64,12 @@ static void usage(FILE *f) {
             "                        plain-C reference; a mismatch fails the run\n"
             "  --no-floor            skip the ONNX Runtime floor (identity graph) measurement\n"
             "  --json FILE           write results as JSON (docs/benchmark-json.md)\n"
-            "  --csv FILE            write results as CSV (docs/benchmark-csv.md)\n"
+            "  --csv FILE            write results as CSV, the inside-search rows to FILE-search.csv\n"
+            "                        (docs/benchmark-csv.md)\n"
             "  --wide                every column in the tables (create, first call, mean, cpu, min, p90, p99.9,\n"
             "                        max, stdev, CV); the default tables fit 100 columns\n"
-            "  --plot FILE.png       plot latency and throughput vs batch size (gnuplot)\n"
+            "  --plot FILE.png       plot latency and throughput vs batch size, and inside-search playouts/s\n"
+            "                        (gnuplot)\n"
             "  --search-games N      inside-search benchmark: self-play games per backend and batch (default 10;\n"
             "                        needs both nets)\n"
             "  --search-playouts N   MCTS playouts per move in that benchmark (default 200)\n"
@@ -267,7 +269,10 @@ static void print_peers(const bench_env *e) {
 }
 
 /* Prints the reports and writes the files; returns the exit status. */
-static int report(const bench_result *r, const char *json, const char *csv, const char *plot, int wide) {
+/* csv_search: the search rows' CSV beside csv (bench_csv_search_path), NULL or "" for none; written only when
+ * search rows were measured. */
+static int report(const bench_result *r, const char *json, const char *csv, const char *csv_search, const char *plot,
+                  int wide) {
     bench_report_text(stdout, r->rows, r->n_rows, &r->env, wide);
     bench_report_profiles_text(stdout, &r->env);
     bench_report_search_text(stdout, r->srows, r->n_srows, wide);
@@ -284,7 +289,12 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     if (json && bench_report_json(json, r->rows, r->n_rows, r->srows, r->n_srows, &r->env, r->interrupted))
         rc = cli_fail(CMD, "--json: %s", nrps_last_error());
     if (csv && bench_report_csv(csv, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
-    if (plot && bench_report_plot(plot, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
+    int measured = 0;
+    for (int i = 0; i < r->n_srows; i++) measured += r->srows[i].moves >= 1;
+    if (csv_search && csv_search[0] && measured && bench_report_csv_search(csv_search, r->srows, r->n_srows))
+        rc = cli_fail(CMD, "--csv (search rows): %s", nrps_last_error());
+    if (plot && bench_report_plot(plot, r->rows, r->n_rows, r->srows, r->n_srows, &r->env))
+        rc = cli_fail(CMD, "--plot: %s", nrps_last_error());
     char verr[700];
     bench_result_validation_error(r, verr, sizeof verr);
     if (verr[0]) rc = cli_fail(CMD, "%s", verr);
@@ -294,7 +304,7 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
 
 /* The files benchmark writes (NULL: not asked for). */
 typedef struct {
-    const char *json, *csv, *plot, *profile, *optimized_out;
+    const char *json, *csv, *csv_search, *plot, *profile, *optimized_out; /* csv_search: NULL or "" for none */
 } output_files;
 
 /* Declares what the run reads: the models (n_flag from --model-path, then the --value-model-path one when given,
@@ -322,6 +332,7 @@ static int check_files(const bench_plan *p, int n_flag, int value_given, const o
     cli_io_init(&io);
     declare_inputs(&io, p, n_flag, value_given);
     int ok = cli_io_output(&io, CMD, "json", o->json) && cli_io_output(&io, CMD, "csv", o->csv) &&
+             (!o->csv_search || !o->csv_search[0] || cli_io_output(&io, CMD, "csv (search rows)", o->csv_search)) &&
              cli_io_output(&io, CMD, "plot", o->plot) && cli_io_output(&io, CMD, "profile", o->profile) &&
              cli_io_output(&io, CMD, "optimized-model-out", o->optimized_out);
     if (!ok) {
@@ -582,7 +593,10 @@ int cmd_benchmark(int argc, char **argv) {
     if (value_path && plan.n_models == BENCH_MAX_MODELS)
         return cli_usage_error(CMD, "--model-path/--value-model-path: at most %d models", BENCH_MAX_MODELS);
     if (value_path) plan.model_paths[plan.n_models++] = value_path;
-    output_files outs = {json, csv, plot, profile, optimized_out};
+    char csv_search[4096] = ""; /* the search rows' CSV, when the search section is planned */
+    if (csv && plan.search && bench_csv_search_path(csv, csv_search, sizeof csv_search) < 0)
+        return cli_usage_error(CMD, "--csv %s: the name is too long to add \"-search\" for the search rows' file", csv);
+    output_files outs = {json, csv, csv_search, plot, profile, optimized_out};
     if (!check_files(&plan, n_model_paths, value_path != NULL, &outs)) return 2;
 
     nrps_install_signal_handlers();
@@ -596,7 +610,7 @@ int cmd_benchmark(int argc, char **argv) {
         if (st == NRPS_ERR_INTERRUPTED || nrps_interrupted) /* a signal before anything was timed */
             rc = nrps_signal_exit_status(130);
     } else {
-        rc = report(&res, json, csv, plot, wide);
+        rc = report(&res, json, csv, csv_search, plot, wide);
     }
     bench_result_free(&res);
     return rc;
