@@ -1,13 +1,15 @@
 /* test_threadpool.c - the persistent worker pool (src/util/threadpool.h): every task of every call runs exactly
  * once on its own thread, task 0 on the caller, calls return only when all tasks are done (many back-to-back calls,
- * fewer tasks than threads, workers that fell asleep between calls, no spinning at all), bad arguments refused.
- * Run under TSan by make test-tsan. */
+ * fewer tasks than threads, workers that fell asleep between calls, no spinning at all), bad arguments refused;
+ * a native-cpu plan splitting its batches over a pool agrees with the reference. Run under TSan by make test-tsan. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
+#include "backend/cpu_kernels.h"
 #include "check.h"
+#include "nn/net.h"
 #include "util/threadpool.h"
 
 enum { MAXT = 8 };
@@ -84,6 +86,35 @@ static void test_null_pool_runs_on_caller(void) {
     nrps_pool_destroy(NULL);
 }
 
+/* A native-cpu plan of 2 threads splitting batches over its pool (what TSan checks the hand-off of): the same
+ * outputs as nn_forward at batches on both sides of the split threshold, many calls in a row. */
+static void test_plan_split_over_pool(void) {
+    int w[2] = {128, 9};
+    nn_arch a = nn_arch_mlp(81, w, 1, NN_ACT_RELU, 0, 9, NN_ACT_SOFTMAX, NN_HEAD_POLICY);
+    nn_net n;
+    REQUIRE(nn_init(&n, &a) == NRPS_OK);
+    nrps_rng r;
+    nrps_rng_seed(&r, 3);
+    for (size_t i = 0; i < n.n_params; i++) n.params[i] = (float)(nrps_rng_uniform(&r) - 0.5);
+    enum { B = 300 };
+    static float x[B * 81], got[B * 9], ref[B * 9];
+    for (int i = 0; i < B * 81; i++) x[i] = nrps_rng_uniform(&r) < 0.3 ? 1.0f : 0.0f;
+    cpu_plan *p = NULL;
+    REQUIRE(cpu_plan_create_threads(&n, B, 2, 20, &p) == NRPS_OK);
+    CHECK(cpu_plan_split_from(p) > 1 && cpu_plan_split_from(p) < B);
+    static const int batches[5] = {1, 7, 40, 161, B};
+    float *yg[1] = {got}, *yr[1] = {ref};
+    int bad = 0;
+    for (int k = 0; k < 40; k++) {
+        int b = batches[k % 5];
+        REQUIRE(cpu_plan_run(p, x, b, yg) == NRPS_OK && nn_forward(&n, x, b, yr, NULL) == NRPS_OK);
+        for (int i = 0; i < b * 9; i++) bad += !(fabsf(got[i] - ref[i]) <= 1e-5f + 1e-4f * fabsf(ref[i]));
+    }
+    CHECK(bad == 0);
+    cpu_plan_destroy(p);
+    nn_free(&n);
+}
+
 static void test_bad_arguments(void) {
     nrps_pool *p = (nrps_pool *)&p;
     CHECK(nrps_pool_create(0, 0, &p) == NRPS_ERR_ARG && p == NULL);
@@ -97,6 +128,7 @@ int main(void) {
     RUN(test_every_task_once);
     RUN(test_sleeping_workers);
     RUN(test_null_pool_runs_on_caller);
+    RUN(test_plan_split_over_pool);
     RUN(test_bad_arguments);
     return check_summary("threadpool");
 }
