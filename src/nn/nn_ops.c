@@ -2,6 +2,7 @@
 #include "nn/nn_ops.h"
 
 #include <math.h>
+#include <string.h>
 
 double nn_sigmoid(double z) {
     if (z >= 0) return 1.0 / (1.0 + exp(-z));
@@ -111,6 +112,16 @@ void nn_policy_probs(nn_act final_act, float *p, int n) {
         for (int i = 0; i < n; i++) p[i] = expf(p[i]);
     else
         nn_softmax_row(p, n);
+}
+
+void nn_search_outputs(const float *py, nn_act pol_act, int w, const float *vy, nn_act val_act, int n, float *policy,
+                       float *value) {
+    for (int i = 0; i < n; i++) {
+        float *p = &policy[(size_t)i * w];
+        memcpy(p, &py[(size_t)i * w], (size_t)w * sizeof *p);
+        nn_policy_probs(pol_act, p, w);
+        value[i] = vy ? nn_value_prob(val_act, vy[i]) : 0.5f;
+    }
 }
 
 float nn_value_prob(nn_act final_act, float v) {

@@ -49,4 +49,9 @@ void nn_policy_probs(nn_act final_act, float *p, int n);
  * (v + 1) / 2, anything else (a logit) sigmoid. Non-finite gives 0.5. */
 float nn_value_prob(nn_act final_act, float v);
 
+/* Both for n positions: policy[i][w] from the policy head's rows py[i][w] (nn_policy_probs) and value[i] from
+ * vy[i] (nn_value_prob; vy NULL: 0.5, a policy-only net). What every network evaluator hands to search. */
+void nn_search_outputs(const float *py, nn_act pol_act, int w, const float *vy, nn_act val_act, int n, float *policy,
+                       float *value);
+
 #endif

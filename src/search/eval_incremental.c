@@ -657,12 +657,7 @@ static nrps_status evaluate_from(void *ctx, const rps_state *states, const uint3
     if (st != NRPS_OK) return st;
     const float *py = e->net[e->pol_net].y[e->pol_out];
     const float *vy = e->val_net >= 0 ? e->net[e->val_net].y[e->val_out] : NULL;
-    for (int i = 0; i < n; i++) {
-        float *p = &policy[i * RPS_POLICY_SIZE];
-        memcpy(p, &py[i * RPS_POLICY_SIZE], RPS_POLICY_SIZE * sizeof *p);
-        nn_policy_probs(e->pol_act, p, RPS_POLICY_SIZE);
-        value[i] = vy ? nn_value_prob(e->val_act, vy[i]) : 0.5f;
-    }
+    nn_search_outputs(py, e->pol_act, RPS_POLICY_SIZE, vy, e->val_act, n, policy, value);
     return NRPS_OK;
 }
 

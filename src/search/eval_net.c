@@ -88,12 +88,7 @@ static nrps_status net_eval(void *ctx, const rps_state *states, int n, float *po
     if (st != NRPS_OK) return st;
     const float *py = e->run[0].y[e->pol_out];
     const float *vy = e->val_run >= 0 ? e->run[e->val_run].y[e->val_out] : NULL;
-    for (int i = 0; i < n; i++) {
-        float *p = &policy[i * RPS_POLICY_SIZE];
-        memcpy(p, &py[i * RPS_POLICY_SIZE], RPS_POLICY_SIZE * sizeof *p);
-        nn_policy_probs(e->pol_act, p, RPS_POLICY_SIZE);
-        value[i] = vy ? nn_value_prob(e->val_act, vy[i]) : 0.5f;
-    }
+    nn_search_outputs(py, e->pol_act, RPS_POLICY_SIZE, vy, e->val_act, n, policy, value);
     return NRPS_OK;
 }
 
