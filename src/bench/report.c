@@ -140,7 +140,7 @@ static void valid_text(const bench_row *r, char *valid, size_t len) {
     if (r->validated) {
         const bench_validation *v = &r->val;
         if (v->elems != v->ref_elems) snprintf(valid, len, "FAIL size");
-        else if (v->nonfinite_got || v->nonfinite_ref) snprintf(valid, len, "FAIL non-finite");
+        else if (v->nonfinite_got || v->nonfinite_ref) snprintf(valid, len, "FAIL NaN/Inf");
         else snprintf(valid, len, "%s %.1e", v->ok ? "ok" : "FAIL", v->max_abs);
     }
 }
@@ -170,7 +170,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                 "p99_us", "p99.9_us", "max_us", "stdev_us", "CV%", "us/sample", "samples/s", "GFLOP/s", "%peak",
                 "valid");
     else
-        fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %11s %5s %7s %s\n", "backend", mw, "model", "batch", "p50_us",
+        fprintf(f, "\n%-12s %-*s %6s %9s %9s %6s %10s %5s %7s %s\n", "backend", mw, "model", "batch", "p50_us",
                 "p99_us", "spread", "samples/s", "%peak", "vs_ort", "valid");
     int preempted = 0, unstable = 0, interrupted = 0;
     char unstable_rows[600] = "", preempted_rows[600] = "";
@@ -200,7 +200,7 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
             /* an interrupted row: "64*" in the batch column and a footnote under the table (no wider line) */
             snprintf(bs, sizeof bs, "%d%s", r->batch, r->tm.interrupted ? "*" : "");
             interrupted += r->tm.interrupted != 0;
-            fprintf(f, "%-12s %-*s %6s %9s %9s %5.0f%% %11.0f %5s %7s %s\n", r->backend, mw, r->model, bs, p50, p99,
+            fprintf(f, "%-12s %-*s %6s %9s %9s %5.0f%% %10.0f %5s %7s %s\n", r->backend, mw, r->model, bs, p50, p99,
                     100 * stats_spread(s), samples_per_s(r), pk, vs, valid);
         }
         if (s->unstable) {
