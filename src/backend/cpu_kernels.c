@@ -478,7 +478,7 @@ typedef struct {
     float *buf[3];      /* activations: chunk rows of stride <= maxp each */
     int *nz, *nnz;      /* per chunk sample: its non-zero input indices [chunk][nzs] and their count [chunk] */
     long long sparse_chunks, dense_chunks;
-} cpu_scratch;
+} __attribute__((aligned(64))) cpu_scratch; /* one cache line each: threads do not share the counters' lines */
 
 struct cpu_plan {
     nn_arch arch;
@@ -708,8 +708,10 @@ static nrps_status plan_alloc(cpu_plan *p, const nn_net *n) {
     p->nzs = p->arch.in + NZ_SLACK;
     size_t per_thread = 3 * area * sizeof(float) + list_bytes(p);
     size_t bytes = wfloats * sizeof(float) + (size_t)p->threads * per_thread;
-    if (!(p->scr = calloc((size_t)p->threads, sizeof *p->scr)) || !(p->mem = aligned_alloc(64, (bytes + 63) / 64 * 64)))
+    if (!(p->scr = aligned_alloc(64, (size_t)p->threads * sizeof *p->scr)) ||
+        !(p->mem = aligned_alloc(64, (bytes + 63) / 64 * 64)))
         return NRPS_ERR_NOMEM;
+    memset(p->scr, 0, (size_t)p->threads * sizeof *p->scr);
     memset(p->mem, 0, bytes);
     plan_scratch(p, (char *)pack_layers(p, n, p->mem), area);
     return NRPS_OK;
