@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
+#include "bench/search_bench.h"
 #include "check.h"
 #include "game/game.h"
 #include "nn/nn_ops.h"
@@ -496,30 +497,10 @@ static void test_agent_key(void) {
 
 /* ---- --bench ---- */
 
-typedef struct {
-    const mcts_evaluator *inner;
-    uint64_t ns;
-} timed;
-static nrps_status timed_plain(void *ctx, const rps_state *s, int n, float *p, float *v) {
-    timed *t = ctx;
-    uint64_t t0 = nrps_now_ns();
-    nrps_status st = t->inner->evaluate(t->inner->ctx, s, n, p, v);
-    t->ns += nrps_now_ns() - t0;
-    return st;
-}
-static nrps_status timed_from(void *ctx, const rps_state *s, const uint32_t *f, uint32_t *ids, int n, float *p,
-                              float *v) {
-    timed *t = ctx;
-    uint64_t t0 = nrps_now_ns();
-    nrps_status st = t->inner->evaluate_from(t->inner->ctx, s, f, ids, n, p, v);
-    t->ns += nrps_now_ns() - t0;
-    return st;
-}
-
 static void bench_one(const char *what, const mcts_evaluator *inner, int playouts, int games) {
-    timed t = {.inner = inner};
-    mcts_evaluator ev = {.ctx = &t, .evaluate = timed_plain, .evaluate_from = inner->evaluate_from ? timed_from : NULL,
-                         .max_batch = 1};
+    bench_timed_eval t = {.inner = inner};
+    mcts_evaluator ev = bench_timed_evaluator(&t);
+    ev.max_batch = 1;
     mcts_config mc = mcts_config_default();
     mc.playouts = playouts;
     mcts *m = mcts_create(&mc);

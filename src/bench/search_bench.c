@@ -9,14 +9,8 @@
 #include "search/eval_net.h"
 #include "search/mcts.h"
 
-/* Wraps an evaluator to add up the time spent in it. */
-typedef struct {
-    const mcts_evaluator *inner;
-    uint64_t ns;
-} timed_eval;
-
 static nrps_status timed_evaluate(void *ctx, const rps_state *states, int n, float *policy, float *value) {
-    timed_eval *t = ctx;
+    bench_timed_eval *t = ctx;
     uint64_t t0 = nrps_now_ns();
     nrps_status st = t->inner->evaluate(t->inner->ctx, states, n, policy, value);
     t->ns += nrps_now_ns() - t0;
@@ -25,11 +19,17 @@ static nrps_status timed_evaluate(void *ctx, const rps_state *states, int n, flo
 
 static nrps_status timed_evaluate_from(void *ctx, const rps_state *states, const uint32_t *from, uint32_t *ids, int n,
                                        float *policy, float *value) {
-    timed_eval *t = ctx;
+    bench_timed_eval *t = ctx;
     uint64_t t0 = nrps_now_ns();
     nrps_status st = t->inner->evaluate_from(t->inner->ctx, states, from, ids, n, policy, value);
     t->ns += nrps_now_ns() - t0;
     return st;
+}
+
+mcts_evaluator bench_timed_evaluator(bench_timed_eval *t) {
+    return (mcts_evaluator){.ctx = t, .evaluate = timed_evaluate,
+                            .evaluate_from = t->inner->evaluate_from ? timed_evaluate_from : NULL,
+                            .max_batch = t->inner->max_batch, .name = "timed net"};
 }
 
 /* One game; appends per-move latencies to lat (if not NULL) and the moves to moves[RPS_MAX_PLIES]. */
@@ -74,9 +74,9 @@ static nrps_status search_games(const mcts_evaluator *inner, int games, uint64_t
         if (m) nrps_set_error("search benchmark: out of memory");
         goto cleanup;
     }
-    timed_eval te = {.inner = inner};
-    mcts_evaluator ev = {.ctx = &te, .evaluate = timed_evaluate, .evaluate_from = inner->evaluate_from ?
-                         timed_evaluate_from : NULL, .max_batch = row->batch, .name = "timed net"};
+    bench_timed_eval te = {.inner = inner};
+    mcts_evaluator ev = bench_timed_evaluator(&te);
+    ev.max_batch = row->batch;
     long calls = 0, states = 0, pl = 0, nlat = 0;
     /* warm-up: one whole game on another deal, not measured */
     st = play_game(m, &ev, seed ^ 0x5eed5eedULL, NULL, &nlat, warm_moves, &calls, &states, &pl);

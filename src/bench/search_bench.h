@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "bench/stats.h"
 #include "game/game.h"
+#include "search/evaluator.h"
 
 typedef struct {
     char backend[32];     /* the backend the networks ran on (native-cpu for eval "incremental") */
@@ -55,5 +56,13 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games);
 /* The inside-search table: within 100 columns by default; wide != 0 adds mean, p90, p99, max, evals/s and the mean
  * evaluation batch. */
 void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int wide);
+
+/* An evaluator that forwards every call to t->inner (evaluate, and evaluate_from when inner has it; same max_batch)
+ * and adds its wall time to t->ns. t must outlive the evaluator. */
+typedef struct {
+    const mcts_evaluator *inner;
+    uint64_t ns;
+} bench_timed_eval;
+mcts_evaluator bench_timed_evaluator(bench_timed_eval *t);
 
 #endif
