@@ -40,7 +40,8 @@ def run_bench(binary, out, threads, backends, extra, peers, search, optional=Fal
         return json.load(f)
 
 
-def p50(rows, backend, model, batch):
+def find_row(rows, backend, model, batch):
+    """The single-caller row of backend, model and batch, or None."""
     for r in rows:
         if r["backend"] == backend and r["model"] == model and r["batch_size"] == batch and r["concurrency"] == 1:
             return r
@@ -65,12 +66,12 @@ def table(one, two, models, batches):
     print(head)
     for m in models:
         for b in batches:
-            n1, o1 = p50(r1, "native-cpu", m, b), p50(r1, "ort-cpu", m, b)
+            n1, o1 = find_row(r1, "native-cpu", m, b), find_row(r1, "ort-cpu", m, b)
             if not n1:
                 continue
-            x1 = p50(r1, "xnnpack-cpu", m, b)
-            te, ts = p50(r1, "torch-eager", m, b), p50(r1, "torch-script", m, b)
-            n2, o2 = p50(r2, "native-cpu", m, b), p50(r2, "ort-cpu", m, b)
+            x1 = find_row(r1, "xnnpack-cpu", m, b)
+            te, ts = find_row(r1, "torch-eager", m, b), find_row(r1, "torch-script", m, b)
+            n2, o2 = find_row(r2, "native-cpu", m, b), find_row(r2, "ort-cpu", m, b)
             scale = n2["samples_per_s"] / n1["samples_per_s"] if n2 else None
             pk = n1.get("pct_of_cpu_peak")
             print(f"{m:<7}{b:>6}{n1['latency_us']['p50']:>10.2f}{o1['latency_us']['p50'] if o1 else float('nan'):>9.2f}"
@@ -88,12 +89,12 @@ def targets(one, two, models):
         checks.append((name, value, ok, unit))
 
     for m in models:
-        n, o = p50(r1, "native-cpu", m, 1), p50(r1, "ort-cpu", m, 1)
+        n, o = find_row(r1, "native-cpu", m, 1), find_row(r1, "ort-cpu", m, 1)
         if n and o:
             v = n["latency_us"]["p50"] / o["latency_us"]["p50"]
             add(f"{m} batch 1: native-cpu p50 <= 0.1 x ort-cpu", v, v <= 0.1)
         for b in (256, 1024, 4096):
-            n, o = p50(r1, "native-cpu", m, b), p50(r1, "ort-cpu", m, b)
+            n, o = find_row(r1, "native-cpu", m, b), find_row(r1, "ort-cpu", m, b)
             if n and o:
                 v = n["samples_per_s"] / o["samples_per_s"]
                 add(f"{m} batch {b}, 1 thread: native-cpu >= 1.25 x ort-cpu samples/s", v, v >= 1.25)
@@ -103,19 +104,19 @@ def targets(one, two, models):
         worst = None
         for rows, t in ((r1, 1), (r2, 2)):
             for b in (1, 8, 64, 256, 1024, 4096):
-                v = ratio(p50(rows, "native-cpu", m, b), p50(rows, "xnnpack-cpu", m, b))
+                v = ratio(find_row(rows, "native-cpu", m, b), find_row(rows, "xnnpack-cpu", m, b))
                 if v is not None and (worst is None or v < worst[0]):
                     worst = (v, b, t)
         if worst:
             add(f"{m} every batch: native-cpu >= xnnpack-cpu (worst: batch {worst[1]}, {worst[2]} thread"
                 f"{'s' if worst[2] > 1 else ''})", worst[0], worst[0] >= 1)
         for b in (1024, 4096):
-            n1, n2 = p50(r1, "native-cpu", m, b), p50(r2, "native-cpu", m, b)
+            n1, n2 = find_row(r1, "native-cpu", m, b), find_row(r2, "native-cpu", m, b)
             if n1 and n2:
                 v = n2["samples_per_s"] / n1["samples_per_s"]
                 add(f"{m} batch {b}: 2 threads >= 1.8 x 1 thread", v, v >= 1.8)
         for peer, want in (("torch-eager", 10), ("torch-script", 8)):
-            v = ratio(p50(r1, "native-cpu", m, 1), p50(r1, peer, m, 1))
+            v = ratio(find_row(r1, "native-cpu", m, 1), find_row(r1, peer, m, 1))
             if v is not None:
                 add(f"{m} batch 1: native-cpu >= {want} x {peer}", v, v >= want)
     for s in one.get("search", []):
