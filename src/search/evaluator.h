@@ -28,6 +28,9 @@ typedef struct mcts_evaluator {
                                  float *policy, float *value);
     int max_batch;    /* largest n the evaluator accepts (>= 1) */
     const char *name; /* for reports */
+    /* Nonzero when evaluate / evaluate_from may be called from several threads at once (a batching service's
+     * client, src/search/eval_service.h); 0 (the default): one caller at a time. */
+    int thread_safe;
 } mcts_evaluator;
 
 #endif
