@@ -455,6 +455,121 @@ static void test_exact_evaluator_plays_perfectly(void) {
     rps_solver_destroy(sv);
 }
 
+/* A thread-safe evaluator that fails from its fail_at-th state on (counting over all threads). */
+typedef struct {
+    int states, fail_at;
+} failing_ctx;
+static nrps_status failing_eval(void *ctx, const rps_state *states, int n, float *policy, float *value) {
+    failing_ctx *c = ctx;
+    if (__atomic_add_fetch(&c->states, n, __ATOMIC_RELAXED) >= c->fail_at) {
+        nrps_set_error("failing evaluator: state %d", c->fail_at);
+        return NRPS_ERR_BACKEND;
+    }
+    const mcts_evaluator *u = eval_uniform_evaluator();
+    return u->evaluate(u->ctx, states, n, policy, value);
+}
+
+/* Tree-parallel search: with 2 and 8 threads, each with its own rollout evaluator (or all sharing one thread-safe
+ * evaluator), exactly cfg.playouts simulations run, the root's children's visits add up to the root's, tree reuse
+ * keeps working, forced wins are still found, and an error in one thread ends the search with its message. */
+static void test_threads(void) {
+    static const int threads[] = {2, 8}, batches[] = {1, 4};
+    for (int ti = 0; ti < 2; ti++)
+        for (int bi = 0; bi < 2; bi++) {
+            mcts_config cfg = mcts_config_default();
+            cfg.playouts = 600;
+            cfg.threads = threads[ti];
+            cfg.batch = batches[bi];
+            cfg.reuse_tree = bi;
+            mcts *m = mcts_create(&cfg);
+            REQUIRE(m);
+            eval_rollout *ro[8];
+            const mcts_evaluator *evs[8];
+            for (int t = 0; t < cfg.threads; t++) {
+                REQUIRE((ro[t] = eval_rollout_create(11 + (uint64_t)t, cfg.batch)));
+                evs[t] = eval_rollout_evaluator(ro[t]);
+            }
+            nrps_rng rng;
+            nrps_rng_seed(&rng, 3);
+            int tested = 0, right = 0, sums_ok = 0, searches = 0;
+            for (uint64_t seed = 100; seed < 400 && tested < 12; seed++) {
+                rps_state s;
+                random_position(&s, seed, 4 + (int)(seed % 3));
+                if (rps_state_is_over(&s)) continue;
+                mcts_result res;
+                REQUIRE(mcts_search_run_each(m, &s, evs, &rng, &res) == NRPS_OK);
+                searches++;
+                int vs = 0;
+                for (int i = 0; i < res.nchildren; i++) vs += res.children[i].visits;
+                sums_ok += vs == res.root_visits - 1 && res.playouts + res.reused_visits == cfg.playouts &&
+                           res.eval_states <= res.playouts + 1;
+                if (is_decisive(&s)) tested++, right += chosen_value(&s, &res) >= 1.0;
+                if (cfg.reuse_tree) REQUIRE(mcts_advance(m, res.move) == NRPS_OK);
+            }
+            CHECK_MSG(sums_ok == searches, "%d threads batch %d: visits add up in %d of %d searches", cfg.threads,
+                      cfg.batch, sums_ok, searches);
+            CHECK_MSG(tested >= 10 && right >= tested - 1, "%d threads: %d of %d forced wins", cfg.threads, right,
+                      tested);
+            for (int t = 0; t < cfg.threads; t++) eval_rollout_destroy(ro[t]);
+            mcts_destroy(m);
+        }
+
+    mcts_config cfg = mcts_config_default();
+    cfg.playouts = 2000;
+    cfg.threads = 4;
+    cfg.batch = 3;
+    mcts *m = mcts_create(&cfg);
+    REQUIRE(m);
+    rps_state s;
+    random_position(&s, 5, 0);
+    nrps_rng rng;
+    nrps_rng_seed(&rng, 1);
+    mcts_result res;
+    REQUIRE(mcts_search_run(m, &s, eval_uniform_evaluator(), &rng, &res) == NRPS_OK); /* one shared evaluator */
+    int vs = 0;
+    for (int i = 0; i < res.nchildren; i++) vs += res.children[i].visits;
+    CHECK(vs == res.root_visits - 1 && res.playouts == cfg.playouts);
+    eval_rollout *ro = eval_rollout_create(1, 3);
+    REQUIRE(ro);
+    CHECK(mcts_search_run(m, &s, eval_rollout_evaluator(ro), &rng, &res) == NRPS_ERR_ARG); /* not thread-safe */
+    CHECK(strstr(nrps_last_error(), "thread-safe") != NULL);
+    failing_ctx fc = {.fail_at = 500};
+    mcts_evaluator failing = {.ctx = &fc, .evaluate = failing_eval, .max_batch = 8, .name = "failing",
+                              .thread_safe = 1};
+    CHECK(mcts_search_run(m, &s, &failing, &rng, &res) == NRPS_ERR_BACKEND);
+    CHECK_MSG(strstr(nrps_last_error(), "failing evaluator: state 500") != NULL, "error '%s'", nrps_last_error());
+    REQUIRE(mcts_search_run(m, &s, eval_uniform_evaluator(), &rng, &res) == NRPS_OK); /* usable after an error */
+    CHECK(res.playouts == cfg.playouts);
+    eval_rollout_destroy(ro);
+    mcts_destroy(m);
+    cfg.threads = MCTS_MAX_THREADS + 1;
+    CHECK(mcts_create(&cfg) == NULL && strstr(nrps_last_error(), "threads") != NULL);
+}
+
+/* One thread is deterministic: the same seeds give the same visits. */
+static void test_one_thread_deterministic(void) {
+    mcts_config cfg = mcts_config_default();
+    cfg.playouts = 300;
+    cfg.batch = 4;
+    mcts_result r[2];
+    for (int k = 0; k < 2; k++) {
+        mcts *m = mcts_create(&cfg);
+        eval_rollout *ro = eval_rollout_create(9, 4);
+        REQUIRE(m && ro);
+        rps_state s;
+        random_position(&s, 77, 2);
+        nrps_rng rng;
+        nrps_rng_seed(&rng, 4);
+        REQUIRE(mcts_search_run(m, &s, eval_rollout_evaluator(ro), &rng, &r[k]) == NRPS_OK);
+        eval_rollout_destroy(ro);
+        mcts_destroy(m);
+    }
+    CHECK(r[0].nchildren == r[1].nchildren && r[0].chosen == r[1].chosen);
+    int same = 1;
+    for (int i = 0; i < r[0].nchildren; i++) same &= r[0].children[i].visits == r[1].children[i].visits;
+    CHECK(same);
+}
+
 int main(void) {
     RUN(test_exact_evaluator_plays_perfectly);
     RUN(test_backup_sign_both_players);
@@ -466,5 +581,7 @@ int main(void) {
     RUN(test_temperature);
     RUN(test_config_and_errors);
     RUN(test_rollout_evaluator);
+    RUN(test_threads);
+    RUN(test_one_thread_deterministic);
     return check_summary("mcts");
 }

@@ -64,5 +64,6 @@ static nrps_status uniform_eval(void *ctx, const rps_state *states, int n, float
     return NRPS_OK;
 }
 
-static const mcts_evaluator UNIFORM = {.ctx = NULL, .evaluate = uniform_eval, .max_batch = 1 << 16, .name = "uniform"};
+static const mcts_evaluator UNIFORM = {.ctx = NULL, .evaluate = uniform_eval, .max_batch = 1 << 16, .name = "uniform",
+                                       .thread_safe = 1};
 const mcts_evaluator *eval_uniform_evaluator(void) { return &UNIFORM; }

@@ -1,10 +1,19 @@
 /* mcts.c - PUCT MCTS with batched leaf evaluation, virtual loss, exact terminal scoring, Dirichlet
- * root noise, temperature move choice and tree reuse (see mcts.h for the contract). */
+ * root noise, temperature move choice, tree reuse and tree-parallel search threads (see mcts.h for the contract).
+ *
+ * Threads share one tree without locks. A node's visit count, in-flight count and value sum are updated with atomic
+ * read-modify-writes (plain ones with one thread, where no other thread can look); a leaf is claimed for
+ * evaluation with a compare-and-swap on its flags (NODE_PENDING), its children are allocated from the pool with an
+ * atomic add and published by setting NODE_EXPANDED with release order after they are written; selection reads
+ * flags with acquire order. The playout budget is one counter claimed with compare-and-swap, so exactly
+ * cfg.playouts simulations run whatever the thread count. */
 #include "search/mcts.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/threadpool.h"
 
 enum { MCTS_MAX_DEPTH = RPS_CELLS + 1 }; /* root + at most 9 plies */
 enum { NODE_EXPANDED = 1, NODE_TERMINAL = 2, NODE_PENDING = 4 };
@@ -17,9 +26,22 @@ typedef struct {
     int8_t mover;     /* player who made that move: w is from this player's point of view */
     float prior;
     int32_t n;        /* completed visits */
-    float vl;         /* virtual visits in flight */
+    int32_t inflight; /* leaves below this node being evaluated (each counts as cfg.virtual_loss lost visits) */
     double w;         /* sum of backed-up values for mover */
 } mcts_node;
+
+/* One search thread's batch buffers and counters. */
+typedef struct {
+    rps_state *states;
+    float *policy, *value;
+    uint32_t *from, *ids; /* evaluate_from: the leaves' parents' ids in, their own out */
+    int32_t *paths;       /* batch x MCTS_MAX_DEPTH */
+    int *path_len;
+    const mcts_evaluator *ev;
+    long eval_calls, eval_states;
+    nrps_status st;  /* the thread's error (NRPS_OK) and its message, re-raised on the caller's thread */
+    char err[512];
+} mcts_worker;
 
 struct mcts {
     mcts_config cfg;
@@ -32,12 +54,14 @@ struct mcts {
     rps_state root_state;
     int root_noised;
     float clean_prior[MCTS_MAX_CHILDREN];
-    /* batch buffers */
-    rps_state *states;
-    float *policy, *value;
-    uint32_t *from, *ids; /* evaluate_from: the leaves' parents' ids in, their own out */
-    int32_t *paths; /* batch x MCTS_MAX_DEPTH */
-    int *path_len;
+    mcts_worker *workers; /* cfg.threads */
+    nrps_pool *pool_threads; /* cfg.threads > 1: the search threads (the caller is thread 0) */
+    int mt;                  /* cfg.threads > 1: node updates are atomic */
+    /* the running search (set by mcts_search_run for the workers) */
+    const rps_state *search_state;
+    int batch, target;
+    int done;  /* playouts claimed */
+    int stop;  /* a thread failed or was interrupted: the others finish their batch and return */
 };
 
 mcts_config mcts_config_default(void) {
@@ -51,6 +75,7 @@ mcts_config mcts_config_default(void) {
     c.temperature_plies = 0;
     c.virtual_loss = 1.0;
     c.reuse_tree = 0;
+    c.threads = 1;
     return c;
 }
 
@@ -79,6 +104,10 @@ nrps_status mcts_config_check(const mcts_config *c) {
         nrps_set_error("mcts: temperature must be >= 0, got %g", c->temperature);
         return NRPS_ERR_ARG;
     }
+    if (c->threads < 1 || c->threads > MCTS_MAX_THREADS) {
+        nrps_set_error("mcts: threads must be in [1, %d], got %d", MCTS_MAX_THREADS, c->threads);
+        return NRPS_ERR_ARG;
+    }
     if (!(c->virtual_loss >= 0 && c->virtual_loss < 1e6)) {
         nrps_set_error("mcts: virtual loss must be >= 0, got %g", c->virtual_loss);
         return NRPS_ERR_ARG;
@@ -86,28 +115,49 @@ nrps_status mcts_config_check(const mcts_config *c) {
     return NRPS_OK;
 }
 
+static int worker_alloc(mcts_worker *w, int batch) {
+    w->from = malloc((size_t)batch * sizeof *w->from);
+    w->ids = malloc((size_t)batch * sizeof *w->ids);
+    w->states = malloc((size_t)batch * sizeof *w->states);
+    w->policy = malloc((size_t)batch * RPS_POLICY_SIZE * sizeof *w->policy);
+    w->value = malloc((size_t)batch * sizeof *w->value);
+    w->paths = malloc((size_t)batch * MCTS_MAX_DEPTH * sizeof *w->paths);
+    w->path_len = malloc((size_t)batch * sizeof *w->path_len);
+    return w->from && w->ids && w->states && w->policy && w->value && w->paths && w->path_len;
+}
+
+static void worker_free(mcts_worker *w) {
+    free(w->from);
+    free(w->ids);
+    free(w->states);
+    free(w->policy);
+    free(w->value);
+    free(w->paths);
+    free(w->path_len);
+}
+
 mcts *mcts_create(const mcts_config *cfg) {
     if (mcts_config_check(cfg) != NRPS_OK) return NULL;
     mcts *m = calloc(1, sizeof *m);
     if (!m) goto nomem;
     m->cfg = *cfg;
-    /* every expansion follows one visit: at most playouts + 2 expanded nodes, each with <= 27 children */
+    m->mt = cfg->threads > 1;
+    /* every expansion follows one claimed playout: at most playouts + 2 expanded nodes, each with <= 27 children */
     m->cap = 1 + (cfg->playouts + 2) * MCTS_MAX_CHILDREN;
     m->pool = malloc((size_t)m->cap * sizeof *m->pool);
     m->spare = cfg->reuse_tree ? malloc((size_t)m->cap * sizeof *m->spare) : NULL;
     m->eval_id = malloc((size_t)m->cap * sizeof *m->eval_id);
     m->spare_id = cfg->reuse_tree ? malloc((size_t)m->cap * sizeof *m->spare_id) : NULL;
-    m->from = malloc((size_t)cfg->batch * sizeof *m->from);
-    m->ids = malloc((size_t)cfg->batch * sizeof *m->ids);
-    m->states = malloc((size_t)cfg->batch * sizeof *m->states);
-    m->policy = malloc((size_t)cfg->batch * RPS_POLICY_SIZE * sizeof *m->policy);
-    m->value = malloc((size_t)cfg->batch * sizeof *m->value);
-    m->paths = malloc((size_t)cfg->batch * MCTS_MAX_DEPTH * sizeof *m->paths);
-    m->path_len = malloc((size_t)cfg->batch * sizeof *m->path_len);
-    if (!m->pool || (cfg->reuse_tree && (!m->spare || !m->spare_id)) || !m->eval_id || !m->from || !m->ids ||
-        !m->states || !m->policy || !m->value || !m->paths || !m->path_len) {
+    m->workers = calloc((size_t)cfg->threads, sizeof *m->workers);
+    int ok = m->pool && (!cfg->reuse_tree || (m->spare && m->spare_id)) && m->eval_id && m->workers;
+    for (int t = 0; ok && t < cfg->threads; t++) ok = worker_alloc(&m->workers[t], cfg->batch);
+    if (!ok) {
         mcts_destroy(m);
         goto nomem;
+    }
+    if (m->mt && nrps_pool_create(cfg->threads, MCTS_POOL_SPIN_US, &m->pool_threads) != NRPS_OK) {
+        mcts_destroy(m);
+        return NULL;
     }
     return m;
 nomem:
@@ -117,17 +167,13 @@ nomem:
 
 void mcts_destroy(mcts *m) {
     if (!m) return;
+    nrps_pool_destroy(m->pool_threads);
     free(m->pool);
     free(m->spare);
     free(m->eval_id);
     free(m->spare_id);
-    free(m->from);
-    free(m->ids);
-    free(m->states);
-    free(m->policy);
-    free(m->value);
-    free(m->paths);
-    free(m->path_len);
+    for (int t = 0; m->workers && t < m->cfg.threads; t++) worker_free(&m->workers[t]);
+    free(m->workers);
     free(m);
 }
 
@@ -183,7 +229,70 @@ static void fresh_root(mcts *m, const rps_state *s) {
     m->eval_id[0] = MCTS_EVAL_NONE;
 }
 
-/* Builds the children of node (state s to move) from the evaluator's position priors. */
+/* Node statistics: relaxed atomic reads always (plain loads on x86), atomic read-modify-writes when m->mt. */
+static inline int32_t load_i32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline double load_f64(const double *p) {
+    double v;
+    __atomic_load(p, &v, __ATOMIC_RELAXED);
+    return v;
+}
+static inline uint8_t load_flags(const mcts_node *n) { return __atomic_load_n(&n->flags, __ATOMIC_ACQUIRE); }
+
+static inline void add_i32(const mcts *m, int32_t *p, int32_t d) {
+    if (m->mt) __atomic_fetch_add(p, d, __ATOMIC_RELAXED);
+    else *p += d;
+}
+
+static inline void add_f64(const mcts *m, double *p, double d) {
+    if (!m->mt) {
+        *p += d;
+        return;
+    }
+    double old = load_f64(p), sum;
+    do sum = old + d;
+    while (!__atomic_compare_exchange(p, &old, &sum, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+}
+
+static inline void set_flags(const mcts *m, mcts_node *n, uint8_t f) {
+    if (m->mt) __atomic_fetch_or(&n->flags, f, __ATOMIC_RELEASE);
+    else n->flags |= f;
+}
+
+static inline void clear_flags(const mcts *m, mcts_node *n, uint8_t f) {
+    if (m->mt) __atomic_fetch_and(&n->flags, (uint8_t)~f, __ATOMIC_RELEASE);
+    else n->flags &= (uint8_t)~f;
+}
+
+/* Claims leaf for evaluation (sets NODE_PENDING): LEAF_CLAIMED, LEAF_PENDING when another batch (or thread) holds
+ * it, LEAF_EXPANDED when another thread expanded it after the caller's look (descend further). */
+enum { LEAF_CLAIMED, LEAF_PENDING, LEAF_EXPANDED };
+static int claim_leaf(const mcts *m, mcts_node *leaf) {
+    uint8_t old = load_flags(leaf);
+    for (;;) {
+        if (old & NODE_PENDING) return LEAF_PENDING;
+        if (old & NODE_EXPANDED) return LEAF_EXPANDED;
+        if (!m->mt) {
+            leaf->flags = (uint8_t)(old | NODE_PENDING);
+            return LEAF_CLAIMED;
+        }
+        if (__atomic_compare_exchange_n(&leaf->flags, &old, (uint8_t)(old | NODE_PENDING), 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return LEAF_CLAIMED;
+    }
+}
+
+/* Claims one playout of the budget: 0 when m->target are claimed already. */
+static int claim_playout(mcts *m) {
+    if (!m->mt) return m->done < m->target ? (m->done++, 1) : 0;
+    int d = __atomic_load_n(&m->done, __ATOMIC_RELAXED);
+    do
+        if (d >= m->target) return 0;
+    while (!__atomic_compare_exchange_n(&m->done, &d, d + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return 1;
+}
+
+/* Builds the children of node (state s to move) from the evaluator's position priors and publishes them. Only the
+ * thread that claimed node (or the caller, for the root) expands it. */
 static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const float *pol) {
     int p = s->to_move, types[RPS_NTYPES], nt = 0;
     for (int t = 0; t < RPS_NTYPES; t++)
@@ -199,12 +308,11 @@ static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const fl
                 tot += pr[nl++];
             }
     if (nl == 0 || nt == 0) return NRPS_OK; /* no move: treated as terminal by the caller */
-    if (m->used + nl * nt > m->cap) {
+    int first = m->mt ? __atomic_fetch_add(&m->used, nl * nt, __ATOMIC_RELAXED) : (m->used += nl * nt) - nl * nt;
+    if (first + nl * nt > m->cap) {
         nrps_set_error("mcts: node pool exhausted (%d nodes)", m->cap);
         return NRPS_ERR_NOMEM;
     }
-    int first = m->used;
-    m->used += nl * nt;
     for (int i = 0; i < nl; i++) {
         double pp = tot > 0 ? pr[i] / tot : 1.0 / nl;
         for (int k = 0; k < nt; k++) {
@@ -220,37 +328,38 @@ static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const fl
     }
     node->child = first;
     node->nchild = (uint8_t)(nl * nt);
-    node->flags |= NODE_EXPANDED;
+    set_flags(m, node, NODE_EXPANDED); /* release: the children are written */
     return NRPS_OK;
 }
 
-/* Adds one visit with value v1 (for player 1) to every node on the path and removes its virtual loss. */
-static void backup(mcts *m, const int32_t *path, int len, double v1, double vl) {
+/* Adds one visit with value v1 (for player 1) to every node on the path; `inflight` (0 or 1) of them leave. */
+static void backup(mcts *m, const int32_t *path, int len, double v1, int inflight) {
     for (int i = 0; i < len; i++) {
         mcts_node *n = &m->pool[path[i]];
-        n->w += n->mover == RPS_P1 ? v1 : 1.0 - v1;
-        n->n += 1;
-        n->vl -= (float)vl;
-        if (n->vl < 0.5f * (float)vl) n->vl = 0; /* guard against float drift */
+        add_f64(m, &n->w, n->mover == RPS_P1 ? v1 : 1.0 - v1);
+        add_i32(m, &n->n, 1);
+        if (inflight) add_i32(m, &n->inflight, -1);
     }
 }
 
 /* PUCT child choice at node: Q (for the player to move at node, in-flight visits counted as losses)
  * + c_puct * P * sqrt(N_parent) / (1 + N_child). Unvisited children get the parent's Q (first-play urgency). */
 static int32_t select_child(const mcts *m, const mcts_node *node) {
-    double np = node->n + node->vl;
+    const double vl = m->cfg.virtual_loss;
+    int32_t n_node = load_i32(&node->n);
+    double np = n_node + vl * load_i32(&node->inflight);
     double sq = sqrt(np > 1 ? np : 1);
     double fpu = 0.5;
-    if (node->n > 0) {
-        double q = node->w / node->n; /* for node->mover; children are chosen by the other side */
+    if (n_node > 0) {
+        double q = load_f64(&node->w) / n_node; /* for node->mover; children are chosen by the other side */
         fpu = 1.0 - q;
     }
     double best = -1e300;
     int32_t bi = node->child;
     for (int i = 0; i < node->nchild; i++) {
         const mcts_node *c = &m->pool[node->child + i];
-        double nc = c->n + c->vl;
-        double q = nc > 0 ? c->w / nc : fpu;
+        double nc = load_i32(&c->n) + vl * load_i32(&c->inflight);
+        double q = nc > 0 ? load_f64(&c->w) / nc : fpu;
         double u = q + m->cfg.c_puct * c->prior * sq / (1.0 + nc);
         if (u > best) {
             best = u;
@@ -270,7 +379,7 @@ static void compact_to(mcts *m, int32_t idx) {
     for (int q = 0; q < used; q++) {
         mcts_node *n = &dst[q];
         n->flags &= (uint8_t)~NODE_PENDING;
-        n->vl = 0;
+        n->inflight = 0;
         if (n->child >= 0) {
             int32_t src = n->child;
             n->child = used;
@@ -346,14 +455,17 @@ static void place_root(mcts *m, const rps_state *state) {
     fresh_root(m, state);
 }
 
-/* Evaluates m->states[0..n) (through evaluate_from when the evaluator has it, from m->from) and records each
- * evaluation's id on its node: the root (leaves == 0) or the leaves of m->paths. */
-static nrps_status run_eval(mcts *m, const mcts_evaluator *ev, int n, int leaves) {
-    if (!ev->evaluate_from) return ev->evaluate(ev->ctx, m->states, n, m->policy, m->value);
-    nrps_status st = ev->evaluate_from(ev->ctx, m->states, m->from, m->ids, n, m->policy, m->value);
+/* Evaluates w->states[0..n) with w's evaluator (through evaluate_from when it has it, from w->from) and records
+ * each evaluation's id on its node: the root (leaves == 0) or the leaves of w->paths. */
+static nrps_status run_eval(mcts *m, mcts_worker *w, int n, int leaves) {
+    const mcts_evaluator *ev = w->ev;
+    w->eval_calls++;
+    w->eval_states += n;
+    if (!ev->evaluate_from) return ev->evaluate(ev->ctx, w->states, n, w->policy, w->value);
+    nrps_status st = ev->evaluate_from(ev->ctx, w->states, w->from, w->ids, n, w->policy, w->value);
     if (st != NRPS_OK) return st;
     for (int b = 0; b < n; b++)
-        m->eval_id[leaves ? m->paths[b * MCTS_MAX_DEPTH + m->path_len[b] - 1] : 0] = m->ids[b];
+        m->eval_id[leaves ? w->paths[b * MCTS_MAX_DEPTH + w->path_len[b] - 1] : 0] = w->ids[b];
     return NRPS_OK;
 }
 
@@ -408,93 +520,128 @@ static int choose_move(const mcts *m, int ply, nrps_rng *rng) {
     return best;
 }
 
-nrps_status mcts_search_run(mcts *m, const rps_state *state, const mcts_evaluator *ev, nrps_rng *rng,
-                            mcts_result *res) {
-    memset(res, 0, sizeof *res);
-    if (rps_state_is_over(state)) {
-        nrps_set_error("mcts: cannot search a finished game");
-        return NRPS_ERR_ARG;
-    }
-    nrps_status st = NRPS_OK;
-    int batch = m->cfg.batch < ev->max_batch ? m->cfg.batch : ev->max_batch;
-    if (batch < 1) batch = 1;
-    const double vl = m->cfg.virtual_loss;
-    place_root(m, state);
-    mcts_node *root = &m->pool[0];
-    if (!(root->flags & NODE_EXPANDED)) {
-        m->states[0] = *state;
-        m->from[0] = MCTS_EVAL_NONE;
-        st = run_eval(m, ev, 1, 0);
-        res->eval_calls++;
-        res->eval_states++;
-        if (st != NRPS_OK) goto fail;
-        if ((st = expand(m, root, state, m->policy)) != NRPS_OK) goto fail;
-        if (root->n == 0) {
-            double v = m->value[0];
-            int32_t p0 = 0;
-            backup(m, &p0, 1, state->to_move == RPS_P1 ? v : 1 - v, 0);
-        }
-    }
-    res->reused_visits = root->n > 1 ? root->n - 1 : 0;
-    add_noise(m, rng);
+/* What one descent from the root gave (descend). */
+enum { DESCENT_LEAF, DESCENT_TERMINAL, DESCENT_COLLISION, DESCENT_BUDGET };
 
-    int target = m->cfg.playouts;
-    int done = root->n - 1 > 0 ? root->n - 1 : 0;
-    while (done < target) {
+/* One simulation of worker w from the root: claims a playout, selects down to a leaf and either backs up a terminal
+ * score or claims the leaf into batch slot nb (virtual loss on its path). A leaf another batch holds is a collision:
+ * its playout is given back. */
+static int descend(mcts *m, mcts_worker *w, int nb) {
+    if (!claim_playout(m)) return DESCENT_BUDGET;
+    int32_t *path = &w->paths[nb * MCTS_MAX_DEPTH];
+    int len = 0;
+    rps_state s = *m->search_state;
+    int32_t cur = 0;
+    path[len++] = 0;
+    for (;;) {
+        uint8_t f = load_flags(&m->pool[cur]);
+        while ((f & NODE_EXPANDED) && !(f & NODE_TERMINAL) && len < MCTS_MAX_DEPTH) {
+            cur = select_child(m, &m->pool[cur]);
+            play_typed(&s, m->pool[cur].type, m->pool[cur].pos);
+            path[len++] = cur;
+            f = load_flags(&m->pool[cur]);
+        }
+        mcts_node *leaf = &m->pool[cur];
+        if ((f & NODE_TERMINAL) || rps_state_is_over(&s)) {
+            set_flags(m, leaf, NODE_TERMINAL);
+            backup(m, path, len, terminal_value_p1(&s), 0);
+            return DESCENT_TERMINAL;
+        }
+        int c = claim_leaf(m, leaf);
+        if (c == LEAF_CLAIMED) break;
+        if (c == LEAF_EXPANDED && len < MCTS_MAX_DEPTH) continue; /* another thread expanded it: go on down */
+        if (m->mt) __atomic_fetch_sub(&m->done, 1, __ATOMIC_RELAXED);
+        else m->done--;
+        return DESCENT_COLLISION;
+    }
+    for (int i = 0; i < len; i++) add_i32(m, &m->pool[path[i]].inflight, 1);
+    w->states[nb] = s;
+    w->from[nb] = m->eval_id[path[len > 1 ? len - 2 : 0]]; /* the parent (the root is expanded) */
+    w->path_len[nb] = len;
+    return DESCENT_LEAF;
+}
+
+/* Evaluates worker w's nb claimed leaves, expands them and backs their values up. */
+static nrps_status eval_batch(mcts *m, mcts_worker *w, int nb) {
+    nrps_status st = run_eval(m, w, nb, 1);
+    if (st != NRPS_OK) return st;
+    for (int b = 0; b < nb; b++) {
+        const int32_t *path = &w->paths[b * MCTS_MAX_DEPTH];
+        int len = w->path_len[b];
+        mcts_node *leaf = &m->pool[path[len - 1]];
+        if ((st = expand(m, leaf, &w->states[b], &w->policy[b * RPS_POLICY_SIZE])) != NRPS_OK) return st;
+        clear_flags(m, leaf, NODE_PENDING);
+        double v = w->value[b];
+        if (!isfinite(v)) v = 0.5;
+        v = v < 0 ? 0 : v > 1 ? 1 : v;
+        backup(m, path, len, w->states[b].to_move == RPS_P1 ? v : 1 - v, 1);
+    }
+    return NRPS_OK;
+}
+
+static int stopped(const mcts *m) { return __atomic_load_n(&m->stop, __ATOMIC_RELAXED); }
+
+/* Records worker w's error (status and message, for the caller's thread) and stops the other threads. */
+static void worker_fail(mcts *m, mcts_worker *w, nrps_status st) {
+    w->st = st;
+    snprintf(w->err, sizeof w->err, "%s", nrps_last_error());
+    __atomic_store_n(&m->stop, 1, __ATOMIC_RELAXED);
+}
+
+/* A search thread: batches of up to m->batch leaves until the playout budget is claimed, an error or SIGINT. */
+static void worker_run(mcts *m, mcts_worker *w) {
+    while (!stopped(m)) {
         if (nrps_interrupted) {
             nrps_set_error("mcts: interrupted");
-            st = NRPS_ERR_INTERRUPTED;
-            goto fail;
+            worker_fail(m, w, NRPS_ERR_INTERRUPTED);
+            return;
         }
-        int nb = 0;
-        while (nb < batch && done < target) {
-            int32_t *path = &m->paths[nb * MCTS_MAX_DEPTH];
-            int len = 0;
-            rps_state s = *state;
-            int32_t cur = 0;
-            path[len++] = 0;
-            while ((m->pool[cur].flags & NODE_EXPANDED) && !(m->pool[cur].flags & NODE_TERMINAL) &&
-                   len < MCTS_MAX_DEPTH) {
-                cur = select_child(m, &m->pool[cur]);
-                play_typed(&s, m->pool[cur].type, m->pool[cur].pos);
-                path[len++] = cur;
+        int nb = 0, end = DESCENT_LEAF;
+        while (nb < m->batch) {
+            int d = descend(m, w, nb);
+            if (d == DESCENT_LEAF) nb++;
+            else if (d != DESCENT_TERMINAL) {
+                end = d;
+                break;
             }
-            mcts_node *leaf = &m->pool[cur];
-            if ((leaf->flags & NODE_TERMINAL) || rps_state_is_over(&s)) {
-                leaf->flags |= NODE_TERMINAL;
-                backup(m, path, len, terminal_value_p1(&s), 0);
-                done++;
-                continue;
-            }
-            if (leaf->flags & NODE_PENDING) break; /* collision: evaluate what we have */
-            leaf->flags |= NODE_PENDING;
-            for (int i = 0; i < len; i++) m->pool[path[i]].vl += (float)vl;
-            m->states[nb] = s;
-            m->from[nb] = m->eval_id[path[len > 1 ? len - 2 : 0]]; /* the parent (the root is expanded) */
-            m->path_len[nb] = len;
-            nb++;
-            done++;
         }
-        if (nb == 0) continue;
-        st = run_eval(m, ev, nb, 1);
-        res->eval_calls++;
-        res->eval_states += nb;
-        if (st != NRPS_OK) goto fail;
-        for (int b = 0; b < nb; b++) {
-            const int32_t *path = &m->paths[b * MCTS_MAX_DEPTH];
-            int len = m->path_len[b];
-            mcts_node *leaf = &m->pool[path[len - 1]];
-            leaf->flags &= (uint8_t)~NODE_PENDING;
-            if ((st = expand(m, leaf, &m->states[b], &m->policy[b * RPS_POLICY_SIZE])) != NRPS_OK) goto fail;
-            double v = m->value[b];
-            if (!isfinite(v)) v = 0.5;
-            v = v < 0 ? 0 : v > 1 ? 1 : v;
-            backup(m, path, len, m->states[b].to_move == RPS_P1 ? v : 1 - v, vl);
+        if (nb == 0) {
+            if (end == DESCENT_BUDGET) return;
+            continue; /* every path led to a leaf another thread holds: it is being evaluated, look again */
+        }
+        nrps_status st = eval_batch(m, w, nb);
+        if (st != NRPS_OK) {
+            worker_fail(m, w, st);
+            return;
         }
     }
+}
 
-    root = &m->pool[0];
-    res->playouts = done - res->reused_visits;
+static void worker_task(void *ctx, int t) {
+    mcts *m = ctx;
+    worker_run(m, &m->workers[t]);
+}
+
+/* Expands the root of a fresh tree with worker 0's evaluator. */
+static nrps_status expand_root(mcts *m, const rps_state *state) {
+    mcts_worker *w = &m->workers[0];
+    mcts_node *root = &m->pool[0];
+    w->states[0] = *state;
+    w->from[0] = MCTS_EVAL_NONE;
+    nrps_status st = run_eval(m, w, 1, 0);
+    if (st == NRPS_OK) st = expand(m, root, state, w->policy);
+    if (st == NRPS_OK && root->n == 0) {
+        double v = w->value[0];
+        int32_t p0 = 0;
+        backup(m, &p0, 1, state->to_move == RPS_P1 ? v : 1 - v, 0);
+    }
+    return st;
+}
+
+/* The result from the root's children after the search. */
+static void fill_result(mcts *m, const rps_state *state, nrps_rng *rng, mcts_result *res) {
+    const mcts_node *root = &m->pool[0];
+    res->playouts = m->done - res->reused_visits;
     res->root_visits = root->n;
     res->value = (float)(root->n > 0 ? 1.0 - root->w / root->n : 0.5);
     res->nchildren = root->nchild;
@@ -515,6 +662,60 @@ nrps_status mcts_search_run(mcts *m, const rps_state *state, const mcts_evaluato
     const mcts_child_stat *cc = &res->children[res->chosen];
     res->move.card = (int8_t)mcts_card_of_type(state, cc->type);
     res->move.pos = cc->pos;
+}
+
+nrps_status mcts_search_run(mcts *m, const rps_state *state, const mcts_evaluator *ev, nrps_rng *rng,
+                            mcts_result *res) {
+    if (m->mt && !ev->thread_safe) {
+        memset(res, 0, sizeof *res);
+        nrps_set_error("mcts: %d search threads need a thread-safe evaluator (%s is not) or one evaluator per thread",
+                       m->cfg.threads, ev->name ? ev->name : "this one");
+        return NRPS_ERR_ARG;
+    }
+    const mcts_evaluator *evs[MCTS_MAX_THREADS];
+    for (int t = 0; t < m->cfg.threads; t++) evs[t] = ev;
+    return mcts_search_run_each(m, state, evs, rng, res);
+}
+
+nrps_status mcts_search_run_each(mcts *m, const rps_state *state, const mcts_evaluator *const *evs, nrps_rng *rng,
+                                 mcts_result *res) {
+    memset(res, 0, sizeof *res);
+    if (rps_state_is_over(state)) {
+        nrps_set_error("mcts: cannot search a finished game");
+        return NRPS_ERR_ARG;
+    }
+    m->batch = m->cfg.batch;
+    for (int t = 0; t < m->cfg.threads; t++) {
+        mcts_worker *w = &m->workers[t];
+        w->ev = evs[t];
+        w->eval_calls = w->eval_states = 0;
+        w->st = NRPS_OK;
+        if (evs[t]->max_batch < m->batch) m->batch = evs[t]->max_batch;
+    }
+    if (m->batch < 1) m->batch = 1;
+    place_root(m, state);
+    nrps_status st = NRPS_OK;
+    if (!(m->pool[0].flags & NODE_EXPANDED) && (st = expand_root(m, state)) != NRPS_OK) goto fail;
+    const mcts_node *root = &m->pool[0];
+    res->reused_visits = root->n > 1 ? root->n - 1 : 0;
+    add_noise(m, rng);
+    m->search_state = state;
+    m->target = m->cfg.playouts;
+    m->done = root->n - 1 > 0 ? root->n - 1 : 0;
+    m->stop = 0;
+    if (m->mt) nrps_pool_run(m->pool_threads, m->cfg.threads, worker_task, m);
+    else worker_run(m, &m->workers[0]);
+    for (int t = 0; t < m->cfg.threads; t++) {
+        const mcts_worker *w = &m->workers[t];
+        res->eval_calls += w->eval_calls;
+        res->eval_states += w->eval_states;
+        if (st == NRPS_OK && w->st != NRPS_OK) {
+            st = w->st;
+            nrps_set_error("%s", w->err);
+        }
+    }
+    if (st != NRPS_OK) goto fail;
+    fill_result(m, state, rng, res);
     return NRPS_OK;
 fail:
     m->have_root = 0;

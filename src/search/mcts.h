@@ -14,7 +14,14 @@
  * All memory (node pool sized from cfg.playouts, batch buffers) is allocated by mcts_create; a search
  * never allocates. With cfg.reuse_tree the subtree of the move played is kept (mcts_advance, or found
  * automatically by mcts_search_run when the new state is the root or lies 1-2 plies below it) and its
- * visits count toward cfg.playouts. Not thread-safe: one mcts per thread. */
+ * visits count toward cfg.playouts.
+ *
+ * Threads: with cfg.threads = T > 1 one search runs T tree-parallel threads (the caller and T - 1 workers of a
+ * pool created once by mcts_create) on one shared tree, lock-free (virtual loss steers them apart); exactly
+ * cfg.playouts simulations run and visit counts add up as with one thread, but which leaves are visited depends on
+ * timing, so only T = 1 is deterministic for a seed. Each thread evaluates with its own evaluator
+ * (mcts_search_run_each) or all with one thread-safe evaluator (mcts_search_run; a batching service's client).
+ * An mcts object is used by one caller at a time: one per game. */
 #ifndef NRPS_MCTS_H
 #define NRPS_MCTS_H
 
@@ -26,6 +33,8 @@
 
 /* At most 3 distinct card types x 9 positions children per node. */
 enum { MCTS_MAX_CHILDREN = RPS_NTYPES * RPS_CELLS };
+/* Search threads per search; idle search threads spin this long after a search before they sleep. */
+enum { MCTS_MAX_THREADS = 64, MCTS_POOL_SPIN_US = 50 };
 
 typedef struct {
     int playouts;            /* simulations per search (leaf evaluations + terminal hits), >= 1 */
@@ -37,6 +46,7 @@ typedef struct {
     int temperature_plies;   /* plies (state.ply) during which temperature applies; < 0 = all plies */
     double virtual_loss;     /* virtual visits (counted as losses) per in-flight leaf, >= 0 (default 1) */
     int reuse_tree;          /* keep the played subtree between searches */
+    int threads;             /* search threads sharing the tree, 1..MCTS_MAX_THREADS (default 1) */
 } mcts_config;
 
 /* A child of the root: the move (card type, position) and its statistics. */
@@ -60,7 +70,7 @@ typedef struct {
     long eval_calls, eval_states;  /* evaluator calls and states evaluated by this search */
 } mcts_result;
 
-/* Defaults: 200 playouts, c_puct 1.5, batch 1, alpha 0.3, weight 0, temperature 0, virtual loss 1. */
+/* Defaults: 200 playouts, c_puct 1.5, batch 1, alpha 0.3, weight 0, temperature 0, virtual loss 1, 1 thread. */
 mcts_config mcts_config_default(void);
 /* Checks ranges; sets the error ("mcts: playouts must be >= 1, got 0") and returns NRPS_ERR_ARG. */
 nrps_status mcts_config_check(const mcts_config *cfg);
@@ -76,9 +86,14 @@ const mcts_config *mcts_get_config(const mcts *m);
 void mcts_reset(mcts *m);
 
 /* Searches state (not over) with ev, rng for noise and temperature sampling, and fills *res.
- * Returns NRPS_ERR_ARG when the game is over, or the evaluator's error (the tree is then reset). */
+ * Returns NRPS_ERR_ARG when the game is over or cfg.threads > 1 and ev is not thread_safe, or the evaluator's
+ * error (the tree is then reset; with several threads, the first failing thread's). */
 nrps_status mcts_search_run(mcts *m, const rps_state *state, const mcts_evaluator *ev, nrps_rng *rng,
                             mcts_result *res);
+/* The same with evs[t] (cfg.threads entries, each used by one thread only) for search thread t. The batch is
+ * capped by the smallest max_batch among them. */
+nrps_status mcts_search_run_each(mcts *m, const rps_state *state, const mcts_evaluator *const *evs, nrps_rng *rng,
+                                 mcts_result *res);
 
 /* Tree reuse: moves the root to the child reached by move (hand index, position) in the current root
  * state; keeps its subtree when reuse_tree is on, otherwise (or when the child was never expanded)
