@@ -36,7 +36,7 @@ run_cmd benchmark "${Q[@]}" --wide --no-search --sweep 4
 grep -qE '^backend +model +batch +create_ms +first_us +mean_us +cpu_us +min_us +p50_us +p90_us +p99_us +p99\.9_us +max_us +stdev_us +CV% +us/sample +samples/s +GFLOP/s +%peak +valid$' "$T/out" &&
   grep -qE '^native-cpu +policy +4 .* ok ' "$T/out" && ok "--wide: every column, valid last" || bad "--wide: $(grep -E '^backend' "$T/out" | head -1)"
 run_cmd benchmark "${Q[@]}" --wide --sweep 1 --search-games 1 --search-playouts 8
-grep -qE '^backend +nets +batch +games +moves +mean_us +p50_us +p90_us +p99_us +max_us +playouts/s +evals/s +avg_batch +eval% +same games$' "$T/out" &&
+grep -qE '^backend +nets +batch +thr +games +moves +mean_us +p50_us +p90_us +p99_us +max_us +playouts/s +evals/s +avg_batch +eval% +same games$' "$T/out" &&
   ok "--wide: the inside-search table with every column" || bad "--wide search table: $(grep -E '^backend +nets' "$T/out")"
 
 if command -v gnuplot >/dev/null 2>&1; then

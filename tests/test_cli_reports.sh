@@ -87,7 +87,7 @@ fi
 # 4b. --csv: the inside-search rows go to FILE-search.csv (header, one line per JSON search row), only when measured
 run_cmd benchmark "${M[@]}" --iterations 50 --warmup 2 --no-floor --backends native-cpu --batch-size 1 --search-games 2 \
   --search-playouts 8 --search-batch 1,4 --csv "$T/sr.csv" --json "$T/sr.json"
-hdr="backend,eval,nets,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,move_p50_us,move_p90_us,move_p99_us,move_p999_us,move_max_us,move_stdev_us,playouts_per_s,evals_per_s,eval_calls,eval_states,mean_eval_batch,eval_time_share_pct,reference,same_games_as_reference,interrupted"
+hdr="backend,eval,nets,threads,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,move_p50_us,move_p90_us,move_p99_us,move_p999_us,move_max_us,move_stdev_us,playouts_per_s,evals_per_s,eval_calls,eval_states,mean_eval_batch,eval_time_share_pct,reference,same_games_as_reference,interrupted"
 [ "$RC" -eq 0 ] && [ "$(head -1 "$T/sr-search.csv")" = "$hdr" ] && ok "--csv: search rows in sr-search.csv, documented header" ||
   bad "--csv search rows (rc=$RC, $(head -1 "$T/sr-search.csv" 2>&1 | head -c 200))"
 json_check "--csv: the search CSV has one line per JSON search row" "$T/sr.json" \
@@ -96,8 +96,8 @@ json_check "--csv: the search CSV has one line per JSON search row" "$T/sr.json"
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 js = json.load(open(sys.argv[2]))["search"]
-assert [(c["backend"], c["eval"], int(c["batch_size"]), int(c["moves"])) for c in rows] == \
-       [(j["backend"], j["eval"], j["batch_size"], j["moves"]) for j in js]
+assert [(c["backend"], c["eval"], int(c["batch_size"]), int(c["threads"]), int(c["moves"])) for c in rows] == \
+       [(j["backend"], j["eval"], j["batch_size"], j["threads"], j["moves"]) for j in js]
 for c, j in zip(rows, js):
     assert abs(float(c["playouts_per_s"]) - j["playouts_per_s"]) <= 0.1 + 1e-6 * j["playouts_per_s"]
     assert (c["same_games_as_reference"] == "") == (j["same_games_as_reference"] is None)

@@ -7,6 +7,7 @@
 
 #include "backend/backend.h"
 #include "bench/search_bench.h"
+#include "search/mcts.h"
 #include "check.h"
 #include "nn/net.h"
 
@@ -94,7 +95,7 @@ static void test_incremental_run(void) {
     for (int batch = 1; batch <= 8; batch += 7) {
         CHECK(bench_search_run(p, RPS_ENC_HANDS, v, RPS_ENC_HANDS, 60, batch, 3, 5, m1, &r) == NRPS_OK);
         CHECK(!strcmp(r.eval, "full") && !strcmp(bench_search_label(&r), "native-cpu"));
-        CHECK(bench_search_run_incremental(pn, RPS_ENC_HANDS, vn, RPS_ENC_HANDS, 60, batch, 3, 5, m2, &r) == NRPS_OK);
+        CHECK(bench_search_run_incremental(pn, RPS_ENC_HANDS, vn, RPS_ENC_HANDS, 1, 60, batch, 3, 5, m2, &r) == NRPS_OK);
         check_row(&r, 3, 60, batch);
         CHECK(!strcmp(r.backend, "native-cpu") && !strcmp(r.eval, "incremental"));
         CHECK(!strcmp(bench_search_label(&r), "native-incr"));
@@ -115,6 +116,24 @@ static void test_ort_run(void) {
     be_destroy(v);
 }
 
+/* Two search threads, each on its own pair of native-cpu handles, and the incremental evaluator's 2-thread row. */
+static void test_threads_run(void) {
+    be_backend *p[2], *v[2];
+    REQUIRE(make_pair("native-cpu", &p[0], &v[0]) && make_pair("native-cpu", &p[1], &v[1]));
+    bench_search_row r;
+    CHECK(bench_search_run_threads(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, 2, 80, 4, 2, 9, NULL, &r) == NRPS_OK);
+    check_row(&r, 2, 80, 4);
+    CHECK(r.threads == 2 && !strcmp(r.backend, "native-cpu") && !strcmp(r.eval, "full"));
+    CHECK(bench_search_run_threads(p, RPS_ENC_BOARD, v, RPS_ENC_BOARD, MCTS_MAX_THREADS + 1, 80, 4, 2, 9, NULL, &r) ==
+          NRPS_ERR_ARG);
+    const nn_net *pn = be_model_net(g_policy), *vn = be_model_net(g_value);
+    REQUIRE(pn && vn);
+    CHECK(bench_search_run_incremental(pn, RPS_ENC_BOARD, vn, RPS_ENC_BOARD, 2, 80, 4, 2, 9, NULL, &r) == NRPS_OK);
+    check_row(&r, 2, 80, 4);
+    CHECK(r.threads == 2 && !strcmp(r.eval, "incremental"));
+    for (int t = 0; t < 2; t++) be_destroy(p[t]), be_destroy(v[t]);
+}
+
 static void test_same_games(void) {
     rps_move a[2 * RPS_MAX_PLIES], b[2 * RPS_MAX_PLIES];
     for (int i = 0; i < 2 * RPS_MAX_PLIES; i++) a[i] = b[i] = (rps_move){.card = (int8_t)(i % 3), .pos = (int8_t)(i % 9)};
@@ -133,6 +152,7 @@ int main(void) {
     RUN(test_native_run);
     RUN(test_incremental_run);
     RUN(test_ort_run);
+    RUN(test_threads_run);
     RUN(test_same_games);
     be_model_free(g_policy);
     be_model_free(g_value);

@@ -540,6 +540,7 @@ nrps_status bench_report_json(const char *path, const bench_row *rows, int n, co
         cJSON_AddStringToObject(o, "backend", r->backend);
         cJSON_AddStringToObject(o, "eval", r->eval);
         cJSON_AddStringToObject(o, "nets", r->nets);
+        cJSON_AddNumberToObject(o, "threads", r->threads);
         cJSON_AddNumberToObject(o, "playouts", r->playouts);
         cJSON_AddNumberToObject(o, "batch_size", r->batch);
         cJSON_AddNumberToObject(o, "games", (double)r->games);
@@ -654,7 +655,7 @@ static void csv_search_row(FILE *f, const bench_search_row *r) {
     csv_str(f, r->backend, 0);
     csv_str(f, r->eval, 0);
     csv_str(f, r->nets, 0);
-    fprintf(f, "%d,%d,%ld,%ld,%.6f,", r->playouts, r->batch, r->games, r->moves, r->total_s);
+    fprintf(f, "%d,%d,%d,%ld,%ld,%.6f,", r->threads, r->playouts, r->batch, r->games, r->moves, r->total_s);
     fprintf(f, "%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,", s->mean, s->min, s->p10, s->p50, s->p90, s->p99,
             s->p999, s->max, s->stdev);
     fprintf(f, "%.1f,%.1f,%ld,%ld,%.3f,%.1f,", r->playouts_per_s, r->evals_per_s, r->eval_calls, r->eval_states,
@@ -669,7 +670,7 @@ nrps_status bench_report_csv_search(const char *path, const bench_search_row *sr
     nrps_status rc = nrps_atomic_open(&af, path, "w");
     if (rc) return rc;
     /* docs/benchmark-csv.md: the JSON's search rows, units in the names */
-    fprintf(af.f, "backend,eval,nets,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,"
+    fprintf(af.f, "backend,eval,nets,threads,playouts,batch_size,games,moves,total_s,move_mean_us,move_min_us,move_p10_us,"
                   "move_p50_us,move_p90_us,move_p99_us,move_p999_us,move_max_us,move_stdev_us,playouts_per_s,"
                   "evals_per_s,eval_calls,eval_states,mean_eval_batch,eval_time_share_pct,reference,"
                   "same_games_as_reference,interrupted\n");
@@ -763,23 +764,27 @@ static void plot_block(FILE *f, const bench_row *rows, int n, const char *backen
     fprintf(f, "\n\n");
 }
 
-/* Writes one data block per inside-search series (backend label x nets, rows with playouts measured), its title
+/* Writes one data block per inside-search series (backend label x nets x threads, rows with playouts measured), its title
  * first, search batch sizes ascending; returns the number of blocks. */
+static int same_search_series(const bench_search_row *a, const bench_search_row *b) {
+    return b->moves >= 1 && b->playouts_per_s > 0 && !strcmp(bench_search_label(a), bench_search_label(b)) &&
+           !strcmp(a->nets, b->nets) && a->threads == b->threads;
+}
+
 static int plot_search_blocks(FILE *f, const bench_search_row *sr, int ns) {
     int blocks = 0;
     for (int i = 0; i < ns; i++) {
-        const char *lab = bench_search_label(&sr[i]);
         int dup = 0;
-        for (int j = 0; j < i; j++)
-            dup |= sr[j].moves >= 1 && sr[j].playouts_per_s > 0 && !strcmp(bench_search_label(&sr[j]), lab) &&
-                   !strcmp(sr[j].nets, sr[i].nets);
+        for (int j = 0; j < i; j++) dup |= same_search_series(&sr[i], &sr[j]);
         if (dup || sr[i].moves < 1 || sr[i].playouts_per_s <= 0) continue;
+        char lab[64];
+        snprintf(lab, sizeof lab, "%s, %d thread%s", bench_search_label(&sr[i]), sr[i].threads,
+                 sr[i].threads == 1 ? "" : "s");
         plot_title(f, lab, sr[i].nets);
         for (int last = 0;;) {
             const bench_search_row *best = NULL;
             for (int j = 0; j < ns; j++)
-                if (sr[j].moves >= 1 && sr[j].playouts_per_s > 0 && !strcmp(bench_search_label(&sr[j]), lab) &&
-                    !strcmp(sr[j].nets, sr[i].nets) && sr[j].batch > last && (!best || sr[j].batch < best->batch))
+                if (same_search_series(&sr[i], &sr[j]) && sr[j].batch > last && (!best || sr[j].batch < best->batch))
                     best = &sr[j];
             if (!best) break;
             fprintf(f, "%d %.2f %.2f\n", best->batch, best->playouts_per_s, best->evals_per_s);

@@ -29,6 +29,7 @@ bench_plan bench_plan_default(void) {
     p.search_playouts = 200;
     p.batches[0] = 1, p.batches[1] = 64, p.n_batches = 2;
     p.search_batches[0] = 1, p.search_batches[1] = 16, p.n_search_batches = 2;
+    p.search_threads[0] = 1, p.search_threads[1] = 2, p.n_search_threads = 2;
     return p;
 }
 
@@ -198,6 +199,19 @@ static void note_skip(run_ctx *c, int m, const char *backend, const char *why) {
     bench_skip *s = &mi->skipped[mi->n_skipped++];
     snprintf(s->backend, sizeof s->backend, "%s", backend);
     snprintf(s->reason, sizeof s->reason, "%s", why);
+}
+
+nrps_status bench_backend_handles(run_ctx *c, int m, int i, be_backend **h, int n) {
+    be_options bo = c->p->opt;
+    bo.max_batch = c->be_batch;
+    h[0] = c->m[m].bk[i];
+    for (int k = 1; k < n; k++) {
+        h[k] = NULL;
+        nrps_status st = be_is_native(c->p->backends[i]) ? be_create(c->p->backends[i], c->m[m].model, &bo, &h[k])
+                                                         : be_share(h[0], &h[k]);
+        if (st != NRPS_OK) return st;
+    }
+    return NRPS_OK;
 }
 
 /* Backend i on model m; a failure the run survives is noted (native backends on models outside the family, GPU

@@ -38,6 +38,8 @@ typedef struct {
     int search_games, search_playouts;
     int search_batches[BENCH_MAX_BATCHES];
     int n_search_batches;
+    int search_threads[BENCH_MAX_BATCHES]; /* tree-parallel search threads, crossed with the batches (default 1,2) */
+    int n_search_threads;
     int concurrency;            /* > 1: also time that many threads calling Run at once on one session (ORT
                                  * backends; native backends get one handle per thread) */
     const char *profile_path;   /* ONNX Runtime profiles (opt.ort.profile_prefix must be set): the first ORT

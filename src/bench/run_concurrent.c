@@ -67,19 +67,6 @@ static void *conc_main(void *arg) {
     return NULL;
 }
 
-/* N handles on backend i of model m: the timed handle shared, or new ones for the native backends. */
-static nrps_status conc_handles(run_ctx *c, int m, int i, be_backend **h, int n) {
-    be_options bo = c->p->opt;
-    bo.max_batch = c->be_batch;
-    h[0] = c->m[m].bk[i];
-    for (int k = 1; k < n; k++) {
-        nrps_status st = be_is_native(c->p->backends[i]) ? be_create(c->p->backends[i], c->m[m].model, &bo, &h[k])
-                                                         : be_share(h[0], &h[k]);
-        if (st != NRPS_OK) return st;
-    }
-    return NRPS_OK;
-}
-
 /* Merges the workers' samples into the row. */
 static nrps_status conc_row(conc_worker *w, int n, double t0, bench_row *row) {
     long total = 0;
@@ -110,7 +97,7 @@ static nrps_status conc_one(run_ctx *c, int m, int i, int batch) {
     pthread_t th[BENCH_MAX_CONCURRENCY];
     conc_gate start = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
     memset(w, 0, sizeof w);
-    nrps_status st = conc_handles(c, m, i, h, n);
+    nrps_status st = bench_backend_handles(c, m, i, h, n);
     long cap = p->loop.duration_s > 0 ? 2000000 : p->loop.iterations;
     for (int k = 0; st == NRPS_OK && k < n; k++) {
         w[k] = (conc_worker){.b = h[k], .batch = batch, .iterations = p->loop.iterations,

@@ -41,6 +41,10 @@ typedef struct {
     size_t scratch_cap;
 } run_ctx;
 
+/* n handles on backend i of model m for n threads: h[0] is the run's own (c->m[m].bk[i]), h[1..n) new ones (native
+ * backends: be_create; ONNX Runtime: be_share, the same session); the caller destroys h[1..n), also on error. */
+nrps_status bench_backend_handles(run_ctx *c, int m, int i, be_backend **h, int n);
+
 /* The largest batch model m is timed at. */
 int bench_model_max_batch(const run_ctx *c, int m);
 

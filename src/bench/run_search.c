@@ -7,6 +7,7 @@
 #include "bench/run_impl.h"
 #include "bench/search_bench.h"
 #include "search/eval_net.h"
+#include "search/mcts.h"
 
 /* The network sets the search runs with: the first one-head policy model with the first one-head value model, then
  * every model with both heads. Each set is (policy model, value model); returns how many. */
@@ -33,56 +34,72 @@ static int search_sets(run_ctx *c, int pm[BENCH_MAX_MODELS], int vm[BENCH_MAX_MO
     return n;
 }
 
-/* Plays the search games with backend i; the reference's moves are in ref_moves, this one's go to moves. */
-static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int refi, rps_move *moves,
-                              const rps_move *ref_moves) {
-    const bench_plan *p = c->p;
-    bench_progress(c, "search: %-12s%s batch %-5d", p->backends[i], "", batch);
-    bench_search_row *sr = &c->r->srows[c->r->n_srows];
-    nrps_status st = bench_search_run(c->m[pm].bk[i], c->m[pm].enc, c->m[vm].bk[i], c->m[vm].enc, p->search_playouts,
-                                      batch, p->search_games, p->seed, moves, sr);
-    if (pm == vm) snprintf(sr->nets, sizeof sr->nets, "%s", c->r->env.models[pm].label);
-    else snprintf(sr->nets, sizeof sr->nets, "policy+value");
-    if (st != NRPS_OK) {
-        char msg[900];
-        snprintf(msg, sizeof msg, "%s", nrps_last_error());
-        nrps_set_error("search benchmark (%s): %s", p->backends[i], msg);
-        return st;
-    }
-    if (i != refi) {
+/* Where a row's games are compared with the reference's: with one search thread the games are deterministic, so
+ * backend rows record how many came out as the reference backend's (ref_moves); threads > 1 are not compared. */
+static void compare_games(run_ctx *c, bench_search_row *sr, int threads, int i, int refi, const rps_move *moves,
+                          const rps_move *ref_moves) {
+    if (threads > 1) sr->same_games = BENCH_SEARCH_NOT_COMPARED;
+    else if (i != refi) {
         sr->same_games = bench_search_same_games(ref_moves, moves, (int)sr->games);
-        snprintf(sr->reference, sizeof sr->reference, "%s", p->backends[refi]);
+        snprintf(sr->reference, sizeof sr->reference, "%s", c->p->backends[refi]);
     }
-    c->r->n_srows++;
-    if (sr->interrupted) c->r->interrupted = 1;
-    return NRPS_OK;
 }
 
-/* The eval=incremental row (src/search/eval_incremental.h) right after the native-cpu reference row at that batch:
- * the same games, compared with the reference's moves (ref_moves). */
-static nrps_status search_incremental(run_ctx *c, int pm, int vm, int refi, int batch, rps_move *moves,
-                                      const rps_move *ref_moves) {
-    const bench_plan *p = c->p;
-    bench_progress(c, "search: %-12s%s batch %-5d", "native-incr", "", batch);
-    bench_search_row *sr = &c->r->srows[c->r->n_srows];
-    nrps_status st = bench_search_run_incremental(c->m[pm].net, c->m[pm].enc, c->m[vm].net, c->m[vm].enc,
-                                                  p->search_playouts, batch, p->search_games, p->seed, moves, sr);
+/* Ends a search row: its nets label, the error named after the row, or the row counted. */
+static nrps_status finish_row(run_ctx *c, bench_search_row *sr, int pm, int vm, const char *what, nrps_status st) {
     snprintf(sr->nets, sizeof sr->nets, "%s", pm == vm ? c->r->env.models[pm].label : "policy+value");
     if (st != NRPS_OK) {
         char msg[900];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
-        nrps_set_error("search benchmark (native-cpu, eval=incremental): %s", msg);
+        nrps_set_error("search benchmark (%s): %s", what, msg);
         return st;
     }
-    sr->same_games = bench_search_same_games(ref_moves, moves, (int)sr->games);
-    snprintf(sr->reference, sizeof sr->reference, "%s", p->backends[refi]);
     c->r->n_srows++;
     if (sr->interrupted) c->r->interrupted = 1;
     return NRPS_OK;
 }
 
-/* The search section for one network set: every backend that has both, the reference backend first, then (when
- * the reference is native-cpu) the incremental evaluator on its kernels; moves[0 .. per) holds that row's games. */
+/* Plays the search games with backend i and `threads` search threads (each on its own handles); the reference's
+ * moves are in ref_moves, this one's go to moves. */
+static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int threads, int refi, rps_move *moves,
+                              const rps_move *ref_moves) {
+    const bench_plan *p = c->p;
+    char what[64];
+    snprintf(what, sizeof what, "%s, %d thread%s", p->backends[i], threads, threads == 1 ? "" : "s");
+    bench_progress(c, "search: %-24s%s batch %-5d", what, "", batch);
+    bench_search_row *sr = &c->r->srows[c->r->n_srows];
+    be_backend *hp[MCTS_MAX_THREADS] = {0}, *hv[MCTS_MAX_THREADS] = {0};
+    nrps_status st = bench_backend_handles(c, pm, i, hp, threads);
+    if (st == NRPS_OK && pm != vm) st = bench_backend_handles(c, vm, i, hv, threads);
+    if (st == NRPS_OK)
+        st = bench_search_run_threads(hp, c->m[pm].enc, pm == vm ? hp : hv, c->m[vm].enc, threads, p->search_playouts,
+                                      batch, p->search_games, p->seed, threads == 1 ? moves : NULL, sr);
+    for (int k = 1; k < threads; k++) be_destroy(hp[k]), be_destroy(hv[k]);
+    if (st == NRPS_OK) compare_games(c, sr, threads, i, refi, moves, ref_moves);
+    return finish_row(c, sr, pm, vm, what, st);
+}
+
+/* The eval=incremental row (src/search/eval_incremental.h) right after the native-cpu reference row at that batch:
+ * the same games, compared with the reference's moves (ref_moves). */
+static nrps_status search_incremental(run_ctx *c, int pm, int vm, int refi, int batch, int threads, rps_move *moves,
+                                      const rps_move *ref_moves) {
+    const bench_plan *p = c->p;
+    char what[64];
+    snprintf(what, sizeof what, "native-cpu, eval=incremental, %d thread%s", threads, threads == 1 ? "" : "s");
+    bench_progress(c, "search: %-24s%s batch %-5d", "native-incr", "", batch);
+    bench_search_row *sr = &c->r->srows[c->r->n_srows];
+    nrps_status st = bench_search_run_incremental(c->m[pm].net, c->m[pm].enc, c->m[vm].net, c->m[vm].enc, threads,
+                                                  p->search_playouts, batch, p->search_games, p->seed,
+                                                  threads == 1 ? moves : NULL, sr);
+    if (st == NRPS_OK) {
+        compare_games(c, sr, threads, -1, refi, moves, ref_moves);
+    }
+    return finish_row(c, sr, pm, vm, what, st);
+}
+
+/* The search section for one network set: per batch and thread count every backend that has both networks, the
+ * reference backend first, then (when the reference is native-cpu) the incremental evaluator on its kernels;
+ * moves[0 .. per) holds that row's games. */
 static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_t per) {
     const bench_plan *p = c->p;
     int refi = -1; /* reference backend: native-cpu when present, else the first that has both networks */
@@ -91,15 +108,16 @@ static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_
     int incr = refi >= 0 && !strcmp(p->backends[refi], "native-cpu") && c->m[pm].net && c->m[vm].net;
     nrps_status st = NRPS_OK;
     for (int bi = 0; st == NRPS_OK && bi < p->n_search_batches && !c->r->interrupted; bi++)
-        for (int pass = 0; st == NRPS_OK && pass < 2 && !c->r->interrupted; pass++) {
-            for (int i = 0; st == NRPS_OK && i < p->n_backends && !c->r->interrupted; i++)
-                if (c->m[pm].bk[i] && c->m[vm].bk[i] && (pass == 0) == (i == refi))
-                    st = search_one(c, pm, vm, i, p->search_batches[bi], refi, moves + (size_t)(i + 1) * per,
-                                    moves + (size_t)(refi + 1) * per);
-            if (st == NRPS_OK && pass == 0 && incr && !c->r->interrupted)
-                st = search_incremental(c, pm, vm, refi, p->search_batches[bi], moves,
+        for (int ti = 0; st == NRPS_OK && ti < p->n_search_threads && !c->r->interrupted; ti++)
+            for (int pass = 0; st == NRPS_OK && pass < 2 && !c->r->interrupted; pass++) {
+                int batch = p->search_batches[bi], threads = p->search_threads[ti];
+                for (int i = 0; st == NRPS_OK && i < p->n_backends && !c->r->interrupted; i++)
+                    if (c->m[pm].bk[i] && c->m[vm].bk[i] && (pass == 0) == (i == refi))
+                        st = search_one(c, pm, vm, i, batch, threads, refi, moves + (size_t)(i + 1) * per,
                                         moves + (size_t)(refi + 1) * per);
-        }
+                if (st == NRPS_OK && pass == 0 && incr && !c->r->interrupted)
+                    st = search_incremental(c, pm, vm, refi, batch, threads, moves, moves + (size_t)(refi + 1) * per);
+            }
     return st;
 }
 
@@ -117,7 +135,8 @@ nrps_status bench_run_search(run_ctx *c) {
     }
     size_t per = (size_t)p->search_games * RPS_MAX_PLIES;
     rps_move *moves = calloc((size_t)(p->n_backends + 1) * per, sizeof *moves);
-    c->r->srows = calloc((size_t)sets * (p->n_backends + 1) * p->n_search_batches, sizeof *c->r->srows);
+    c->r->srows = calloc((size_t)sets * (p->n_backends + 1) * p->n_search_batches * p->n_search_threads,
+                         sizeof *c->r->srows);
     if (!moves || !c->r->srows) {
         free(moves);
         nrps_set_error("out of memory for the search benchmark");

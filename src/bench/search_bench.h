@@ -12,12 +12,15 @@
 #include "game/game.h"
 #include "search/evaluator.h"
 
+enum { BENCH_SEARCH_NOT_COMPARED = -2 };
+
 typedef struct {
     char backend[32];     /* the backend the networks ran on (native-cpu for eval "incremental") */
     char eval[16];        /* "full": every leaf's networks run whole on the backend; "incremental": the first layers
                            * are built from the parent node's (src/search/eval_incremental.h), the rest on
                            * native-cpu's kernels */
     char nets[40];        /* the networks searched with: "policy+value" (two files) or a two-headed model's label */
+    int threads;          /* search threads on one tree (mcts threads), each with its own evaluator */
     int playouts;         /* MCTS simulations per move */
     int batch;            /* leaves per evaluator call (virtual loss) */
     long games, moves;    /* measured (after one unmeasured warm-up game) */
@@ -25,9 +28,11 @@ typedef struct {
     double total_s;       /* wall time of the measured searches */
     double playouts_per_s, evals_per_s; /* simulations and network evaluations (positions) per second */
     double mean_batch;    /* positions per evaluator call */
-    double eval_share;    /* share of search time spent in the evaluator (encode + both networks) */
+    double eval_share;    /* share of search time spent in the evaluator (encode + both networks), over all threads:
+                           * the threads' evaluator time / (threads x search time) */
     long eval_calls, eval_states;
-    long same_games;      /* games whose moves equal the reference backend's (-1: this row is the reference) */
+    long same_games;      /* games whose moves equal the reference backend's (-1: this row is the reference;
+                           * BENCH_SEARCH_NOT_COMPARED: threads > 1, whose games depend on timing) */
     char reference[32];   /* the backend compared against */
     int interrupted;      /* SIGINT stopped it early */
 } bench_search_row;
@@ -40,11 +45,17 @@ typedef struct {
 nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
                              int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row);
 
+/* The same games searched by `threads` tree-parallel threads, thread t evaluating on its own handles policy[t] and
+ * value[t] (value[t] may be policy[t]). With one thread it is bench_search_run. */
+nrps_status bench_search_run_threads(be_backend *const *policy, rps_encoding penc, be_backend *const *value,
+                                     rps_encoding venc, int threads, int playouts, int batch, int games, uint64_t seed,
+                                     rps_move *moves_out, bench_search_row *row);
+
 /* The same games with the incremental evaluator (eval "incremental") over the networks (value may be policy for a
- * two-headed one), which it copies; the row's backend is native-cpu (whose kernels it runs). */
+ * two-headed one), which it copies, one per search thread; the row's backend is native-cpu (whose kernels it runs). */
 nrps_status bench_search_run_incremental(const nn_net *policy, rps_encoding penc, const nn_net *value,
-                                         rps_encoding venc, int playouts, int batch, int games, uint64_t seed,
-                                         rps_move *moves_out, bench_search_row *row);
+                                         rps_encoding venc, int threads, int playouts, int batch, int games,
+                                         uint64_t seed, rps_move *moves_out, bench_search_row *row);
 
 /* Text label of a row's backend column: the backend, or "native-incr" for eval "incremental". */
 const char *bench_search_label(const bench_search_row *row);

@@ -19,6 +19,7 @@
 #include "onnx/onnx_net.h"
 #include "search/agent.h"
 #include "search/eval_net.h"
+#include "search/mcts.h"
 #include "util/textwrap.h"
 
 #define CMD "benchmark"
@@ -74,6 +75,8 @@ static void usage(FILE *f) {
             "                        needs both nets)\n"
             "  --search-playouts N   MCTS playouts per move in that benchmark (default 200)\n"
             "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
+            "  --search-threads LIST tree-parallel search threads there (each with its own backend handle),\n"
+            "                        crossed with --search-batch (default 1,2)\n"
             "  --no-search           skip the inside-search benchmark\n"
             "  --concurrency N       also time N threads calling Run at once on one session (default 1)\n"
             "  --peers torch         also time PyTorch (Debian's CPU build) eager and TorchScript on the same\n"
@@ -96,7 +99,8 @@ static void usage(FILE *f) {
 }
 
 /* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
-static int parse_batches(const char *flag, const char *s, int *out) {
+/* A comma-separated list of distinct integers in [1, max] (`what`: "batch sizes", "thread counts"), sorted. */
+static int parse_list(const char *flag, const char *what, long max, const char *s, int *out) {
     char *buf = strdup(s); /* the whole list, however long: never cut short */
     if (!buf) {
         cli_fail(CMD, "out of memory");
@@ -105,8 +109,8 @@ static int parse_batches(const char *flag, const char *s, int *out) {
     int n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         long v;
-        if (!nrps_parse_long(t, 1, 1000000000L, &v)) {
-            cli_usage_error(CMD, "--%s expects comma-separated batch sizes in [1, 1000000000], got '%.60s%s'", flag, t,
+        if (!nrps_parse_long(t, 1, max, &v)) {
+            cli_usage_error(CMD, "--%s expects comma-separated %s in [1, %ld], got '%.60s%s'", flag, what, max, t,
                             strlen(t) > 60 ? "..." : "");
             free(buf);
             return -1;
@@ -115,7 +119,7 @@ static int parse_batches(const char *flag, const char *s, int *out) {
         for (int i = 0; i < n; i++) dup |= out[i] == (int)v;
         if (dup) continue;
         if (n == MAX_BATCHES) {
-            cli_usage_error(CMD, "--%s takes at most %d different batch sizes, got more", flag, MAX_BATCHES);
+            cli_usage_error(CMD, "--%s takes at most %d different %s, got more", flag, MAX_BATCHES, what);
             free(buf);
             return -1;
         }
@@ -123,7 +127,7 @@ static int parse_batches(const char *flag, const char *s, int *out) {
     }
     free(buf);
     if (n == 0) {
-        cli_usage_error(CMD, "--%s expects comma-separated batch sizes, got '%s'", flag, s);
+        cli_usage_error(CMD, "--%s expects comma-separated %s, got '%s'", flag, what, s);
         return -1;
     }
     for (int i = 1; i < n; i++)
@@ -416,7 +420,7 @@ int cmd_benchmark(int argc, char **argv) {
     enum {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
-        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
+        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_STHREADS, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
         O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC, O_WIDE, O_PEERS
     };
     static const struct option opts[] = {
@@ -435,6 +439,7 @@ int cmd_benchmark(int argc, char **argv) {
         {"selfplay-agent", required_argument, 0, O_AGENT},
         {"search-games", required_argument, 0, O_SGAMES}, {"search-playouts", required_argument, 0, O_SPLAYOUTS},
         {"search-batch", required_argument, 0, O_SBATCH}, {"no-search", no_argument, 0, O_NOSEARCH},
+        {"search-threads", required_argument, 0, O_STHREADS},
         {"int-range", required_argument, 0, O_INTRANGE}, {"batch-dim", required_argument, 0, O_BATCHDIM},
         {"dim", required_argument, 0, O_DIM},          {"graph-opt", required_argument, 0, O_GRAPHOPT},
         {"execution-mode", required_argument, 0, O_EXECMODE}, {"inter-threads", required_argument, 0, O_INTER},
@@ -461,7 +466,7 @@ int cmd_benchmark(int argc, char **argv) {
     double duration = 0;
     int wide = 0, cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
     long search_games = 10, search_playouts = 200;
-    const char *search_batch = "1,16";
+    const char *search_batch = "1,16", *search_threads = "1,2";
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1) ncpu = 1;
     optind = 0;
@@ -525,6 +530,7 @@ int cmd_benchmark(int argc, char **argv) {
         case O_SGAMES: if (!cli_long(CMD, "search-games", optarg, 1, 100000, &search_games)) return 2; break;
         case O_SPLAYOUTS: if (!cli_long(CMD, "search-playouts", optarg, 1, 100000, &search_playouts)) return 2; break;
         case O_SBATCH: search_batch = optarg; break;
+        case O_STHREADS: search_threads = optarg; break;
         case O_NOSEARCH: search_on = 0; break;
         default: return cli_usage_error(CMD, "internal: unhandled flag");
         }
@@ -577,13 +583,17 @@ int cmd_benchmark(int argc, char **argv) {
     plan.on_ready = print_header;
     plan.on_ready_ctx = &hints;
     if (sweep) {
-        if ((plan.n_batches = parse_batches("sweep", sweep, plan.batches)) < 0) return 2;
+        if ((plan.n_batches = parse_list("sweep", "batch sizes", 1000000000L, sweep, plan.batches)) < 0) return 2;
     } else {
         plan.batches[1] = (int)batch_size;
         plan.n_batches = batch_size == 1 ? 1 : 2;
     }
     /* checked even with --no-search: a bad flag is an error wherever it is */
-    if ((plan.n_search_batches = parse_batches("search-batch", search_batch, plan.search_batches)) < 0) return 2;
+    if ((plan.n_search_batches = parse_list("search-batch", "batch sizes", 1000000000L, search_batch,
+                                            plan.search_batches)) < 0 ||
+        (plan.n_search_threads = parse_list("search-threads", "thread counts", MCTS_MAX_THREADS, search_threads,
+                                            plan.search_threads)) < 0)
+        return 2;
     if (plan.search_batches[plan.n_search_batches - 1] > 4096)
         return cli_usage_error(CMD, "--search-batch expects batch sizes up to 4096, got %d",
                                plan.search_batches[plan.n_search_batches - 1]);

@@ -18,9 +18,12 @@ struct agent {
     agent_spec spec;
     nrps_rng rng;
     mcts *search;
-    eval_rollout *rollout;
-    eval_net *net;       /* AGENT_MCTS_NET, AGENT_NET */
-    eval_incr *incr;     /* AGENT_MCTS_NET with eval=incremental (then net is NULL) */
+    /* one evaluator per search thread (threads=N; AGENT_NET has one): */
+    int n_eval;
+    eval_rollout *rollout[MCTS_MAX_THREADS]; /* AGENT_MCTS */
+    eval_net *net[MCTS_MAX_THREADS];         /* AGENT_MCTS_NET, AGENT_NET */
+    eval_incr *incr[MCTS_MAX_THREADS];       /* AGENT_MCTS_NET with eval=incremental (then net is NULL) */
+    const mcts_evaluator *evs[MCTS_MAX_THREADS];
     agent_solver *solver;
     rps_br *br;          /* AGENT_BESTRESPONSE */
     mcts_result last;
@@ -74,6 +77,7 @@ static const mcts_key MCTS_KEYS[] = {
     {"alpha", 0, 1e-6, 1e6, offsetof(mcts_config, dirichlet_alpha), "a number > 0"},
     {"temp", 0, 0, 1e6, offsetof(mcts_config, temperature), "a number >= 0"},
     {"tplies", 1, -1, 1000, offsetof(mcts_config, temperature_plies), "an integer in [-1, 1000]"},
+    {"threads", 1, 1, MCTS_MAX_THREADS, offsetof(mcts_config, threads), "an integer in [1, 64]"},
 };
 
 /* Sets MCTS key k to v in m, or returns a spec error naming the key and what it expects. */
@@ -93,7 +97,7 @@ static nrps_status mcts_key_set(const char *text, const char *k, const char *v, 
         return NRPS_OK;
     }
     return spec_error(text,
-                      "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, policy, value, "
+                      "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, threads, policy, value, "
                       "nets, net, backend or eval): '",
                       k);
 }
@@ -225,6 +229,24 @@ static uint64_t mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
+/* The network evaluator of search thread t (or of the net agent): eval_net_open or eval_incr_open on spec's files. */
+static nrps_status open_net_eval(agent *a, int t) {
+    const agent_spec *spec = &a->spec;
+    eval_net_spec es = {.backend = spec->backend[0] ? spec->backend : NULL, .opt = be_options_default()};
+    if (spec->net_path[0]) es.net_path = spec->net_path;
+    else es.policy_path = spec->policy_path;
+    if (!spec->net_path[0] && spec->kind == AGENT_MCTS_NET) es.value_path = spec->value_path;
+    if (spec->incremental) {
+        if (!(a->incr[t] = eval_incr_open(&es, spec->mcts.batch, eval_incr_slots_for(spec->mcts.playouts))))
+            return NRPS_ERR_ARG;
+        a->evs[t] = eval_incr_evaluator(a->incr[t]);
+    } else {
+        if (!(a->net[t] = eval_net_open(&es, spec->kind == AGENT_NET ? 1 : spec->mcts.batch))) return NRPS_ERR_ARG;
+        a->evs[t] = eval_net_evaluator(a->net[t]);
+    }
+    return NRPS_OK;
+}
+
 agent *agent_create(const agent_spec *spec, uint64_t seed) {
     agent *a = calloc(1, sizeof *a);
     if (!a) {
@@ -232,25 +254,20 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
         return NULL;
     }
     a->spec = *spec;
+    int is_mcts = spec->kind == AGENT_MCTS || spec->kind == AGENT_MCTS_NET;
+    a->n_eval = is_mcts ? spec->mcts.threads : 1;
     switch (spec->kind) {
     case AGENT_MCTS:
-        if (!(a->rollout = eval_rollout_create(0, spec->mcts.batch))) goto fail;
-        if (!(a->search = mcts_create(&spec->mcts))) goto fail;
+        for (int t = 0; t < a->n_eval; t++) {
+            if (!(a->rollout[t] = eval_rollout_create(0, spec->mcts.batch))) goto fail;
+            a->evs[t] = eval_rollout_evaluator(a->rollout[t]);
+        }
         break;
     case AGENT_MCTS_NET:
-    case AGENT_NET: {
-        eval_net_spec es = {.backend = spec->backend[0] ? spec->backend : NULL, .opt = be_options_default()};
-        if (spec->net_path[0]) es.net_path = spec->net_path;
-        else es.policy_path = spec->policy_path;
-        if (!spec->net_path[0] && spec->kind == AGENT_MCTS_NET) es.value_path = spec->value_path;
-        if (spec->incremental) {
-            if (!(a->incr = eval_incr_open(&es, spec->mcts.batch, eval_incr_slots_for(spec->mcts.playouts)))) goto fail;
-        } else if (!(a->net = eval_net_open(&es, spec->kind == AGENT_NET ? 1 : spec->mcts.batch))) {
-            goto fail;
-        }
-        if (spec->kind == AGENT_MCTS_NET && !(a->search = mcts_create(&spec->mcts))) goto fail;
+    case AGENT_NET:
+        for (int t = 0; t < a->n_eval; t++)
+            if (open_net_eval(a, t) != NRPS_OK) goto fail;
         break;
-    }
     case AGENT_SOLVER:
         if (!(a->solver = agent_solver_create())) goto fail;
         break;
@@ -260,6 +277,7 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
     default:
         break;
     }
+    if (is_mcts && !(a->search = mcts_create(&spec->mcts))) goto fail;
     agent_new_game(a, seed);
     return a;
 fail:
@@ -270,9 +288,11 @@ fail:
 void agent_destroy(agent *a) {
     if (!a) return;
     mcts_destroy(a->search);
-    eval_rollout_destroy(a->rollout);
-    eval_net_destroy(a->net);
-    eval_incr_destroy(a->incr);
+    for (int t = 0; t < a->n_eval; t++) {
+        eval_rollout_destroy(a->rollout[t]);
+        eval_net_destroy(a->net[t]);
+        eval_incr_destroy(a->incr[t]);
+    }
     agent_solver_destroy(a->solver);
     rps_br_destroy(a->br);
     free(a);
@@ -280,7 +300,8 @@ void agent_destroy(agent *a) {
 
 void agent_new_game(agent *a, uint64_t seed) {
     nrps_rng_seed(&a->rng, mix64(seed));
-    if (a->rollout) eval_rollout_reseed(a->rollout, mix64(seed ^ 0x5bd1e995u));
+    for (int t = 0; t < a->n_eval; t++)
+        if (a->rollout[t]) eval_rollout_reseed(a->rollout[t], mix64(seed ^ (0x5bd1e995u + (uint64_t)t)));
     if (a->search) mcts_reset(a->search);
     a->have_last = 0;
 }
@@ -320,7 +341,7 @@ static nrps_status pick_greedy(agent *a, const rps_state *s, rps_move *out) {
 
 static nrps_status pick_net(agent *a, const rps_state *s, rps_move *out) {
     float y[RPS_POLICY_SIZE], value;
-    nrps_status st = eval_net_one(a->net, s, y, &value);
+    nrps_status st = eval_net_one(a->net[0], s, y, &value);
     if (st != NRPS_OK) return st;
     int bp = -1;
     for (int p = 0; p < RPS_CELLS; p++) {
@@ -364,10 +385,7 @@ nrps_status agent_select_move(agent *a, const rps_state *s, rps_move *out) {
     }
     case AGENT_MCTS:
     case AGENT_MCTS_NET: {
-        const mcts_evaluator *ev = a->rollout ? eval_rollout_evaluator(a->rollout)
-                                   : a->incr  ? eval_incr_evaluator(a->incr)
-                                              : eval_net_evaluator(a->net);
-        nrps_status st = mcts_search_run(a->search, s, ev, &a->rng, &a->last);
+        nrps_status st = mcts_search_run_each(a->search, s, a->evs, &a->rng, &a->last);
         if (st != NRPS_OK) return st;
         a->have_last = 1;
         *out = a->last.move;

@@ -12,7 +12,9 @@
  *                               uniformly random among the moves maximising the expected score against a
  *                               uniformly random opponent (not against a strong one)
  * Keys (mcts, mcts-net): cpuct=X, batch=N, vloss=X, reuse=0|1, noise=W (Dirichlet weight), alpha=X,
- *   temp=T, tplies=N (temperature for the first N plies; -1 = all).
+ *   temp=T, tplies=N (temperature for the first N plies; -1 = all), threads=N (tree-parallel search threads on one
+ *   tree, each with its own evaluator: its own rollout rng, or its own backend instance of the networks; only
+ *   threads=1, the default, is deterministic for a seed).
  * Keys (mcts-net, net): policy=FILE, value=FILE (defaults models/rps_policy.onnx, models/rps_value.onnx),
  *   nets=DIR (both from DIR/rps_policy.onnx and DIR/rps_value.onnx), or net=FILE (one two-headed network with a
  *   policy and a value head; excludes the others); backend=NAME runs the networks on that backend (a registry
