@@ -100,11 +100,36 @@ for r in srch:
         assert r["same_games_as_reference"] is None and r["reference"] is None
     else:
         assert r["reference"] == "native-cpu" and 0 <= r["same_games_as_reference"] <= 10
+# one recommendation per search backend: the chosen configuration is a measured row, as fast as the baseline or
+# faster, with the baseline's solver agreement within noise and an arena interval reaching 50%; every faster row
+# was rejected with a reason
+recs = d["recommendations"]
+assert [(x["backend"], x["eval"]) for x in recs] == [("native-cpu", "full"), ("native-cpu", "incremental"),
+                                                     ("ort-cpu", "full")], recs
+for x in recs:
+    ch, base = x["recommended"], x["baseline"]
+    assert x["positions"] == 200 and x["playouts"] == 200 and (base["threads"], base["batch_size"]) == (1, 1)
+    series = [r for r in srch if (r["backend"], r["eval"], r["nets"]) == (x["backend"], x["eval"], x["nets"])]
+    speed = {(r["threads"], r["batch_size"]): r["playouts_per_s"] for r in series}
+    assert abs(speed[(ch["threads"], ch["batch_size"])] - ch["playouts_per_s"]) < 1e-6 * ch["playouts_per_s"]
+    assert 0 <= ch["solver_agreement"] <= 1 and 0 <= base["solver_agreement"] <= 1
+    if (ch["threads"], ch["batch_size"]) != (1, 1):
+        a = ch["arena"]
+        assert a["games"] == 200 and a["score_lo"] <= a["score"] <= a["score_hi"] and a["score_hi"] >= 0.5
+    for j in x["rejected"]:
+        assert j["playouts_per_s"] > ch["playouts_per_s"] and j["rejected_because"]
+    faster = [k for k, v in speed.items() if v > ch["playouts_per_s"]]
+    assert sorted(faster) == sorted((j["threads"], j["batch_size"]) for j in x["rejected"]), (faster, x["rejected"])
 PYEOF
 grep -qE "^Inside MCTS search" "$T/out" && grep -qE "batch 16, 1 thread: (native-cpu|ort-cpu) searches [0-9]+\.[0-9]{2} times" "$T/out" &&
   grep -qE "policy\+value, native-cpu: 2 search threads [0-9]+\.[0-9]{2}x the playouts/s of 1" "$T/out" &&
   ok "inside-search section with ratios and thread scaling" || bad "inside-search section"
+grep -qE "^recommended: native-cpu, policy\+value, 200 playouts: threads=[0-9]+ batch=[0-9]+ \([0-9]+ playouts/s\).*solver agreement [0-9.]+% \(threads=1 batch=1: [0-9.]+%\) on 200 positions" "$T/out" &&
+  ok "recommended: line per backend" || bad "recommended: line ($(grep -A3 '^recommended' "$T/out" | head -5))"
 expect_fail "bad search batch" 2 "search-batch expects" -- benchmark "${M[@]}" --search-batch 0,4
+expect_fail "bad search threads" 2 "search-threads expects comma-separated thread counts in \[1, 64\], got '65'" -- \
+  benchmark "${M[@]}" --search-threads 1,65
+expect_fail "bad recommend games" 2 "recommend-games expects" -- benchmark "${M[@]}" --recommend-games -1
 expect_ok "policy alone: search section skipped with a reason" "inside-search benchmark skipped" -- benchmark --model-path "$T/p.onnx" "${Q[@]}" --cpu-only
 # the CSV (docs/benchmark-csv.md): RFC 4180 through python's csv module, the JSON rows' fields, one row per JSON row
 if /usr/bin/python3 - "$T/r.csv" "$T/r.json" 2>"$T/pyerr" <<'PYEOF'

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "bench/recommend.h"
 #include "bench/search_bench.h"
 #include "search/mcts.h"
 #include "check.h"
@@ -134,6 +135,15 @@ static void test_threads_run(void) {
     for (int t = 0; t < 2; t++) be_destroy(p[t]), be_destroy(v[t]);
 }
 
+/* The recommendation's agreement test: equal shares pass, a drop within noise passes, a clear drop fails. */
+static void test_recommend_agreement(void) {
+    CHECK(bench_rec_agreement_ok(0.9, 0.9, 200));
+    CHECK(bench_rec_agreement_ok(0.87, 0.9, 200));  /* 3 points below: se of the difference about 3.1 points */
+    CHECK(!bench_rec_agreement_ok(0.80, 0.9, 200)); /* 10 points below */
+    CHECK(bench_rec_agreement_ok(1.0, 1.0, 50) && !bench_rec_agreement_ok(0.9, 1.0, 2000));
+    CHECK(!bench_rec_agreement_ok(1.0, 1.0, 0));
+}
+
 static void test_same_games(void) {
     rps_move a[2 * RPS_MAX_PLIES], b[2 * RPS_MAX_PLIES];
     for (int i = 0; i < 2 * RPS_MAX_PLIES; i++) a[i] = b[i] = (rps_move){.card = (int8_t)(i % 3), .pos = (int8_t)(i % 9)};
@@ -153,6 +163,7 @@ int main(void) {
     RUN(test_incremental_run);
     RUN(test_ort_run);
     RUN(test_threads_run);
+    RUN(test_recommend_agreement);
     RUN(test_same_games);
     be_model_free(g_policy);
     be_model_free(g_value);

@@ -188,10 +188,7 @@ void bench_env_fill(bench_env *e); /* machine facts: cpu, cores, os, ORT, provid
 void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e, int wide);
 /* The top ops of each ONNX Runtime profile (--profile). */
 void bench_report_profiles_text(FILE *f, const bench_env *e);
-/* Writes the JSON report (schema: docs/benchmark-json.md) / CSV atomically; returns NRPS_ERR_IO on failure. */
-/* srows/ns: the inside-search rows (src/bench/search_bench.h), may be NULL/0. */
-nrps_status bench_report_json(const char *path, const bench_row *rows, int n, const bench_search_row *srows, int ns,
-                              const bench_env *e, int interrupted);
+/* Writes the CSV report atomically (the JSON report: bench_report_json in src/bench/run.h); NRPS_ERR_IO on failure. */
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e); /* docs/benchmark-csv.md */
 /* The inside-search rows' CSV (the JSON's `search` rows, docs/benchmark-csv.md), written atomically. */
 nrps_status bench_report_csv_search(const char *path, const bench_search_row *srows, int ns);

@@ -30,6 +30,7 @@ bench_plan bench_plan_default(void) {
     p.batches[0] = 1, p.batches[1] = 64, p.n_batches = 2;
     p.search_batches[0] = 1, p.search_batches[1] = 16, p.n_search_batches = 2;
     p.search_threads[0] = 1, p.search_threads[1] = 2, p.n_search_threads = 2;
+    p.recommend_games = 200;
     return p;
 }
 
@@ -65,6 +66,7 @@ void bench_plan_default_models(bench_plan *p) {
 void bench_result_free(bench_result *r) {
     free(r->rows);
     free(r->srows);
+    free(r->recs);
     memset(r, 0, sizeof *r);
 }
 
@@ -395,6 +397,7 @@ nrps_status bench_run(const bench_plan *p, bench_result *r) {
     c->p = p;
     c->r = r;
     c->be_batch = plan_be_batch(p);
+    c->rec_pm = c->rec_vm = -1;
     nrps_status st = NRPS_ERR_ARG;
     if (p->n_models < 1 || p->n_models > BENCH_MAX_MODELS || p->n_backends < 1 || p->n_batches < 1) {
         nrps_set_error("benchmark: need 1 to %d models, a backend and a batch size", BENCH_MAX_MODELS);
@@ -411,7 +414,7 @@ nrps_status bench_run(const bench_plan *p, bench_result *r) {
     env_settings(p, &r->env);
     if (p->on_ready) p->on_ready(r, p->on_ready_ctx);
     if ((st = bench_time_models(c)) || (st = bench_run_peers(c)) || (st = bench_time_floor(c)) || (st = bench_time_concurrent(c)) ||
-        (st = bench_collect_profiles(c)) || (st = bench_run_search(c)))
+        (st = bench_collect_profiles(c)) || (st = bench_run_search(c)) || (st = bench_run_recommend(c)))
         goto cleanup;
     double la[1];
     r->env.loadavg_end = getloadavg(la, 1) == 1 ? la[0] : -1;

@@ -6,6 +6,7 @@
 #define NRPS_BENCH_RUN_H
 
 #include "bench/bench.h"
+#include "bench/recommend.h"
 
 enum { BENCH_MAX_BATCHES = 32, BENCH_POOL_MAX = 16384, BENCH_MAX_CONCURRENCY = 64 };
 
@@ -40,6 +41,7 @@ typedef struct {
     int n_search_batches;
     int search_threads[BENCH_MAX_BATCHES]; /* tree-parallel search threads, crossed with the batches (default 1,2) */
     int n_search_threads;
+    int recommend_games;        /* arena games per candidate of the `recommended:` line (0: no recommendation) */
     int concurrency;            /* > 1: also time that many threads calling Run at once on one session (ORT
                                  * backends; native backends get one handle per thread) */
     const char *profile_path;   /* ONNX Runtime profiles (opt.ort.profile_prefix must be set): the first ORT
@@ -69,12 +71,17 @@ struct bench_result {
     int n_rows;
     bench_search_row *srows;
     int n_srows;
+    bench_recommendation *recs; /* per backend of the first search network set (src/bench/recommend.h) */
+    int n_recs;
     char search_note[600]; /* why the inside-search section did not run, or which models it left out ("" when none) */
     char floor_note[160];  /* why the ONNX Runtime floor was not measured ("" when it was or was not asked) */
     int n_gpu_ok;          /* GPU backends created */
     int interrupted;       /* SIGINT stopped the run (what was measured is kept) */
     int validation_failed; /* rows whose outputs differ from the reference */
 };
+
+/* Writes the JSON report of r (schema: docs/benchmark-json.md) atomically; NRPS_ERR_IO on failure. */
+nrps_status bench_report_json(const char *path, const bench_result *r);
 
 /* Runs the plan. NRPS_OK with r filled (also when interrupted or when validation failed: the caller reports
  * and decides the exit status); otherwise an error whose message names the file, flag or backend, and r holds

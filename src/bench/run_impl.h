@@ -31,6 +31,7 @@ typedef struct {
     char first_backend[BENCH_MAX_MODELS][32];
     int gpu_failed[BENCH_MAX_BACKENDS];
     int be_batch;            /* the backends' max batch: the largest timed or search batch */
+    int rec_pm, rec_vm;      /* the first search network set's policy and value models (-1: none searched) */
     int max_rows;            /* r->rows capacity */
     float *ref[BE_MAX_IO];   /* reference outputs as floats, ref_cap elements each */
     size_t ref_cap[BE_MAX_IO];
@@ -55,6 +56,7 @@ nrps_status bench_time_floor(run_ctx *c);       /* run_time.c */
 nrps_status bench_collect_profiles(run_ctx *c); /* run_time.c */
 nrps_status bench_time_concurrent(run_ctx *c);  /* run_concurrent.c */
 nrps_status bench_run_search(run_ctx *c);       /* run_search.c */
+nrps_status bench_run_recommend(run_ctx *c);    /* run_recommend.c: after bench_run_search */
 /* run_peers.c: with p->peers, runs scripts/torch_peer.py on every model's inputs and batch sizes and merges its
  * rows (torch-eager, torch-script) after the rows of the same model and batch; torch or the script missing sets
  * env.peers_note and returns NRPS_OK; a script that fails or prints malformed rows is an error naming it. */

@@ -143,6 +143,7 @@ nrps_status bench_run_search(run_ctx *c) {
         return NRPS_ERR_NOMEM;
     }
     nrps_status st = NRPS_OK;
+    c->rec_pm = pm[0], c->rec_vm = vm[0];
     for (int k = 0; st == NRPS_OK && k < sets && !c->r->interrupted; k++) st = search_set(c, pm[k], vm[k], moves, per);
     free(moves);
     return st;

@@ -77,6 +77,9 @@ static void usage(FILE *f) {
             "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
             "  --search-threads LIST tree-parallel search threads there (each with its own backend handle),\n"
             "                        crossed with --search-batch (default 1,2)\n"
+            "  --recommend-games N   then per backend recommend the threads x batch with the most playouts/s that\n"
+            "                        keeps the strength of threads=1 batch=1: solver agreement on 200 positions\n"
+            "                        and an arena of N games (default 200; 0: no recommendation)\n"
             "  --no-search           skip the inside-search benchmark\n"
             "  --concurrency N       also time N threads calling Run at once on one session (default 1)\n"
             "  --peers torch         also time PyTorch (Debian's CPU build) eager and TorchScript on the same\n"
@@ -280,6 +283,7 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     bench_report_text(stdout, r->rows, r->n_rows, &r->env, wide);
     bench_report_profiles_text(stdout, &r->env);
     bench_report_search_text(stdout, r->srows, r->n_srows, wide);
+    bench_report_recommend_text(stdout, r->recs, r->n_recs);
     if (r->floor_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->floor_note);
     print_peers(&r->env);
     if (r->search_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->search_note);
@@ -290,7 +294,7 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
                nrps_signal_name(nrps_interrupted ? nrps_interrupted : SIGINT));
     fflush(stdout);
     int rc = 0;
-    if (json && bench_report_json(json, r->rows, r->n_rows, r->srows, r->n_srows, &r->env, r->interrupted))
+    if (json && bench_report_json(json, r))
         rc = cli_fail(CMD, "--json: %s", nrps_last_error());
     if (csv && bench_report_csv(csv, r->rows, r->n_rows, &r->env)) rc = cli_fail(CMD, "--csv: %s", nrps_last_error());
     int measured = 0;
@@ -420,7 +424,7 @@ int cmd_benchmark(int argc, char **argv) {
     enum {
         O_MODEL = 1000, O_VALUE, O_IN, O_OUT, O_BATCH, O_ITERS, O_CPU, O_GPU, O_BACKENDS, O_PROVIDER, O_DEVICE,
         O_THREADS, O_WARMUP, O_DURATION, O_SWEEP, O_INPUTS, O_SEED, O_VALIDATE, O_NOVALIDATE, O_NOFLOOR, O_JSON,
-        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_STHREADS, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
+        O_CSV, O_PLOT, O_HELP, O_AGENT, O_SGAMES, O_SPLAYOUTS, O_SBATCH, O_STHREADS, O_RECGAMES, O_NOSEARCH, O_INTRANGE, O_BATCHDIM, O_DIM,
         O_GRAPHOPT, O_EXECMODE, O_INTER, O_NOSPIN, O_PROFILE, O_OPTOUT, O_SESSCFG, O_PROVOPT, O_CONC, O_WIDE, O_PEERS
     };
     static const struct option opts[] = {
@@ -439,7 +443,7 @@ int cmd_benchmark(int argc, char **argv) {
         {"selfplay-agent", required_argument, 0, O_AGENT},
         {"search-games", required_argument, 0, O_SGAMES}, {"search-playouts", required_argument, 0, O_SPLAYOUTS},
         {"search-batch", required_argument, 0, O_SBATCH}, {"no-search", no_argument, 0, O_NOSEARCH},
-        {"search-threads", required_argument, 0, O_STHREADS},
+        {"search-threads", required_argument, 0, O_STHREADS}, {"recommend-games", required_argument, 0, O_RECGAMES},
         {"int-range", required_argument, 0, O_INTRANGE}, {"batch-dim", required_argument, 0, O_BATCHDIM},
         {"dim", required_argument, 0, O_DIM},          {"graph-opt", required_argument, 0, O_GRAPHOPT},
         {"execution-mode", required_argument, 0, O_EXECMODE}, {"inter-threads", required_argument, 0, O_INTER},
@@ -465,7 +469,7 @@ int cmd_benchmark(int argc, char **argv) {
          seed = 1;
     double duration = 0;
     int wide = 0, cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
-    long search_games = 10, search_playouts = 200;
+    long search_games = 10, search_playouts = 200, recommend_games = 200;
     const char *search_batch = "1,16", *search_threads = "1,2";
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1) ncpu = 1;
@@ -531,6 +535,7 @@ int cmd_benchmark(int argc, char **argv) {
         case O_SPLAYOUTS: if (!cli_long(CMD, "search-playouts", optarg, 1, 100000, &search_playouts)) return 2; break;
         case O_SBATCH: search_batch = optarg; break;
         case O_STHREADS: search_threads = optarg; break;
+        case O_RECGAMES: if (!cli_long(CMD, "recommend-games", optarg, 0, 100000, &recommend_games)) return 2; break;
         case O_NOSEARCH: search_on = 0; break;
         default: return cli_usage_error(CMD, "internal: unhandled flag");
         }
@@ -577,6 +582,7 @@ int cmd_benchmark(int argc, char **argv) {
     plan.search = search_on;
     plan.search_games = (int)search_games;
     plan.search_playouts = (int)search_playouts;
+    plan.recommend_games = (int)recommend_games;
     plan.gpu_only = gpu_only;
     plan.progress = cli_isatty_err();
     size_hints hints = {in_size, out_size};
