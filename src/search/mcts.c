@@ -25,8 +25,13 @@ typedef struct {
     int8_t type, pos; /* the move into this node */
     int8_t mover;     /* player who made that move: w is from this player's point of view */
     float prior;
-    int32_t n;        /* completed visits */
-    int32_t inflight; /* leaves below this node being evaluated (each counts as cfg.virtual_loss lost visits) */
+    union { /* both counts in one word, so that one atomic add updates them together */
+        uint64_t ni;  /* n | (uint64_t)inflight << 32 (little-endian) */
+        struct {
+            int32_t n;        /* completed visits */
+            int32_t inflight; /* leaves below this node being evaluated (each counts as cfg.virtual_loss lost visits) */
+        };
+    };
     double w;         /* sum of backed-up values for mover */
 } mcts_node;
 
@@ -38,6 +43,8 @@ typedef struct {
     int32_t *paths;       /* batch x MCTS_MAX_DEPTH */
     int *path_len;
     const mcts_evaluator *ev;
+    int budget;               /* threads > 1: playouts claimed from the shared count and not used yet */
+    int32_t node_next, node_end; /* threads > 1: the thread's reserved run of pool nodes [next, end) */
     long eval_calls, eval_states;
     nrps_status st;  /* the thread's error (NRPS_OK) and its message, re-raised on the caller's thread */
     char err[512];
@@ -49,7 +56,7 @@ struct mcts {
     /* eval_id[i]: the evaluator's id of node i's evaluation (evaluate_from; MCTS_EVAL_NONE when it has none),
      * beside the pool so that the node stays 32 bytes; spare_id follows spare through compaction. */
     uint32_t *eval_id, *spare_id;
-    int cap, used;
+    int cap;
     int have_root;
     rps_state root_state;
     int root_noised;
@@ -60,8 +67,14 @@ struct mcts {
     /* the running search (set by mcts_search_run for the workers) */
     const rps_state *search_state;
     int batch, target;
-    int done;  /* playouts claimed */
-    int stop;  /* a thread failed or was interrupted: the others finish their batch and return */
+    int64_t root_n_base; /* threads > 1: see root_counts */
+    double root_w_base;
+    int stop; /* a thread failed or was interrupted: the others finish their batch and return */
+    /* written by every thread (playouts claimed, pool nodes used), on their own cache line so that the fields above,
+     * read on every descent, do not bounce with them */
+    _Alignas(64) int done;
+    int used;
+    char pad[64 - 2 * sizeof(int)];
 };
 
 mcts_config mcts_config_default(void) {
@@ -138,12 +151,15 @@ static void worker_free(mcts_worker *w) {
 
 mcts *mcts_create(const mcts_config *cfg) {
     if (mcts_config_check(cfg) != NRPS_OK) return NULL;
-    mcts *m = calloc(1, sizeof *m);
+    mcts *m = aligned_alloc(64, sizeof *m); /* sizeof is a multiple of the 64-byte alignment of `done` */
     if (!m) goto nomem;
+    memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->mt = cfg->threads > 1;
     /* every expansion follows one claimed playout: at most playouts + 2 expanded nodes, each with <= 27 children */
     m->cap = 1 + (cfg->playouts + 2) * MCTS_MAX_CHILDREN;
+    /* threads reserve nodes in runs of MCTS_NODE_RUN, leaving < MCTS_MAX_CHILDREN unused at the end of each run */
+    if (m->mt) m->cap += m->cap / (MCTS_NODE_RUN / MCTS_MAX_CHILDREN - 1) + cfg->threads * MCTS_NODE_RUN;
     m->pool = malloc((size_t)m->cap * sizeof *m->pool);
     m->spare = cfg->reuse_tree ? malloc((size_t)m->cap * sizeof *m->spare) : NULL;
     m->eval_id = malloc((size_t)m->cap * sizeof *m->eval_id);
@@ -230,7 +246,11 @@ static void fresh_root(mcts *m, const rps_state *s) {
 }
 
 /* Node statistics: relaxed atomic reads always (plain loads on x86), atomic read-modify-writes when m->mt. */
-static inline int32_t load_i32(const int32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mcts_node.ni packs n in its low half");
+enum { NI_INFLIGHT = 1ULL << 32 }; /* one leaf in flight in mcts_node.ni */
+static inline uint64_t load_ni(const mcts_node *x) { return __atomic_load_n(&x->ni, __ATOMIC_RELAXED); }
+static inline int32_t ni_visits(uint64_t ni) { return (int32_t)(uint32_t)ni; }
+static inline int32_t ni_inflight(uint64_t ni) { return (int32_t)(ni >> 32); }
 static inline double load_f64(const double *p) {
     double v;
     __atomic_load(p, &v, __ATOMIC_RELAXED);
@@ -238,9 +258,9 @@ static inline double load_f64(const double *p) {
 }
 static inline uint8_t load_flags(const mcts_node *n) { return __atomic_load_n(&n->flags, __ATOMIC_ACQUIRE); }
 
-static inline void add_i32(const mcts *m, int32_t *p, int32_t d) {
-    if (m->mt) __atomic_fetch_add(p, d, __ATOMIC_RELAXED);
-    else *p += d;
+static inline void add_ni(const mcts *m, mcts_node *x, uint64_t d) {
+    if (m->mt) __atomic_fetch_add(&x->ni, d, __ATOMIC_RELAXED);
+    else x->ni += d;
 }
 
 static inline void add_f64(const mcts *m, double *p, double d) {
@@ -281,19 +301,45 @@ static int claim_leaf(const mcts *m, mcts_node *leaf) {
     }
 }
 
-/* Claims one playout of the budget: 0 when m->target are claimed already. */
-static int claim_playout(mcts *m) {
+/* Claims one playout of the budget for worker w: 0 when m->target are claimed already. With threads a worker takes
+ * runs of MCTS_PLAYOUT_RUN from the shared count (one compare-and-swap per run, not per playout). */
+static int claim_playout(mcts *m, mcts_worker *w) {
     if (!m->mt) return m->done < m->target ? (m->done++, 1) : 0;
-    int d = __atomic_load_n(&m->done, __ATOMIC_RELAXED);
-    do
-        if (d >= m->target) return 0;
-    while (!__atomic_compare_exchange_n(&m->done, &d, d + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    if (w->budget > 0) return w->budget--, 1;
+    int d = __atomic_load_n(&m->done, __ATOMIC_RELAXED), k;
+    do {
+        k = m->target - d < MCTS_PLAYOUT_RUN ? m->target - d : MCTS_PLAYOUT_RUN;
+        if (k <= 0) return 0;
+    } while (!__atomic_compare_exchange_n(&m->done, &d, d + k, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    w->budget = k - 1;
     return 1;
+}
+
+/* Gives a claimed playout back (its descent ended in a collision). */
+static void unclaim_playout(mcts *m, mcts_worker *w) {
+    if (m->mt) w->budget++;
+    else m->done--;
+}
+
+/* The first of `need` (<= MCTS_MAX_CHILDREN) consecutive free pool nodes for worker w, or -1 when the pool is
+ * exhausted. With threads a worker reserves runs of MCTS_NODE_RUN nodes (one atomic add per run). */
+static int32_t alloc_nodes(mcts *m, mcts_worker *w, int need) {
+    if (!m->mt) {
+        if (m->used + need > m->cap) return -1;
+        return (m->used += need) - need;
+    }
+    if (w->node_next + need > w->node_end) {
+        int32_t base = __atomic_fetch_add(&m->used, MCTS_NODE_RUN, __ATOMIC_RELAXED);
+        if (base + need > m->cap) return -1;
+        w->node_next = base;
+        w->node_end = base + MCTS_NODE_RUN < m->cap ? base + MCTS_NODE_RUN : m->cap;
+    }
+    return (w->node_next += need) - need;
 }
 
 /* Builds the children of node (state s to move) from the evaluator's position priors and publishes them. Only the
  * thread that claimed node (or the caller, for the root) expands it. */
-static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const float *pol) {
+static nrps_status expand(mcts *m, mcts_worker *w, mcts_node *node, const rps_state *s, const float *pol) {
     int p = s->to_move, types[RPS_NTYPES], nt = 0;
     for (int t = 0; t < RPS_NTYPES; t++)
         if (mcts_card_of_type(s, t) >= 0) types[nt++] = t;
@@ -308,8 +354,8 @@ static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const fl
                 tot += pr[nl++];
             }
     if (nl == 0 || nt == 0) return NRPS_OK; /* no move: treated as terminal by the caller */
-    int first = m->mt ? __atomic_fetch_add(&m->used, nl * nt, __ATOMIC_RELAXED) : (m->used += nl * nt) - nl * nt;
-    if (first + nl * nt > m->cap) {
+    int32_t first = alloc_nodes(m, w, nl * nt);
+    if (first < 0) {
         nrps_set_error("mcts: node pool exhausted (%d nodes)", m->cap);
         return NRPS_ERR_NOMEM;
     }
@@ -332,33 +378,81 @@ static nrps_status expand(mcts *m, mcts_node *node, const rps_state *s, const fl
     return NRPS_OK;
 }
 
-/* Adds one visit with value v1 (for player 1) to every node on the path; `inflight` (0 or 1) of them leave. */
+/* Adds one visit with value v1 (for player 1) to every node on the path; `inflight` (0 or 1) of them leave. With
+ * threads the root (path[0]) is left alone: every playout passes it, so its counts are derived from its children's
+ * while the threads run (root_counts) and written once after them (settle_root). */
 static void backup(mcts *m, const int32_t *path, int len, double v1, int inflight) {
-    for (int i = 0; i < len; i++) {
+    for (int i = m->mt; i < len; i++) {
         mcts_node *n = &m->pool[path[i]];
         add_f64(m, &n->w, n->mover == RPS_P1 ? v1 : 1.0 - v1);
-        add_i32(m, &n->n, 1);
-        if (inflight) add_i32(m, &n->inflight, -1);
+        add_ni(m, n, inflight ? 1 - (uint64_t)NI_INFLIGHT : 1); /* n + 1, inflight - 1 when it was in flight */
     }
 }
 
 /* PUCT child choice at node: Q (for the player to move at node, in-flight visits counted as losses)
  * + c_puct * P * sqrt(N_parent) / (1 + N_child). Unvisited children get the parent's Q (first-play urgency). */
+/* The root's visits, value sum and leaves in flight from its children's (threads > 1, while they run): every visit
+ * of the root after its own evaluation went through one child and added 1 - (the child's value) to the root's sum,
+ * so n = root_n_base + sum n_c and w = root_w_base + sum (n_c - w_c), with the bases taken when the search began. */
+static void root_counts(const mcts *m, int32_t *n, double *w, int32_t *inflight) {
+    const mcts_node *r = &m->pool[0];
+    int64_t sn = 0, sf = 0;
+    double sw = 0;
+    for (int i = 0; i < r->nchild; i++) {
+        const mcts_node *c = &m->pool[r->child + i];
+        uint64_t cni = load_ni(c);
+        sn += ni_visits(cni), sf += ni_inflight(cni), sw += ni_visits(cni) - load_f64(&c->w);
+    }
+    *n = (int32_t)(m->root_n_base + sn);
+    *w = m->root_w_base + sw;
+    *inflight = (int32_t)sf;
+}
+
+/* Takes the root's bases for root_counts (before the threads start). */
+static void root_bases(mcts *m) {
+    const mcts_node *r = &m->pool[0];
+    m->root_n_base = r->n;
+    m->root_w_base = r->w;
+    for (int i = 0; i < r->nchild; i++) {
+        const mcts_node *c = &m->pool[r->child + i];
+        m->root_n_base -= c->n;
+        m->root_w_base -= c->n - c->w;
+    }
+}
+
+/* Writes the root's counts after the threads ran. */
+static void settle_root(mcts *m) {
+    int32_t n, inflight;
+    double w;
+    root_counts(m, &n, &w, &inflight);
+    m->pool[0].n = n;
+    m->pool[0].w = w;
+    m->pool[0].inflight = 0;
+}
+
 static int32_t select_child(const mcts *m, const mcts_node *node) {
     const double vl = m->cfg.virtual_loss;
-    int32_t n_node = load_i32(&node->n);
-    double np = n_node + vl * load_i32(&node->inflight);
+    int32_t n_node, inflight;
+    double w_node;
+    if (m->mt && node == m->pool) {
+        root_counts(m, &n_node, &w_node, &inflight);
+    } else {
+        uint64_t ni = load_ni(node);
+        n_node = ni_visits(ni), inflight = ni_inflight(ni), w_node = load_f64(&node->w);
+    }
+    double np = n_node + vl * inflight;
     double sq = sqrt(np > 1 ? np : 1);
     double fpu = 0.5;
     if (n_node > 0) {
-        double q = load_f64(&node->w) / n_node; /* for node->mover; children are chosen by the other side */
+        double q = w_node / n_node; /* for node->mover; children are chosen by the other side */
         fpu = 1.0 - q;
     }
     double best = -1e300;
     int32_t bi = node->child;
     for (int i = 0; i < node->nchild; i++) {
         const mcts_node *c = &m->pool[node->child + i];
-        double nc = load_i32(&c->n) + vl * load_i32(&c->inflight);
+        uint64_t cni = load_ni(c);
+        double nc = ni_visits(cni) + vl * ni_inflight(cni);
         double q = nc > 0 ? load_f64(&c->w) / nc : fpu;
         double u = q + m->cfg.c_puct * c->prior * sq / (1.0 + nc);
         if (u > best) {
@@ -527,7 +621,7 @@ enum { DESCENT_LEAF, DESCENT_TERMINAL, DESCENT_COLLISION, DESCENT_BUDGET };
  * score or claims the leaf into batch slot nb (virtual loss on its path). A leaf another batch holds is a collision:
  * its playout is given back. */
 static int descend(mcts *m, mcts_worker *w, int nb) {
-    if (!claim_playout(m)) return DESCENT_BUDGET;
+    if (!claim_playout(m, w)) return DESCENT_BUDGET;
     int32_t *path = &w->paths[nb * MCTS_MAX_DEPTH];
     int len = 0;
     rps_state s = *m->search_state;
@@ -550,11 +644,10 @@ static int descend(mcts *m, mcts_worker *w, int nb) {
         int c = claim_leaf(m, leaf);
         if (c == LEAF_CLAIMED) break;
         if (c == LEAF_EXPANDED && len < MCTS_MAX_DEPTH) continue; /* another thread expanded it: go on down */
-        if (m->mt) __atomic_fetch_sub(&m->done, 1, __ATOMIC_RELAXED);
-        else m->done--;
+        unclaim_playout(m, w);
         return DESCENT_COLLISION;
     }
-    for (int i = 0; i < len; i++) add_i32(m, &m->pool[path[i]].inflight, 1);
+    for (int i = m->mt; i < len; i++) add_ni(m, &m->pool[path[i]], NI_INFLIGHT); /* the root: see backup */
     w->states[nb] = s;
     w->from[nb] = m->eval_id[path[len > 1 ? len - 2 : 0]]; /* the parent (the root is expanded) */
     w->path_len[nb] = len;
@@ -569,7 +662,7 @@ static nrps_status eval_batch(mcts *m, mcts_worker *w, int nb) {
         const int32_t *path = &w->paths[b * MCTS_MAX_DEPTH];
         int len = w->path_len[b];
         mcts_node *leaf = &m->pool[path[len - 1]];
-        if ((st = expand(m, leaf, &w->states[b], &w->policy[b * RPS_POLICY_SIZE])) != NRPS_OK) return st;
+        if ((st = expand(m, w, leaf, &w->states[b], &w->policy[b * RPS_POLICY_SIZE])) != NRPS_OK) return st;
         clear_flags(m, leaf, NODE_PENDING);
         double v = w->value[b];
         if (!isfinite(v)) v = 0.5;
@@ -577,6 +670,12 @@ static nrps_status eval_batch(mcts *m, mcts_worker *w, int nb) {
         backup(m, path, len, w->states[b].to_move == RPS_P1 ? v : 1 - v, 1);
     }
     return NRPS_OK;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
 }
 
 static int stopped(const mcts *m) { return __atomic_load_n(&m->stop, __ATOMIC_RELAXED); }
@@ -607,7 +706,8 @@ static void worker_run(mcts *m, mcts_worker *w) {
         }
         if (nb == 0) {
             if (end == DESCENT_BUDGET) return;
-            continue; /* every path led to a leaf another thread holds: it is being evaluated, look again */
+            cpu_relax(); /* every path led to a leaf another thread holds: it is being evaluated, look again */
+            continue;
         }
         nrps_status st = eval_batch(m, w, nb);
         if (st != NRPS_OK) {
@@ -629,11 +729,11 @@ static nrps_status expand_root(mcts *m, const rps_state *state) {
     w->states[0] = *state;
     w->from[0] = MCTS_EVAL_NONE;
     nrps_status st = run_eval(m, w, 1, 0);
-    if (st == NRPS_OK) st = expand(m, root, state, w->policy);
+    if (st == NRPS_OK) st = expand(m, w, root, state, w->policy);
     if (st == NRPS_OK && root->n == 0) {
         double v = w->value[0];
-        int32_t p0 = 0;
-        backup(m, &p0, 1, state->to_move == RPS_P1 ? v : 1 - v, 0);
+        root->n = 1; /* its own evaluation: one visit */
+        root->w = root->mover == RPS_P1 ? (state->to_move == RPS_P1 ? v : 1 - v) : (state->to_move == RPS_P1 ? 1 - v : v);
     }
     return st;
 }
@@ -689,6 +789,8 @@ nrps_status mcts_search_run_each(mcts *m, const rps_state *state, const mcts_eva
         mcts_worker *w = &m->workers[t];
         w->ev = evs[t];
         w->eval_calls = w->eval_states = 0;
+        w->budget = 0;
+        w->node_next = w->node_end = 0;
         w->st = NRPS_OK;
         if (evs[t]->max_batch < m->batch) m->batch = evs[t]->max_batch;
     }
@@ -703,8 +805,13 @@ nrps_status mcts_search_run_each(mcts *m, const rps_state *state, const mcts_eva
     m->target = m->cfg.playouts;
     m->done = root->n - 1 > 0 ? root->n - 1 : 0;
     m->stop = 0;
-    if (m->mt) nrps_pool_run(m->pool_threads, m->cfg.threads, worker_task, m);
-    else worker_run(m, &m->workers[0]);
+    if (m->mt) {
+        root_bases(m);
+        nrps_pool_run(m->pool_threads, m->cfg.threads, worker_task, m);
+        settle_root(m);
+    } else {
+        worker_run(m, &m->workers[0]);
+    }
     for (int t = 0; t < m->cfg.threads; t++) {
         const mcts_worker *w = &m->workers[t];
         res->eval_calls += w->eval_calls;

@@ -35,6 +35,8 @@
 enum { MCTS_MAX_CHILDREN = RPS_NTYPES * RPS_CELLS };
 /* Search threads per search; idle search threads spin this long after a search before they sleep. */
 enum { MCTS_MAX_THREADS = 64, MCTS_POOL_SPIN_US = 50 };
+/* With threads, each takes playouts from the shared budget and nodes from the pool in runs of these sizes. */
+enum { MCTS_PLAYOUT_RUN = 8, MCTS_NODE_RUN = 16 * MCTS_MAX_CHILDREN };
 
 typedef struct {
     int playouts;            /* simulations per search (leaf evaluations + terminal hits), >= 1 */
