@@ -568,6 +568,7 @@ nrps_status bench_report_json(const char *path, const bench_result *result) {
         cJSON_AddItemToArray(sa, o);
     }
     bench_recommend_json(root, result->recs, result->n_recs);
+    bench_scenarios_json(root, result->scen, result->n_scen);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text) {

@@ -31,6 +31,12 @@ bench_plan bench_plan_default(void) {
     p.search_batches[0] = 1, p.search_batches[1] = 16, p.n_search_batches = 2;
     p.search_threads[0] = 1, p.search_threads[1] = 2, p.n_search_threads = 2;
     p.recommend_games = 200;
+    p.target_rate = 100000, p.latency_bound_us = 100;
+    p.batch_wait_us = 20, p.server_max_batch = 256;
+    p.scenario_duration_s = 1.0, p.min_queries = 20000;
+    p.stream_batch = 16;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p.scenario_threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
     return p;
 }
 
@@ -67,6 +73,7 @@ void bench_result_free(bench_result *r) {
     free(r->rows);
     free(r->srows);
     free(r->recs);
+    free(r->scen);
     memset(r, 0, sizeof *r);
 }
 
@@ -371,6 +378,9 @@ static int plan_be_batch(const bench_plan *p) {
     int mb = p->n_batches ? p->batches[p->n_batches - 1] : 1;
     if (p->search && p->n_search_batches && p->search_batches[p->n_search_batches - 1] > mb)
         mb = p->search_batches[p->n_search_batches - 1];
+    if (p->scenario == BENCH_SCEN_SERVER && p->server_max_batch > mb) mb = p->server_max_batch;
+    if ((p->scenario == BENCH_SCEN_MULTI || p->scenario == BENCH_SCEN_OFFLINE) && p->stream_batch > mb)
+        mb = p->stream_batch;
     return mb;
 }
 
@@ -414,7 +424,8 @@ nrps_status bench_run(const bench_plan *p, bench_result *r) {
     env_settings(p, &r->env);
     if (p->on_ready) p->on_ready(r, p->on_ready_ctx);
     if ((st = bench_time_models(c)) || (st = bench_run_peers(c)) || (st = bench_time_floor(c)) || (st = bench_time_concurrent(c)) ||
-        (st = bench_collect_profiles(c)) || (st = bench_run_search(c)) || (st = bench_run_recommend(c)))
+        (st = bench_collect_profiles(c)) || (st = bench_run_search(c)) || (st = bench_run_recommend(c)) ||
+        (st = bench_run_scenarios(c)))
         goto cleanup;
     double la[1];
     r->env.loadavg_end = getloadavg(la, 1) == 1 ? la[0] : -1;

@@ -7,6 +7,7 @@
 
 #include "bench/bench.h"
 #include "bench/recommend.h"
+#include "bench/scenario.h"
 
 enum { BENCH_MAX_BATCHES = 32, BENCH_POOL_MAX = 16384, BENCH_MAX_CONCURRENCY = 64 };
 
@@ -42,6 +43,16 @@ typedef struct {
     int search_threads[BENCH_MAX_BATCHES]; /* tree-parallel search threads, crossed with the batches (default 1,2) */
     int n_search_threads;
     int recommend_games;        /* arena games per candidate of the `recommended:` line (0: no recommendation) */
+    /* --scenario (src/bench/scenario.h); with one, the inside-search section and the recommendation do not run */
+    bench_scenario scenario;
+    double target_rate, latency_bound_us; /* server: Poisson arrival rate (queries/s), p99 bound (us) */
+    int find_peak;                        /* server: bisect the highest VALID rate instead */
+    int batch_wait_us, server_max_batch;  /* server: the batching service's wait bound and largest batch */
+    double nn_cache_mb;                   /* server: the service's NN cache (0: off) */
+    double scenario_duration_s;           /* every scenario: at least this long ... */
+    long min_queries;                     /* ... and this many queries (server, streams) */
+    int stream_batch;                     /* multi-stream and offline: leaf batch */
+    int scenario_threads;                 /* offline: games at once (default: the cores)*/
     int concurrency;            /* > 1: also time that many threads calling Run at once on one session (ORT
                                  * backends; native backends get one handle per thread) */
     const char *profile_path;   /* ONNX Runtime profiles (opt.ort.profile_prefix must be set): the first ORT
@@ -73,6 +84,10 @@ struct bench_result {
     int n_srows;
     bench_recommendation *recs; /* per backend of the first search network set (src/bench/recommend.h) */
     int n_recs;
+    bench_scenario_row *scen;   /* --scenario runs (src/bench/scenario.h) */
+    int n_scen;
+    char scenario_nets[40];     /* the network set they ran */
+    char scenario_note[200];    /* why they did not run ("" when they did or were not asked) */
     char search_note[600]; /* why the inside-search section did not run, or which models it left out ("" when none) */
     char floor_note[160];  /* why the ONNX Runtime floor was not measured ("" when it was or was not asked) */
     int n_gpu_ok;          /* GPU backends created */

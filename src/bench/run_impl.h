@@ -57,6 +57,11 @@ nrps_status bench_collect_profiles(run_ctx *c); /* run_time.c */
 nrps_status bench_time_concurrent(run_ctx *c);  /* run_concurrent.c */
 nrps_status bench_run_search(run_ctx *c);       /* run_search.c */
 nrps_status bench_run_recommend(run_ctx *c);    /* run_recommend.c: after bench_run_search */
+nrps_status bench_run_scenarios(run_ctx *c);    /* run_scenario.c: --scenario */
+/* run_search.c: the network sets a search can run with (the first one-head policy model with the first one-head
+ * value model, then every two-headed model) as (policy, value) model indices; returns how many. Models that do not
+ * fit the game are named in the section's note (`section`: "inside-search benchmark", "scenarios"). */
+int bench_search_sets(run_ctx *c, const char *section, int pm[BENCH_MAX_MODELS], int vm[BENCH_MAX_MODELS]);
 /* run_peers.c: with p->peers, runs scripts/torch_peer.py on every model's inputs and batch sizes and merges its
  * rows (torch-eager, torch-script) after the rows of the same model and batch; torch or the script missing sets
  * env.peers_note and returns NRPS_OK; a script that fails or prints malformed rows is an error naming it. */

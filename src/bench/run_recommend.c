@@ -176,7 +176,9 @@ static nrps_status rec_series(run_ctx *c, const bench_search_row *r0, int pm, in
 }
 
 nrps_status bench_run_recommend(run_ctx *c) {
-    if (c->p->recommend_games < 1 || c->rec_pm < 0 || c->r->interrupted || c->r->n_srows < 1) return NRPS_OK;
+    if (c->p->recommend_games < 1 || c->rec_pm < 0 || c->r->interrupted || c->r->n_srows < 1 ||
+        c->p->scenario != BENCH_SCEN_NONE)
+        return NRPS_OK;
     const bench_search_row *first = &c->r->srows[0];
     rec_positions *ps = malloc(sizeof *ps);
     c->r->recs = calloc((size_t)c->p->n_backends + 1, sizeof *c->r->recs);

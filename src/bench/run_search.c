@@ -11,14 +11,15 @@
 
 /* The network sets the search runs with: the first one-head policy model with the first one-head value model, then
  * every model with both heads. Each set is (policy model, value model); returns how many. */
-static int search_sets(run_ctx *c, int pm[BENCH_MAX_MODELS], int vm[BENCH_MAX_MODELS]) {
+int bench_search_sets(run_ctx *c, const char *section, int pm[BENCH_MAX_MODELS], int vm[BENCH_MAX_MODELS]) {
     int n = 0, pol = -1, val = -1;
     for (int m = 0; m < c->n_models; m++) {
         const bench_model_info *mi = &c->r->env.models[m];
         if (!c->m[m].game) {
             size_t used = strlen(c->r->search_note);
             snprintf(c->r->search_note + used, sizeof c->r->search_note - used,
-                     "%sinside-search benchmark leaves out %s: %s", used ? "\n" : "", mi->path, c->m[m].search_why);
+                     "%s%s leave%s out %s: %s", used ? "\n" : "", section, strcmp(section, "scenarios") ? "s" : "",
+                     mi->path, c->m[m].search_why);
             continue;
         }
         int two = !strcmp(mi->kind, "two-headed"), p = !strcmp(mi->kind, "policy"), v = !strcmp(mi->kind, "value");
@@ -124,8 +125,8 @@ static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_
 nrps_status bench_run_search(run_ctx *c) {
     const bench_plan *p = c->p;
     int pm[BENCH_MAX_MODELS], vm[BENCH_MAX_MODELS];
-    if (!p->search || c->r->interrupted) return NRPS_OK;
-    int sets = search_sets(c, pm, vm);
+    if (!p->search || p->scenario != BENCH_SCEN_NONE || c->r->interrupted) return NRPS_OK;
+    int sets = bench_search_sets(c, "inside-search benchmark", pm, vm);
     if (!sets) {
         size_t used = strlen(c->r->search_note);
         snprintf(c->r->search_note + used, sizeof c->r->search_note - used,

@@ -5,6 +5,7 @@
  * throughput, plus the ONNX Runtime per-call floor and a "Performance Comparison" computed only from numbers
  * measured in this run. See docs/benchmark.md and docs/benchmark-json.md. */
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,19 @@ static void usage(FILE *f) {
             "                        keeps the strength of threads=1 batch=1: solver agreement on 200 positions\n"
             "                        and an arena of N games (default 200; 0: no recommendation)\n"
             "  --no-search           skip the inside-search benchmark\n"
+            "  --scenario NAME       run an MLPerf LoadGen-style scenario on each backend instead of the\n"
+            "                        inside-search section (docs/benchmark.md \"Scenarios\"): single-stream,\n"
+            "                        multi-stream, server (Poisson arrivals) or offline (self-play throughput)\n"
+            "  --target-rate R       server: queries per second (default 100000)\n"
+            "  --latency-bound-us B  server: VALID only if the p99 latency is <= B us (default 100)\n"
+            "  --find-peak           server: bisect the highest VALID rate instead of one run at --target-rate\n"
+            "  --batch-wait-us US    server: how long the batching service waits for more queries (default 20)\n"
+            "  --server-max-batch N  server: largest batch it forms (default 256)\n"
+            "  --nn-cache-mb MB      server: an NN cache of MB MiB in the service (default 0: off)\n"
+            "  --scenario-duration S every scenario runs at least S seconds (default 1) ...\n"
+            "  --min-queries N       ... and N queries (default 20000)\n"
+            "  --stream-batch N      multi-stream and offline: leaves per evaluator call (default 16)\n"
+            "  --scenario-threads N  offline: games at once, each with its own backend handle (default: cores)\n"
             "  --concurrency N       also time N threads calling Run at once on one session (default 1)\n"
             "  --peers torch         also time PyTorch (Debian's CPU build) eager and TorchScript on the same\n"
             "                        models, inputs and batch sizes (scripts/torch_peer.py; $PYTHON)\n"
@@ -102,6 +116,67 @@ static void usage(FILE *f) {
 }
 
 /* Splits a comma list of positive ints into out (ascending, unique). Returns count or -1 (error printed). */
+/* The --scenario flags: one table gives each its plan field, type, bounds and what it expects. */
+typedef enum { SO_INT, SO_LONG, SO_DOUBLE, SO_FLAG, SO_SCENARIO } scen_opt_kind;
+typedef struct {
+    const char *name;
+    scen_opt_kind kind;
+    double lo, hi;
+    size_t offset; /* of the field in bench_plan */
+    const char *expect;
+} scen_opt;
+
+static const scen_opt SCEN_OPTS[] = {
+    {"scenario", SO_SCENARIO, 0, 0, offsetof(bench_plan, scenario), "single-stream, multi-stream, server or offline"},
+    {"target-rate", SO_DOUBLE, 1e-3, 1e9, offsetof(bench_plan, target_rate), "a rate in queries/s in (0, 1e9]"},
+    {"latency-bound-us", SO_DOUBLE, 1e-3, 1e9, offsetof(bench_plan, latency_bound_us), "a bound in us > 0"},
+    {"find-peak", SO_FLAG, 0, 0, offsetof(bench_plan, find_peak), ""},
+    {"batch-wait-us", SO_INT, 0, 1000000, offsetof(bench_plan, batch_wait_us), "an integer in [0, 1000000]"},
+    {"server-max-batch", SO_INT, 1, 65536, offsetof(bench_plan, server_max_batch), "an integer in [1, 65536]"},
+    {"nn-cache-mb", SO_DOUBLE, 0, 65536, offsetof(bench_plan, nn_cache_mb), "a size in MiB in [0, 65536]"},
+    {"scenario-duration", SO_DOUBLE, 0.01, 3600, offsetof(bench_plan, scenario_duration_s),
+     "seconds in [0.01, 3600]"},
+    {"min-queries", SO_LONG, 1, 100000000, offsetof(bench_plan, min_queries), "an integer in [1, 100000000]"},
+    {"stream-batch", SO_INT, 1, 4096, offsetof(bench_plan, stream_batch), "an integer in [1, 4096]"},
+    {"scenario-threads", SO_INT, 1, 64, offsetof(bench_plan, scenario_threads), "an integer in [1, 64]"},
+};
+enum { N_SCEN_OPTS = sizeof SCEN_OPTS / sizeof SCEN_OPTS[0], O_SCEN_FIRST = 1000 };
+
+/* Sets scenario flag k (SCEN_OPTS index) from arg in plan; 1, or 0 after a one-line usage error. */
+static int scen_opt_set(int k, const char *arg, bench_plan *plan) {
+    const scen_opt *o = &SCEN_OPTS[k];
+    void *field = (char *)plan + o->offset;
+    long lv;
+    double dv;
+    switch (o->kind) {
+    case SO_FLAG: *(int *)field = 1; return 1;
+    case SO_SCENARIO:
+        if ((*(bench_scenario *)field = bench_scenario_parse(arg)) != BENCH_SCEN_NONE) return 1;
+        break;
+    case SO_DOUBLE:
+        if (nrps_parse_double(arg, o->lo, o->hi, &dv)) return *(double *)field = dv, 1;
+        break;
+    default:
+        if (nrps_parse_long(arg, (long)o->lo, (long)o->hi, &lv)) {
+            if (o->kind == SO_INT) *(int *)field = (int)lv;
+            else *(long *)field = lv;
+            return 1;
+        }
+    }
+    cli_usage_error(CMD, "--%s expects %s, got '%s'", o->name, o->expect, arg ? arg : "");
+    return 0;
+}
+
+/* opts followed by the scenario flags (codes O_SCEN_FIRST + k) and the terminator, in all (room for n). */
+static void with_scen_opts(const struct option *opts, struct option *all, size_t n) {
+    size_t k = 0;
+    for (; opts[k].name && k + N_SCEN_OPTS + 1 < n; k++) all[k] = opts[k];
+    for (int j = 0; j < N_SCEN_OPTS; j++)
+        all[k++] = (struct option){SCEN_OPTS[j].name, SCEN_OPTS[j].kind == SO_FLAG ? no_argument : required_argument,
+                                   0, O_SCEN_FIRST + j};
+    all[k] = (struct option){0, 0, 0, 0};
+}
+
 /* A comma-separated list of distinct integers in [1, max] (`what`: "batch sizes", "thread counts"), sorted. */
 static int parse_list(const char *flag, const char *what, long max, const char *s, int *out) {
     char *buf = strdup(s); /* the whole list, however long: never cut short */
@@ -284,6 +359,8 @@ static int report(const bench_result *r, const char *json, const char *csv, cons
     bench_report_profiles_text(stdout, &r->env);
     bench_report_search_text(stdout, r->srows, r->n_srows, wide);
     bench_report_recommend_text(stdout, r->recs, r->n_recs);
+    bench_report_scenarios_text(stdout, r->scen, r->n_scen);
+    if (r->scenario_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->scenario_note);
     if (r->floor_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->floor_note);
     print_peers(&r->env);
     if (r->search_note[0]) printf("\n"), nrps_wrap(stdout, 0, 2, r->search_note);
@@ -475,7 +552,13 @@ int cmd_benchmark(int argc, char **argv) {
     if (ncpu < 1) ncpu = 1;
     optind = 0;
     int c;
-    while ((c = cli_getopt(CMD, argc, argv, opts)) != -1) {
+    struct option all_opts[sizeof opts / sizeof opts[0] + N_SCEN_OPTS];
+    with_scen_opts(opts, all_opts, sizeof all_opts / sizeof all_opts[0]);
+    while ((c = cli_getopt(CMD, argc, argv, all_opts)) != -1) {
+        if (c >= O_SCEN_FIRST && c < O_SCEN_FIRST + N_SCEN_OPTS) {
+            if (!scen_opt_set(c - O_SCEN_FIRST, optarg, &plan)) return 2;
+            continue;
+        }
         switch (c) {
         case -2: return 2;
         case O_HELP: usage(stdout); return 0;
