@@ -128,7 +128,11 @@ static nn_cache *cache_create(double mb) {
         c->locks = calloc(nlocks, sizeof *c->locks);
     }
     if (!c || !c->e || !c->victim || !c->locks) { /* no lock initialised yet */
-        if (c) free(c->locks), free(c->victim), free(c->e);
+        if (c) {
+            free(c->locks);
+            free(c->victim);
+            free(c->e);
+        }
         free(c);
         nrps_set_error("eval service: out of memory for a %.1f MiB cache", mb);
         return NULL;
@@ -375,9 +379,9 @@ static void run_batch(eval_service *s) {
     char msg[EVAL_SERVICE_ERROR_LEN] = "";
     if (st != NRPS_OK) snprintf(msg, sizeof msg, "%s", nrps_last_error());
     for (int k = 0; k < nreq; k++) wait_ns += t0 - s->batch_req[k]->submit_ns;
+    stats_add(s, nreq, nb, st, t1 - t0, wait_ns); /* before completion: a done request's batch is counted */
     uint64_t done = nrps_now_ns();
     for (int k = 0; k < nreq; k++) complete(s->batch_req[k], st, msg, done);
-    stats_add(s, nreq, nb, st, t1 - t0, wait_ns);
 }
 
 /* 1 when shutdown began, no submit can still push and nothing is queued (seq_cst: see the file comment). */

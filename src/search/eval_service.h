@@ -104,7 +104,7 @@ const mcts_evaluator *eval_service_evaluator(eval_service *s);
 
 /* ---- statistics ---- */
 
-/* Since eval_service_create or the last eval_service_stats_reset. */
+/* Since eval_service_create or the last eval_service_stats_reset; a batch is counted before its requests are done. */
 typedef struct {
     uint64_t requests;          /* requests the server ran (not those the cache answered whole) */
     uint64_t states;            /* states the server ran through inner */
