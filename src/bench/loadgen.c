@@ -131,20 +131,21 @@ static void harvest(lg_run *r, long j) {
         if (r->err == NRPS_OK) r->err = st;
         return;
     }
-    uint64_t due = r->t0 + r->at[j];
-    r->lat[j] = (double)(int64_t)(q->done_ns - due) * 1e-3;
-    r->lag[j] = q->submit_ns > due ? (double)(q->submit_ns - due) * 1e-3 : 0;
+    r->lat[j] = (double)(int64_t)(q->done_ns - (r->t0 + r->at[j])) * 1e-3;
     if (q->done_ns > r->last_done) r->last_done = q->done_ns;
 }
 
-/* Submits query i from its slot at its scheduled time. */
-static nrps_status issue(lg_run *r, long i) {
+/* Submits query i from its slot at its scheduled time and records the issue lag: how late the submit was after
+ * the later of its time and `ready`, when the issuer last stopped waiting for a slot to come free (that wait is the
+ * service's backlog, not the issuer's lateness). */
+static nrps_status issue(lg_run *r, long i, uint64_t ready) {
     lg_slot *s = &r->ring[i % LOADGEN_IN_FLIGHT];
     s->req.states = &r->pos[i % r->npos];
     s->req.n = 1;
     s->req.policy = s->policy;
     s->req.value = &s->value;
-    wait_until(r->t0 + r->at[i]);
+    uint64_t due = r->t0 + r->at[i], now = wait_until(due), from = ready > due ? ready : due;
+    r->lag[i] = now > from ? (double)(now - from) * 1e-3 : 0;
     nrps_status st = eval_service_submit(r->svc, &s->req);
     if (st != NRPS_OK) {
         char msg[EVAL_SERVICE_ERROR_LEN];
@@ -158,9 +159,14 @@ static nrps_status issue(lg_run *r, long i) {
  * submitted, also after an error (the ring must not be freed under the service). */
 static nrps_status issue_all(lg_run *r) {
     long i = 0;
+    uint64_t ready = 0; /* when the issuer last stopped waiting for a slot */
     for (; i < r->n; i++) {
-        if (i >= LOADGEN_IN_FLIGHT) harvest(r, i - LOADGEN_IN_FLIGHT);
-        if (r->err != NRPS_OK || (r->err = issue(r, i)) != NRPS_OK) break;
+        if (i >= LOADGEN_IN_FLIGHT) {
+            int waited = !eval_request_done(&r->ring[i % LOADGEN_IN_FLIGHT].req);
+            harvest(r, i - LOADGEN_IN_FLIGHT);
+            if (waited) ready = nrps_now_ns();
+        }
+        if (r->err != NRPS_OK || (r->err = issue(r, i, ready)) != NRPS_OK) break;
     }
     for (long j = i > LOADGEN_IN_FLIGHT ? i - LOADGEN_IN_FLIGHT : 0; j < i; j++) harvest(r, j);
     return r->err;
@@ -186,7 +192,9 @@ static nrps_status run_alloc(lg_run *r, const loadgen_server_config *cfg) {
         nrps_set_error("loadgen: out of memory for %ld queries", r->n);
         return NRPS_ERR_NOMEM;
     }
-    memset(r->ring, 0, LOADGEN_IN_FLIGHT * sizeof *r->ring);
+    memset(r->ring, 0, LOADGEN_IN_FLIGHT * sizeof *r->ring); /* every page touched before the run: no page faults */
+    memset(r->lat, 0, n * sizeof *r->lat);
+    memset(r->lag, 0, n * sizeof *r->lag);
     nrps_rng rng;
     nrps_rng_seed(&rng, cfg->seed);
     loadgen_poisson_schedule(&rng, cfg->target_rate, r->n, r->at);

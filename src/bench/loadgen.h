@@ -10,7 +10,7 @@
  * queries is q +- z * sqrt(q (1 - q) / n) with confidence given by z (z = 2.576: 99% two-sided). With the default
  * 20,000 queries the sample p99 lies between the true 98.82nd and 99.18th percentiles with 99% confidence
  * (+-0.18 points); MLPerf asks for a margin of (1 - q) / 20 = 0.05 points, i.e. loadgen_min_queries(0.99, 2.576,
- * 0.0005) = 262,742 queries (LoadGen rounds its constant up to 270,336). A 1 s run at 1,000,000 queries/s has a
+ * 0.0005) = 262,777 queries (LoadGen rounds its constant up to 270,336). A 1 s run at 1,000,000 queries/s has a
  * million queries: +-0.026 points.
  *
  * Threads: loadgen_server_run uses the calling thread as its only issuing thread; the service must not be shut
@@ -33,7 +33,8 @@ typedef struct {
     double evals_per_s;       /* achieved: queries / duration_s (one position per query) */
     double latency_bound_us;  /* the p99 bound judged against */
     bench_stats latency_us;   /* scheduled issue -> done, microseconds: p50, p90, p99, p999, max, mean ... */
-    double issue_lag_p99_us;  /* actual submit - scheduled issue, p99: the load generator's own lateness */
+    double issue_lag_p99_us;  /* p99 of how late the issuer submitted: after the scheduled time, or after it last
+                               * waited for one of LOADGEN_IN_FLIGHT queries to finish (backlog): its own lateness */
     long queries;
     double duration_s;        /* start of the schedule -> the last completion */
     double mean_batch;        /* states per inner evaluator call that the service formed during the run */
