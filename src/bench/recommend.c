@@ -15,9 +15,10 @@ int bench_rec_agreement_ok(double a, double b, int n) {
 
 /* "threads=T batch=B" and its speed for check k. */
 static void describe(const bench_rec_check *k, char *buf, size_t len) {
+    const char *svc = k->service ? " service=1" : "";
     if (k->playouts_per_s > 0)
-        snprintf(buf, len, "threads=%d batch=%d (%.0f playouts/s)", k->threads, k->batch, k->playouts_per_s);
-    else snprintf(buf, len, "threads=%d batch=%d", k->threads, k->batch);
+        snprintf(buf, len, "threads=%d batch=%d%s (%.0f playouts/s)", k->threads, k->batch, svc, k->playouts_per_s);
+    else snprintf(buf, len, "threads=%d batch=%d%s", k->threads, k->batch, svc);
 }
 
 void bench_report_recommend_text(FILE *f, const bench_recommendation *recs, int n) {
@@ -53,6 +54,7 @@ static cJSON *check_json(const bench_rec_check *k) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "threads", k->threads);
     cJSON_AddNumberToObject(o, "batch_size", k->batch);
+    cJSON_AddBoolToObject(o, "service", k->service);
     if (k->playouts_per_s > 0) cJSON_AddNumberToObject(o, "playouts_per_s", k->playouts_per_s);
     else cJSON_AddNullToObject(o, "playouts_per_s");
     cJSON_AddNumberToObject(o, "solver_agreement", k->agreement);

@@ -17,6 +17,7 @@ enum { BENCH_REC_MAX_REJECTED = 8 };
 /* One candidate's strength check against the baseline. */
 typedef struct {
     int threads, batch;
+    int service;                      /* the threads share one batching service (an eval=service row) */
     double playouts_per_s;
     double agreement;                 /* share of the positions where its move keeps the exact result */
     double score, score_lo, score_hi; /* arena score against the baseline and its 95% Wilson interval */

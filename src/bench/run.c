@@ -378,6 +378,10 @@ static int plan_be_batch(const bench_plan *p) {
     int mb = p->n_batches ? p->batches[p->n_batches - 1] : 1;
     if (p->search && p->n_search_batches && p->search_batches[p->n_search_batches - 1] > mb)
         mb = p->search_batches[p->n_search_batches - 1];
+    int threads = p->n_search_threads ? p->search_threads[p->n_search_threads - 1] : 1;
+    if (p->search && p->search_service && p->n_search_batches &&
+        p->search_batches[p->n_search_batches - 1] * threads > mb)
+        mb = p->search_batches[p->n_search_batches - 1] * threads;
     if (p->scenario == BENCH_SCEN_SERVER && p->server_max_batch > mb) mb = p->server_max_batch;
     if ((p->scenario == BENCH_SCEN_MULTI || p->scenario == BENCH_SCEN_OFFLINE) && p->stream_batch > mb)
         mb = p->stream_batch;

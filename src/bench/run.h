@@ -42,6 +42,7 @@ typedef struct {
     int n_search_batches;
     int search_threads[BENCH_MAX_BATCHES]; /* tree-parallel search threads, crossed with the batches (default 1,2) */
     int n_search_threads;
+    int search_service;         /* rows with threads > 1 also with every thread on one batching service (batch_wait_us) */
     int recommend_games;        /* arena games per candidate of the `recommended:` line (0: no recommendation) */
     /* --scenario (src/bench/scenario.h); with one, the inside-search section and the recommendation do not run */
     bench_scenario scenario;

@@ -32,6 +32,8 @@ static void rec_spec(const run_ctx *c, const bench_search_row *r, int pm, int vm
     out->mcts.threads = threads;
     out->mcts.batch = batch;
     out->incremental = !strcmp(r->eval, "incremental");
+    out->service = !strcmp(r->eval, "service");
+    out->service_wait_us = c->p->batch_wait_us;
     snprintf(out->backend, sizeof out->backend, "%s", r->backend);
     if (pm == vm) snprintf(out->net_path, sizeof out->net_path, "%s", be_model_path(c->m[pm].model));
     else {
@@ -39,7 +41,7 @@ static void rec_spec(const run_ctx *c, const bench_search_row *r, int pm, int vm
         snprintf(out->value_path, sizeof out->value_path, "%s", be_model_path(c->m[vm].model));
     }
     snprintf(out->text, sizeof out->text, "mcts-net:%d,threads=%d,batch=%d,backend=%s%s", r->playouts, threads, batch,
-             r->backend, out->incremental ? ",eval=incremental" : "");
+             r->backend, out->incremental ? ",eval=incremental" : out->service ? ",service=1" : "");
 }
 
 /* Bit mask of the distinct moves of s that keep its exact result. */
@@ -122,14 +124,19 @@ static nrps_status rec_check(const run_ctx *c, const agent_spec *cs, const agent
     return NRPS_OK;
 }
 
-/* The series' rows (label and nets of row r0) fastest first, in idx; returns how many. */
+/* Whether row r belongs to the series of r0: the same nets, backend and evaluator (a backend's eval=service rows,
+ * its threads sharing one service, count with its eval=full ones). */
+static int in_series(const bench_search_row *r, const bench_search_row *r0) {
+    int eval_ok = !strcmp(r->eval, r0->eval) || (!strcmp(r0->eval, "full") && !strcmp(r->eval, "service"));
+    return eval_ok && !strcmp(r->backend, r0->backend) && !strcmp(r->nets, r0->nets);
+}
+
+/* The series' rows (of row r0) fastest first, in idx; returns how many. */
 static int rec_candidates(const bench_result *res, const bench_search_row *r0, int *idx) {
     int n = 0;
     for (int i = 0; i < res->n_srows; i++) {
         const bench_search_row *r = &res->srows[i];
-        if (r->moves < 1 || r->interrupted || strcmp(bench_search_label(r), bench_search_label(r0)) ||
-            strcmp(r->nets, r0->nets))
-            continue;
+        if (r->moves < 1 || r->interrupted || !in_series(r, r0)) continue;
         int j = n++;
         for (; j > 0 && res->srows[idx[j - 1]].playouts_per_s < r->playouts_per_s; j--) idx[j] = idx[j - 1];
         idx[j] = i;
@@ -152,7 +159,7 @@ static nrps_status rec_series(run_ctx *c, const bench_search_row *r0, int pm, in
     rec->positions = ps->n;
     rec->baseline = (bench_rec_check){.threads = 1, .batch = 1};
     if (st == NRPS_OK) st = rec_agreement(&bs, ps, c->p->seed, &rec->baseline.agreement);
-    int idx[BENCH_MAX_BATCHES * BENCH_MAX_BATCHES];
+    int idx[2 * BENCH_MAX_BATCHES * BENCH_MAX_BATCHES];
     int n = rec_candidates(c->r, r0, idx);
     for (int k = 0; k < n && st == NRPS_OK; k++) {
         const bench_search_row *r = &c->r->srows[idx[k]];
@@ -162,8 +169,9 @@ static nrps_status rec_series(run_ctx *c, const bench_search_row *r0, int pm, in
     for (int k = 0; k < n && st == NRPS_OK && !nrps_interrupted; k++) {
         const bench_search_row *r = &c->r->srows[idx[k]];
         if (r->threads == 1 && r->batch == 1) break; /* the baseline: nothing faster qualified */
-        bench_rec_check cand = {.threads = r->threads, .batch = r->batch, .playouts_per_s = r->playouts_per_s};
-        rec_spec(c, r0, pm, vm, r->threads, r->batch, &cs);
+        bench_rec_check cand = {.threads = r->threads, .batch = r->batch, .playouts_per_s = r->playouts_per_s,
+                                .service = !strcmp(r->eval, "service")};
+        rec_spec(c, r, pm, vm, r->threads, r->batch, &cs);
         bench_progress(c, "recommend: %-16s%s arena, %d threads", bench_search_label(r0), "", r->threads);
         if ((st = rec_check(c, &cs, &bs, ps, &rec->baseline, &cand)) != NRPS_OK) break;
         if (!cand.why[0]) {
@@ -190,7 +198,7 @@ nrps_status bench_run_recommend(run_ctx *c) {
     nrps_status st = NRPS_OK;
     for (int i = 0; i < c->r->n_srows && st == NRPS_OK && !nrps_interrupted; i++) {
         const bench_search_row *r = &c->r->srows[i];
-        int seen = strcmp(r->nets, first->nets) != 0 || r->moves < 1;
+        int seen = strcmp(r->nets, first->nets) != 0 || r->moves < 1 || !strcmp(r->eval, "service");
         for (int k = 0; k < c->r->n_recs && !seen; k++)
             seen = !strcmp(c->r->recs[k].backend, r->backend) && !strcmp(c->r->recs[k].eval, r->eval);
         if (seen) continue;

@@ -80,6 +80,21 @@ static nrps_status search_one(run_ctx *c, int pm, int vm, int i, int batch, int 
     return finish_row(c, sr, pm, vm, what, st);
 }
 
+/* The eval=service row of backend i at `threads` threads: every search thread submits to one batching service on the
+ * run's own handles. */
+static nrps_status search_service(run_ctx *c, int pm, int vm, int i, int batch, int threads) {
+    const bench_plan *p = c->p;
+    char what[64];
+    snprintf(what, sizeof what, "%s, %d threads, one service", p->backends[i], threads);
+    bench_progress(c, "search: %-24s%s batch %-5d", what, "", batch);
+    bench_search_row *sr = &c->r->srows[c->r->n_srows];
+    nrps_status st = bench_search_run_service(c->m[pm].bk[i], c->m[pm].enc, c->m[vm].bk[i], c->m[vm].enc, threads,
+                                              p->search_playouts, batch, p->batch_wait_us, p->search_games, p->seed,
+                                              sr);
+    if (st == NRPS_OK) sr->same_games = BENCH_SEARCH_NOT_COMPARED;
+    return finish_row(c, sr, pm, vm, what, st);
+}
+
 /* The eval=incremental row (src/search/eval_incremental.h) right after the native-cpu reference row at that batch:
  * the same games, compared with the reference's moves (ref_moves). */
 static nrps_status search_incremental(run_ctx *c, int pm, int vm, int refi, int batch, int threads, rps_move *moves,
@@ -118,6 +133,12 @@ static nrps_status search_set(run_ctx *c, int pm, int vm, rps_move *moves, size_
                                         moves + (size_t)(refi + 1) * per);
                 if (st == NRPS_OK && pass == 0 && incr && !c->r->interrupted)
                     st = search_incremental(c, pm, vm, refi, batch, threads, moves, moves + (size_t)(refi + 1) * per);
+                for (int i = 0; st == NRPS_OK && p->search_service && threads > 1 && i < p->n_backends &&
+                                !c->r->interrupted;
+                     i++)
+                    if (c->m[pm].bk[i] && c->m[vm].bk[i] && (pass == 0) == (i == refi) &&
+                        threads * batch <= c->be_batch)
+                        st = search_service(c, pm, vm, i, batch, threads);
             }
     return st;
 }
@@ -136,7 +157,7 @@ nrps_status bench_run_search(run_ctx *c) {
     }
     size_t per = (size_t)p->search_games * RPS_MAX_PLIES;
     rps_move *moves = calloc((size_t)(p->n_backends + 1) * per, sizeof *moves);
-    c->r->srows = calloc((size_t)sets * (p->n_backends + 1) * p->n_search_batches * p->n_search_threads,
+    c->r->srows = calloc((size_t)sets * (2 * p->n_backends + 1) * p->n_search_batches * p->n_search_threads,
                          sizeof *c->r->srows);
     if (!moves || !c->r->srows) {
         free(moves);

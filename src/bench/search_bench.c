@@ -7,6 +7,7 @@
 
 #include "search/eval_incremental.h"
 #include "search/eval_net.h"
+#include "search/eval_service.h"
 #include "search/mcts.h"
 
 static nrps_status timed_evaluate(void *ctx, const rps_state *states, int n, float *policy, float *value) {
@@ -170,6 +171,29 @@ nrps_status bench_search_run_threads(be_backend *const *policy, rps_encoding pen
     return st;
 }
 
+nrps_status bench_search_run_service(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc,
+                                     int threads, int playouts, int batch, int wait_us, int games, uint64_t seed,
+                                     bench_search_row *row) {
+    nrps_status st = row_init(row, be_name(policy), "service", threads, playouts, batch, games);
+    if (st != NRPS_OK) return st;
+    eval_net *en = eval_net_create(policy, penc, value, venc, threads * batch);
+    eval_service_config sc = eval_service_config_default();
+    sc.max_batch = threads * batch, sc.wait_us = wait_us;
+    eval_service *svc = en ? eval_service_create(eval_net_evaluator(en), &sc) : NULL;
+    if (!svc) st = en ? NRPS_ERR_ARG : NRPS_ERR_NOMEM;
+    const mcts_evaluator *evs[MCTS_MAX_THREADS];
+    for (int t = 0; t < threads && svc; t++) evs[t] = eval_service_evaluator(svc);
+    if (st == NRPS_OK) st = search_games(evs, games, seed, NULL, row);
+    if (st == NRPS_OK) { /* the batches the service formed (the warm-up game's too) */
+        eval_service_stats ss;
+        eval_service_stats_get(svc, &ss);
+        row->mean_batch = ss.mean_batch;
+    }
+    eval_service_destroy(svc);
+    eval_net_destroy(en);
+    return st;
+}
+
 nrps_status bench_search_run(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc, int playouts,
                              int batch, int games, uint64_t seed, rps_move *moves_out, bench_search_row *row) {
     return bench_search_run_threads(&policy, penc, &value, venc, 1, playouts, batch, games, seed, moves_out, row);
@@ -205,7 +229,10 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games) {
 }
 
 const char *bench_search_label(const bench_search_row *row) {
-    return strcmp(row->eval, "incremental") ? row->backend : "native-incr";
+    static _Thread_local char buf[48];
+    if (!strcmp(row->eval, "incremental")) return "native-incr";
+    if (!strcmp(row->eval, "service")) return snprintf(buf, sizeof buf, "%s+svc", row->backend), buf;
+    return row->backend;
 }
 
 /* The "same games" cell of row r. */
@@ -252,19 +279,19 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int 
     fprintf(f, "\n");
     nrps_wrapf(f, width, 2, "Inside MCTS search (self-play games, %d playout%s per move, fresh tree per move, no noise; "
                             "one timed call = one whole search; thr = tree-parallel search threads, each with its own "
-                            "evaluator)", rows[0].playouts, rows[0].playouts == 1 ? "" : "s");
+                            "evaluator; +svc: all threads sharing one batching service)", rows[0].playouts, rows[0].playouts == 1 ? "" : "s");
     if (wide)
-        fprintf(f, "%-12s %-12s %5s %3s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "nets",
+        fprintf(f, "%-14s %-12s %5s %3s %5s %6s %10s %10s %10s %10s %10s %12s %11s %10s %6s  %s\n", "backend", "nets",
                 "batch", "thr", "games", "moves", "mean_us", "p50_us", "p90_us", "p99_us", "max_us", "playouts/s",
                 "evals/s", "avg_batch", "eval%", "same games");
     else
-        fprintf(f, "%-12s %-12s %5s %3s %5s %9s %9s %10s %5s %s\n", "backend", "nets", "batch", "thr", "moves",
+        fprintf(f, "%-14s %-12s %5s %3s %5s %9s %9s %10s %5s %s\n", "backend", "nets", "batch", "thr", "moves",
                 "p50_us", "p99_us", "playouts/s", "eval%", "same games");
     for (int i = 0; i < n; i++) {
         const bench_search_row *r = &rows[i];
         if (r->moves < 1) {
             if (r->interrupted)
-                fprintf(f, "%-12s %-12s %5d %3d  (interrupted in the warm-up game: nothing measured)\n",
+                fprintf(f, "%-14s %-12s %5d %3d  (interrupted in the warm-up game: nothing measured)\n",
                         bench_search_label(r), r->nets, r->batch, r->threads);
             continue;
         }
@@ -272,13 +299,13 @@ void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int 
         same_text(r, same, sizeof same);
         if (wide)
             fprintf(f,
-                    "%-12s %-12s %5d %3d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  "
+                    "%-14s %-12s %5d %3d %5ld %6ld %10.1f %10.1f %10.1f %10.1f %10.1f %12.0f %11.0f %10.2f %5.1f%%  "
                     "%s%s\n",
                     bench_search_label(r), r->nets, r->batch, r->threads, r->games, r->moves, r->move_us.mean,
                     r->move_us.p50, r->move_us.p90, r->move_us.p99, r->move_us.max, r->playouts_per_s, r->evals_per_s,
                     r->mean_batch, 100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
         else
-            fprintf(f, "%-12s %-12s %5d %3d %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", bench_search_label(r), r->nets,
+            fprintf(f, "%-14s %-12s %5d %3d %5ld %9.1f %9.1f %10.0f %4.0f%% %s%s\n", bench_search_label(r), r->nets,
                     r->batch, r->threads, r->moves, r->move_us.p50, r->move_us.p99, r->playouts_per_s,
                     100 * r->eval_share, same, r->interrupted ? " (interrupted)" : "");
     }

@@ -18,7 +18,7 @@ typedef struct {
     char backend[32];     /* the backend the networks ran on (native-cpu for eval "incremental") */
     char eval[16];        /* "full": every leaf's networks run whole on the backend; "incremental": the first layers
                            * are built from the parent node's (src/search/eval_incremental.h), the rest on
-                           * native-cpu's kernels */
+                           * native-cpu's kernels; "service": every thread submits to one batching service */
     char nets[40];        /* the networks searched with: "policy+value" (two files) or a two-headed model's label */
     int threads;          /* search threads on one tree (mcts threads), each with its own evaluator */
     int playouts;         /* MCTS simulations per move */
@@ -51,13 +51,21 @@ nrps_status bench_search_run_threads(be_backend *const *policy, rps_encoding pen
                                      rps_encoding venc, int threads, int playouts, int batch, int games, uint64_t seed,
                                      rps_move *moves_out, bench_search_row *row);
 
+/* The same games searched by `threads` threads sharing one batching service (src/search/eval_service.h: one server
+ * thread running policy/value in batches of up to threads x batch, waiting at most wait_us for more): eval
+ * "service"; mean_batch is the batches the service formed. Games are not recorded (they depend on timing). */
+nrps_status bench_search_run_service(be_backend *policy, rps_encoding penc, be_backend *value, rps_encoding venc,
+                                     int threads, int playouts, int batch, int wait_us, int games, uint64_t seed,
+                                     bench_search_row *row);
+
 /* The same games with the incremental evaluator (eval "incremental") over the networks (value may be policy for a
  * two-headed one), which it copies, one per search thread; the row's backend is native-cpu (whose kernels it runs). */
 nrps_status bench_search_run_incremental(const nn_net *policy, rps_encoding penc, const nn_net *value,
                                          rps_encoding venc, int threads, int playouts, int batch, int games,
                                          uint64_t seed, rps_move *moves_out, bench_search_row *row);
 
-/* Text label of a row's backend column: the backend, or "native-incr" for eval "incremental". */
+/* Text label of a row's backend column: the backend, "native-incr" for eval "incremental", "<backend>+svc" for eval
+ * "service" (valid until the thread's next call). */
 const char *bench_search_label(const bench_search_row *row);
 
 /* Counts the games whose move lists are identical. */

@@ -78,6 +78,9 @@ static void usage(FILE *f) {
             "  --search-batch LIST   leaves per evaluator call there (default 1,16)\n"
             "  --search-threads LIST tree-parallel search threads there (each with its own backend handle),\n"
             "                        crossed with --search-batch (default 1,2)\n"
+            "  --search-service      rows with more than 1 thread also with every thread submitting to one\n"
+            "                        batching service (one server thread on one backend handle, as for a GPU;\n"
+            "                        it waits --batch-wait-us for more)\n"
             "  --recommend-games N   then per backend recommend the threads x batch with the most playouts/s that\n"
             "                        keeps the strength of threads=1 batch=1: solver agreement on 200 positions\n"
             "                        and an arena of N games (default 200; 0: no recommendation)\n"
@@ -88,7 +91,8 @@ static void usage(FILE *f) {
             "  --target-rate R       server: queries per second (default 100000)\n"
             "  --latency-bound-us B  server: VALID only if the p99 latency is <= B us (default 100)\n"
             "  --find-peak           server: bisect the highest VALID rate instead of one run at --target-rate\n"
-            "  --batch-wait-us US    server: how long the batching service waits for more queries (default 20)\n"
+            "  --batch-wait-us US    server, --search-service: how long the batching service waits for more\n"
+            "                        queries (default 20)\n"
             "  --server-max-batch N  server: largest batch it forms (default 256)\n"
             "  --nn-cache-mb MB      server: an NN cache of MB MiB in the service (default 0: off)\n"
             "  --scenario-duration S every scenario runs at least S seconds (default 1) ...\n"
@@ -131,6 +135,7 @@ static const scen_opt SCEN_OPTS[] = {
     {"target-rate", SO_DOUBLE, 1e-3, 1e9, offsetof(bench_plan, target_rate), "a rate in queries/s in (0, 1e9]"},
     {"latency-bound-us", SO_DOUBLE, 1e-3, 1e9, offsetof(bench_plan, latency_bound_us), "a bound in us > 0"},
     {"find-peak", SO_FLAG, 0, 0, offsetof(bench_plan, find_peak), ""},
+    {"search-service", SO_FLAG, 0, 0, offsetof(bench_plan, search_service), ""},
     {"batch-wait-us", SO_INT, 0, 1000000, offsetof(bench_plan, batch_wait_us), "an integer in [0, 1000000]"},
     {"server-max-batch", SO_INT, 1, 65536, offsetof(bench_plan, server_max_batch), "an integer in [1, 65536]"},
     {"nn-cache-mb", SO_DOUBLE, 0, 65536, offsetof(bench_plan, nn_cache_mb), "a size in MiB in [0, 65536]"},
@@ -140,7 +145,7 @@ static const scen_opt SCEN_OPTS[] = {
     {"stream-batch", SO_INT, 1, 4096, offsetof(bench_plan, stream_batch), "an integer in [1, 4096]"},
     {"scenario-threads", SO_INT, 1, 64, offsetof(bench_plan, scenario_threads), "an integer in [1, 64]"},
 };
-enum { N_SCEN_OPTS = sizeof SCEN_OPTS / sizeof SCEN_OPTS[0], O_SCEN_FIRST = 1000 };
+enum { N_SCEN_OPTS = sizeof SCEN_OPTS / sizeof SCEN_OPTS[0], O_SCEN_FIRST = 2000 }; /* after the O_ codes (from 1000) */
 
 /* Sets scenario flag k (SCEN_OPTS index) from arg in plan; 1, or 0 after a one-line usage error. */
 static int scen_opt_set(int k, const char *arg, bench_plan *plan) {

@@ -13,6 +13,7 @@
 #include "search/eval_basic.h"
 #include "search/eval_incremental.h"
 #include "search/eval_net.h"
+#include "search/eval_service.h"
 
 struct agent {
     agent_spec spec;
@@ -24,6 +25,7 @@ struct agent {
     eval_net *net[MCTS_MAX_THREADS];         /* AGENT_MCTS_NET, AGENT_NET */
     eval_incr *incr[MCTS_MAX_THREADS];       /* AGENT_MCTS_NET with eval=incremental (then net is NULL) */
     const mcts_evaluator *evs[MCTS_MAX_THREADS];
+    eval_service *svc;                       /* service=1: net[0] behind one batching service for every thread */
     agent_solver *solver;
     rps_br *br;          /* AGENT_BESTRESPONSE */
     mcts_result last;
@@ -98,7 +100,7 @@ static nrps_status mcts_key_set(const char *text, const char *k, const char *v, 
     }
     return spec_error(text,
                       "unknown option (expected cpuct, batch, vloss, reuse, noise, alpha, temp, tplies, threads, policy, value, "
-                      "nets, net, backend or eval): '",
+                      "nets, net, backend, eval, service or wait): '",
                       k);
 }
 
@@ -152,11 +154,22 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
         *eq = 0;
         const char *k = kv, *v = eq + 1;
         int is_net_key = !strcmp(k, "policy") || !strcmp(k, "value") || !strcmp(k, "nets") || !strcmp(k, "net") ||
-                         !strcmp(k, "backend") || !strcmp(k, "eval");
+                         !strcmp(k, "backend") || !strcmp(k, "eval") || !strcmp(k, "service") || !strcmp(k, "wait");
         if (is_net_key) {
             if (out->kind == AGENT_MCTS) out->kind = AGENT_MCTS_NET;
             if (out->kind != AGENT_MCTS_NET && out->kind != AGENT_NET)
                 return spec_error(text, "only mcts, mcts-net and net take network files, got '", k);
+            if (!strcmp(k, "service") || !strcmp(k, "wait")) {
+                long lv;
+                int is_wait = !strcmp(k, "wait");
+                if (out->kind != AGENT_MCTS_NET) return spec_error(text, "only mcts-net takes service= and wait=, got '", k);
+                if (!nrps_parse_long(v, 0, is_wait ? EVAL_SERVICE_MAX_US : 1, &lv))
+                    return spec_error(text, is_wait ? "wait= expects microseconds in [0, 1000000], got '"
+                                                    : "service= expects 0 or 1, got '", v);
+                if (is_wait) out->service_wait_us = (int)lv;
+                else out->service = (int)lv;
+                continue;
+            }
             if (!strcmp(k, "eval")) {
                 if (out->kind != AGENT_MCTS_NET) return spec_error(text, "only mcts-net takes eval=, got '", k);
                 if (strcmp(v, "full") && strcmp(v, "incremental"))
@@ -200,6 +213,8 @@ nrps_status agent_spec_parse(const char *text, agent_spec *out) {
     /* nets=DIR may resolve to DIR/rps_net.onnx (a two-headed run): that is one network too */
     if (((file_keys & 2) && (file_keys & 5)) || (out->net_path[0] && (file_keys & 1)))
         return spec_error(text, "net= (one two-headed file) excludes policy=, value= and nets=", NULL);
+    if (out->incremental && out->service)
+        return spec_error(text, "service=1 needs eval=full (the service's clients evaluate whole positions)", NULL);
     if (out->incremental && out->backend[0] && strcmp(out->backend, "native-cpu"))
         return spec_error(text, "eval=incremental needs backend=native-cpu, got '", out->backend);
     if (is_mcts && mcts_config_check(&out->mcts) != NRPS_OK) {
@@ -241,9 +256,21 @@ static nrps_status open_net_eval(agent *a, int t) {
             return NRPS_ERR_ARG;
         a->evs[t] = eval_incr_evaluator(a->incr[t]);
     } else {
-        if (!(a->net[t] = eval_net_open(&es, spec->kind == AGENT_NET ? 1 : spec->mcts.batch))) return NRPS_ERR_ARG;
+        int max_batch = spec->kind == AGENT_NET ? 1 : spec->mcts.batch * (spec->service ? spec->mcts.threads : 1);
+        if (!(a->net[t] = eval_net_open(&es, max_batch))) return NRPS_ERR_ARG;
         a->evs[t] = eval_net_evaluator(a->net[t]);
     }
+    return NRPS_OK;
+}
+
+/* service=1: one batching service over evaluator 0 (batches of up to threads x batch), its client for every
+ * thread. */
+static nrps_status open_service(agent *a) {
+    eval_service_config sc = eval_service_config_default();
+    sc.max_batch = a->spec.mcts.batch * a->spec.mcts.threads;
+    sc.wait_us = a->spec.service_wait_us;
+    if (!(a->svc = eval_service_create(a->evs[0], &sc))) return NRPS_ERR_ARG;
+    for (int t = 0; t < a->n_eval; t++) a->evs[t] = eval_service_evaluator(a->svc);
     return NRPS_OK;
 }
 
@@ -265,6 +292,10 @@ agent *agent_create(const agent_spec *spec, uint64_t seed) {
         break;
     case AGENT_MCTS_NET:
     case AGENT_NET:
+        if (spec->service) {
+            if (open_net_eval(a, 0) != NRPS_OK || open_service(a) != NRPS_OK) goto fail;
+            break;
+        }
         for (int t = 0; t < a->n_eval; t++)
             if (open_net_eval(a, t) != NRPS_OK) goto fail;
         break;
@@ -288,6 +319,7 @@ fail:
 void agent_destroy(agent *a) {
     if (!a) return;
     mcts_destroy(a->search);
+    eval_service_destroy(a->svc); /* before the evaluator it calls */
     for (int t = 0; t < a->n_eval; t++) {
         eval_rollout_destroy(a->rollout[t]);
         eval_net_destroy(a->net[t]);

@@ -14,7 +14,10 @@
  * Keys (mcts, mcts-net): cpuct=X, batch=N, vloss=X, reuse=0|1, noise=W (Dirichlet weight), alpha=X,
  *   temp=T, tplies=N (temperature for the first N plies; -1 = all), threads=N (tree-parallel search threads on one
  *   tree, each with its own evaluator: its own rollout rng, or its own backend instance of the networks; only
- *   threads=1, the default, is deterministic for a seed).
+ *   threads=1, the default, is deterministic for a seed); service=1 (mcts-net, eval=full) makes the threads share one
+ *   batching service instead (src/search/eval_service.h: one server thread runs the networks on one backend
+ *   instance in batches of up to threads x batch, gathered for at most wait=US microseconds, default 0), the way a
+ *   GPU is fed.
  * Keys (mcts-net, net): policy=FILE, value=FILE (defaults models/rps_policy.onnx, models/rps_value.onnx),
  *   nets=DIR (both from DIR/rps_policy.onnx and DIR/rps_value.onnx), or net=FILE (one two-headed network with a
  *   policy and a value head; excludes the others); backend=NAME runs the networks on that backend (a registry
@@ -47,6 +50,8 @@ typedef struct {
     char net_path[512];     /* AGENT_MCTS_NET, AGENT_NET: one two-headed file instead ("" = none) */
     char backend[32];       /* AGENT_MCTS_NET, AGENT_NET: registry name ("" = native-cpu) */
     int incremental;        /* AGENT_MCTS_NET: eval=incremental */
+    int service;            /* AGENT_MCTS_NET: service=1, the search threads share one batching service */
+    int service_wait_us;    /* its wait for more requests (wait=US) */
 } agent_spec;
 
 /* Parses text. On error sets a one-line message "agent spec 'TEXT': <what was expected>" and returns
