@@ -138,6 +138,7 @@ static nrps_status row_init(bench_search_row *row, const char *backend, const ch
     memset(row, 0, sizeof *row);
     snprintf(row->backend, sizeof row->backend, "%s", backend);
     snprintf(row->eval, sizeof row->eval, "%s", eval);
+    snprintf(row->label, sizeof row->label, "%s+svc", backend);
     row->threads = threads;
     row->playouts = playouts;
     row->batch = batch;
@@ -229,9 +230,8 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games) {
 }
 
 const char *bench_search_label(const bench_search_row *row) {
-    static _Thread_local char buf[48];
     if (!strcmp(row->eval, "incremental")) return "native-incr";
-    if (!strcmp(row->eval, "service")) return snprintf(buf, sizeof buf, "%s+svc", row->backend), buf;
+    if (!strcmp(row->eval, "service")) return row->label;
     return row->backend;
 }
 

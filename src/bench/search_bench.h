@@ -19,6 +19,7 @@ typedef struct {
     char eval[16];        /* "full": every leaf's networks run whole on the backend; "incremental": the first layers
                            * are built from the parent node's (src/search/eval_incremental.h), the rest on
                            * native-cpu's kernels; "service": every thread submits to one batching service */
+    char label[48];       /* eval "service": "<backend>+svc" (bench_search_label) */
     char nets[40];        /* the networks searched with: "policy+value" (two files) or a two-headed model's label */
     int threads;          /* search threads on one tree (mcts threads), each with its own evaluator */
     int playouts;         /* MCTS simulations per move */
@@ -65,7 +66,7 @@ nrps_status bench_search_run_incremental(const nn_net *policy, rps_encoding penc
                                          uint64_t seed, rps_move *moves_out, bench_search_row *row);
 
 /* Text label of a row's backend column: the backend, "native-incr" for eval "incremental", "<backend>+svc" for eval
- * "service" (valid until the thread's next call). */
+ * "service". */
 const char *bench_search_label(const bench_search_row *row);
 
 /* Counts the games whose move lists are identical. */
