@@ -389,8 +389,6 @@ static void backup(mcts *m, const int32_t *path, int len, double v1, int infligh
     }
 }
 
-/* PUCT child choice at node: Q (for the player to move at node, in-flight visits counted as losses)
- * + c_puct * P * sqrt(N_parent) / (1 + N_child). Unvisited children get the parent's Q (first-play urgency). */
 /* The root's visits, value sum and leaves in flight from its children's (threads > 1, while they run): every visit
  * of the root after its own evaluation went through one child and added 1 - (the child's value) to the root's sum,
  * so n = root_n_base + sum n_c and w = root_w_base + sum (n_c - w_c), with the bases taken when the search began. */
@@ -430,6 +428,8 @@ static void settle_root(mcts *m) {
     m->pool[0].inflight = 0;
 }
 
+/* PUCT child choice at node: Q (for the player to move at node, in-flight visits counted as losses)
+ * + c_puct * P * sqrt(N_parent) / (1 + N_child). Unvisited children get the parent's Q (first-play urgency). */
 static int32_t select_child(const mcts *m, const mcts_node *node) {
     const double vl = m->cfg.virtual_loss;
     int32_t n_node, inflight;
