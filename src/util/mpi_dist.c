@@ -16,12 +16,13 @@ int nrps_dist_launch_rank(void) {
     return -1;
 }
 
-void nrps_dist_share(long n, long *lo, long *hi) {
-    long r = nrps_dist_rank(), size = nrps_dist_size();
-    /* n * r / size without overflow for any n < 2^62 and size <= 2^31 */
-    *lo = (long)((__int128)n * r / size);
-    *hi = (long)((__int128)n * (r + 1) / size);
+void nrps_dist_block(long n, int rank, int size, long *lo, long *hi) {
+    /* n * r / size without overflow for any long n and int size */
+    *lo = (long)((__int128)n * rank / size);
+    *hi = (long)((__int128)n * (rank + 1) / size);
 }
+
+void nrps_dist_share(long n, long *lo, long *hi) { nrps_dist_block(n, nrps_dist_rank(), nrps_dist_size(), lo, hi); }
 
 /* The gather of a job of one process: a copy of mine. */
 static nrps_status gather_local(const void *mine, long n, size_t elem, void **all, long *total) {

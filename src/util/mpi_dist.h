@@ -39,8 +39,10 @@ int nrps_dist_active(void); /* nrps_dist_start succeeded and nrps_dist_end not y
 int nrps_dist_rank(void);   /* this process's rank; 0 when not active */
 int nrps_dist_size(void);   /* processes in the job; 1 when not active */
 
-/* This rank's block [*lo, *hi) of n items (n >= 0): rank r of N gets [n*r/N, n*(r+1)/N), so blocks are
- * contiguous, in rank order, and differ in size by at most one. [0, n) when not active. */
+/* Block [*lo, *hi) of n items (n >= 0) for rank of size (0 <= rank < size): [n*rank/size, n*(rank+1)/size), so the
+ * blocks are contiguous, in rank order, cover [0, n) and differ in size by at most one. */
+void nrps_dist_block(long n, int rank, int size, long *lo, long *hi);
+/* This rank's block of n items (nrps_dist_block); [0, n) when not active. */
 void nrps_dist_share(long n, long *lo, long *hi);
 
 /* Every rank's status into one: NRPS_OK when all are OK; otherwise, on every rank, the status of the first
