@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int nrps_dist_launch_rank(void) {
     static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
@@ -69,6 +70,21 @@ static void check(int err, const char *call) {
     fatal(call, msg);
 }
 
+/* Waits for req without keeping a core busy: MPI_Test, then sleeps growing from 50 us to 2 ms. A rank waiting for
+ * rank 0 (which trains alone) must leave the CPU to the processes that work: MPI's own blocking wait polls at
+ * full speed, which on a shared or oversubscribed machine slows rank 0 down. */
+static void wait_idle(MPI_Request *req, const char *call) {
+    long ns = 50000;
+    for (;;) {
+        int done = 0;
+        check(MPI_Test(req, &done, MPI_STATUS_IGNORE), call);
+        if (done) return;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        if (ns < 2000000) ns *= 2;
+    }
+}
+
 nrps_status nrps_dist_start(const char *label) {
     if (g_active) return NRPS_OK;
     if (nrps_dist_launch_rank() < 0) {
@@ -105,7 +121,9 @@ nrps_status nrps_dist_agree(nrps_status rc) {
     if (!g_active) return rc;
     /* key: OK = 2N (none), interrupted = N + rank, other errors = rank; the minimum names the first failure */
     int key = rc == NRPS_OK ? 2 * g_size : rc == NRPS_ERR_INTERRUPTED ? g_size + g_rank : g_rank, first = 0;
-    check(MPI_Allreduce(&key, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+    MPI_Request req;
+    check(MPI_Iallreduce(&key, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &req), "MPI_Iallreduce");
+    wait_idle(&req, "MPI_Iallreduce");
     if (first == 2 * g_size) return NRPS_OK;
     int who = first < g_size ? first : first - g_size;
     struct { int rc; char msg[600]; } m;
@@ -126,7 +144,9 @@ void nrps_dist_bcast(void *buf, size_t bytes) {
     const size_t chunk = (size_t)1 << 30;
     for (size_t at = 0; at < bytes; at += chunk) {
         size_t n = bytes - at < chunk ? bytes - at : chunk;
-        check(MPI_Bcast((char *)buf + at, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+        MPI_Request req;
+        check(MPI_Ibcast((char *)buf + at, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD, &req), "MPI_Ibcast");
+        wait_idle(&req, "MPI_Ibcast");
     }
 }
 

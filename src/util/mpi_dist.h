@@ -50,7 +50,8 @@ void nrps_dist_share(long n, long *lo, long *hi);
  * nrps_last_error prefixed "rank R of N: " when N > 1. COLLECTIVE. Returns rc unchanged when not active. */
 nrps_status nrps_dist_agree(nrps_status rc);
 
-/* Rank 0's bytes into buf on every rank (any size). COLLECTIVE. */
+/* Rank 0's bytes into buf on every rank (any size). COLLECTIVE. Like nrps_dist_agree it waits without keeping a core
+ * busy (sleeps of up to 2 ms between tests), so ranks waiting for rank 0 leave the CPU to the ones that work. */
 void nrps_dist_bcast(void *buf, size_t bytes);
 /* Element-wise sums over every rank, in place on every rank. COLLECTIVE. */
 void nrps_dist_sum_long(long *v, int n);
