@@ -121,6 +121,29 @@ $(GEN)/nrps_xnnpack.stamp: FORCE
 	@printf '%s\n' '$(XNN_NOTE)' >$@.tmp; if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 $(BUILD)/src/backend/xnnpack.o: $(GEN)/nrps_xnnpack.stamp
 
+# ---- MPI (train --mpi, arena --mpi; docs/distributed.md) ----
+# Compiled in when Open MPI's mpicc is found (make deps-dev installs it; NO_MPI=1 leaves it out): then every object
+# compiles with `mpicc --showme:compile` and the binary and tests link with `mpicc --showme:link`; without it
+# src/util/mpi_dist.c builds stubs ("built without MPI"). The binary runs without mpirun either way.
+MPICC := $(if $(NO_MPI),,$(shell command -v mpicc 2>/dev/null))
+MPI_CFLAGS := $(if $(MPICC),$(shell $(MPICC) --showme:compile 2>/dev/null))
+ifneq ($(MPI_CFLAGS),)
+CPPFLAGS += -DNRPS_HAVE_MPI=1 $(MPI_CFLAGS)
+LDLIBS   += $(shell $(MPICC) --showme:link)
+MPI_NOTE := MPI: enabled ($(MPICC), $(shell $(MPICC) --showme:version 2>&1 | sed -n 's/.*\(Open MPI [0-9.]*\).*/\1/p'))
+else
+MPI_NOTE := MPI: disabled ($(if $(NO_MPI),NO_MPI set,$(if $(MPICC),$(MPICC) does not answer --showme as Open MPI does,no mpicc; make deps-dev installs Open MPI)))
+endif
+.PHONY: mpi-config
+config: mpi-config
+mpi-config:
+	@echo "neural_rps: $(MPI_NOTE)"
+# Rewritten only when that changes, so installing Open MPI after a build rebuilds mpi_dist.o (and relinks).
+$(GEN)/nrps_mpi.stamp: FORCE
+	@mkdir -p $(GEN)
+	@printf '%s\n' '$(MPI_NOTE)' >$@.tmp; if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(BUILD)/src/util/mpi_dist.o: $(GEN)/nrps_mpi.stamp
+
 $(BUILD)/%.o: %.c | $(GEN)/onnx.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@

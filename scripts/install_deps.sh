@@ -7,7 +7,8 @@
 #                                  third_party/onnxruntime (ignored by git);
 #   scripts/install_deps.sh --dev  (make deps-dev) + what the tests and checks need: Debian's python3 with PyTorch,
 #                                  ONNX and numpy (the Python reference checks), clang with its sanitizer and
-#                                  libFuzzer runtime (make fuzz), valgrind (make valgrind);
+#                                  libFuzzer runtime (make fuzz), valgrind (make valgrind), Open MPI (mpicc and mpirun:
+#                                  train --mpi / arena --mpi and their tests, tests/test_cli_mpi.sh);
 #   scripts/install_deps.sh --gpu  (make deps-gpu) + ONNX Runtime's CUDA/TensorRT execution providers.
 # A second run downloads nothing and rewrites no file (ONNX Runtime is skipped while the stamp in
 # third_party/onnxruntime names the versions and integrity hashes of the lock file), so `make` rebuilds nothing.
@@ -61,6 +62,7 @@ PKGS="$PKGS libxnnpack-dev libpthreadpool-dev"
 # nvcc builds the native CUDA backend and needs a host C++ compiler (and libstdc++ for the link).
 if command -v nvcc >/dev/null 2>&1 || [ -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then PKGS="$PKGS g++"; fi
 [ "$DEV" -eq 1 ] && PKGS="$PKGS python3 python3-torch python3-onnx python3-numpy clang libclang-rt-14-dev valgrind"
+[ "$DEV" -eq 1 ] && PKGS="$PKGS openmpi-bin libopenmpi-dev" # MPI: the build finds mpicc, the tests use mpirun
 if [ $((need_cpu + need_gpu)) -gt 0 ]; then
   PKGS="$PKGS ca-certificates"
   # npm: use the one on the machine if any (the machine image may ship a newer Node.js than Debian).

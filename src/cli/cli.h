@@ -53,6 +53,22 @@ int cli_io_output(cli_io *io, const char *cmd, const char *flag, const char *pat
  * Returns 1 when there is none, 0 after the line (the caller exits 2). */
 int cli_io_check(cli_io *io, const char *cmd);
 
+/* --mpi (train, arena; util/mpi_dist.h). Every rank parses the same flags; only rank 0 prints: on the other ranks
+ * cli_usage_error and cli_fail keep their line as the error message, and cli_mpi_agree hands the first failing
+ * rank's line to rank 0.
+ * cli_flag_given: 1 when the option with value val is among argv's flags (getopt_long's reading, silently; optind is
+ * reset), so that a command can join the MPI job before it parses (and prints) anything. */
+int cli_flag_given(int argc, char **argv, const struct option *opts, int val);
+/* Joins the MPI job (nrps_dist_start) and checks that every rank runs this build. Returns 0, or the exit status
+ * after one line on stderr (not built with MPI, no MPI launcher: 2; ranks of different builds: 1). COLLECTIVE. */
+int cli_mpi_start(const char *cmd);
+/* Every rank's exit status so far (0 = go on) into one, the same on every rank: 0 when all are 0, otherwise the first
+ * failing rank's (2 for a usage error, else 1), whose line rank 0 prints when it is another rank's. Returns rc
+ * unchanged without an MPI job. COLLECTIVE. */
+int cli_mpi_agree(const char *cmd, int rc);
+/* Leaves the MPI job (if any) and returns rc: every command that called cli_mpi_start returns through it. */
+int cli_mpi_end(int rc);
+
 /* True when stdout/stderr is a terminal (progress bars only then). */
 int cli_isatty_err(void);
 

@@ -3,12 +3,25 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "search/arena.h"
+#include "train/selfplay.h"
+#include "train/train.h"
+#include "util/mpi_dist.h"
 #include "util/util.h"
 
+/* The line on stderr; on ranks other than 0 of an MPI job kept as the error message instead, for cli_mpi_agree to
+ * hand to rank 0 (one line per job, not one per rank). */
 static void vline(const char *cmd, const char *fmt, va_list ap) {
+    if (nrps_dist_rank() != 0) {
+        char msg[1024];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        nrps_set_error("%s", msg);
+        return;
+    }
     fprintf(stderr, "neural_rps %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -110,3 +123,45 @@ int cli_io_check(cli_io *io, const char *cmd) {
 }
 
 int cli_isatty_err(void) { return isatty(STDERR_FILENO); }
+
+int cli_flag_given(int argc, char **argv, const struct option *opts, int val) {
+    char **copy = malloc(((size_t)argc + 1) * sizeof *copy); /* getopt_long permutes the array it is given */
+    if (!copy) return 0;
+    memcpy(copy, argv, (size_t)argc * sizeof *copy);
+    copy[argc] = NULL;
+    int found = 0, c, idx;
+    opterr = 0;
+    optind = 0;
+    while ((c = getopt_long(argc, copy, ":", opts, &idx)) != -1) found |= c == val;
+    optind = 0;
+    free(copy);
+    return found;
+}
+
+int cli_mpi_start(const char *cmd) {
+    char label[64];
+    snprintf(label, sizeof label, "neural_rps %s", cmd);
+    if (nrps_dist_start(label) != NRPS_OK) {
+        if (nrps_dist_launch_rank() <= 0) fprintf(stderr, "neural_rps %s: %s\n", cmd, nrps_last_error());
+        return 2;
+    }
+    char sig[128]; /* what the ranks exchange as bytes must have one layout */
+    snprintf(sig, sizeof sig, "%s, structures %zu/%zu/%zu bytes", NRPS_VERSION, sizeof(train_config),
+             sizeof(arena_game), sizeof(sp_sample));
+    int rc = cli_mpi_agree(cmd, nrps_dist_check_build(sig) == NRPS_OK ? 0 : 1);
+    if (rc != 0) nrps_dist_end();
+    return rc;
+}
+
+int cli_mpi_agree(const char *cmd, int rc) {
+    if (!nrps_dist_active()) return rc;
+    nrps_status st = nrps_dist_agree(rc == 0 ? NRPS_OK : rc == 2 ? NRPS_ERR_ARG : NRPS_ERR_IO);
+    if (st == NRPS_OK) return 0;
+    if (nrps_dist_rank() == 0 && rc == 0) cli_fail(cmd, "%s", nrps_last_error()); /* another rank's line */
+    return st == NRPS_ERR_ARG ? 2 : 1;
+}
+
+int cli_mpi_end(int rc) {
+    nrps_dist_end();
+    return rc;
+}

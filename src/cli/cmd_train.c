@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "search/arena.h"
 #include "train/train.h"
+#include "util/mpi_dist.h"
 
 static void usage(FILE *f) {
     train_config d = train_config_default();
@@ -24,7 +25,7 @@ static void usage(FILE *f) {
     fprintf(
         f,
         "usage: neural_rps train [--out DIR] [--generations N] [--games N] [--playouts N] [--threads T]\n"
-        "                        [--seed S] [--resume] [more flags below]\n"
+        "                        [--seed S] [--resume] [--mpi] [more flags below]\n"
         "       neural_rps train --analyse DIR [--source DIR] [--positions N] [--seed S] [--playouts N]\n"
         "                        [--json]\n"
         "Self-play training (MCTS with the current nets, Dirichlet noise, temperature for the first plies),\n"
@@ -40,6 +41,10 @@ static void usage(FILE *f) {
         "  --seed S              run seed (default %llu); results do not depend on --threads\n"
         "  --resume              continue the run in --out from its last finished generation (its checkpoint\n"
         "                        files must all name the same run and generation)\n"
+        "  --mpi                 one run over the processes of an MPI job (mpirun -np N neural_rps train\n"
+        "                        --mpi ...): each plays its share of the self-play and evaluation games (by\n"
+        "                        game index: the same networks for any N and --threads), rank 0 trains\n"
+        "                        and writes everything (docs/distributed.md)\n"
         "Networks (every hidden layer ReLU; LIST = comma-separated widths such as 256,128, or none):\n"
         "  --heads separate|two  separate: a policy net (rps_policy.onnx) and a value net (rps_value.onnx);\n"
         "                        two: one network, shared trunk + two heads (rps_net.onnx); default %s\n"
@@ -90,7 +95,7 @@ enum {
     O_OUT = 256, O_GEN, O_GAMES, O_PLAYOUTS, O_THREADS, O_SEED, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD, O_BATCH,
     O_EPOCHS, O_WINDOW, O_CPUCT, O_ALPHA, O_WEIGHT, O_TPLIES, O_EGAMES, O_EPLAYOUTS, O_MBATCH, O_VLOSS, O_QUIET,
     O_RANDOM, O_ENCODING, O_ANALYSE, O_SOURCE, O_POSITIONS, O_JSON, O_BACKEND, O_HELP, O_LAYERS, O_VLAYERS, O_HEADS,
-    O_PHEAD, O_VHEAD, O_PW, O_VW, O_LAST
+    O_PHEAD, O_VHEAD, O_PW, O_VW, O_MPI, O_LAST
 };
 
 static void pct(FILE *f, const char *label, long k, long n, double random_share) {
@@ -176,7 +181,7 @@ static const struct option opts[] = {
     {"value-layers", required_argument, 0, O_VLAYERS}, {"heads", required_argument, 0, O_HEADS},
     {"policy-head", required_argument, 0, O_PHEAD}, {"value-head", required_argument, 0, O_VHEAD},
     {"policy-weight", required_argument, 0, O_PW}, {"value-weight", required_argument, 0, O_VW},
-    {0, 0, 0, 0}};
+    {"mpi", no_argument, 0, O_MPI},                {0, 0, 0, 0}};
 
 static const char *opt_name(int val) {
     for (const struct option *o = opts; o->name; o++)
@@ -295,6 +300,7 @@ static int other_flag(const char *cmd, int c, train_flags *f) {
         cfg->random_share = d;
         return 1;
     case O_QUIET: cfg->quiet = 1; return 1;
+    case O_MPI: cfg->mpi = 1; return 1;
     case O_ANALYSE:
         if (!optarg[0] || strlen(optarg) >= 900)
             return !cli_usage_error(cmd, "--analyse expects a folder, got '%s'", optarg);
@@ -423,7 +429,8 @@ static int resume_check(const char *cmd, train_flags *f) {
 static int analyse_flags_check(const char *cmd, const train_flags *f) {
     static const int train_only[] = {O_OUT, O_GEN, O_GAMES, O_THREADS, O_RESUME, O_HP, O_HV, O_LR, O_LRF, O_WD,
                                      O_BATCH, O_EPOCHS, O_WINDOW, O_EGAMES, O_EPLAYOUTS, O_VLOSS, O_QUIET, O_RANDOM,
-                                     O_ENCODING, O_LAYERS, O_VLAYERS, O_HEADS, O_PHEAD, O_VHEAD, O_PW, O_VW};
+                                     O_ENCODING, O_LAYERS, O_VLAYERS, O_HEADS, O_PHEAD, O_VHEAD, O_PW, O_VW,
+                                     O_MPI};
     int o = first_given(f, train_only, sizeof train_only / sizeof *train_only);
     return o < 0 || !cli_usage_error(cmd, "--%s does not apply to --analyse", opt_name(o));
 }
@@ -435,11 +442,11 @@ static int run_train(const char *cmd, train_config *cfg, int resume) {
     double t0 = nrps_now_s();
     nrps_status rc = train_run(cfg, resume, &finished);
     if (rc == NRPS_ERR_INTERRUPTED) {
-        fprintf(stderr, "neural_rps %s: %s\n", cmd, nrps_last_error());
+        if (nrps_dist_rank() == 0) fprintf(stderr, "neural_rps %s: %s\n", cmd, nrps_last_error());
         return nrps_signal_exit_status(130);
     }
     if (rc != NRPS_OK) return cli_fail(cmd, "%s", nrps_last_error());
-    if (cfg->quiet) return 0;
+    if (cfg->quiet || nrps_dist_rank() != 0) return 0;
     char nets[2200];
     if (cfg->heads == TRAIN_HEADS_TWO)
         snprintf(nets, sizeof nets, "network in %s/rps_net.onnx", cfg->out_dir);
@@ -450,19 +457,28 @@ static int run_train(const char *cmd, train_config *cfg, int resume) {
     return 0;
 }
 
-int cmd_train(int argc, char **argv) {
-    const char *cmd = argv[0];
+/* The command once any MPI job is joined: under --mpi every rank runs it, and the checks' outcomes are agreed
+ * (cli_mpi_agree) so that every rank goes on or stops together; only rank 0 reads the run folder. */
+static int train_main(const char *cmd, int argc, char **argv) {
     train_flags f;
-    if (!parse_flags(cmd, argc, argv, &f)) return 2;
+    int rc = cli_mpi_agree(cmd, parse_flags(cmd, argc, argv, &f) ? 0 : 2);
+    if (rc != 0) return rc;
     if (f.help) {
-        usage(stdout);
+        if (nrps_dist_rank() == 0) usage(stdout);
         return 0;
     }
     if (f.analyse) return analyse_flags_check(cmd, &f) ? run_analyse(cmd, &f.ac) : 2;
     if (f.given[O_SOURCE] || f.given[O_POSITIONS] || f.given[O_JSON])
         return cli_usage_error(cmd, "--source, --positions and --json only apply to --analyse");
-    int rc = f.resume ? resume_check(cmd, &f) : heads_flags_check(cmd, &f, f.cfg.heads) ? 0 : 2;
-    if (rc != 0) return rc;
-    if (train_config_check(&f.cfg) != NRPS_OK) return cli_usage_error(cmd, "%s", nrps_last_error());
+    if (f.resume) rc = nrps_dist_rank() == 0 ? resume_check(cmd, &f) : 0;
+    else rc = heads_flags_check(cmd, &f, f.cfg.heads) ? 0 : 2;
+    if (rc == 0 && train_config_check(&f.cfg) != NRPS_OK) rc = cli_usage_error(cmd, "%s", nrps_last_error());
+    if ((rc = cli_mpi_agree(cmd, rc)) != 0) return rc;
     return run_train(cmd, &f.cfg, f.resume);
+}
+
+int cmd_train(int argc, char **argv) {
+    const char *cmd = argv[0];
+    int rc = cli_flag_given(argc, argv, opts, O_MPI) ? cli_mpi_start(cmd) : 0;
+    return rc != 0 ? rc : cli_mpi_end(train_main(cmd, argc, argv));
 }

@@ -8,6 +8,7 @@
 #include <onnxruntime_c_api.h>
 
 #include "cli/cli.h"
+#include "util/mpi_dist.h"
 #include "util/util.h"
 
 typedef struct {
@@ -86,6 +87,8 @@ int main(int argc, char **argv) {
 #else
         printf("native CUDA backend: not compiled in (no nvcc at build time)\n");
 #endif
+        if (nrps_dist_built()) printf("MPI (--mpi): compiled in (%s)\n", nrps_dist_library());
+        else printf("MPI (--mpi): not compiled in (no mpicc at build time)\n");
         return 0;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/mpi_dist.h"
+
 static uint64_t mix64(uint64_t x) {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -66,7 +68,8 @@ nrps_status arena_play_game(agent *p1, agent *p2, const rps_state *s0, arena_gam
 
 typedef struct {
     const arena_config *cfg;
-    arena_game *games;
+    long first, count;   /* this process's games: first .. first + count - 1 */
+    arena_game *games;   /* [count], game first + i at i */
     unsigned char *done;
     atomic_long next, finished;
     atomic_int stop;
@@ -109,8 +112,9 @@ static void *worker(void *arg) {
             fail(sh, NRPS_ERR_INTERRUPTED);
             break;
         }
-        long g = atomic_fetch_add(&sh->next, 1);
-        if (g >= cfg->games) break;
+        long i = atomic_fetch_add(&sh->next, 1);
+        if (i >= sh->count) break;
+        long g = sh->first + i; /* the game's index in the match: its deal, seats and rngs */
         rps_state s;
         nrps_rng deal;
         nrps_rng_seed(&deal, arena_derive_seed(cfg->seed, 1, (uint64_t)(g / 2)));
@@ -118,7 +122,7 @@ static void *worker(void *arg) {
         int a_seat = (g % 2 == 0) ? RPS_P1 : RPS_P2;
         agent_new_game(a, arena_derive_seed(cfg->seed, 2, (uint64_t)g));
         agent_new_game(b, arena_derive_seed(cfg->seed, 3, (uint64_t)g));
-        arena_game *gm = &sh->games[g];
+        arena_game *gm = &sh->games[i];
         double secs[2] = {0, 0};
         nrps_status st = a_seat == RPS_P1 ? arena_play_game(a, b, &s, gm, secs) : arena_play_game(b, a, &s, gm, secs);
         if (st != NRPS_OK) {
@@ -131,12 +135,12 @@ static void *worker(void *arg) {
         secs_b += secs[1 - a_idx];
         mv_a += a_seat == RPS_P1 ? (gm->nmoves + 1) / 2 : gm->nmoves / 2;
         mv_b += a_seat == RPS_P1 ? gm->nmoves / 2 : (gm->nmoves + 1) / 2;
-        sh->done[g] = 1;
+        sh->done[i] = 1;
         long f = atomic_fetch_add(&sh->finished, 1) + 1;
-        if (cfg->progress && (f % 10 == 0 || f == cfg->games)) {
+        if (cfg->progress && (f % 10 == 0 || f == sh->count)) {
             pthread_mutex_lock(&sh->lock);
-            fprintf(stderr, "\rarena: %ld/%ld game%s", f, cfg->games, cfg->games == 1 ? "" : "s");
-            if (f == cfg->games) fputc('\n', stderr);
+            fprintf(stderr, "\rarena: %ld/%ld game%s", f, sh->count, sh->count == 1 ? "" : "s");
+            if (f == sh->count) fputc('\n', stderr);
             fflush(stderr);
             pthread_mutex_unlock(&sh->lock);
         }
@@ -158,51 +162,10 @@ void arena_result_free(arena_result *res) {
     res->log = NULL;
 }
 
-nrps_status arena_run(const arena_config *cfg, arena_result *res) {
-    memset(res, 0, sizeof *res);
-    if (cfg->games < 1 || cfg->threads < 1 || cfg->threads > 256) {
-        nrps_set_error("arena: need games >= 1 and threads in [1, 256]");
-        return NRPS_ERR_ARG;
-    }
-    if (rps_config_check(&cfg->game) != NRPS_OK) return NRPS_ERR_ARG;
-    nrps_status st = NRPS_OK;
-    shared sh;
-    memset(&sh, 0, sizeof sh);
-    sh.cfg = cfg;
-    pthread_mutex_init(&sh.lock, NULL);
-    atomic_init(&sh.next, 0);
-    atomic_init(&sh.finished, 0);
-    atomic_init(&sh.stop, 0);
-    pthread_t *th = calloc((size_t)cfg->threads, sizeof *th);
-    sh.games = calloc((size_t)cfg->games, sizeof *sh.games);
-    sh.done = calloc((size_t)cfg->games, 1);
-    int started = 0;
-    if (!th || !sh.games || !sh.done) {
-        nrps_set_error("arena: out of memory for %ld games", cfg->games);
-        st = NRPS_ERR_NOMEM;
-        goto cleanup;
-    }
-    double t0 = nrps_now_s();
-    for (int i = 0; i < cfg->threads; i++) {
-        if (pthread_create(&th[i], NULL, worker, &sh) != 0) {
-            nrps_set_error("arena: cannot start thread %d", i);
-            st = NRPS_ERR_NOMEM;
-            atomic_store(&sh.stop, 1);
-            break;
-        }
-        started++;
-    }
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    res->seconds = nrps_now_s() - t0;
-    if (st == NRPS_OK && sh.err != NRPS_OK) {
-        st = sh.err;
-        nrps_set_error("%s", sh.errmsg);
-    }
-    /* tally the games finished in order (all of them unless stopped) */
-    long n = 0;
-    while (n < cfg->games && sh.done[n]) n++;
+/* Adds games[0 .. n-1] to res's counts. */
+static void tally(const arena_game *games, long n, arena_result *res) {
     for (long g = 0; g < n; g++) {
-        const arena_game *gm = &sh.games[g];
+        const arena_game *gm = &games[g];
         int a_won = gm->winner == gm->a_seat, draw = gm->winner == RPS_NONE;
         res->a_wins += a_won;
         res->draws += draw;
@@ -217,23 +180,121 @@ nrps_status arena_run(const arena_config *cfg, arena_result *res) {
             res->a_draws_as_p2 += draw;
         }
     }
-    res->games = n;
+    res->games += n;
+}
+
+/* res's counts and move times summed over the job's processes. */
+static void sum_over_job(arena_result *res) {
+    long v[12] = {res->games, res->a_wins, res->draws, res->b_wins, res->a_wins_as_p1, res->a_draws_as_p1,
+                  res->a_games_as_p1, res->a_wins_as_p2, res->a_draws_as_p2, res->a_games_as_p2, res->a_moves,
+                  res->b_moves};
+    double d[2] = {res->a_seconds, res->b_seconds};
+    nrps_dist_sum_long(v, 12);
+    nrps_dist_sum_double(d, 2);
+    res->games = v[0], res->a_wins = v[1], res->draws = v[2], res->b_wins = v[3], res->a_wins_as_p1 = v[4];
+    res->a_draws_as_p1 = v[5], res->a_games_as_p1 = v[6], res->a_wins_as_p2 = v[7], res->a_draws_as_p2 = v[8];
+    res->a_games_as_p2 = v[9], res->a_moves = v[10], res->b_moves = v[11];
+    res->a_seconds = d[0], res->b_seconds = d[1];
+}
+
+/* The score, its interval and the Elo figures from res's counts. */
+static void finish_scores(arena_result *res) {
+    long n = res->games;
     res->score = n ? (res->a_wins + 0.5 * res->draws) / (double)n : 0.5;
     arena_wilson(res->score, n, 1.959964, &res->score_lo, &res->score_hi);
     res->elo = arena_elo(res->score);
     res->elo_lo = arena_elo(res->score_lo);
     res->elo_hi = arena_elo(res->score_hi);
-    res->a_seconds = sh.a_secs;
-    res->b_seconds = sh.b_secs;
-    res->a_moves = sh.a_moves;
-    res->b_moves = sh.b_moves;
+}
+
+/* Starts cfg->threads workers on sh and joins them; the first error (thread start or a game) in st. */
+static nrps_status play_threads(const arena_config *cfg, shared *sh) {
+    pthread_t *th = calloc((size_t)cfg->threads, sizeof *th);
+    if (!th) {
+        nrps_set_error("arena: out of memory for %d threads", cfg->threads);
+        return NRPS_ERR_NOMEM;
+    }
+    nrps_status st = NRPS_OK;
+    int started = 0;
+    for (int i = 0; i < cfg->threads; i++) {
+        if (pthread_create(&th[i], NULL, worker, sh) != 0) {
+            nrps_set_error("arena: cannot start thread %d", i);
+            st = NRPS_ERR_NOMEM;
+            atomic_store(&sh->stop, 1);
+            break;
+        }
+        started++;
+    }
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+    if (st == NRPS_OK && sh->err != NRPS_OK) {
+        st = sh->err;
+        nrps_set_error("%s", sh->errmsg);
+    }
+    return st;
+}
+
+/* This process's games into sh (allocated here; the caller frees sh->games and sh->done) and their tally into res
+ * (the games finished in order before the first unfinished one). */
+static nrps_status play_share(const arena_config *cfg, shared *sh, arena_result *res) {
+    sh->games = calloc((size_t)(sh->count > 0 ? sh->count : 1), sizeof *sh->games);
+    sh->done = calloc((size_t)(sh->count > 0 ? sh->count : 1), 1);
+    if (!sh->games || !sh->done) {
+        nrps_set_error("arena: out of memory for %ld games", sh->count);
+        return NRPS_ERR_NOMEM;
+    }
+    nrps_status st = play_threads(cfg, sh);
+    long n = 0;
+    while (n < sh->count && sh->done[n]) n++;
+    tally(sh->games, n, res);
+    res->a_seconds = sh->a_secs;
+    res->b_seconds = sh->b_secs;
+    res->a_moves = sh->a_moves;
+    res->b_moves = sh->b_moves;
+    return st;
+}
+
+nrps_status arena_run(const arena_config *cfg, arena_result *res) {
+    memset(res, 0, sizeof *res);
+    nrps_status st = NRPS_OK;
+    if (cfg->games < 1 || cfg->threads < 1 || cfg->threads > 256) {
+        nrps_set_error("arena: need games >= 1 and threads in [1, 256]");
+        st = NRPS_ERR_ARG;
+    } else if (rps_config_check(&cfg->game) != NRPS_OK) {
+        st = NRPS_ERR_ARG;
+    }
+    shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.cfg = cfg;
+    sh.count = cfg->games;
+    if (cfg->distributed) {
+        long hi = 0;
+        nrps_dist_share(cfg->games, &sh.first, &hi);
+        sh.count = hi - sh.first;
+    }
+    pthread_mutex_init(&sh.lock, NULL);
+    atomic_init(&sh.next, 0);
+    atomic_init(&sh.finished, 0);
+    atomic_init(&sh.stop, 0);
+    double t0 = nrps_now_s();
+    if (st == NRPS_OK) st = play_share(cfg, &sh, res);
+    if (cfg->distributed && (st = nrps_dist_agree(st)) == NRPS_OK) {
+        sum_over_job(res);
+        if (cfg->keep_games) {
+            void *all = NULL;
+            long n = 0;
+            st = nrps_dist_gather(sh.games, sh.count, sizeof *sh.games, &all, &n);
+            free(sh.games);
+            sh.games = all;
+        }
+    }
+    finish_scores(res);
+    res->seconds = nrps_now_s() - t0;
     if (cfg->keep_games) {
         res->log = sh.games;
         sh.games = NULL;
     }
-cleanup:
     pthread_mutex_destroy(&sh.lock);
-    free(th);
     free(sh.games);
     free(sh.done);
     return st;

@@ -3,7 +3,8 @@
  * Game g (0-based) uses deal g/2; agent A sits as Player1 in even games and as Player2 in odd games, so
  * each deal is played from both seats (an odd game count leaves the last deal played once). Every game's
  * randomness derives from (seed, g) only: the deal from (seed, g/2), each agent's rng from (seed, g, seat):
- * results do not depend on the thread count. */
+ * results do not depend on the thread count, nor on how many MPI processes share the games
+ * (arena_config.distributed, util/mpi_dist.h). */
 #ifndef NRPS_ARENA_H
 #define NRPS_ARENA_H
 
@@ -28,6 +29,7 @@ typedef struct {
     int threads;      /* >= 1 */
     int progress;     /* print progress on stderr (the CLI sets it only when stderr is a terminal) */
     int keep_games;   /* fill arena_result.log (for records) */
+    int distributed;  /* split the games over the processes of the MPI job (nrps_dist_share blocks) */
 } arena_config;
 
 typedef struct {
@@ -44,7 +46,12 @@ typedef struct {
 
 /* Plays the match. Agents are created per thread (network files are loaded there). Returns NRPS_OK, an
  * agent creation / search error (message set), or NRPS_ERR_INTERRUPTED on SIGINT (res then holds the
- * games finished in order before the first unfinished one). */
+ * games finished in order before the first unfinished one).
+ * With cfg->distributed, COLLECTIVE: every rank of the job calls it with the same cfg (each rank reads the agents'
+ * network files at the same paths) and plays its block of the games on its own cfg->threads; on success every rank
+ * gets the counts, scores and move times of the whole match (seconds: this rank's wall time), and with keep_games
+ * rank 0 gets every game in res->log (the others NULL). An error anywhere is returned on every rank
+ * (nrps_dist_agree: the message names the rank); res then holds this rank's games only. */
 nrps_status arena_run(const arena_config *cfg, arena_result *res);
 void arena_result_free(arena_result *res);
 

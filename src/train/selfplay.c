@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "search/eval_net.h"
+#include "util/mpi_dist.h"
 
 enum { KEY_HANDS_SHIFT = 28, KEY_COUNT_BITS = 5 }; /* counts <= RPS_MAX_HAND = 16 < 32 */
 
@@ -153,7 +154,7 @@ typedef struct {
     const selfplay_config *cfg;
     const be_model *policy, *value;
     int gen;
-    long ngames;
+    long first, ngames; /* games first .. first + ngames - 1 of the generation */
     sp_sample *slots; /* ngames x RPS_MAX_PLIES */
     int8_t *counts;   /* samples per game */
     pthread_mutex_t mu;
@@ -193,8 +194,10 @@ static void *worker_main(void *arg) {
         pthread_mutex_unlock(&sh->mu);
         if (g >= sh->ngames) break;
         int n = 0, winner = 0;
-        rc = selfplay_game(m, ev, &cfg->game, cfg->enc, selfplay_game_seed(cfg->seed, sh->gen, g),
-                           selfplay_random_seat(cfg->seed, sh->gen, g, cfg->random_share), &sh->slots[g * RPS_MAX_PLIES], NULL, &n, &winner, &w->st);
+        long gg = sh->first + g; /* the game's index in the generation: its seed */
+        rc = selfplay_game(m, ev, &cfg->game, cfg->enc, selfplay_game_seed(cfg->seed, sh->gen, gg),
+                           selfplay_random_seat(cfg->seed, sh->gen, gg, cfg->random_share),
+                           &sh->slots[g * RPS_MAX_PLIES], NULL, &n, &winner, &w->st);
         if (rc != NRPS_OK) goto fail;
         sh->counts[g] = (int8_t)n;
         pthread_mutex_lock(&sh->mu);
@@ -217,31 +220,26 @@ fail:
     return NULL;
 }
 
-nrps_status selfplay_run(const selfplay_config *cfg, const be_model *policy, const be_model *value, int gen, long ngames,
-                         sp_sample **out, long *nout, selfplay_stats *st) {
-    *out = NULL;
-    *nout = 0;
-    if (st) memset(st, 0, sizeof *st);
-    if (ngames < 1 || cfg->threads < 1) {
-        nrps_set_error("selfplay: need games >= 1 and threads >= 1");
-        return NRPS_ERR_ARG;
-    }
-    nrps_status rc = mcts_config_check(&cfg->mcts);
-    if (rc != NRPS_OK) return rc;
-    if ((rc = rps_config_check(&cfg->game)) != NRPS_OK) return rc;
+/* Games first .. first + ngames - 1 (ngames >= 0) of generation gen on this process's threads: the samples in game
+ * order into *out (malloc'd, never NULL on success), their count *nout, the statistics summed into *st (zeroed by the
+ * caller; seconds not set). */
+static nrps_status play_games(const selfplay_config *cfg, const be_model *policy, const be_model *value, int gen,
+                              long first, long ngames, sp_sample **out, long *nout, selfplay_stats *st) {
+    nrps_status rc = NRPS_OK;
     sp_shared sh;
     memset(&sh, 0, sizeof sh);
     sh.cfg = cfg;
     sh.policy = policy;
     sh.value = value;
     sh.gen = gen;
+    sh.first = first;
     sh.ngames = ngames;
     sh.t0 = nrps_now_s();
-    int nt = cfg->threads < ngames ? cfg->threads : (int)ngames;
+    int nt = cfg->threads < ngames ? cfg->threads : ngames > 0 ? (int)ngames : 1;
     sp_worker *ws = calloc((size_t)nt, sizeof *ws);
     pthread_t *tids = calloc((size_t)nt, sizeof *tids);
-    sh.slots = malloc((size_t)ngames * RPS_MAX_PLIES * sizeof *sh.slots);
-    sh.counts = calloc((size_t)ngames, 1);
+    sh.slots = malloc((size_t)(ngames > 0 ? ngames : 1) * RPS_MAX_PLIES * sizeof *sh.slots);
+    sh.counts = calloc((size_t)(ngames > 0 ? ngames : 1), 1);
     sp_sample *res = NULL;
     int started = 0;
     pthread_mutex_init(&sh.mu, NULL);
@@ -283,17 +281,14 @@ nrps_status selfplay_run(const selfplay_config *cfg, const be_model *policy, con
         memcpy(&res[k], &sh.slots[g * RPS_MAX_PLIES], (size_t)sh.counts[g] * sizeof *res);
         k += sh.counts[g];
     }
-    if (st) {
-        for (int i = 0; i < nt; i++) {
-            st->games += ws[i].st.games;
-            st->positions += ws[i].st.positions;
-            st->p1_wins += ws[i].st.p1_wins;
-            st->p2_wins += ws[i].st.p2_wins;
-            st->draws += ws[i].st.draws;
-            st->searches += ws[i].st.searches;
-            st->eval_states += ws[i].st.eval_states;
-        }
-        st->seconds = nrps_now_s() - sh.t0;
+    for (int i = 0; i < nt; i++) {
+        st->games += ws[i].st.games;
+        st->positions += ws[i].st.positions;
+        st->p1_wins += ws[i].st.p1_wins;
+        st->p2_wins += ws[i].st.p2_wins;
+        st->draws += ws[i].st.draws;
+        st->searches += ws[i].st.searches;
+        st->eval_states += ws[i].st.eval_states;
     }
     *out = res;
     *nout = total;
@@ -308,4 +303,52 @@ cleanup:
     free(sh.slots);
     free(sh.counts);
     return rc;
+}
+
+/* The statistics' counts summed over the job's processes. */
+static void stats_sum(selfplay_stats *st) {
+    long v[7] = {st->games, st->positions, st->p1_wins, st->p2_wins, st->draws, st->searches, st->eval_states};
+    nrps_dist_sum_long(v, 7);
+    st->games = v[0], st->positions = v[1], st->p1_wins = v[2], st->p2_wins = v[3], st->draws = v[4];
+    st->searches = v[5], st->eval_states = v[6];
+}
+
+nrps_status selfplay_run(const selfplay_config *cfg, const be_model *policy, const be_model *value, int gen, long ngames,
+                         sp_sample **out, long *nout, selfplay_stats *st) {
+    *out = NULL;
+    *nout = 0;
+    if (st) memset(st, 0, sizeof *st);
+    selfplay_stats local;
+    memset(&local, 0, sizeof local);
+    double t0 = nrps_now_s();
+    long lo = 0, hi = ngames;
+    if (cfg->distributed) nrps_dist_share(ngames, &lo, &hi);
+    sp_sample *mine = NULL;
+    long nmine = 0;
+    nrps_status rc = NRPS_OK;
+    if (ngames < 1 || cfg->threads < 1) {
+        nrps_set_error("selfplay: need games >= 1 and threads >= 1");
+        rc = NRPS_ERR_ARG;
+    }
+    if (rc == NRPS_OK) rc = mcts_config_check(&cfg->mcts);
+    if (rc == NRPS_OK) rc = rps_config_check(&cfg->game);
+    if (rc == NRPS_OK) rc = play_games(cfg, policy, value, gen, lo, hi - lo, &mine, &nmine, &local);
+    if (cfg->distributed) {
+        if ((rc = nrps_dist_agree(rc)) == NRPS_OK) {
+            void *all = NULL;
+            rc = nrps_dist_gather(mine, nmine, sizeof *mine, &all, &nmine);
+            free(mine);
+            mine = all;
+        }
+        stats_sum(&local);
+    }
+    if (rc != NRPS_OK) {
+        free(mine);
+        return rc;
+    }
+    local.seconds = nrps_now_s() - t0;
+    if (st) *st = local;
+    *out = mine;
+    *nout = nmine;
+    return NRPS_OK;
 }

@@ -4,7 +4,8 @@
  *
  * Reproducibility: game g of generation gen draws its deal, noise and move sampling from one rng seeded
  * by selfplay_game_seed(seed, gen, g) only, and samples are returned in game order, so the result does
- * not depend on the thread count or on scheduling. */
+ * not depend on the thread count, on scheduling, or on how many MPI processes share the games
+ * (selfplay_config.distributed, util/mpi_dist.h). */
 #ifndef NRPS_SELFPLAY_H
 #define NRPS_SELFPLAY_H
 
@@ -44,6 +45,7 @@ typedef struct {
     int progress;        /* draw a progress line on stderr (the caller decides: terminal only) */
     const char *label;   /* progress prefix, e.g. "gen 3/20" (may be NULL) */
     const char *backend; /* backend the networks run on (NULL = SELFPLAY_DEFAULT_BACKEND) */
+    int distributed;     /* split the games over the processes of the MPI job (nrps_dist_share blocks) */
 } selfplay_config;
 
 /* native-ref: its results do not depend on the CPU's vector ISA, so training runs reproduce on every machine. */
@@ -74,7 +76,11 @@ int selfplay_random_seat(uint64_t seed, int gen, long g, double share);
  * of the network family: a policy and a value network, or, with value NULL, one two-headed network), each thread
  * on its own backend cfg->backend (models are shared read-only; each thread has its own backend, search and
  * rng). On success *out is a malloc'd array (caller frees) of *nout samples in game order. Returns the first
- * error of any thread, or NRPS_ERR_INTERRUPTED on SIGINT (nothing returned then). */
+ * error of any thread, or NRPS_ERR_INTERRUPTED on SIGINT (nothing returned then).
+ * With cfg->distributed, COLLECTIVE: every rank of the job calls it with the same arguments and plays its block of
+ * the games (on its own cfg->threads); rank 0 gets every game's samples in game order, the other ranks *out NULL
+ * and *nout 0; *st holds the counts summed over the job (seconds: this rank's wall time, the gather included) on
+ * every rank; an error anywhere is returned on every rank (nrps_dist_agree: the message names the rank). */
 nrps_status selfplay_run(const selfplay_config *cfg, const be_model *policy, const be_model *value, int gen, long ngames,
                          sp_sample **out, long *nout, selfplay_stats *st);
 

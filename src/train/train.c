@@ -20,6 +20,7 @@
 #include "train/selfplay.h"
 #include "train/train_lock.h"
 #include "train/train_state.h"
+#include "util/mpi_dist.h"
 
 train_config train_config_default(void) {
     train_config c;
@@ -335,6 +336,7 @@ static nrps_status run_match(const train_config *cfg, const char *a_dir, const c
     ac.seed = seed;
     ac.threads = cfg->threads;
     ac.progress = 0;
+    ac.distributed = cfg->mpi;
     arena_result ar;
     memset(&ar, 0, sizeof ar);
     rc = arena_run(&ac, &ar);
@@ -408,11 +410,13 @@ static selfplay_config selfplay_config_for(const train_config *cfg, const char *
     sc.progress = cfg->progress;
     sc.label = label;
     sc.backend = cfg->backend;
+    sc.distributed = cfg->mpi;
     return sc;
 }
 
 /* Self-play with the current networks; the samples join the replay window (which is only committed with the
- * checkpoint, so an interrupted generation leaves nothing behind). */
+ * checkpoint, so an interrupted generation leaves nothing behind). Under --mpi COLLECTIVE: every rank plays its
+ * share and only rank 0 gets samples (and a window). */
 static nrps_status play_generation(train_state *s, gen_report *r) {
     const train_config *cfg = &s->cfg;
     selfplay_config sc = selfplay_config_for(cfg, r->label);
@@ -420,10 +424,11 @@ static nrps_status play_generation(train_state *s, gen_report *r) {
     sp_sample *samples = NULL;
     long ns = 0;
     nrps_status rc = generation_models(s, gm);
+    if (cfg->mpi) rc = nrps_dist_agree(rc);
     if (rc == NRPS_OK) rc = selfplay_run(&sc, gm[0], gm[1], r->g, cfg->games, &samples, &ns, &r->sst);
     be_model_free(gm[0]);
     be_model_free(gm[1]);
-    if (rc == NRPS_OK) replay_add(&s->rb, r->g, samples, ns);
+    if (rc == NRPS_OK && samples) replay_add(&s->rb, r->g, samples, ns);
     return rc;
 }
 
@@ -466,13 +471,13 @@ static nrps_status fit_generation(train_state *s, gen_report *r) {
     return rc;
 }
 
-/* The arenas after a finished generation: vs the previous generation, vs random, the raw policy vs random.
+/* The arenas after a finished generation on gd's networks: vs the previous generation's (prev), vs random, the raw
+ * policy vs random. pre: this process's status so far (under --mpi COLLECTIVE: agreed before the first game).
  * NRPS_ERR_INTERRUPTED leaves the unplayed ones out. */
-static nrps_status eval_generation(const train_config *cfg, gen_report *r) {
-    if (cfg->eval_games <= 0 || nrps_interrupted) return NRPS_OK;
-    char gd[1600], prev[1600];
-    gen_dir(gd, sizeof gd, cfg->out_dir, r->g);
-    gen_dir(prev, sizeof prev, cfg->out_dir, r->g - 1);
+static nrps_status eval_generation(const train_config *cfg, gen_report *r, const char *gd, const char *prev,
+                                   nrps_status pre) {
+    if (cfg->mpi) pre = nrps_dist_agree(pre);
+    if (pre != NRPS_OK) return pre;
     if (cfg->progress)
         fprintf(stderr, "\r%s  arenas (%ld game%s each)   ", r->label, cfg->eval_games,
                 cfg->eval_games == 1 ? "" : "s");
@@ -507,6 +512,7 @@ static cJSON *report_json(const train_state *s, const gen_report *r, double end)
     cJSON_AddNumberToObject(gs, "train_seconds", r->t2 - r->t1);
     cJSON_AddNumberToObject(gs, "eval_seconds", r->t3 - r->t2);
     cJSON_AddNumberToObject(gs, "seconds", end - r->t0);
+    cJSON_AddNumberToObject(gs, "processes", nrps_dist_size());
     return gs;
 }
 
@@ -527,6 +533,41 @@ static void report_print(const train_state *s, const gen_report *r, double end) 
     fflush(stdout);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Over MPI: rank 0 leads, the other ranks follow (train.h)
+ * ---------------------------------------------------------------------------------------------- */
+
+/* What rank 0 tells the other ranks to do next. */
+typedef enum { STEP_STOP = 0, STEP_RUN = 1, STEP_SELFPLAY = 2, STEP_EVAL = 3 } step_kind;
+typedef struct {
+    int32_t kind; /* step_kind */
+    int32_t gen;  /* STEP_SELFPLAY / STEP_EVAL: the generation; STEP_STOP: generations finished */
+    int32_t rc;   /* STEP_STOP: the run's status */
+} train_step;
+
+/* Rank 0: the next step to every rank (no-op without --mpi). COLLECTIVE. */
+static void lead_step(const train_config *cfg, step_kind kind, int gen, nrps_status rc) {
+    if (!cfg->mpi) return;
+    train_step st = {kind, gen, rc};
+    nrps_dist_bcast(&st, sizeof st);
+}
+
+/* Rank 0's networks into every rank's s->net (same architectures); no-op without --mpi. COLLECTIVE. */
+static void share_nets(train_state *s) {
+    if (!s->cfg.mpi) return;
+    for (int i = 0; i < s->n_nets; i++) nrps_dist_bcast(s->net[i].params, s->net[i].n_params * sizeof(float));
+}
+
+/* Rank 0, once the run is set up: the configuration to every rank, and whether each could build its networks.
+ * COLLECTIVE (no-op without --mpi). */
+static nrps_status lead_run(train_state *s) {
+    if (!s->cfg.mpi) return NRPS_OK;
+    lead_step(&s->cfg, STEP_RUN, s->finished, NRPS_OK);
+    train_config c = s->cfg;
+    nrps_dist_bcast(&c, sizeof c);
+    return nrps_dist_agree(NRPS_OK);
+}
+
 /* Generation s->finished + 1: self-play, training, its networks saved, arenas, statistics, checkpoint. */
 static nrps_status run_generation(train_state *s) {
     gen_report r;
@@ -534,6 +575,8 @@ static nrps_status run_generation(train_state *s) {
     r.g = s->finished + 1;
     snprintf(r.label, sizeof r.label, "gen %d/%d", r.g, s->cfg.generations);
     r.t0 = nrps_now_s();
+    lead_step(&s->cfg, STEP_SELFPLAY, r.g, NRPS_OK);
+    share_nets(s);
     nrps_status rc = play_generation(s, &r);
     r.t1 = nrps_now_s();
     if (rc == NRPS_OK) rc = fit_generation(s, &r);
@@ -543,7 +586,14 @@ static nrps_status run_generation(train_state *s) {
     char gd[1600];
     gen_dir(gd, sizeof gd, s->cfg.out_dir, r.g);
     if ((rc = save_onnx(s, gd)) != NRPS_OK) return rc;
-    nrps_status erc = eval_generation(&s->cfg, &r);
+    nrps_status erc = NRPS_OK;
+    if (s->cfg.eval_games > 0 && !nrps_interrupted) {
+        char prev[1600];
+        gen_dir(prev, sizeof prev, s->cfg.out_dir, r.g - 1);
+        lead_step(&s->cfg, STEP_EVAL, r.g, NRPS_OK);
+        share_nets(s);
+        erc = eval_generation(&s->cfg, &r, gd, prev, NRPS_OK);
+    }
     if (erc != NRPS_OK && erc != NRPS_ERR_INTERRUPTED) return erc;
     r.t3 = nrps_now_s();
     double end = nrps_now_s();
@@ -573,6 +623,7 @@ static nrps_status resume_run(const train_config *cfg_in, train_state *s) {
     c.quiet = cfg_in->quiet;
     snprintf(c.backend, sizeof c.backend, "%s", cfg_in->backend);
     snprintf(c.out_dir, sizeof c.out_dir, "%s", cfg_in->out_dir);
+    c.mpi = cfg_in->mpi;
     s->cfg = c;
     if ((rc = train_config_check(&s->cfg)) != NRPS_OK) return rc;
     if (s->unbound) { /* from before run ids: nothing binds its files; from now on they are */
@@ -608,16 +659,19 @@ static nrps_status start_run(const train_config *cfg, train_state *s) {
     char d[2][256];
     int n = train_config_archs(cfg, a);
     for (int i = 0; i < n; i++) nn_arch_describe(&a[i], d[i], sizeof d[i]);
-    nrps_wrapf(stdout, 0, 7, "train: %s  %d generation%s x %ld game%s, %d playout%s, %s %s%s%s, %s encoding, seed %llu, %d thread%s",
+    char procs[64] = "";
+    if (cfg->mpi) snprintf(procs, sizeof procs, " x %d MPI process%s", nrps_dist_size(), nrps_dist_size() == 1 ? "" : "es");
+    nrps_wrapf(stdout, 0, 7, "train: %s  %d generation%s x %ld game%s, %d playout%s, %s %s%s%s, %s encoding, seed %llu, %d thread%s%s",
            cfg->out_dir, cfg->generations, cfg->generations == 1 ? "" : "s", cfg->games, cfg->games == 1 ? "" : "s",
            cfg->playouts, cfg->playouts == 1 ? "" : "s", n == 1 ? "network" : "policy", d[0],
            n == 1 ? "" : ", value ", n == 1 ? "" : d[1], rps_encoding_name(cfg->encoding),
-           (unsigned long long)cfg->seed, cfg->threads, cfg->threads == 1 ? "" : "s");
+           (unsigned long long)cfg->seed, cfg->threads, cfg->threads == 1 ? "" : "s", procs);
     fflush(stdout);
     return NRPS_OK;
 }
 
-nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
+/* train_run on rank 0 (or without --mpi): the loop. */
+static nrps_status lead_train(const train_config *cfg_in, int resume, int *finished) {
     train_state s;
     memset(&s, 0, sizeof s);
     if (finished) *finished = 0;
@@ -642,6 +696,7 @@ nrps_status train_run(const train_config *cfg_in, int resume, int *finished) {
     train_lock_sweep(&lk);
     if (!resume && (rc = start_run(cfg_in, &s)) != NRPS_OK) goto cleanup;
     if ((rc = write_outputs(&s, s.finished >= s.cfg.generations)) != NRPS_OK) goto cleanup;
+    if ((rc = lead_run(&s)) != NRPS_OK) goto cleanup;
     s.elapsed += nrps_now_s() - t_start;
     while (rc == NRPS_OK && s.finished < s.cfg.generations)
         rc = nrps_interrupted ? NRPS_ERR_INTERRUPTED : run_generation(&s);
@@ -652,5 +707,113 @@ cleanup:
     if (finished) *finished = s.finished;
     train_state_free(&s);
     train_lock_release(&lk);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Ranks 1 .. N-1 of an --mpi run
+ * ---------------------------------------------------------------------------------------------- */
+
+/* A follower's private folder for the networks of the evaluation games: ROOT/cur (the generation just trained)
+ * and ROOT/prev (the one before), made at the first evaluation, removed at the end. */
+typedef struct {
+    char root[512];
+    int made;
+} follow_dirs;
+
+static nrps_status follow_dirs_make(follow_dirs *d) {
+    if (d->made) return NRPS_OK;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(d->root, sizeof d->root, "%s/nrps-train-rank%d-XXXXXX", tmp && *tmp ? tmp : "/tmp", nrps_dist_rank());
+    if (!mkdtemp(d->root)) {
+        nrps_set_error("cannot make a temp folder %s: %s", d->root, strerror(errno));
+        return NRPS_ERR_IO;
+    }
+    d->made = 1;
+    return NRPS_OK;
+}
+
+static void follow_dirs_remove(follow_dirs *d) {
+    static const char *sub[] = {"cur", "prev"}, *files[] = {"rps_policy.onnx", "rps_value.onnx", "rps_net.onnx"};
+    char p[700];
+    for (int i = 0; d->made && i < 2; i++) {
+        for (int f = 0; f < 3; f++) {
+            snprintf(p, sizeof p, "%s/%s/%s", d->root, sub[i], files[f]);
+            unlink(p);
+        }
+        snprintf(p, sizeof p, "%s/%s", d->root, sub[i]);
+        rmdir(p);
+    }
+    if (d->made) rmdir(d->root);
+    d->made = 0;
+}
+
+/* STEP_EVAL of generation g: the networks this rank played g with into prev, rank 0's new ones into cur, then the
+ * arenas with rank 0. COLLECTIVE. */
+static void follow_eval(train_state *s, follow_dirs *d, int g) {
+    char cur[600], prev[600];
+    nrps_status rc = follow_dirs_make(d);
+    snprintf(cur, sizeof cur, "%s/cur", d->root);
+    snprintf(prev, sizeof prev, "%s/prev", d->root);
+    if (rc == NRPS_OK) rc = save_onnx(s, prev);
+    share_nets(s);
+    if (rc == NRPS_OK) rc = save_onnx(s, cur);
+    gen_report r;
+    memset(&r, 0, sizeof r);
+    r.g = g;
+    eval_generation(&s->cfg, &r, cur, prev, rc); /* its status is rank 0's to act on */
+}
+
+/* STEP_RUN: rank 0's configuration (this rank's threads; no output, no progress) and networks of its shapes. */
+static nrps_status follow_state(const train_config *cfg_in, train_state *s) {
+    nrps_dist_bcast(&s->cfg, sizeof s->cfg);
+    s->cfg.threads = cfg_in->threads;
+    s->cfg.progress = 0;
+    s->cfg.quiet = 1;
+    s->cfg.mpi = 1;
+    nn_arch a[2];
+    s->n_nets = train_config_archs(&s->cfg, a);
+    nrps_status rc = NRPS_OK;
+    for (int i = 0; rc == NRPS_OK && i < s->n_nets; i++) rc = nn_init(&s->net[i], &a[i]);
+    return nrps_dist_agree(rc);
+}
+
+/* Ranks 1 .. N-1: rank 0's steps until STEP_STOP, whose status is returned. Failures of this rank reach rank 0
+ * through the steps' collectives; rank 0 then stops the run. */
+static nrps_status train_follow(const train_config *cfg_in, int *finished) {
+    train_state s;
+    memset(&s, 0, sizeof s);
+    follow_dirs d;
+    memset(&d, 0, sizeof d);
+    train_step st;
+    for (;;) {
+        nrps_dist_bcast(&st, sizeof st);
+        if (st.kind == STEP_STOP) break;
+        if (st.kind == STEP_RUN) {
+            follow_state(cfg_in, &s);
+        } else if (st.kind == STEP_SELFPLAY) {
+            gen_report r;
+            memset(&r, 0, sizeof r);
+            r.g = st.gen;
+            share_nets(&s);
+            play_generation(&s, &r);
+        } else if (st.kind == STEP_EVAL) {
+            follow_eval(&s, &d, st.gen);
+        }
+    }
+    follow_dirs_remove(&d);
+    train_state_free(&s);
+    if (finished) *finished = st.gen;
+    if (st.rc == NRPS_ERR_INTERRUPTED) nrps_set_error("stopped by rank 0 (interrupted)");
+    else if (st.rc != NRPS_OK) nrps_set_error("stopped by rank 0 after a failure (rank 0 reports it)");
+    return (nrps_status)st.rc;
+}
+
+nrps_status train_run(const train_config *cfg, int resume, int *finished) {
+    if (cfg->mpi && nrps_dist_rank() != 0) return train_follow(cfg, finished);
+    int fin = 0;
+    nrps_status rc = lead_train(cfg, resume, &fin);
+    lead_step(cfg, STEP_STOP, fin, rc);
+    if (finished) *finished = fin;
     return rc;
 }

@@ -33,7 +33,14 @@
  * whose files name another run or generation than its state.bin (one line naming both files). A checkpoint
  * written before run ids existed (state.bin version 2, network checkpoints version 1 or 2) resumes with a
  * one-line warning on stderr and gets a new run id.
- * One run at a time per folder: train_run holds DIR/.lock (flock) throughout, and a second run fails at once. */
+ * One run at a time per folder: train_run holds DIR/.lock (flock) throughout, and a second run fails at once.
+ *
+ * Over MPI (cfg.mpi, `mpirun -np N neural_rps train --mpi`): rank 0 runs the loop above and is the only process that
+ * reads or writes DIR; every generation it sends the current networks to all ranks (broadcast), each rank plays its
+ * block of the self-play games by game index (selfplay_config.distributed) and rank 0 gathers the samples in game
+ * order, trains, and writes; the evaluation games are split the same way (each rank writes the networks it was
+ * sent to a private temp folder for them). The networks are byte-identical to a 1-process run for any N and any
+ * threads per rank. A failure on any rank ends every rank's train_run with it (the message names the rank). */
 #ifndef NRPS_TRAIN_H
 #define NRPS_TRAIN_H
 
@@ -80,6 +87,7 @@ typedef struct {
     int quiet;                /* no per-generation lines on stdout */
     char backend[32];         /* backend of self-play, evaluation games (SELFPLAY_DEFAULT_BACKEND = native-ref: the
                                  same numbers on every machine) */
+    int mpi;                  /* one run over the processes of the MPI job (--mpi; util/mpi_dist.h, train_run) */
 } train_config;
 
 /* Defaults (those of the committed models): 24 generations x 1500 games, 200 playouts, batch 4, c_puct 1.5,
@@ -118,7 +126,9 @@ nrps_status train_checkpoint_peek(const char *dir, train_config *cfg, int *finis
  * this lets a caller say so before it reads the folder). */
 nrps_status train_lock_check(const char *dir);
 
-/* Runs (or with resume, continues) the training described by cfg. Returns NRPS_OK when cfg->generations
+/* Runs (or with resume, continues) the training described by cfg. With cfg->mpi, COLLECTIVE: rank 0 passes the
+ * run's cfg and resume; the other ranks follow rank 0 (their cfg gives only threads; resume is ignored) and return
+ * rank 0's status. Returns NRPS_OK when cfg->generations
  * generations are finished, NRPS_ERR_INTERRUPTED after SIGINT (finished generations are saved), or an
  * error (message set). *finished (may be NULL) = generations finished on return. Order: the folder is created
  * (fresh run) and locked before anything in it is read or written, then accepted (a fresh run: no run there;
