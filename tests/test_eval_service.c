@@ -7,6 +7,7 @@
  * cache), and a real eval_net (native-cpu, the default models) through the service against direct evaluation,
  * inside MCTS from two search threads. A watchdog alarm fails the suite if anything hangs. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,6 +128,14 @@ static eval_service_config cfg_make(int max_batch, int wait_us, int spin_us, dou
 
 /* ---- configuration ---- */
 
+static int first_cpu(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set)) return c;
+    return -1;
+}
+
 static void check_refused(eval_service_config c, int inner_max, const char *msg) {
     CHECK(eval_service_config_check(&c, inner_max) == NRPS_ERR_ARG);
     CHECK_MSG(!strcmp(nrps_last_error(), msg), "got '%s'", nrps_last_error());
@@ -148,6 +157,13 @@ static void test_config(void) {
     CHECK(eval_service_create(&f.ev, &c) == NULL);
     CHECK(strstr(nrps_last_error(), "more than the inner evaluator's 16") != NULL);
     c.max_batch = 16;
+    c.server_cpu = -2;
+    check_refused(c, 0, "eval service: server_cpu must be -1 or in [0, 1023], got -2");
+    c.server_cpu = 1000; /* no such CPU here */
+    CHECK(eval_service_create(&f.ev, &c) == NULL);
+    CHECK_MSG(!strcmp(nrps_last_error(), "eval service: cannot start the server thread on CPU 1000: Invalid argument"),
+              "got '%s'", nrps_last_error());
+    c.server_cpu = first_cpu(); /* one this process may run on */
     eval_service *s = eval_service_create(&f.ev, &c);
     REQUIRE(s);
     const mcts_evaluator *ev = eval_service_evaluator(s);
@@ -332,6 +348,10 @@ static void test_wait_bound(void) {
         double us = lone_latency_us(s, st, 1);
         CHECK_MSG(us >= 200000 && us < 200000 + 300000, "lone request answered after %.0f us (wait_us 200000)", us);
     }
+    eval_service_stats sts;
+    eval_service_stats_get(s, &sts); /* the server waited nearly all the time */
+    CHECK_MSG(sts.idle_share > 0.5 && sts.busy_share + sts.idle_share <= 1.01, "idle %.3f busy %.3f", sts.idle_share,
+              sts.busy_share);
     double full = lone_latency_us(s, st, 8); /* a full request does not wait */
     CHECK_MSG(full >= 0 && full < 100000, "a full request answered after %.0f us (wait_us 200000)", full);
     eval_service_destroy(s);

@@ -219,6 +219,7 @@ static void row_service(loadgen_row *row, const eval_service_stats *a, const eva
     row->mean_batch = batches ? (double)(b->states - a->states) / (double)batches : 0;
     double wall = b->wall_s - a->wall_s;
     row->busy_share = wall > 0 ? (b->busy_share * b->wall_s - a->busy_share * a->wall_s) / wall : 0;
+    row->idle_share = wall > 0 ? (b->idle_share * b->wall_s - a->idle_share * a->wall_s) / wall : 0;
 }
 
 nrps_status loadgen_server_run(eval_service *svc, const rps_state *positions, int n_positions,

@@ -11,8 +11,10 @@
 #include "search/eval_service.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -22,6 +24,7 @@
 #include "util/bytes.h"
 
 enum { PHASE_PENDING = 0, PHASE_WAITING = 1, PHASE_DONE = 2 };
+_Static_assert(offsetof(eval_request, error) <= 64, "the fields the server touches fit one cache line");
 enum { OUT_FLOATS = RPS_POLICY_SIZE + 1 };
 /* value[i] of a state the cache missed, in a request it answered in part (search values lie in [0, 1]). */
 #define MISS_MARK (-1.0f)
@@ -219,7 +222,7 @@ struct eval_service {
     /* shared with clients, each on its own cache line */
     _Alignas(64) _Atomic(eval_request *) incoming; /* submitted, not yet taken: newest first */
     _Alignas(64) atomic_int submitting;            /* submits between their stopping check and their push */
-    atomic_int stopping;
+    _Alignas(64) atomic_int stopping;              /* read by the spinning server: apart from what clients write */
     _Alignas(64) _Atomic uint32_t wake_seq;        /* futex word: bumped to wake the server */
     atomic_int server_sleeping;
     /* the server thread's own */
@@ -233,10 +236,11 @@ struct eval_service {
     int joined;
     pthread_mutex_t stats_mu;
     svc_counters st;
+    _Atomic uint64_t idle_ns; /* the server's time in server_wait; reset by stats_reset */
 };
 
 eval_service_config eval_service_config_default(void) {
-    return (eval_service_config){.max_batch = 256, .wait_us = 0, .spin_us = 100, .cache_mb = 0};
+    return (eval_service_config){.max_batch = 256, .wait_us = 0, .spin_us = 100, .cache_mb = 0, .server_cpu = -1};
 }
 
 nrps_status eval_service_config_check(const eval_service_config *c, int inner_max_batch) {
@@ -251,6 +255,8 @@ nrps_status eval_service_config_check(const eval_service_config *c, int inner_ma
         nrps_set_error("eval service: spin_us must be in [0, %d], got %d", EVAL_SERVICE_MAX_US, c->spin_us);
     else if (!(c->cache_mb >= 0 && c->cache_mb <= EVAL_SERVICE_MAX_CACHE_MB))
         nrps_set_error("eval service: cache_mb must be in [0, %d], got %g", EVAL_SERVICE_MAX_CACHE_MB, c->cache_mb);
+    else if (c->server_cpu < -1 || c->server_cpu >= CPU_SETSIZE)
+        nrps_set_error("eval service: server_cpu must be -1 or in [0, %d], got %d", CPU_SETSIZE - 1, c->server_cpu);
     else
         return NRPS_OK;
     return NRPS_ERR_ARG;
@@ -277,8 +283,7 @@ static int take_incoming(eval_service *s) {
 }
 
 /* Waits until a request arrives, shutdown begins or deadline_ns passes: spins for spin_us, then sleeps. */
-static void server_wait(eval_service *s, uint64_t deadline_ns) {
-    uint64_t t0 = nrps_now_ns();
+static void wait_arrival(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
     for (unsigned i = 0;; i++) {
         if (atomic_load_explicit(&s->incoming, memory_order_relaxed) ||
             atomic_load_explicit(&s->stopping, memory_order_relaxed))
@@ -297,6 +302,13 @@ static void server_wait(eval_service *s, uint64_t deadline_ns) {
         if (now < deadline_ns) futex_wait(&s->wake_seq, seq, deadline_ns == UINT64_MAX ? 0 : deadline_ns - now);
     }
     atomic_store(&s->server_sleeping, 0);
+}
+
+/* wait_arrival, its time added to idle_ns. */
+static void server_wait(eval_service *s, uint64_t deadline_ns) {
+    uint64_t t0 = nrps_now_ns();
+    wait_arrival(s, t0, deadline_ns);
+    atomic_fetch_add_explicit(&s->idle_ns, nrps_now_ns() - t0, memory_order_relaxed);
 }
 
 /* After the oldest queued request arrived, waits up to wait_us for more, or until a batch is full. */
@@ -498,6 +510,8 @@ void eval_service_stats_get(eval_service *s, eval_service_stats *out) {
     out->wall_s = (double)(now - c.t0_ns) * 1e-9;
     out->busy_share = now > c.t0_ns ? (double)c.busy_ns / (double)(now - c.t0_ns) : 0;
     out->mean_queue_wait_us = c.requests ? (double)c.wait_ns * 1e-3 / (double)c.requests : 0;
+    uint64_t idle = atomic_load_explicit(&s->idle_ns, memory_order_relaxed);
+    out->idle_share = now > c.t0_ns ? (double)idle / (double)(now - c.t0_ns) : 0;
     if (s->cache) {
         out->cache_lookups = atomic_load_explicit(&s->cache->lookups, memory_order_relaxed);
         out->cache_hits = atomic_load_explicit(&s->cache->hits, memory_order_relaxed);
@@ -509,6 +523,7 @@ void eval_service_stats_reset(eval_service *s) {
     pthread_mutex_lock(&s->stats_mu);
     memset(&s->st, 0, sizeof s->st);
     s->st.t0_ns = nrps_now_ns();
+    atomic_store_explicit(&s->idle_ns, 0, memory_order_relaxed);
     pthread_mutex_unlock(&s->stats_mu);
     if (s->cache) {
         atomic_store_explicit(&s->cache->lookups, 0, memory_order_relaxed);
@@ -557,6 +572,22 @@ nomem:
     return NULL;
 }
 
+/* Starts the server thread (on cfg.server_cpu when set); 0 or the error number. */
+static int start_server(eval_service *s) {
+    pthread_attr_t attr;
+    int err = pthread_attr_init(&attr);
+    if (err) return err;
+    if (s->cfg.server_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(s->cfg.server_cpu, &set);
+        err = pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+    }
+    if (!err) err = pthread_create(&s->thread, &attr, server_main, s);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
 eval_service *eval_service_create(const mcts_evaluator *inner, const eval_service_config *cfg) {
     if (!inner || !inner->evaluate) {
         nrps_set_error("eval service: no inner evaluator");
@@ -570,9 +601,12 @@ eval_service *eval_service_create(const mcts_evaluator *inner, const eval_servic
     s->st.t0_ns = nrps_now_ns();
     s->client = (mcts_evaluator){.ctx = s, .evaluate = client_evaluate, .max_batch = cfg->max_batch,
                                  .name = "eval-service", .thread_safe = 1};
-    if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
+    int err = start_server(s);
+    if (err) {
+        char where[32] = "";
+        if (cfg->server_cpu >= 0) snprintf(where, sizeof where, " on CPU %d", cfg->server_cpu);
+        nrps_set_error("eval service: cannot start the server thread%s: %s", where, strerror(err));
         service_free(s);
-        nrps_set_error("eval service: cannot start the server thread");
         return NULL;
     }
     return s;
