@@ -395,6 +395,33 @@ static void test_whole_requests(void) {
     eval_service_destroy(s);
 }
 
+/* A reset while the server waits: the wait counts from the reset on; counters start again from zero. */
+static void test_stats_reset(void) {
+    rps_state st[4];
+    random_positions(st, 4, 5);
+    float pol[4 * RPS_POLICY_SIZE], val[4];
+    fake_eval f;
+    fake_init(&f, 4, 0);
+    eval_service_config c = cfg_make(4, 0, 0, 0);
+    eval_service *s = eval_service_create(&f.ev, &c);
+    REQUIRE(s);
+    const mcts_evaluator *ev = eval_service_evaluator(s);
+    CHECK(ev->evaluate(ev->ctx, st, 4, pol, val) == NRPS_OK);
+    usleep(50000); /* the server sleeps */
+    eval_service_stats_reset(s);
+    usleep(20000);
+    eval_service_stats a, b;
+    eval_service_stats_get(s, &a);
+    CHECK(a.requests == 0 && a.states == 0 && a.batches == 0 && a.max_batch_formed == 0);
+    CHECK_MSG(a.idle_share > 0.5 && a.idle_share <= 1.0 && a.wall_s >= 0.019, "idle %.3f over %.3f s", a.idle_share,
+              a.wall_s);
+    CHECK(ev->evaluate(ev->ctx, st, 3, pol, val) == NRPS_OK);
+    eval_service_stats_get(s, &b);
+    CHECK(b.requests == 1 && b.states == 3 && b.batches == 1 && b.max_batch_formed == 3 && b.mean_batch == 3);
+    CHECK(b.idle_share > 0.5 && b.idle_share + b.busy_share <= 1.0);
+    eval_service_destroy(s);
+}
+
 /* ---- shutdown ---- */
 
 typedef struct {
@@ -747,6 +774,7 @@ int main(void) {
     RUN(test_batches_form_under_load);
     RUN(test_wait_bound);
     RUN(test_whole_requests);
+    RUN(test_stats_reset);
     RUN(test_shutdown_in_flight);
     RUN(test_destroy_drains);
     RUN(test_errors);

@@ -91,10 +91,10 @@ nrps_status loadgen_judge(loadgen_row *row, const double *latency_us, long n) {
 
 /* ---- the Server scenario ---- */
 
-/* One query in flight: the request and its outputs on their own cache lines. */
+/* One query in flight: its outputs (written by the server only) and its request on cache lines of their own. */
 typedef struct {
+    _Alignas(64) float policy[RPS_POLICY_SIZE], value;
     _Alignas(64) eval_request req;
-    float policy[RPS_POLICY_SIZE], value;
 } lg_slot;
 
 typedef struct {

@@ -24,7 +24,7 @@
 #include "util/bytes.h"
 
 enum { PHASE_PENDING = 0, PHASE_WAITING = 1, PHASE_DONE = 2 };
-_Static_assert(offsetof(eval_request, error) <= 64, "the fields the server touches fit one cache line");
+_Static_assert(offsetof(eval_request, spin_us_) <= 64, "the fields the server touches fit one cache line");
 enum { OUT_FLOATS = RPS_POLICY_SIZE + 1 };
 /* value[i] of a state the cache missed, in a request it answered in part (search values lie in [0, 1]). */
 #define MISS_MARK (-1.0f)
@@ -236,7 +236,8 @@ struct eval_service {
     int joined;
     pthread_mutex_t stats_mu;
     svc_counters st;
-    _Atomic uint64_t idle_ns; /* the server's time in server_wait; reset by stats_reset */
+    _Atomic uint64_t idle_ns;    /* the server's time in finished server_wait calls; reset by stats_reset */
+    _Atomic uint64_t idle_since; /* when the server_wait under way began; 0: none */
 };
 
 eval_service_config eval_service_config_default(void) {
@@ -289,7 +290,7 @@ static void wait_arrival(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
             atomic_load_explicit(&s->stopping, memory_order_relaxed))
             return;
         if ((i & 63) == 0) {
-            uint64_t now = nrps_now_ns();
+            uint64_t now = i ? nrps_now_ns() : t0;
             if (now >= deadline_ns) return;
             if (now - t0 >= s->spin_ns) break;
         }
@@ -307,8 +308,18 @@ static void wait_arrival(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
 /* wait_arrival, its time added to idle_ns. */
 static void server_wait(eval_service *s, uint64_t deadline_ns) {
     uint64_t t0 = nrps_now_ns();
+    atomic_store(&s->idle_since, t0);
     wait_arrival(s, t0, deadline_ns);
-    atomic_fetch_add_explicit(&s->idle_ns, nrps_now_ns() - t0, memory_order_relaxed);
+    atomic_fetch_add(&s->idle_ns, nrps_now_ns() - t0);
+    atomic_store(&s->idle_since, 0);
+}
+
+/* The server's idle time up to now, the wait under way included (read again when a wait began or ended meanwhile). */
+static uint64_t idle_until(eval_service *s, uint64_t now) {
+    for (;;) {
+        uint64_t since = atomic_load(&s->idle_since), idle = atomic_load(&s->idle_ns);
+        if (atomic_load(&s->idle_since) == since) return idle + (since && now > since ? now - since : 0);
+    }
 }
 
 /* After the oldest queued request arrived, waits up to wait_us for more, or until a batch is full. */
@@ -510,7 +521,7 @@ void eval_service_stats_get(eval_service *s, eval_service_stats *out) {
     out->wall_s = (double)(now - c.t0_ns) * 1e-9;
     out->busy_share = now > c.t0_ns ? (double)c.busy_ns / (double)(now - c.t0_ns) : 0;
     out->mean_queue_wait_us = c.requests ? (double)c.wait_ns * 1e-3 / (double)c.requests : 0;
-    uint64_t idle = atomic_load_explicit(&s->idle_ns, memory_order_relaxed);
+    uint64_t idle = idle_until(s, now);
     out->idle_share = now > c.t0_ns ? (double)idle / (double)(now - c.t0_ns) : 0;
     if (s->cache) {
         out->cache_lookups = atomic_load_explicit(&s->cache->lookups, memory_order_relaxed);
@@ -523,7 +534,11 @@ void eval_service_stats_reset(eval_service *s) {
     pthread_mutex_lock(&s->stats_mu);
     memset(&s->st, 0, sizeof s->st);
     s->st.t0_ns = nrps_now_ns();
-    atomic_store_explicit(&s->idle_ns, 0, memory_order_relaxed);
+    for (;;) { /* a wait under way counts from now: its earlier part is taken off in advance */
+        uint64_t since = atomic_load(&s->idle_since);
+        atomic_store(&s->idle_ns, since && s->st.t0_ns > since ? 0 - (s->st.t0_ns - since) : 0);
+        if (atomic_load(&s->idle_since) == since) break;
+    }
     pthread_mutex_unlock(&s->stats_mu);
     if (s->cache) {
         atomic_store_explicit(&s->cache->lookups, 0, memory_order_relaxed);

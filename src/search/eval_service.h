@@ -81,8 +81,8 @@ typedef struct eval_request {
     struct eval_request *next_; /* internal */
     nrps_status status;      /* NRPS_OK or inner's error */
     _Atomic uint32_t phase_; /* internal; every field the server touches is above: one cache line */
-    char error[EVAL_SERVICE_ERROR_LEN]; /* inner's nrps_last_error when status != NRPS_OK */
     int spin_us_;            /* internal */
+    char error[EVAL_SERVICE_ERROR_LEN]; /* inner's nrps_last_error when status != NRPS_OK */
 } eval_request;
 
 /* Queues req without waiting (or answers it from the cache). NRPS_OK: req will be done exactly once. Otherwise it
