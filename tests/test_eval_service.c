@@ -728,7 +728,8 @@ static void *search_main(void *arg) {
     rps_state_deal(&s, &cfg, &rng);
     j->ok = m != NULL;
     for (int k = 0; k < 6 && j->ok; k++) {
-        j->ok = mcts_search_run(m, &s, j->ev, &rng, &j->res[k]) == NRPS_OK && rps_state_apply(&s, j->res[k].move) == NRPS_OK;
+        j->ok = mcts_search_run(m, &s, j->ev, &rng, &j->res[k]) == NRPS_OK &&
+                rps_state_apply(&s, j->res[k].move) == NRPS_OK;
         mcts_reset(m);
     }
     mcts_destroy(m);
@@ -757,7 +758,8 @@ static void test_search_threads(void) {
         pthread_join(t[k], NULL);
         CHECK(ref[k].ok && got[k].ok);
         for (int m = 0; m < 6; m++) {
-            CHECK(got[k].res[m].move.pos == ref[k].res[m].move.pos && got[k].res[m].move.card == ref[k].res[m].move.card);
+            const rps_move *a = &got[k].res[m].move, *b = &ref[k].res[m].move;
+            CHECK(a->pos == b->pos && a->card == b->card);
             CHECK(fabsf(got[k].res[m].value - ref[k].res[m].value) < 1e-4f);
         }
     }

@@ -6,14 +6,16 @@
  * seq_cst push / flag store / flag load / stack load pairs make a lost wake-up impossible (Dekker).
  * Completion: the server writes a request's outputs, done_ns and status, then exchanges its phase to DONE; a client
  * that went to sleep set the phase to WAITING first, and only then is it woken (a futex on the request itself, so
- * waiting never touches the service). Shutdown: `submitting` counts submits between their stopping check and their
- * push; the server leaves only when stopping is set, no submit is in that window and nothing is queued. */
+ * waiting never touches the service). The exchange is the server's last access to a request: its client may reuse or
+ * free it at once; the wake that may follow only names the address (a wake on memory since reused is a spurious
+ * wake-up, which every futex waiter tolerates). Shutdown: `submitting` counts submits between their stopping check
+ * and their push; the server leaves only when stopping is set, no submit is in that window and nothing is queued. */
 #include "search/eval_service.h"
 
 #include <limits.h>
-#include <sched.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +47,9 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t expect, uint64_t timeout_ns
     syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, expect, timeout_ns ? &ts : NULL, NULL, 0);
 }
 
-static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0); }
+static void futex_wake(_Atomic uint32_t *w) {
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
 
 /* ---- the NN cache ---- */
 
