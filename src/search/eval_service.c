@@ -309,13 +309,15 @@ static void wait_arrival(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
     atomic_store(&s->server_sleeping, 0);
 }
 
-/* wait_arrival, its time added to idle_ns. */
-static void server_wait(eval_service *s, uint64_t deadline_ns) {
-    uint64_t t0 = nrps_now_ns();
+/* wait_arrival from t0 (the clock a moment ago: one read less per batch), its time added to idle_ns; returns the
+ * clock at its end. */
+static uint64_t server_wait(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
     atomic_store(&s->idle_since, t0);
     wait_arrival(s, t0, deadline_ns);
-    atomic_fetch_add(&s->idle_ns, nrps_now_ns() - t0);
+    uint64_t t1 = nrps_now_ns();
+    atomic_fetch_add(&s->idle_ns, t1 - t0);
     atomic_store(&s->idle_since, 0);
+    return t1;
 }
 
 /* The server's idle time up to now, the wait under way included (read again when a wait began or ended meanwhile). */
@@ -326,14 +328,16 @@ static uint64_t idle_until(eval_service *s, uint64_t now) {
     }
 }
 
-/* After the oldest queued request arrived, waits up to wait_us for more, or until a batch is full. */
-static void gather_more(eval_service *s) {
+/* After the oldest queued request arrived, waits up to wait_us for more, or until a batch is full; now: the clock.
+ * Returns the clock. */
+static uint64_t gather_more(eval_service *s, uint64_t now) {
     uint64_t deadline = s->head->submit_ns + s->wait_ns;
     while (s->pending_states < s->cfg.max_batch && !atomic_load_explicit(&s->stopping, memory_order_relaxed) &&
-           nrps_now_ns() < deadline) {
-        server_wait(s, deadline);
+           now < deadline) {
+        now = server_wait(s, now, deadline);
         take_incoming(s);
     }
+    return now;
 }
 
 /* Appends request r (batch request k) to the batch's inputs at *nb: all its states, or its cache misses. */
@@ -396,8 +400,9 @@ static void stats_add(eval_service *s, int nreq, int nb, nrps_status st, uint64_
     pthread_mutex_unlock(&s->stats_mu);
 }
 
-/* Forms one batch from the FIFO's front, runs inner on it and completes its requests. */
-static void run_batch(eval_service *s) {
+/* Forms one batch from the FIFO's front, runs inner on it and completes its requests (done_ns: when inner returned,
+ * the copies after it take nanoseconds). Returns that time. */
+static uint64_t run_batch(eval_service *s) {
     int nb, nreq = form_batch(s, &nb);
     uint64_t t0 = nrps_now_ns();
     nrps_status st = s->inner->evaluate(s->inner->ctx, s->states, nb, s->policy, s->value);
@@ -407,8 +412,8 @@ static void run_batch(eval_service *s) {
     if (st != NRPS_OK) snprintf(msg, sizeof msg, "%s", nrps_last_error());
     for (int k = 0; k < nreq; k++) wait_ns += t0 - s->batch_req[k]->submit_ns;
     stats_add(s, nreq, nb, st, t1 - t0, wait_ns); /* before completion: a done request's batch is counted */
-    uint64_t done = nrps_now_ns();
-    for (int k = 0; k < nreq; k++) complete(s->batch_req[k], st, msg, done);
+    for (int k = 0; k < nreq; k++) complete(s->batch_req[k], st, msg, t1);
+    return t1;
 }
 
 /* 1 when shutdown began, no submit can still push and nothing is queued (seq_cst: see the file comment). */
@@ -418,16 +423,21 @@ static int server_may_exit(eval_service *s) {
 
 static void *server_main(void *arg) {
     eval_service *s = arg;
+    uint64_t now = nrps_now_ns(); /* the clock as last read */
     for (;;) {
         take_incoming(s);
         if (!s->head) {
             if (server_may_exit(s)) return NULL;
-            if (atomic_load(&s->stopping)) cpu_relax(); /* a submit is between its check and its push */
-            else server_wait(s, UINT64_MAX);
+            if (atomic_load(&s->stopping)) { /* a submit is between its check and its push */
+                cpu_relax();
+                now = nrps_now_ns();
+            } else {
+                now = server_wait(s, now, UINT64_MAX);
+            }
             continue;
         }
-        if (s->wait_ns && s->pending_states < s->cfg.max_batch) gather_more(s);
-        run_batch(s);
+        if (s->wait_ns && s->pending_states < s->cfg.max_batch) now = gather_more(s, now);
+        now = run_batch(s);
     }
 }
 
