@@ -1,7 +1,7 @@
 /* test_loadgen.c - the scenario statistics (the binomial query count, the verdict and its reasons on known
  * samples), the Poisson schedule (mean rate, dispersion, determinism), the Server scenario against a fast fake
- * evaluator (VALID at a low rate) and a slow one (INVALID, with the reason), and the peak bisection on a fake whose
- * validity threshold is known, then on a real run.
+ * evaluator (VALID at a low rate), a slow one (INVALID, with the reason) and a failing one (the query's error), and
+ * the peak bisection on a fake whose validity threshold is known, then on a real run.
  *
  * `test_loadgen --bench [max_batch [wait_us [low high [bound_us [seconds [net|fake]]]]]]` (from the repository
  * root): the highest Server-scenario rate VALID at p99 <= bound_us (default 100) through the default models on
@@ -22,11 +22,16 @@
 typedef struct {
     mcts_evaluator ev;
     int delay_us;
+    long fail_after; /* > 0: calls past this many states fail */
     atomic_long states;
 } fake_eval;
 
 static nrps_status fake_evaluate(void *ctx, const rps_state *states, int n, float *policy, float *value) {
     fake_eval *f = ctx;
+    if (f->fail_after && atomic_load(&f->states) >= f->fail_after) {
+        nrps_set_error("fake: failed");
+        return NRPS_ERR_BACKEND;
+    }
     if (f->delay_us) {
         uint64_t end = nrps_now_ns() + (uint64_t)f->delay_us * 1000;
         while (nrps_now_ns() < end) {}
@@ -245,6 +250,24 @@ static void test_invalid_when_slow(void) {
     eval_service_destroy(s);
 }
 
+/* An inner evaluator that starts failing mid-run: the run stops with the query's error, after every query in
+ * flight came back (ASan would see the ring freed under the service). */
+static void test_query_error(void) {
+    static rps_state pos[64];
+    random_positions(pos, 64, 3);
+    fake_eval f;
+    fake_init(&f, 8, 0);
+    f.fail_after = 300;
+    eval_service *s = service(&f.ev, 8, 0, 100);
+    REQUIRE(s);
+    loadgen_server_config c = server_cfg(50000, 0.05, 1000, 1000);
+    loadgen_row row;
+    CHECK(loadgen_server_run(s, pos, 64, &c, &row) == NRPS_ERR_BACKEND);
+    CHECK_MSG(!strncmp(nrps_last_error(), "loadgen: query ", 15) && strstr(nrps_last_error(), ": fake: failed"),
+              "got '%s'", nrps_last_error());
+    eval_service_destroy(s);
+}
+
 /* ---- the peak search ---- */
 
 typedef struct {
@@ -413,6 +436,7 @@ int main(int argc, char **argv) {
     RUN(test_schedule_length);
     RUN(test_valid_at_low_rate);
     RUN(test_invalid_when_slow);
+    RUN(test_query_error);
     RUN(test_find_peak_fake);
     RUN(test_server_find_peak);
     return check_summary("loadgen");
