@@ -7,6 +7,7 @@
  * cache), and a real eval_net (native-cpu, the default models) through the service against direct evaluation,
  * inside MCTS from two search threads. A watchdog alarm fails the suite if anything hangs. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,6 +128,14 @@ static eval_service_config cfg_make(int max_batch, int wait_us, int spin_us, dou
 
 /* ---- configuration ---- */
 
+static int first_cpu(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set)) return c;
+    return -1;
+}
+
 static void check_refused(eval_service_config c, int inner_max, const char *msg) {
     CHECK(eval_service_config_check(&c, inner_max) == NRPS_ERR_ARG);
     CHECK_MSG(!strcmp(nrps_last_error(), msg), "got '%s'", nrps_last_error());
@@ -148,6 +157,13 @@ static void test_config(void) {
     CHECK(eval_service_create(&f.ev, &c) == NULL);
     CHECK(strstr(nrps_last_error(), "more than the inner evaluator's 16") != NULL);
     c.max_batch = 16;
+    c.server_cpu = -2;
+    check_refused(c, 0, "eval service: server_cpu must be -1 or in [0, 1023], got -2");
+    c.server_cpu = 1000; /* no such CPU here */
+    CHECK(eval_service_create(&f.ev, &c) == NULL);
+    CHECK_MSG(!strcmp(nrps_last_error(), "eval service: cannot start the server thread on CPU 1000: Invalid argument"),
+              "got '%s'", nrps_last_error());
+    c.server_cpu = first_cpu(); /* one this process may run on */
     eval_service *s = eval_service_create(&f.ev, &c);
     REQUIRE(s);
     const mcts_evaluator *ev = eval_service_evaluator(s);
@@ -332,6 +348,10 @@ static void test_wait_bound(void) {
         double us = lone_latency_us(s, st, 1);
         CHECK_MSG(us >= 200000 && us < 200000 + 300000, "lone request answered after %.0f us (wait_us 200000)", us);
     }
+    eval_service_stats sts;
+    eval_service_stats_get(s, &sts); /* the server waited nearly all the time */
+    CHECK_MSG(sts.idle_share > 0.5 && sts.busy_share + sts.idle_share <= 1.01, "idle %.3f busy %.3f", sts.idle_share,
+              sts.busy_share);
     double full = lone_latency_us(s, st, 8); /* a full request does not wait */
     CHECK_MSG(full >= 0 && full < 100000, "a full request answered after %.0f us (wait_us 200000)", full);
     eval_service_destroy(s);
@@ -372,6 +392,33 @@ static void test_whole_requests(void) {
     CHECK(eval_request_wait(&a) == NRPS_OK && eval_request_wait(&b) == NRPS_OK);
     CHECK(atomic_load(&f.calls) == 2 && f.sizes[0] == 5 && f.sizes[1] == 5);
     CHECK(wrong_outputs(st, 10, pol, val) == 0);
+    eval_service_destroy(s);
+}
+
+/* A reset while the server waits: the wait counts from the reset on; counters start again from zero. */
+static void test_stats_reset(void) {
+    rps_state st[4];
+    random_positions(st, 4, 5);
+    float pol[4 * RPS_POLICY_SIZE], val[4];
+    fake_eval f;
+    fake_init(&f, 4, 0);
+    eval_service_config c = cfg_make(4, 0, 0, 0);
+    eval_service *s = eval_service_create(&f.ev, &c);
+    REQUIRE(s);
+    const mcts_evaluator *ev = eval_service_evaluator(s);
+    CHECK(ev->evaluate(ev->ctx, st, 4, pol, val) == NRPS_OK);
+    usleep(50000); /* the server sleeps */
+    eval_service_stats_reset(s);
+    usleep(20000);
+    eval_service_stats a, b;
+    eval_service_stats_get(s, &a);
+    CHECK(a.requests == 0 && a.states == 0 && a.batches == 0 && a.max_batch_formed == 0);
+    CHECK_MSG(a.idle_share > 0.5 && a.idle_share <= 1.0 && a.wall_s >= 0.019, "idle %.3f over %.3f s", a.idle_share,
+              a.wall_s);
+    CHECK(ev->evaluate(ev->ctx, st, 3, pol, val) == NRPS_OK);
+    eval_service_stats_get(s, &b);
+    CHECK(b.requests == 1 && b.states == 3 && b.batches == 1 && b.max_batch_formed == 3 && b.mean_batch == 3);
+    CHECK(b.idle_share > 0.5 && b.idle_share + b.busy_share <= 1.0);
     eval_service_destroy(s);
 }
 
@@ -681,7 +728,8 @@ static void *search_main(void *arg) {
     rps_state_deal(&s, &cfg, &rng);
     j->ok = m != NULL;
     for (int k = 0; k < 6 && j->ok; k++) {
-        j->ok = mcts_search_run(m, &s, j->ev, &rng, &j->res[k]) == NRPS_OK && rps_state_apply(&s, j->res[k].move) == NRPS_OK;
+        j->ok = mcts_search_run(m, &s, j->ev, &rng, &j->res[k]) == NRPS_OK &&
+                rps_state_apply(&s, j->res[k].move) == NRPS_OK;
         mcts_reset(m);
     }
     mcts_destroy(m);
@@ -710,7 +758,8 @@ static void test_search_threads(void) {
         pthread_join(t[k], NULL);
         CHECK(ref[k].ok && got[k].ok);
         for (int m = 0; m < 6; m++) {
-            CHECK(got[k].res[m].move.pos == ref[k].res[m].move.pos && got[k].res[m].move.card == ref[k].res[m].move.card);
+            const rps_move *a = &got[k].res[m].move, *b = &ref[k].res[m].move;
+            CHECK(a->pos == b->pos && a->card == b->card);
             CHECK(fabsf(got[k].res[m].value - ref[k].res[m].value) < 1e-4f);
         }
     }
@@ -727,6 +776,7 @@ int main(void) {
     RUN(test_batches_form_under_load);
     RUN(test_wait_bound);
     RUN(test_whole_requests);
+    RUN(test_stats_reset);
     RUN(test_shutdown_in_flight);
     RUN(test_destroy_drains);
     RUN(test_errors);

@@ -1,14 +1,15 @@
 /* test_loadgen.c - the scenario statistics (the binomial query count, the verdict and its reasons on known
  * samples), the Poisson schedule (mean rate, dispersion, determinism), the Server scenario against a fast fake
- * evaluator (VALID at a low rate) and a slow one (INVALID, with the reason), and the peak bisection on a fake whose
- * validity threshold is known, then on a real run.
+ * evaluator (VALID at a low rate), a slow one (INVALID, with the reason) and a failing one (the query's error), and
+ * the peak bisection on a fake whose validity threshold is known, then on a real run.
  *
  * `test_loadgen --bench [max_batch [wait_us [low high [bound_us [seconds [net|fake]]]]]]` (from the repository
  * root): the highest Server-scenario rate VALID at p99 <= bound_us (default 100) through the default models on
  * native-cpu (net, the default; fake: an evaluator that costs nothing, to see the service's and the load
  * generator's own cost) behind one eval_service (max_batch default 256, wait_us default 0), found by bisection
- * between low and high (default 200,000 .. 3,000,000 queries/s; high <= low: one run at low), every run printed. */
-#include <pthread.h>
+ * between low and high (default 200,000 .. 3,000,000 queries/s; high <= low: one run at low), every run printed.
+ * The issuing thread runs on CPU 0 and the server on CPU 1 (NRPS_NO_PIN set: where the scheduler puts them). */
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -21,11 +22,16 @@
 typedef struct {
     mcts_evaluator ev;
     int delay_us;
+    long fail_after; /* > 0: calls past this many states fail */
     atomic_long states;
 } fake_eval;
 
 static nrps_status fake_evaluate(void *ctx, const rps_state *states, int n, float *policy, float *value) {
     fake_eval *f = ctx;
+    if (f->fail_after && atomic_load(&f->states) >= f->fail_after) {
+        nrps_set_error("fake: failed");
+        return NRPS_ERR_BACKEND;
+    }
     if (f->delay_us) {
         uint64_t end = nrps_now_ns() + (uint64_t)f->delay_us * 1000;
         while (nrps_now_ns() < end) {}
@@ -199,7 +205,8 @@ static void check_row_shape(const loadgen_row *row) {
     CHECK(!strcmp(row->scenario, "server"));
     CHECK(l->n == row->queries && l->min > 0);
     CHECK(l->p50 <= l->p90 && l->p90 <= l->p99 && l->p99 <= l->p999 && l->p999 <= l->max);
-    CHECK(row->mean_batch >= 1 && row->busy_share > 0 && row->busy_share <= 1);
+    CHECK(row->mean_batch >= 1 && row->busy_share > 0 && row->idle_share > 0);
+    CHECK(row->busy_share + row->idle_share <= 1.0 + 1e-9);
 }
 
 static void test_valid_at_low_rate(void) {
@@ -240,6 +247,24 @@ static void test_invalid_when_slow(void) {
     CHECK(row.evals_per_s < 6000 && row.mean_batch == 1);
     CHECK(row.latency_us.max > 100000); /* the backlog counts: 2000 queries take >= 0.4 s, scheduled over 0.1 s */
     printf("  slow fake at 20000/s: %s, %.0f evals/s\n", row.why, row.evals_per_s);
+    eval_service_destroy(s);
+}
+
+/* An inner evaluator that starts failing mid-run: the run stops with the query's error, after every query in
+ * flight came back (ASan would see the ring freed under the service). */
+static void test_query_error(void) {
+    static rps_state pos[64];
+    random_positions(pos, 64, 3);
+    fake_eval f;
+    fake_init(&f, 8, 0);
+    f.fail_after = 300;
+    eval_service *s = service(&f.ev, 8, 0, 100);
+    REQUIRE(s);
+    loadgen_server_config c = server_cfg(50000, 0.05, 1000, 1000);
+    loadgen_row row;
+    CHECK(loadgen_server_run(s, pos, 64, &c, &row) == NRPS_ERR_BACKEND);
+    CHECK_MSG(!strncmp(nrps_last_error(), "loadgen: query ", 15) && strstr(nrps_last_error(), ": fake: failed"),
+              "got '%s'", nrps_last_error());
     eval_service_destroy(s);
 }
 
@@ -311,11 +336,11 @@ static void test_server_find_peak(void) {
 /* ---- --bench ---- */
 
 static void print_row(const loadgen_row *r) {
-    printf("%9.0f/s %-7s %10.0f evals/s  p50 %6.1f p90 %6.1f p99 %7.1f p999 %8.1f max %9.1f us  batch %5.1f busy "
-           "%3.0f%%  lag99 %5.1f us  %s\n",
+    printf("%9.0f/s %-7s %10.0f evals/s  p50 %6.1f p90 %6.1f p99 %7.1f p999 %8.1f max %9.1f us  batch %5.1f  "
+           "server: inner %3.0f%% own %3.0f%% idle %3.0f%%  lag99 %5.1f us  %s\n",
            r->target_rate, r->valid ? "VALID" : "INVALID", r->evals_per_s, r->latency_us.p50, r->latency_us.p90,
            r->latency_us.p99, r->latency_us.p999, r->latency_us.max, r->mean_batch, 100 * r->busy_share,
-           r->issue_lag_p99_us, r->why);
+           100 * (1 - r->busy_share - r->idle_share), 100 * r->idle_share, r->issue_lag_p99_us, r->why);
     fflush(stdout);
 }
 
@@ -332,14 +357,16 @@ static nrps_status bench_run(void *ctx, double rate, loadgen_row *row) {
 static void bench_direct(const mcts_evaluator *ev, const rps_state *pos, int max_batch) {
     static float pol[4096 * RPS_POLICY_SIZE], val[4096];
     for (int b = 1; b <= max_batch; b *= 4) {
-        double best = 1e30;
+        double best = 1e30, sum = 0;
         for (int rep = 0; rep < 200; rep++) {
             uint64_t t0 = nrps_now_ns();
             ev->evaluate(ev->ctx, pos + rep * b % 60000, b, pol, val);
             double ns = (double)(nrps_now_ns() - t0) / b;
+            sum += ns;
             if (ns < best) best = ns;
         }
-        printf("  direct evaluator at batch %4d: %7.1f ns per state (%.2f M states/s)\n", b, best, 1e3 / best);
+        printf("  direct evaluator at batch %4d: %7.1f ns per state best, %7.1f mean (%.2f M states/s at best)\n", b,
+               best, sum / 200, 1e3 / best);
     }
 }
 
@@ -349,7 +376,7 @@ static int bench(int argc, char **argv) {
     double bound = argc > 6 ? atof(argv[6]) : 100, secs = argc > 7 ? atof(argv[7]) : 1.0;
     eval_net_spec spec = {.policy_path = "models/rps_policy.onnx", .value_path = "models/rps_value.onnx",
                           .backend = "native-cpu", .opt = be_options_default()};
-    int fake = argc > 8 && !strcmp(argv[8], "fake");
+    int fake = argc > 8 && !strcmp(argv[8], "fake"), pin = !getenv("NRPS_NO_PIN");
     eval_net *net = eval_net_open(&spec, max_batch);
     if (!net) {
         fprintf(stderr, "%s\n", nrps_last_error());
@@ -363,8 +390,18 @@ static int bench(int argc, char **argv) {
     bench_direct(inner, pos, max_batch);
     eval_service_config sc = eval_service_config_default();
     sc.max_batch = max_batch, sc.wait_us = wait_us, sc.spin_us = EVAL_SERVICE_MAX_US;
+    sc.server_cpu = pin ? 1 : -1;
     eval_service *s = eval_service_create(inner, &sc);
-    if (!s) return 1;
+    if (!s) {
+        fprintf(stderr, "%s\n", nrps_last_error());
+        return 1;
+    }
+    if (pin) { /* the issuing thread on CPU 0, the server on CPU 1 */
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(0, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
     loadgen_server_config c = server_cfg(0, secs, 20000, bound);
     loadgen_peak_config pc = {.low_rate = lo, .high_rate = hi, .max_runs = 12, .tolerance = 0.02};
     loadgen_row runs[12];
@@ -399,6 +436,7 @@ int main(int argc, char **argv) {
     RUN(test_schedule_length);
     RUN(test_valid_at_low_rate);
     RUN(test_invalid_when_slow);
+    RUN(test_query_error);
     RUN(test_find_peak_fake);
     RUN(test_server_find_peak);
     return check_summary("loadgen");

@@ -91,10 +91,10 @@ nrps_status loadgen_judge(loadgen_row *row, const double *latency_us, long n) {
 
 /* ---- the Server scenario ---- */
 
-/* One query in flight: the request and its outputs on their own cache lines. */
+/* One query in flight: its outputs (written by the server only) and its request on cache lines of their own. */
 typedef struct {
+    _Alignas(64) float policy[RPS_POLICY_SIZE], value;
     _Alignas(64) eval_request req;
-    float policy[RPS_POLICY_SIZE], value;
 } lg_slot;
 
 typedef struct {
@@ -219,6 +219,7 @@ static void row_service(loadgen_row *row, const eval_service_stats *a, const eva
     row->mean_batch = batches ? (double)(b->states - a->states) / (double)batches : 0;
     double wall = b->wall_s - a->wall_s;
     row->busy_share = wall > 0 ? (b->busy_share * b->wall_s - a->busy_share * a->wall_s) / wall : 0;
+    row->idle_share = wall > 0 ? (b->idle_share * b->wall_s - a->idle_share * a->wall_s) / wall : 0;
 }
 
 nrps_status loadgen_server_run(eval_service *svc, const rps_state *positions, int n_positions,

@@ -39,6 +39,7 @@ typedef struct {
     double duration_s;        /* start of the schedule -> the last completion */
     double mean_batch;        /* states per inner evaluator call that the service formed during the run */
     double busy_share;        /* the service's time inside the inner evaluator / wall time, during the run */
+    double idle_share;        /* the service's time waiting for requests / wall time (1 - busy - idle: its own work) */
     int max_batch, wait_us;   /* the service's settings */
 } loadgen_row;
 

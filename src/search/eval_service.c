@@ -6,13 +6,17 @@
  * seq_cst push / flag store / flag load / stack load pairs make a lost wake-up impossible (Dekker).
  * Completion: the server writes a request's outputs, done_ns and status, then exchanges its phase to DONE; a client
  * that went to sleep set the phase to WAITING first, and only then is it woken (a futex on the request itself, so
- * waiting never touches the service). Shutdown: `submitting` counts submits between their stopping check and their
- * push; the server leaves only when stopping is set, no submit is in that window and nothing is queued. */
+ * waiting never touches the service). The exchange is the server's last access to a request: its client may reuse or
+ * free it at once; the wake that may follow only names the address (a wake on memory since reused is a spurious
+ * wake-up, which every futex waiter tolerates). Shutdown: `submitting` counts submits between their stopping check
+ * and their push; the server leaves only when stopping is set, no submit is in that window and nothing is queued. */
 #include "search/eval_service.h"
 
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -22,6 +26,7 @@
 #include "util/bytes.h"
 
 enum { PHASE_PENDING = 0, PHASE_WAITING = 1, PHASE_DONE = 2 };
+_Static_assert(offsetof(eval_request, spin_us_) <= 64, "the fields the server touches fit one cache line");
 enum { OUT_FLOATS = RPS_POLICY_SIZE + 1 };
 /* value[i] of a state the cache missed, in a request it answered in part (search values lie in [0, 1]). */
 #define MISS_MARK (-1.0f)
@@ -42,7 +47,9 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t expect, uint64_t timeout_ns
     syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, expect, timeout_ns ? &ts : NULL, NULL, 0);
 }
 
-static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0); }
+static void futex_wake(_Atomic uint32_t *w) {
+    syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
 
 /* ---- the NN cache ---- */
 
@@ -219,7 +226,7 @@ struct eval_service {
     /* shared with clients, each on its own cache line */
     _Alignas(64) _Atomic(eval_request *) incoming; /* submitted, not yet taken: newest first */
     _Alignas(64) atomic_int submitting;            /* submits between their stopping check and their push */
-    atomic_int stopping;
+    _Alignas(64) atomic_int stopping;              /* read by the spinning server: apart from what clients write */
     _Alignas(64) _Atomic uint32_t wake_seq;        /* futex word: bumped to wake the server */
     atomic_int server_sleeping;
     /* the server thread's own */
@@ -233,10 +240,12 @@ struct eval_service {
     int joined;
     pthread_mutex_t stats_mu;
     svc_counters st;
+    _Atomic uint64_t idle_ns;    /* the server's time in finished server_wait calls; reset by stats_reset */
+    _Atomic uint64_t idle_since; /* when the server_wait under way began; 0: none */
 };
 
 eval_service_config eval_service_config_default(void) {
-    return (eval_service_config){.max_batch = 256, .wait_us = 0, .spin_us = 100, .cache_mb = 0};
+    return (eval_service_config){.max_batch = 256, .wait_us = 0, .spin_us = 100, .cache_mb = 0, .server_cpu = -1};
 }
 
 nrps_status eval_service_config_check(const eval_service_config *c, int inner_max_batch) {
@@ -251,6 +260,8 @@ nrps_status eval_service_config_check(const eval_service_config *c, int inner_ma
         nrps_set_error("eval service: spin_us must be in [0, %d], got %d", EVAL_SERVICE_MAX_US, c->spin_us);
     else if (!(c->cache_mb >= 0 && c->cache_mb <= EVAL_SERVICE_MAX_CACHE_MB))
         nrps_set_error("eval service: cache_mb must be in [0, %d], got %g", EVAL_SERVICE_MAX_CACHE_MB, c->cache_mb);
+    else if (c->server_cpu < -1 || c->server_cpu >= CPU_SETSIZE)
+        nrps_set_error("eval service: server_cpu must be -1 or in [0, %d], got %d", CPU_SETSIZE - 1, c->server_cpu);
     else
         return NRPS_OK;
     return NRPS_ERR_ARG;
@@ -277,14 +288,13 @@ static int take_incoming(eval_service *s) {
 }
 
 /* Waits until a request arrives, shutdown begins or deadline_ns passes: spins for spin_us, then sleeps. */
-static void server_wait(eval_service *s, uint64_t deadline_ns) {
-    uint64_t t0 = nrps_now_ns();
+static void wait_arrival(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
     for (unsigned i = 0;; i++) {
         if (atomic_load_explicit(&s->incoming, memory_order_relaxed) ||
             atomic_load_explicit(&s->stopping, memory_order_relaxed))
             return;
         if ((i & 63) == 0) {
-            uint64_t now = nrps_now_ns();
+            uint64_t now = i ? nrps_now_ns() : t0;
             if (now >= deadline_ns) return;
             if (now - t0 >= s->spin_ns) break;
         }
@@ -299,14 +309,35 @@ static void server_wait(eval_service *s, uint64_t deadline_ns) {
     atomic_store(&s->server_sleeping, 0);
 }
 
-/* After the oldest queued request arrived, waits up to wait_us for more, or until a batch is full. */
-static void gather_more(eval_service *s) {
+/* wait_arrival from t0 (the clock a moment ago: one read less per batch), its time added to idle_ns; returns the
+ * clock at its end. */
+static uint64_t server_wait(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
+    atomic_store(&s->idle_since, t0);
+    wait_arrival(s, t0, deadline_ns);
+    uint64_t t1 = nrps_now_ns();
+    atomic_fetch_add(&s->idle_ns, t1 - t0);
+    atomic_store(&s->idle_since, 0);
+    return t1;
+}
+
+/* The server's idle time up to now, the wait under way included (read again when a wait began or ended meanwhile). */
+static uint64_t idle_until(eval_service *s, uint64_t now) {
+    for (;;) {
+        uint64_t since = atomic_load(&s->idle_since), idle = atomic_load(&s->idle_ns);
+        if (atomic_load(&s->idle_since) == since) return idle + (since && now > since ? now - since : 0);
+    }
+}
+
+/* After the oldest queued request arrived, waits up to wait_us for more, or until a batch is full; now: the clock.
+ * Returns the clock. */
+static uint64_t gather_more(eval_service *s, uint64_t now) {
     uint64_t deadline = s->head->submit_ns + s->wait_ns;
     while (s->pending_states < s->cfg.max_batch && !atomic_load_explicit(&s->stopping, memory_order_relaxed) &&
-           nrps_now_ns() < deadline) {
-        server_wait(s, deadline);
+           now < deadline) {
+        now = server_wait(s, now, deadline);
         take_incoming(s);
     }
+    return now;
 }
 
 /* Appends request r (batch request k) to the batch's inputs at *nb: all its states, or its cache misses. */
@@ -369,8 +400,9 @@ static void stats_add(eval_service *s, int nreq, int nb, nrps_status st, uint64_
     pthread_mutex_unlock(&s->stats_mu);
 }
 
-/* Forms one batch from the FIFO's front, runs inner on it and completes its requests. */
-static void run_batch(eval_service *s) {
+/* Forms one batch from the FIFO's front, runs inner on it and completes its requests (done_ns: when inner returned,
+ * the copies after it take nanoseconds). Returns that time. */
+static uint64_t run_batch(eval_service *s) {
     int nb, nreq = form_batch(s, &nb);
     uint64_t t0 = nrps_now_ns();
     nrps_status st = s->inner->evaluate(s->inner->ctx, s->states, nb, s->policy, s->value);
@@ -380,8 +412,8 @@ static void run_batch(eval_service *s) {
     if (st != NRPS_OK) snprintf(msg, sizeof msg, "%s", nrps_last_error());
     for (int k = 0; k < nreq; k++) wait_ns += t0 - s->batch_req[k]->submit_ns;
     stats_add(s, nreq, nb, st, t1 - t0, wait_ns); /* before completion: a done request's batch is counted */
-    uint64_t done = nrps_now_ns();
-    for (int k = 0; k < nreq; k++) complete(s->batch_req[k], st, msg, done);
+    for (int k = 0; k < nreq; k++) complete(s->batch_req[k], st, msg, t1);
+    return t1;
 }
 
 /* 1 when shutdown began, no submit can still push and nothing is queued (seq_cst: see the file comment). */
@@ -391,16 +423,21 @@ static int server_may_exit(eval_service *s) {
 
 static void *server_main(void *arg) {
     eval_service *s = arg;
+    uint64_t now = nrps_now_ns(); /* the clock as last read */
     for (;;) {
         take_incoming(s);
         if (!s->head) {
             if (server_may_exit(s)) return NULL;
-            if (atomic_load(&s->stopping)) cpu_relax(); /* a submit is between its check and its push */
-            else server_wait(s, UINT64_MAX);
+            if (atomic_load(&s->stopping)) { /* a submit is between its check and its push */
+                cpu_relax();
+                now = nrps_now_ns();
+            } else {
+                now = server_wait(s, now, UINT64_MAX);
+            }
             continue;
         }
-        if (s->wait_ns && s->pending_states < s->cfg.max_batch) gather_more(s);
-        run_batch(s);
+        if (s->wait_ns && s->pending_states < s->cfg.max_batch) now = gather_more(s, now);
+        now = run_batch(s);
     }
 }
 
@@ -498,6 +535,8 @@ void eval_service_stats_get(eval_service *s, eval_service_stats *out) {
     out->wall_s = (double)(now - c.t0_ns) * 1e-9;
     out->busy_share = now > c.t0_ns ? (double)c.busy_ns / (double)(now - c.t0_ns) : 0;
     out->mean_queue_wait_us = c.requests ? (double)c.wait_ns * 1e-3 / (double)c.requests : 0;
+    uint64_t idle = idle_until(s, now);
+    out->idle_share = now > c.t0_ns ? (double)idle / (double)(now - c.t0_ns) : 0;
     if (s->cache) {
         out->cache_lookups = atomic_load_explicit(&s->cache->lookups, memory_order_relaxed);
         out->cache_hits = atomic_load_explicit(&s->cache->hits, memory_order_relaxed);
@@ -509,6 +548,11 @@ void eval_service_stats_reset(eval_service *s) {
     pthread_mutex_lock(&s->stats_mu);
     memset(&s->st, 0, sizeof s->st);
     s->st.t0_ns = nrps_now_ns();
+    for (;;) { /* a wait under way counts from now: its earlier part is taken off in advance */
+        uint64_t since = atomic_load(&s->idle_since);
+        atomic_store(&s->idle_ns, since && s->st.t0_ns > since ? 0 - (s->st.t0_ns - since) : 0);
+        if (atomic_load(&s->idle_since) == since) break;
+    }
     pthread_mutex_unlock(&s->stats_mu);
     if (s->cache) {
         atomic_store_explicit(&s->cache->lookups, 0, memory_order_relaxed);
@@ -557,6 +601,22 @@ nomem:
     return NULL;
 }
 
+/* Starts the server thread (on cfg.server_cpu when set); 0 or the error number. */
+static int start_server(eval_service *s) {
+    pthread_attr_t attr;
+    int err = pthread_attr_init(&attr);
+    if (err) return err;
+    if (s->cfg.server_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(s->cfg.server_cpu, &set);
+        err = pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+    }
+    if (!err) err = pthread_create(&s->thread, &attr, server_main, s);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
 eval_service *eval_service_create(const mcts_evaluator *inner, const eval_service_config *cfg) {
     if (!inner || !inner->evaluate) {
         nrps_set_error("eval service: no inner evaluator");
@@ -570,9 +630,12 @@ eval_service *eval_service_create(const mcts_evaluator *inner, const eval_servic
     s->st.t0_ns = nrps_now_ns();
     s->client = (mcts_evaluator){.ctx = s, .evaluate = client_evaluate, .max_batch = cfg->max_batch,
                                  .name = "eval-service", .thread_safe = 1};
-    if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
+    int err = start_server(s);
+    if (err) {
+        char where[32] = "";
+        if (cfg->server_cpu >= 0) snprintf(where, sizeof where, " on CPU %d", cfg->server_cpu);
+        nrps_set_error("eval service: cannot start the server thread%s: %s", where, strerror(err));
         service_free(s);
-        nrps_set_error("eval service: cannot start the server thread");
         return NULL;
     }
     return s;

@@ -35,9 +35,10 @@ typedef struct {
     int wait_us;     /* longest wait for more requests after the oldest queued one arrived (0..EVAL_SERVICE_MAX_US) */
     int spin_us;     /* how long the idle server and a waiting client spin before they sleep (0..EVAL_SERVICE_MAX_US) */
     double cache_mb; /* NN cache size in MiB (0 = no cache; at most EVAL_SERVICE_MAX_CACHE_MB) */
+    int server_cpu;  /* -1: the server thread runs where the scheduler puts it; >= 0: pinned to that CPU */
 } eval_service_config;
 
-/* max_batch 256, wait_us 0, spin_us 100, cache_mb 0. */
+/* max_batch 256, wait_us 0, spin_us 100, cache_mb 0, server_cpu -1. */
 eval_service_config eval_service_config_default(void);
 
 /* NRPS_OK, or NRPS_ERR_ARG with one line naming the field, e.g. "eval service: max_batch must be in [1, 65536],
@@ -48,7 +49,8 @@ nrps_status eval_service_config_check(const eval_service_config *cfg, int inner_
 typedef struct eval_service eval_service;
 
 /* Checks cfg, allocates every buffer and starts the server thread. inner (not owned) must outlive the service and
- * is called only from the server thread. NULL + nrps_set_error on failure. */
+ * is called only from the server thread. NULL + nrps_set_error on failure (also "eval service: cannot start the
+ * server thread on CPU 7: Invalid argument" for a CPU this process may not use). */
 eval_service *eval_service_create(const mcts_evaluator *inner, const eval_service_config *cfg);
 
 /* Stops accepting requests (eval_service_submit fails from then on), runs every request already accepted, joins the
@@ -70,17 +72,17 @@ typedef struct eval_request {
     /* set by the caller */
     const rps_state *states; /* n states */
     int n;                   /* 1..max_batch */
+    int misses_;             /* internal */
     float *policy;           /* out: n * RPS_POLICY_SIZE priors, as inner's */
     float *value;            /* out: n values */
     /* set by the service; valid once done */
     uint64_t submit_ns;      /* nrps_now_ns when eval_service_submit accepted it */
     uint64_t done_ns;        /* nrps_now_ns when its batch finished (or the cache answered it) */
+    struct eval_request *next_; /* internal */
     nrps_status status;      /* NRPS_OK or inner's error */
+    _Atomic uint32_t phase_; /* internal; every field the server touches is above: one cache line */
+    int spin_us_;            /* internal */
     char error[EVAL_SERVICE_ERROR_LEN]; /* inner's nrps_last_error when status != NRPS_OK */
-    /* internal */
-    _Atomic uint32_t phase_;
-    int misses_, spin_us_;
-    struct eval_request *next_;
 } eval_request;
 
 /* Queues req without waiting (or answers it from the cache). NRPS_OK: req will be done exactly once. Otherwise it
@@ -114,6 +116,8 @@ typedef struct {
     double mean_batch;          /* states / batches (0 without batches) */
     double wall_s;              /* time since create / reset */
     double busy_share;          /* time inside inner->evaluate / wall_s */
+    double idle_share;          /* time the server waited for requests (idle, or for more within wait_us) / wall_s;
+                                 * 1 - busy - idle is the service's own work (queue, copies, completion) */
     double mean_queue_wait_us;  /* submit -> start of its batch, mean over the requests the server ran */
     uint64_t cache_lookups;     /* states looked up in the cache (0 without a cache) */
     uint64_t cache_hits;
