@@ -205,8 +205,9 @@ static void check_row_shape(const loadgen_row *row) {
     CHECK(!strcmp(row->scenario, "server"));
     CHECK(l->n == row->queries && l->min > 0);
     CHECK(l->p50 <= l->p90 && l->p90 <= l->p99 && l->p99 <= l->p999 && l->p999 <= l->max);
-    CHECK(row->mean_batch >= 1 && row->busy_share > 0 && row->idle_share > 0);
-    CHECK(row->busy_share + row->idle_share <= 1.0 + 1e-9);
+    CHECK_MSG(row->mean_batch >= 1 && row->busy_share > 0 && row->idle_share >= 0 &&
+                  row->busy_share + row->idle_share <= 1.0 + 1e-9,
+              "mean batch %.2f, busy %.6f, idle %.6f", row->mean_batch, row->busy_share, row->idle_share);
 }
 
 static void test_valid_at_low_rate(void) {
@@ -222,6 +223,7 @@ static void test_valid_at_low_rate(void) {
     REQUIRE(loadgen_server_run(s, pos, 64, &c, &row) == NRPS_OK);
     check_row_shape(&row);
     CHECK_MSG(row.valid && row.why[0] == '\0', "why '%s'", row.why);
+    CHECK(row.idle_share > 0.5); /* 5000 free queries a second leave the server idle */
     CHECK(!strcmp(row.backend, "fake-fast") && row.max_batch == 16 && row.wait_us == 0 && row.target_rate == 5000);
     CHECK(row.queries >= 900 && row.duration_s >= 0.2 && atomic_load(&f.states) == row.queries);
     CHECK_MSG(fabs(row.evals_per_s / 5000 - 1) < 0.15 && fabs(row.scheduled_rate / 5000 - 1) < 0.15,
@@ -246,6 +248,7 @@ static void test_invalid_when_slow(void) {
     CHECK_MSG(!strncmp(row.why, "p99 ", 4) && strstr(row.why, " us > bound 1000 us"), "why '%s'", row.why);
     CHECK(row.evals_per_s < 6000 && row.mean_batch == 1);
     CHECK(row.latency_us.max > 100000); /* the backlog counts: 2000 queries take >= 0.4 s, scheduled over 0.1 s */
+    CHECK(row.idle_share < 0.2);        /* a saturated server hardly waits */
     printf("  slow fake at 20000/s: %s, %.0f evals/s\n", row.why, row.evals_per_s);
     eval_service_destroy(s);
 }

@@ -106,7 +106,8 @@ typedef struct {
     double *lat, *lag;       /* per query, us */
     lg_slot *ring;           /* LOADGEN_IN_FLIGHT slots */
     uint64_t last_done;
-    nrps_status err; /* the first error */
+    nrps_status err;                         /* the first error */
+    char msg[EVAL_SERVICE_ERROR_LEN + 64];   /* and its message */
 } lg_run;
 
 /* Spins (sleeping while the time is more than 200 us away) until due; returns the clock. */
@@ -127,7 +128,7 @@ static void harvest(lg_run *r, long j) {
     eval_request *q = &r->ring[j % LOADGEN_IN_FLIGHT].req;
     nrps_status st = eval_request_done(q) ? q->status : eval_request_wait(q);
     if (st != NRPS_OK) {
-        if (r->err == NRPS_OK) nrps_set_error("loadgen: query %ld: %s", j, q->error);
+        if (r->err == NRPS_OK) snprintf(r->msg, sizeof r->msg, "loadgen: query %ld: %s", j, q->error);
         if (r->err == NRPS_OK) r->err = st;
         return;
     }
@@ -147,11 +148,7 @@ static nrps_status issue(lg_run *r, long i, uint64_t ready) {
     uint64_t due = r->t0 + r->at[i], now = wait_until(due), from = ready > due ? ready : due;
     r->lag[i] = now > from ? (double)(now - from) * 1e-3 : 0;
     nrps_status st = eval_service_submit(r->svc, &s->req);
-    if (st != NRPS_OK) {
-        char msg[EVAL_SERVICE_ERROR_LEN];
-        snprintf(msg, sizeof msg, "%s", nrps_last_error());
-        nrps_set_error("loadgen: query %ld: %s", i, msg);
-    }
+    if (st != NRPS_OK) snprintf(r->msg, sizeof r->msg, "loadgen: query %ld: %s", i, nrps_last_error());
     return st;
 }
 
@@ -169,6 +166,7 @@ static nrps_status issue_all(lg_run *r) {
         if (r->err != NRPS_OK || (r->err = issue(r, i, ready)) != NRPS_OK) break;
     }
     for (long j = i > LOADGEN_IN_FLIGHT ? i - LOADGEN_IN_FLIGHT : 0; j < i; j++) harvest(r, j);
+    if (r->err != NRPS_OK) nrps_set_error("%s", r->msg); /* after the waits, which raise their own messages */
     return r->err;
 }
 
