@@ -110,13 +110,14 @@ typedef struct {
     char msg[EVAL_SERVICE_ERROR_LEN + 64];   /* and its message */
 } lg_run;
 
-/* Spins (sleeping while the time is more than 200 us away) until due; returns the clock. */
+/* Spins until due (sleeping only while it is more than 5 ms away: a sleeping virtual CPU can take a millisecond and
+ * more to wake); returns the clock. */
 static uint64_t wait_until(uint64_t due) {
     for (;;) {
         uint64_t now = nrps_now_ns();
         if (now >= due) return now;
-        if (due - now > 200000) {
-            uint64_t ns = due - now - 100000;
+        if (due - now > 5000000) {
+            uint64_t ns = due - now - 2000000;
             struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
             nanosleep(&ts, NULL);
         }

@@ -32,7 +32,7 @@ bench_plan bench_plan_default(void) {
     p.search_threads[0] = 1, p.search_threads[1] = 2, p.n_search_threads = 2;
     p.recommend_games = 200;
     p.target_rate = 100000, p.latency_bound_us = 100;
-    p.batch_wait_us = 20, p.server_max_batch = 256;
+    p.batch_wait_us = 0, p.server_max_batch = 256;
     p.scenario_duration_s = 1.0, p.min_queries = 20000;
     p.stream_batch = 16;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -2,8 +2,10 @@
  * game: the search-based scenarios play self-play games (as the inside-search section does), the server scenario
  * drives a batching service (src/search/eval_service.h) with the load generator (src/bench/loadgen.h). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/run_impl.h"
 #include "bench/scenario.h"
@@ -11,7 +13,9 @@
 #include "search/eval_net.h"
 #include "search/mcts.h"
 
-enum { SCEN_POSITIONS = 4096, SCEN_MAX_GAME_THREADS = 64 };
+/* SCEN_SERVER_SPIN_US: the server thread spins this long between queries before it sleeps; a sleeping virtual CPU
+ * can take a millisecond to wake, which a p99 bound of 100 us cannot absorb. */
+enum { SCEN_POSITIONS = 4096, SCEN_MAX_GAME_THREADS = 64, SCEN_SERVER_SPIN_US = 20000 };
 
 /* One thread playing self-play games: its own search and evaluator; latencies per evaluator call (per_call) or per
  * move, until the end time (and, for streams, the minimum query count). */
@@ -196,6 +200,17 @@ static nrps_status scen_server_runs(run_ctx *c, eval_service *svc, int i, const 
     return st;
 }
 
+/* With 2 or more CPUs, pins the calling thread (the load generator's issuer) to CPU 0, saving its mask in *old;
+ * returns whether it did (the service's server thread goes to CPU 1), so that the two do not share a core. */
+static int pin_issuer(cpu_set_t *old) {
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || pthread_getaffinity_np(pthread_self(), sizeof *old, old)) return 0;
+    if (!CPU_ISSET(0, old) || !CPU_ISSET(1, old)) return 0;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+}
+
 /* The server scenario on backend i: an evaluator on its handles behind one batching service, a short unmeasured
  * warm-up run, then the measured run(s). */
 static nrps_status scen_server(run_ctx *c, int pm, int vm, int i, const rps_state *pos, bench_scenario_row *rows,
@@ -205,6 +220,10 @@ static nrps_status scen_server(run_ctx *c, int pm, int vm, int i, const rps_stat
     if (!en) return NRPS_ERR_NOMEM;
     eval_service_config sc = eval_service_config_default();
     sc.max_batch = p->server_max_batch, sc.wait_us = p->batch_wait_us, sc.cache_mb = p->nn_cache_mb;
+    cpu_set_t old;
+    int pinned = pin_issuer(&old);
+    if (pinned) sc.server_cpu = 1;
+    sc.spin_us = SCEN_SERVER_SPIN_US;
     eval_service *svc = eval_service_create(eval_net_evaluator(en), &sc);
     nrps_status st = svc ? NRPS_OK : NRPS_ERR_ARG;
     if (st == NRPS_OK) {
@@ -216,6 +235,7 @@ static nrps_status scen_server(run_ctx *c, int pm, int vm, int i, const rps_stat
     }
     if (st == NRPS_OK) st = scen_server_runs(c, svc, i, pos, rows, n);
     eval_service_destroy(svc);
+    if (pinned) pthread_setaffinity_np(pthread_self(), sizeof old, &old);
     eval_net_destroy(en);
     return st;
 }

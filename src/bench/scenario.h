@@ -6,7 +6,8 @@
  *                  --target-rate per second, served by one batching service thread (src/search/eval_service.h)
  *                  forming batches of up to --server-max-batch, waiting at most --batch-wait-us; VALID only if
  *                  the p99 latency (from the scheduled arrival, src/bench/loadgen.h) is within --latency-bound-us;
- *                  --find-peak bisects the highest VALID rate;
+ *                  --find-peak bisects the highest VALID rate; with 2 or more CPUs the issuing thread is pinned to
+ *                  CPU 0 and the server thread to CPU 1 for the run;
  *   offline        self-play throughput: one game per core at once, each with its own search (leaf batch N) and
  *                  its own backend handle: games/s and positions/s.
  * Each runs at least --scenario-duration seconds and --min-queries queries (server, single- and multi-stream). */

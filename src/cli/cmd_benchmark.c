@@ -92,7 +92,7 @@ static void usage(FILE *f) {
             "  --latency-bound-us B  server: VALID only if the p99 latency is <= B us (default 100)\n"
             "  --find-peak           server: bisect the highest VALID rate instead of one run at --target-rate\n"
             "  --batch-wait-us US    server, --search-service: how long the batching service waits for more\n"
-            "                        queries (default 20)\n"
+            "                        queries (default 0: it runs what is queued whenever it is free)\n"
             "  --server-max-batch N  server: largest batch it forms (default 256)\n"
             "  --nn-cache-mb MB      server: an NN cache of MB MiB in the service (default 0: off)\n"
             "  --scenario-duration S every scenario runs at least S seconds (default 1) ...\n"

@@ -33,14 +33,6 @@ enum { OUT_FLOATS = RPS_POLICY_SIZE + 1 };
 
 /* ---- waiting ---- */
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* Sleeps while *w == expect, at most timeout_ns (0: no limit); returns early on a wake or a spurious wake-up. */
 static void futex_wait(_Atomic uint32_t *w, uint32_t expect, uint64_t timeout_ns) {
     struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
@@ -298,7 +290,7 @@ static void wait_arrival(eval_service *s, uint64_t t0, uint64_t deadline_ns) {
             if (now >= deadline_ns) return;
             if (now - t0 >= s->spin_ns) break;
         }
-        cpu_relax();
+        nrps_cpu_relax();
     }
     uint32_t seq = atomic_load(&s->wake_seq);
     atomic_store(&s->server_sleeping, 1);
@@ -429,7 +421,7 @@ static void *server_main(void *arg) {
         if (!s->head) {
             if (server_may_exit(s)) return NULL;
             if (atomic_load(&s->stopping)) { /* a submit is between its check and its push */
-                cpu_relax();
+                nrps_cpu_relax();
                 now = nrps_now_ns();
             } else {
                 now = server_wait(s, now, UINT64_MAX);
@@ -495,7 +487,7 @@ static int request_spin(const eval_request *r) {
             if (!t0) t0 = now;
             if (now - t0 >= spin_ns) return 0;
         }
-        cpu_relax();
+        nrps_cpu_relax();
     }
 }
 

@@ -672,12 +672,6 @@ static nrps_status eval_batch(mcts *m, mcts_worker *w, int nb) {
     return NRPS_OK;
 }
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 static int stopped(const mcts *m) { return __atomic_load_n(&m->stop, __ATOMIC_RELAXED); }
 
 /* Records worker w's error (status and message, for the caller's thread) and stops the other threads. */
@@ -706,7 +700,7 @@ static void worker_run(mcts *m, mcts_worker *w) {
         }
         if (nb == 0) {
             if (end == DESCENT_BUDGET) return;
-            cpu_relax(); /* every path led to a leaf another thread holds: it is being evaluated, look again */
+            nrps_cpu_relax(); /* every path led to a leaf another thread holds: it is being evaluated, look again */
             continue;
         }
         nrps_status st = eval_batch(m, w, nb);

@@ -35,14 +35,6 @@ struct nrps_pool {
     int started;
 };
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* Waits until the generation differs from seen (or stop is set) and returns it: spins for spin_ns, then sleeps. */
 static unsigned long long wait_generation(nrps_pool *p, unsigned long long seen) {
     uint64_t t0 = 0;
@@ -50,7 +42,7 @@ static unsigned long long wait_generation(nrps_pool *p, unsigned long long seen)
         unsigned long long g = atomic_load_explicit(&p->generation, memory_order_acquire);
         if (g != seen || atomic_load_explicit(&p->stop, memory_order_relaxed)) return g;
         if ((i & 63) != 0) {
-            cpu_relax();
+            nrps_cpu_relax();
             continue;
         }
         uint64_t now = nrps_now_ns();
@@ -131,7 +123,7 @@ void nrps_pool_run(nrps_pool *p, int n_tasks, void (*fn)(void *ctx, int task), v
     fn(ctx, 0);
     for (unsigned i = 1; atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks - 1; i++) {
         if (i % 4096 == 0) sched_yield(); /* a worker was descheduled: give its core back */
-        else cpu_relax();
+        else nrps_cpu_relax();
     }
 }
 

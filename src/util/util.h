@@ -167,4 +167,13 @@ int nrps_signal_exit_status(int rc);
 /* "SIGINT", "SIGTERM", ... ("signal" for others). */
 const char *nrps_signal_name(int sig);
 
+/* A spin-wait hint (pause / yield) for loops polling memory another thread writes. */
+static inline void nrps_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
