@@ -99,24 +99,6 @@ static int wrong_outputs(const rps_state *states, int n, const float *pol, const
 
 /* ---- positions ---- */
 
-/* n non-terminal positions of random games (seeded). */
-static void random_positions(rps_state *out, int n, uint64_t seed) {
-    nrps_rng r;
-    nrps_rng_seed(&r, seed);
-    rps_config cfg = rps_config_standard();
-    for (int k = 0; k < n;) {
-        rps_state s;
-        rps_state_deal(&s, &cfg, &r);
-        int plies = (int)nrps_rng_below(&r, 9);
-        for (int p = 0; p < plies && !rps_state_is_over(&s); p++) {
-            rps_move mv[RPS_MAX_MOVES];
-            int nm = rps_state_legal_moves(&s, mv);
-            rps_state_apply(&s, mv[nrps_rng_below(&r, (uint32_t)nm)]);
-        }
-        if (!rps_state_is_over(&s)) out[k++] = s;
-    }
-}
-
 static eval_service_config cfg_make(int max_batch, int wait_us, int spin_us, double cache_mb) {
     eval_service_config c = eval_service_config_default();
     c.max_batch = max_batch;
@@ -170,7 +152,7 @@ static void test_config(void) {
     CHECK(ev->thread_safe == 1 && ev->max_batch == 16 && ev->evaluate_from == NULL && ev->evaluate);
     rps_state st[17];
     float pol[17 * 9], val[17];
-    random_positions(st, 17, 1);
+    rps_random_positions(st, 17, 1);
     eval_request r = {.states = st, .n = 17, .policy = pol, .value = val};
     CHECK(eval_service_submit(s, &r) == NRPS_ERR_ARG);
     r.n = 0;
@@ -270,7 +252,7 @@ static long run_clients(eval_service *s, const rps_state *pool, int threads, int
 
 static void many_clients(double cache_mb) {
     static rps_state pool[POOL];
-    random_positions(pool, POOL, 7);
+    rps_random_positions(pool, POOL, 7);
     fake_eval f;
     fake_init(&f, 48, 5);
     eval_service_config c = cfg_make(40, 30, 20, cache_mb);
@@ -309,7 +291,7 @@ static void test_many_clients_cached(void) { many_clients(1); }
 /* Blocking single-state clients against a slow inner evaluator: requests queue up and batches form. */
 static void test_batches_form_under_load(void) {
     static rps_state pool[POOL];
-    random_positions(pool, POOL, 8);
+    rps_random_positions(pool, POOL, 8);
     fake_eval f;
     fake_init(&f, 64, 100);
     eval_service_config c = cfg_make(64, 0, 50, 0);
@@ -338,7 +320,7 @@ static double lone_latency_us(eval_service *s, const rps_state *st, int n) {
 
 static void test_wait_bound(void) {
     rps_state st[8];
-    random_positions(st, 8, 3);
+    rps_random_positions(st, 8, 3);
     fake_eval f;
     fake_init(&f, 8, 0);
     eval_service_config c = cfg_make(8, 200000, 50, 0);
@@ -366,7 +348,7 @@ static void test_wait_bound(void) {
 /* Two requests that fill a batch together run at once; two that do not fit together run apart, whole. */
 static void test_whole_requests(void) {
     rps_state st[16];
-    random_positions(st, 16, 4);
+    rps_random_positions(st, 16, 4);
     float pol[16 * RPS_POLICY_SIZE], val[16];
     fake_eval f;
     fake_init(&f, 8, 0);
@@ -398,7 +380,7 @@ static void test_whole_requests(void) {
 /* A reset while the server waits: the wait counts from the reset on; counters start again from zero. */
 static void test_stats_reset(void) {
     rps_state st[4];
-    random_positions(st, 4, 5);
+    rps_random_positions(st, 4, 5);
     float pol[4 * RPS_POLICY_SIZE], val[4];
     fake_eval f;
     fake_init(&f, 4, 0);
@@ -461,7 +443,7 @@ static void *stopper_main(void *arg) {
 
 static void test_shutdown_in_flight(void) {
     static rps_state pool[POOL];
-    random_positions(pool, POOL, 9);
+    rps_random_positions(pool, POOL, 9);
     fake_eval f;
     fake_init(&f, 4, 200);
     eval_service_config c = cfg_make(4, 0, 20, 0);
@@ -492,7 +474,7 @@ static void test_shutdown_in_flight(void) {
 static void test_destroy_drains(void) {
     static rps_state st[40];
     static float pol[40 * RPS_POLICY_SIZE], val[40];
-    random_positions(st, 40, 10);
+    rps_random_positions(st, 40, 10);
     fake_eval f;
     fake_init(&f, 2, 300);
     eval_service_config c = cfg_make(2, 0, 0, 0);
@@ -515,7 +497,7 @@ static void test_destroy_drains(void) {
 
 static void test_errors(void) {
     rps_state st[6];
-    random_positions(st, 6, 11);
+    rps_random_positions(st, 6, 11);
     st[3].round = 77; /* poisoned */
     float pol[6 * RPS_POLICY_SIZE], val[6];
     fake_eval f;
@@ -573,7 +555,7 @@ static void test_cache_hits(void) {
     static rps_state st[400];
     static float pol[400 * RPS_POLICY_SIZE], val[400];
     rps_state base[50];
-    random_positions(base, 50, 12);
+    rps_random_positions(base, 50, 12);
     int n = 0;
     for (int k = 0; k < 50; k++) n += near_variants(&base[k], &st[n]);
     fake_eval f;
@@ -594,7 +576,7 @@ static void test_cache_hits(void) {
     CHECK(sts.requests == (uint64_t)n); /* answered whole by the cache: not counted as served */
     /* a partly cached request: the inner evaluator sees only its misses */
     rps_state fresh[8], mix[16];
-    random_positions(fresh, 8, 13);
+    rps_random_positions(fresh, 8, 13);
     for (int i = 0; i < 8; i++) mix[2 * i] = fresh[i], mix[2 * i + 1] = st[3 * i]; /* new, cached, new, ... */
     memset(val, 0, sizeof val);
     long calls = atomic_load(&f.calls);
@@ -608,7 +590,7 @@ static void test_cache_hits(void) {
 static void test_cache_tiny(void) {
     static rps_state st[300];
     static float pol[300 * RPS_POLICY_SIZE], val[300];
-    random_positions(st, 300, 14);
+    rps_random_positions(st, 300, 14);
     fake_eval f;
     fake_init(&f, 64, 0);
     eval_service_config c = cfg_make(64, 0, 20, 1e-6);
@@ -681,7 +663,7 @@ static void test_eval_net(void) {
     enum { N = 600 };
     static rps_state st[N];
     static float pol[N * RPS_POLICY_SIZE], val[N];
-    random_positions(st, N, 15);
+    rps_random_positions(st, N, 15);
     const mcts_evaluator *d = eval_net_evaluator(direct);
     for (int i = 0; i < N; i++) CHECK(d->evaluate(d->ctx, &st[i], 1, &pol[i * 9], &val[i]) == NRPS_OK);
     eval_service_config c = cfg_make(64, 50, 20, 0);

@@ -451,6 +451,23 @@ static void test_perft(void) {
     check_perft(1, d1, d2, 2, 1, dm_n, 3, dm_w);
 }
 
+/* rps_random_positions: non-terminal, reproducible from the seed, spread over the plies. */
+static void test_random_positions(void) {
+    rps_state a[300], b[300];
+    rps_random_positions(a, 300, 9);
+    rps_random_positions(b, 300, 9);
+    int over = 0, same = 1, plies[RPS_CELLS + 1] = {0};
+    for (int i = 0; i < 300; i++) {
+        over += rps_state_is_over(&a[i]);
+        same &= a[i].ply == b[i].ply && a[i].to_move == b[i].to_move && !memcmp(a[i].board, b[i].board, sizeof a[i].board);
+        if (a[i].ply >= 0 && a[i].ply <= RPS_CELLS) plies[a[i].ply]++;
+    }
+    CHECK(over == 0 && same);
+    int seen = 0;
+    for (int p = 0; p < RPS_CELLS; p++) seen += plies[p] > 0;
+    CHECK_MSG(seen == RPS_CELLS, "positions at %d of the 9 plies 0..8", seen);
+}
+
 int main(void) {
     RUN(test_config);
     RUN(test_deal_pinned);
@@ -466,5 +483,6 @@ int main(void) {
     RUN(test_encoding_hands);
     RUN(test_print);
     RUN(test_perft);
+    RUN(test_random_positions);
     return check_summary("game");
 }

@@ -58,24 +58,6 @@ static eval_service *service(const mcts_evaluator *inner, int max_batch, int wai
     return eval_service_create(inner, &c);
 }
 
-/* n non-terminal positions of random games (seeded). */
-static void random_positions(rps_state *out, int n, uint64_t seed) {
-    nrps_rng r;
-    nrps_rng_seed(&r, seed);
-    rps_config cfg = rps_config_standard();
-    for (int k = 0; k < n;) {
-        rps_state s;
-        rps_state_deal(&s, &cfg, &r);
-        int plies = (int)nrps_rng_below(&r, 9);
-        for (int p = 0; p < plies && !rps_state_is_over(&s); p++) {
-            rps_move mv[RPS_MAX_MOVES];
-            int nm = rps_state_legal_moves(&s, mv);
-            rps_state_apply(&s, mv[nrps_rng_below(&r, (uint32_t)nm)]);
-        }
-        if (!rps_state_is_over(&s)) out[k++] = s;
-    }
-}
-
 static loadgen_server_config server_cfg(double rate, double seconds, long min_queries, double bound_us) {
     loadgen_server_config c = loadgen_server_config_default();
     c.target_rate = rate;
@@ -212,7 +194,7 @@ static void check_row_shape(const loadgen_row *row) {
 
 static void test_valid_at_low_rate(void) {
     static rps_state pos[64];
-    random_positions(pos, 64, 1);
+    rps_random_positions(pos, 64, 1);
     fake_eval f;
     fake_init(&f, 16, 0);
     eval_service *s = service(&f.ev, 16, 0, 100);
@@ -235,7 +217,7 @@ static void test_valid_at_low_rate(void) {
 
 static void test_invalid_when_slow(void) {
     static rps_state pos[64];
-    random_positions(pos, 64, 2);
+    rps_random_positions(pos, 64, 2);
     fake_eval f;
     fake_init(&f, 1, 200); /* one state per 200 us call: 5000 evaluations/s at most */
     eval_service *s = service(&f.ev, 1, 0, 100);
@@ -257,7 +239,7 @@ static void test_invalid_when_slow(void) {
  * flight came back (ASan would see the ring freed under the service). */
 static void test_query_error(void) {
     static rps_state pos[64];
-    random_positions(pos, 64, 3);
+    rps_random_positions(pos, 64, 3);
     fake_eval f;
     fake_init(&f, 8, 0);
     f.fail_after = 300;
@@ -318,7 +300,7 @@ static void test_find_peak_fake(void) {
 /* The real bisection against a 100 us-per-state fake (10,000 evaluations/s at most): a peak under capacity. */
 static void test_server_find_peak(void) {
     static rps_state pos[64];
-    random_positions(pos, 64, 4);
+    rps_random_positions(pos, 64, 4);
     fake_eval f;
     fake_init(&f, 1, 100);
     eval_service *s = service(&f.ev, 1, 0, 100);
@@ -386,7 +368,7 @@ static int bench(int argc, char **argv) {
         return 1;
     }
     static rps_state pos[65536];
-    random_positions(pos, 65536, 99);
+    rps_random_positions(pos, 65536, 99);
     static fake_eval f;
     fake_init(&f, max_batch, 0);
     const mcts_evaluator *inner = fake ? &f.ev : eval_net_evaluator(net);

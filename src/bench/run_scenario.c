@@ -152,24 +152,6 @@ static nrps_status scen_search(run_ctx *c, int pm, int vm, int i, bench_scenario
     return st;
 }
 
-/* n positions of seeded games played with uniformly random moves (every position until the end). */
-static void scen_positions(uint64_t seed, rps_state *out, int n) {
-    rps_config cfg = rps_config_standard();
-    int k = 0;
-    for (uint64_t g = 0; k < n; g++) {
-        nrps_rng rng;
-        nrps_rng_seed(&rng, arena_derive_seed(seed, 0x5ce8, g));
-        rps_state s;
-        rps_state_deal(&s, &cfg, &rng);
-        while (!rps_state_is_over(&s) && k < n) {
-            out[k++] = s;
-            rps_move mv[RPS_MAX_MOVES];
-            int nm = rps_state_legal_moves(&s, mv);
-            rps_state_apply(&s, mv[nrps_rng_below(&rng, (uint32_t)nm)]);
-        }
-    }
-}
-
 /* The loadgen rows of a server run (or of every --find-peak run) on backend i into rows[*n ...]. */
 static nrps_status scen_server_runs(run_ctx *c, eval_service *svc, int i, const rps_state *pos,
                                     bench_scenario_row *rows, int *n) {
@@ -282,7 +264,7 @@ nrps_status bench_run_scenarios(run_ctx *c) {
         nrps_set_error("out of memory for the scenarios");
         return NRPS_ERR_NOMEM;
     }
-    scen_positions(p->seed, pos, SCEN_POSITIONS);
+    rps_random_positions(pos, SCEN_POSITIONS, p->seed);
     nrps_status st = NRPS_OK;
     for (int i = 0; i < p->n_backends && st == NRPS_OK && !nrps_interrupted; i++)
         if (c->m[pm[0]].bk[i] && c->m[vm[0]].bk[i]) st = scen_backend(c, pm[0], vm[0], i, pos);

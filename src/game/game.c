@@ -254,3 +254,20 @@ void rps_state_print(const rps_state *s, FILE *f) {
                 b, s->to_move);
     }
 }
+
+void rps_random_positions(rps_state *out, int n, uint64_t seed) {
+    nrps_rng r;
+    nrps_rng_seed(&r, seed);
+    rps_config cfg = rps_config_standard();
+    for (int k = 0; k < n;) {
+        rps_state s;
+        rps_state_deal(&s, &cfg, &r);
+        int plies = (int)nrps_rng_below(&r, 9);
+        for (int p = 0; p < plies && !rps_state_is_over(&s); p++) {
+            rps_move mv[RPS_MAX_MOVES];
+            int nm = rps_state_legal_moves(&s, mv);
+            rps_state_apply(&s, mv[nrps_rng_below(&r, (uint32_t)nm)]);
+        }
+        if (!rps_state_is_over(&s)) out[k++] = s;
+    }
+}

@@ -91,6 +91,10 @@ void rps_state_encode_as(const rps_state *s, rps_encoding enc, float out[RPS_INP
 /* Multi-line text board ("R1 .  S2" style) with hands and side to move. */
 void rps_state_print(const rps_state *s, FILE *f);
 
+/* n non-terminal positions (standard deals, seeded): each a deal played a uniformly random 0..8 plies with uniformly
+ * random legal moves. For load generators and tests that need many varied positions. */
+void rps_random_positions(rps_state *out, int n, uint64_t seed);
+
 const char *rps_type_name(int type); /* "Rock", "Paper", "Scissors" */
 char rps_type_char(int type);        /* 'R', 'P', 'S' */
 
