@@ -260,7 +260,7 @@ CFLAGS += $(SAN)
 LDFLAGS += $(SAN)
 CPPFLAGS += -DNRPS_NO_TARGET_CLONES
 endif
-TSAN_TESTS := $(filter build-tsan/tests/test_arena build-tsan/tests/test_eval_service build-tsan/tests/test_loadgen build-tsan/tests/test_mcts build-tsan/tests/test_train build-tsan/tests/test_tensor build-tsan/tests/test_threadpool,$(TEST_BIN:build/%=build-tsan/%))
+TSAN_TESTS := $(filter build-tsan/tests/test_arena build-tsan/tests/test_search_bench build-tsan/tests/test_eval_service build-tsan/tests/test_loadgen build-tsan/tests/test_mcts build-tsan/tests/test_train build-tsan/tests/test_tensor build-tsan/tests/test_threadpool,$(TEST_BIN:build/%=build-tsan/%))
 TSAN_SCRIPTS := $(filter tests/test_cli_search.sh tests/test_cli_train.sh tests/test_cli_concurrency.sh,$(TEST_SCRIPTS))
 test-tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan NO_CUDA=1 build-tsan/neural_rps $(TSAN_TESTS)

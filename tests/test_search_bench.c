@@ -132,6 +132,10 @@ static void test_threads_run(void) {
     CHECK(bench_search_run_incremental(pn, RPS_ENC_BOARD, vn, RPS_ENC_BOARD, 2, 80, 4, 2, 9, NULL, &r) == NRPS_OK);
     check_row(&r, 2, 80, 4);
     CHECK(r.threads == 2 && !strcmp(r.eval, "incremental"));
+    /* two threads sharing one batching service on the first pair: its batches are at most 2 x 4 */
+    CHECK(bench_search_run_service(p[0], RPS_ENC_BOARD, v[0], RPS_ENC_BOARD, 2, 80, 4, 0, 2, 9, &r) == NRPS_OK);
+    CHECK(r.threads == 2 && !strcmp(r.eval, "service") && !strcmp(bench_search_label(&r), "native-cpu+svc"));
+    CHECK(r.games == 2 && r.moves == 18 && r.mean_batch >= 1 && r.mean_batch <= 8 && r.playouts_per_s > 0);
     for (int t = 0; t < 2; t++) be_destroy(p[t]), be_destroy(v[t]);
 }
 
