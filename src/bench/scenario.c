@@ -56,6 +56,11 @@ void bench_report_scenarios_text(FILE *f, const bench_scenario_row *rows, int n)
                                     "%.2f s, mean batch %.1f)",
                        r->lg.backend, r->lg.evals_per_s, r->lg.latency_bound_us, r->lg.latency_us.p99, r->lg.queries,
                        r->lg.duration_s, r->lg.mean_batch);
+        if (!strcmp(r->lg.scenario, "server") && r->lg.queries > 0)
+            nrps_wrapf(f, width, 6, "  %s %s at %.0f/s: %ld queries: the sample p99 lies within +-%.2f percentile points "
+                                    "of the true p99 with 99%% confidence",
+                       r->lg.scenario, r->lg.backend, r->lg.target_rate, r->lg.queries,
+                       100 * loadgen_quantile_margin(0.99, 2.576, r->lg.queries));
         if (r->cache_hit_rate >= 0)
             nrps_wrapf(f, width, 6, "  %s %s: NN cache hit rate %.1f%%", r->lg.scenario, r->lg.backend,
                        100 * r->cache_hit_rate);
@@ -101,6 +106,8 @@ void bench_scenarios_json(void *root, const bench_scenario_row *rows, int n) {
             cJSON_AddNumberToObject(o, "batch_wait_us", r->lg.wait_us);
             cJSON_AddNumberToObject(o, "busy_share", r->lg.busy_share);
             cJSON_AddNumberToObject(o, "issue_lag_p99_us", r->lg.issue_lag_p99_us);
+            if (r->lg.queries > 0) /* LoadGen's binomial rule: the p99's margin at 99% confidence, quantile units */
+                cJSON_AddNumberToObject(o, "p99_margin_99pct", loadgen_quantile_margin(0.99, 2.576, r->lg.queries));
             add_or_null(o, "cache_hit_rate", r->cache_hit_rate >= 0, r->cache_hit_rate);
         } else {
             cJSON_AddNumberToObject(o, "threads", r->threads);
