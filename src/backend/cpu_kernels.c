@@ -22,7 +22,13 @@
  * (HSUM), bias and ReLU fused; one column shares its weight row between L samples; at most L / 2 tasks left over
  * run one by one. A head of only such columns writes compact rows, so its sigmoid runs on whole vectors too.
  * Measured (AVX2, Zen 3, 81-64-1 on game positions, old / new kernels interleaved in one process): 161-174 ->
- * 126-130 ns per sample from batch 8 on, 288 -> 214 ns at batch 1; 81-128-9 3-7% faster.
+ * 126-130 ns per sample from batch 8 on, 288 -> 214 ns at batch 1; 81-128-9 3-7% faster. With the table-driven
+ * non-zero lists and one sparse-kernel call per chunk: 0.67-0.70x the old time per sample from batch 8 on, 0.74x
+ * at batch 1 (81-128-9: 0.88-0.92x, 0.96x at batch 1). What is left is mostly the sparse first layer (two thirds
+ * of the time at batch 1024): about 10 loads per non-zero input (8 weight vectors, the broadcast, the index), which
+ * this core sustains at about 1.5 vector loads per cycle; adding the rows of inputs equal to 1 without the multiply
+ * (no broadcast) was measured no faster, and sharing weight loads between samples over the union of their
+ * non-zero inputs needs more FMAs than it saves loads (union of 2 consecutive positions: 37 of 81 inputs).
  *
  * The sparse first layer: a layer that reads the network input can instead take, per sample, the list of its
  * non-zero inputs and add only those rows of wt (a 1-sample block of up to 8 vectors, no reuse of a weight row
@@ -446,8 +452,8 @@ typedef struct {
 
 /* ---- non-zero lists (measured, 81 inputs a third non-zero, best of 20 x 20k samples in one run: 44 ns per sample
  * for a branch-free scalar loop, 20 ns for SSE2 movemask + bit scan, 14 ns with the lookup table below (SSE2),
- * 13 ns with BMI2 pext (AVX2; on Zen 3 in the plan 15-20% slower than an 8-input table), 9 ns with AVX-512
- * compress-store) ---- */
+ * 13 ns with BMI2 pext (AVX2; on the Zen 3 machine 18-19 ns against 14-15 ns for the 8-input table below, in a
+ * standalone loop over 1024 game positions), 9 ns with AVX-512 compress-store) ---- */
 
 /* The scalar loop (the tails, and the portable set off x86). */
 static int nzlist_scalar(const float *x, int in, int *idx, int i, int k) {
