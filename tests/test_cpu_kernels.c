@@ -113,22 +113,27 @@ static void set_env(const char *name, const char *value) {
     else unsetenv(name);
 }
 
-/* cpu_plan_create with the three variables set as given (NULL: unset), restored afterwards. */
-static nrps_status plan_with(const isa_case *ic, const char *sparse, const nn_net *n, int max_batch, cpu_plan **p) {
-    static const char *names[3] = {"NRPS_NO_AVX512", "NRPS_CPU_ISA", "NRPS_CPU_SPARSE"};
-    const char *want[3] = {ic->no512, ic->isa, sparse};
-    char *old[3];
-    for (int i = 0; i < 3; i++) {
+/* cpu_plan_create with the four variables set as given (NULL: unset), restored afterwards. */
+static nrps_status plan_with2(const isa_case *ic, const char *sparse, const char *narrow, const nn_net *n,
+                              int max_batch, cpu_plan **p) {
+    static const char *names[4] = {"NRPS_NO_AVX512", "NRPS_CPU_ISA", "NRPS_CPU_SPARSE", "NRPS_CPU_NARROW"};
+    const char *want[4] = {ic->no512, ic->isa, sparse, narrow};
+    char *old[4];
+    for (int i = 0; i < 4; i++) {
         const char *v = getenv(names[i]);
         old[i] = v ? strdup(v) : NULL;
         set_env(names[i], want[i]);
     }
     nrps_status st = cpu_plan_create(n, max_batch, p);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         set_env(names[i], old[i]);
         free(old[i]);
     }
     return st;
+}
+
+static nrps_status plan_with(const isa_case *ic, const char *sparse, const nn_net *n, int max_batch, cpu_plan **p) {
+    return plan_with2(ic, sparse, NULL, n, max_batch, p);
 }
 
 /* How many chunks of a batch must run sparse: those whose share of non-zero inputs is below the plan's threshold. */
@@ -140,6 +145,25 @@ static long long expected_sparse(const cpu_plan *p, const float *x, int batch) {
         k += (double)nz < cpu_plan_sparse_below(p, n) * n * 81;
     }
     return k;
+}
+
+/* The narrow columns the plan reports ("N narrow column(s) as dot products"; 0 without). */
+static int narrow_columns(const cpu_plan *p) {
+    const char *d = strstr(cpu_plan_describe(p), " narrow column");
+    if (!d) return 0;
+    while (d > cpu_plan_describe(p) && d[-1] >= '0' && d[-1] <= '9') d--;
+    return atoi(d);
+}
+
+/* What the narrow mode gives: every layer's columns past its last full vector of L, when forced ("1") or when they
+ * fill less than half a vector (unset); none with "0". */
+static int expected_narrow(const nn_net *n, int lanes, const char *mode) {
+    int cols = 0;
+    for (int l = 0; l < n->arch.n_layers; l++) {
+        int rem = n->arch.layer[l].out % lanes;
+        cols += mode && *mode == '0' ? 0 : (mode && *mode == '1') || 2 * rem < lanes ? rem : 0;
+    }
+    return cols;
 }
 
 /* Runs batch samples through p and the reference and checks the chunks' dense/sparse choice. */
@@ -176,19 +200,23 @@ static void check_threads(const nn_net *n, const int *batches, int nb, const cha
 }
 
 /* Every kernel set, by density (random inputs run dense; game positions sparse where the threshold allows), forced
- * dense and forced sparse; batches 1, 2, 3, 7, 17, 64, 255, MAXB; then split over threads. */
+ * dense and forced sparse, with the narrow-output dot products by width, forced on (every column past the last full
+ * vector) and off; batches 1, 2, 3, 7, 17, 64, 255, MAXB; then split over threads. */
 static void check_net(const nn_net *n, const char *what) {
     static const int batches[8] = {1, 2, 3, 7, 17, 64, 255, MAXB};
-    static const char *modes[3] = {NULL, "0", "1"};
+    static const char *modes[5][2] = {{NULL, NULL}, {"0", NULL}, {"1", NULL}, {"0", "1"}, {"1", "0"}};
     isa_case ic[3];
     int nc = isa_cases(ic);
     for (int c = 0; c < nc; c++)
-        for (int m = 0; m < 3; m++) {
+        for (int m = 0; m < 5; m++) {
             cpu_plan *p = NULL;
-            REQUIRE(plan_with(&ic[c], modes[m], n, MAXB, &p) == NRPS_OK);
+            REQUIRE(plan_with2(&ic[c], modes[m][0], modes[m][1], n, MAXB, &p) == NRPS_OK);
             CHECK_MSG(cpu_plan_lanes(p) == ic[c].lanes, "%s %s: %d lanes", what, ic[c].label, cpu_plan_lanes(p));
             double below = cpu_plan_sparse_below(p, 1);
-            CHECK(m == 0 ? below > 0.1 && below < 1 : m == 1 ? below == 0 : below > 1);
+            const char *sp = modes[m][0];
+            CHECK(!sp ? below > 0.1 && below < 1 : *sp == '0' ? below == 0 : below > 1);
+            CHECK_MSG(narrow_columns(p) == expected_narrow(n, ic[c].lanes, modes[m][1]), "%s %s: %s", what,
+                      ic[c].label, cpu_plan_describe(p));
             for (int b = 0; b < 8; b++) {
                 int off = 17 * b + batches[b] <= NPOS ? 17 * b : NPOS - batches[b];
                 check_batch(p, n, g_rand, batches[b], what);
@@ -253,6 +281,40 @@ static void test_five_layers_odd_widths(void) {
     int w2[5] = {5, 200, 3, 64, 1};
     nn_arch a = arch_mlp(w2, 5, NN_ACT_RELU, NN_ACT_TANH);
     check_arch(&a, 56, "81-5-200-3-64-1");
+}
+
+/* Outputs narrower than a vector and remainders past full vectors, as heads (every final activation, the softmax's
+ * padded rows and the compact ones of the others) and as hidden layers: widths 1, 2, 3, 7 alone and after 64, 9,
+ * 17 and 33 (a full vector + 1), 15 and 23 (+ 7 with 8 lanes); odd batch sizes (check_net's 1, 3, 7, 17, 255). */
+static void test_narrow_outputs(void) {
+    static const int narrow[4] = {1, 2, 3, 7};
+    static const nn_act fin[4] = {NN_ACT_SIGMOID, NN_ACT_SOFTMAX, NN_ACT_NONE, NN_ACT_LOGSOFTMAX};
+    char what[64];
+    for (int k = 0; k < 4; k++) {
+        int w1[1] = {narrow[k]}, w2[2] = {64, narrow[k]}, w3[3] = {narrow[k], 40, narrow[k]};
+        nn_arch a = arch_mlp(w1, 1, NN_ACT_NONE, fin[k]);
+        snprintf(what, sizeof what, "81-%d %s", narrow[k], nn_act_name(fin[k]));
+        check_arch(&a, 100 + k, what);
+        a = arch_mlp(w2, 2, NN_ACT_RELU, fin[(k + 1) % 4]);
+        snprintf(what, sizeof what, "81-64-%d %s", narrow[k], nn_act_name(fin[(k + 1) % 4]));
+        check_arch(&a, 110 + k, what);
+        a = arch_mlp(w3, 3, k_hidden[k], fin[(k + 2) % 4]); /* a narrow hidden layer reading the input */
+        snprintf(what, sizeof what, "81-%d-40-%d %s", narrow[k], narrow[k], nn_act_name(k_hidden[k]));
+        check_arch(&a, 120 + k, what);
+    }
+    static const int wide[5] = {9, 17, 33, 15, 23};
+    for (int k = 0; k < 5; k++) {
+        int w[3] = {wide[k], 48, wide[(k + 1) % 5]};
+        nn_arch a = arch_mlp(w, 3, k % 2 ? NN_ACT_LEAKY_RELU : NN_ACT_RELU, k % 2 ? NN_ACT_SOFTMAX : NN_ACT_SIGMOID);
+        a.layer[0].alpha = 0.1f;
+        snprintf(what, sizeof what, "81-%d-48-%d", wide[k], wide[(k + 1) % 5]);
+        check_arch(&a, 130 + k, what);
+    }
+    int v[1] = {3}, pol[1] = {5}, val[1] = {7}; /* two narrow heads on a narrow trunk, and on the input */
+    nn_arch a = nn_arch_two_heads(81, v, 1, pol, 1, val, 1, NN_ACT_RELU, 0);
+    check_arch(&a, 140, "81-3 -> 5-9 | 7-1");
+    a = nn_arch_two_heads(81, NULL, 0, NULL, 0, NULL, 0, NN_ACT_RELU, 0);
+    check_arch(&a, 141, "81 -> 9 | 1");
 }
 
 static void test_two_heads(void) {
@@ -495,6 +557,7 @@ static void test_bad_arguments(void) {
     CHECK(plan_with(&bogus, NULL, &n, 4, &p) == NRPS_ERR_ARG && strstr(nrps_last_error(), "NRPS_CPU_ISA='avx9000'"));
     isa_case def = {"default", NULL, NULL, 0};
     CHECK(plan_with(&def, "maybe", &n, 4, &p) == NRPS_ERR_ARG && strstr(nrps_last_error(), "NRPS_CPU_SPARSE"));
+    CHECK(plan_with2(&def, NULL, "2", &n, 4, &p) == NRPS_ERR_ARG && strstr(nrps_last_error(), "NRPS_CPU_NARROW='2'"));
     REQUIRE(cpu_plan_create(&n, 4, &p) == NRPS_OK);
     static float y[5 * 9];
     float *const ys[1] = {y}, *const ynull[1] = {NULL};
@@ -652,6 +715,7 @@ int main(int argc, char **argv) {
     RUN(test_two_layers_every_hidden_act);
     RUN(test_three_layers);
     RUN(test_five_layers_odd_widths);
+    RUN(test_narrow_outputs);
     RUN(test_two_heads);
     RUN(test_other_input_widths);
     RUN(test_default_models);

@@ -15,6 +15,21 @@
  * of n samples is cut into tiles of 8, 4, 2 and 1 samples, so a short tail costs its own samples only, and a
  * layer's outp/L vectors into blocks of the widest C the tile size has.
  *
+ * Narrow outputs: a layer's last out % L columns, when they fill less than half a vector (a value head's single
+ * output; the 9th of a policy head with 8 lanes), would waste most lanes of a padded vector (7 of 8 for one output),
+ * so they are dot products instead: W's own rows [rem][in] against each sample's row, L dot products (tasks
+ * sample x column) at a time in L accumulators, then one transpose-and-add tree that leaves task t's sum in lane t
+ * (HSUM), bias and ReLU fused; one column shares its weight row between L samples; at most L / 2 tasks left over
+ * run one by one. A head of only such columns writes compact rows, so its sigmoid runs on whole vectors too.
+ * Measured (AVX2, Zen 3, 81-64-1 on game positions, old / new kernels interleaved in one process): 161-174 ->
+ * 126-130 ns per sample from batch 8 on, 288 -> 214 ns at batch 1; 81-128-9 3-7% faster. With the table-driven
+ * non-zero lists and one sparse-kernel call per chunk: 0.67-0.70x the old time per sample from batch 8 on, 0.74x
+ * at batch 1 (81-128-9: 0.88-0.92x, 0.96x at batch 1). What is left is mostly the sparse first layer (two thirds
+ * of the time at batch 1024): about 10 loads per non-zero input (8 weight vectors, the broadcast, the index), which
+ * this core sustains at about 1.5 vector loads per cycle; adding the rows of inputs equal to 1 without the multiply
+ * (no broadcast) was measured no faster, and sharing weight loads between samples over the union of their
+ * non-zero inputs needs more FMAs than it saves loads (union of 2 consecutive positions: 37 of 81 inputs).
+ *
  * The sparse first layer: a layer that reads the network input can instead take, per sample, the list of its
  * non-zero inputs and add only those rows of wt (a 1-sample block of up to 8 vectors, no reuse of a weight row
  * between samples, where the dense tiles reuse it up to 8 times). A chunk runs it when its share of non-zero
@@ -164,23 +179,130 @@ enum { KACT_NONE = 0, KACT_RELU = 1, KACT_LEAKY = 2 };
         }                                                                                                          \
     } while (0)
 
-/* One sample: y[0 .. C*L) = act(bias + sum_k x[idx[k]] wt[idx[k]][0 .. C*L)) over its nnz non-zero inputs. */
+/* n samples, one after the other: y[s][0 .. C*L) = act(bias + sum_k x[s][idx[s][k]] wt[idx[s][k]][0 .. C*L)) over
+ * the nnz[s] non-zero inputs of sample s (row strides xs, is, ys). */
 #define SPARSE_KERNEL(NAME, ATTR, V, VI, L, C, U)                                                                  \
-    ATTR static void NAME(const float *x, const int *idx, int nnz, const float *w, size_t ws, const float *bias,   \
-                          float *y, int act, float alpha) {                                                        \
-        V acc[U][1][C];                                                                                            \
-        ACC_INIT(V, L, 1, C, U, acc, bias)                                                                         \
-        int k = 0;                                                                                                 \
-        for (; k + (U) <= nnz; k += (U))                                                                           \
-            UNROLL for (int u = 0; u < (U); u++) SPARSE_STEP(V, L, C, acc[u], idx[k + u]);                         \
-        for (; k < nnz; k++) SPARSE_STEP(V, L, C, acc[0], idx[k]);                                                 \
-        ACC_STORE(V, VI, L, 1, C, U, acc, y, 0, act, alpha)                                                        \
+    ATTR static void NAME(const float *x, size_t xs, const int *idx_, size_t is, const int *nnz_, int n,          \
+                          const float *w, size_t ws, const float *bias, float *y, size_t ys, int act,            \
+                          float alpha) {                                                                           \
+        for (int s_ = 0; s_ < n; s_++, x += xs, idx_ += is, y += ys) {                                             \
+            const int *idx = idx_, nnz = nnz_[s_];                                                                 \
+            V acc[U][1][C];                                                                                        \
+            ACC_INIT(V, L, 1, C, U, acc, bias)                                                                     \
+            int k = 0;                                                                                             \
+            for (; k + (U) <= nnz; k += (U))                                                                       \
+                UNROLL for (int u = 0; u < (U); u++) SPARSE_STEP(V, L, C, acc[u], idx[k + u]);                     \
+            for (; k < nnz; k++) SPARSE_STEP(V, L, C, acc[0], idx[k]);                                             \
+            ACC_STORE(V, VI, L, 1, C, U, acc, y, 0, act, alpha)                                                    \
+        }                                                                                                          \
+    }
+
+/* Lane t of the result = the sum of the L lanes of a[t], for the L vectors a[0 .. L) (a transpose-and-add tree:
+ * log2 L levels of two shuffles and an add per pair, in-lane where the lanes allow). */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF_VI(a) __typeof__((a) < (a))
+#define SHUF(a, b, ...) __builtin_shuffle(a, b, (SHUF_VI(a)){__VA_ARGS__})
+#endif
+#define HS4_(a, b) (SHUF(a, b, 0, 2, 4, 6) + SHUF(a, b, 1, 3, 5, 7))
+#define HSUM4(a) HS4_(HS4_(a[0], a[1]), HS4_(a[2], a[3]))
+#define HS8_(a, b) (SHUF(a, b, 0, 2, 8, 10, 4, 6, 12, 14) + SHUF(a, b, 1, 3, 9, 11, 5, 7, 13, 15))
+#define HG8_(a, b) (SHUF(a, b, 0, 1, 2, 3, 8, 9, 10, 11) + SHUF(a, b, 4, 5, 6, 7, 12, 13, 14, 15))
+#define HSUM8(a) HG8_(HS8_(HS8_(a[0], a[1]), HS8_(a[2], a[3])), HS8_(HS8_(a[4], a[5]), HS8_(a[6], a[7])))
+#define HS16_(a, b)                                                                                                \
+    (SHUF(a, b, 0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30) +                                      \
+     SHUF(a, b, 1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31))
+#define HG16_(a, b)                                                                                                \
+    (SHUF(a, b, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +                                       \
+     SHUF(a, b, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31))
+#define HQ16_(a, i) HS16_(HS16_(a[i], a[i + 1]), HS16_(a[i + 2], a[i + 3]))
+#define HSUM16(a) HG16_(HG16_(HQ16_(a, 0), HQ16_(a, 4)), HG16_(HQ16_(a, 8), HQ16_(a, 12)))
+#define HSUM_(L, a) HSUM##L(a)
+#define HSUM(L, a) HSUM_(L, a)
+/* The sum of the lanes of one vector, halving it (a tree, not a chain of L - 1 adds). */
+#define HFOLD2_(v) ((v)[0] + (v)[1])
+#define HFOLD4_(v) HFOLD2_(SHUF(v, v, 0, 1) + SHUF(v, v, 2, 3))
+#define HFOLD4(v) HFOLD4_(v)
+#define HFOLD8(v) HFOLD4_(SHUF(v, v, 0, 1, 2, 3) + SHUF(v, v, 4, 5, 6, 7))
+#define HFOLD16(v) HFOLD8(SHUF(v, v, 0, 1, 2, 3, 4, 5, 6, 7) + SHUF(v, v, 8, 9, 10, 11, 12, 13, 14, 15))
+#define HFOLD_(L, v) HFOLD##L(v)
+#define HFOLD(L, v) HFOLD_(L, v)
+
+/* Outputs narrower than a vector (a layer's last out % L columns, e.g. a value head's single output): L dot
+ * products at once, lane t of the result for task t: y[0 .. L) = act(bias[t] + sum_{i < K} xp[t][i] * wq[t][i])
+ * (wq[0] for every task when W1: one output column, L samples), U partial sums per task so that 8 FMA chains
+ * cover the latency, the L sums added across lanes at the end; the last K % L inputs in scalar. */
+#define NARROW_KERNEL(NAME, ATTR, V, VI, L, U, W1)                                                                 \
+    ATTR static void NAME(const float *const *xp, const float *const *wq, int K, const float *bias, float *y,     \
+                          int act, float alpha) {                                                                  \
+        V acc[U][L];                                                                                               \
+        UNROLL for (int u = 0; u < (U); u++) UNROLL for (int t = 0; t < (L); t++) acc[u][t] = (V){0};             \
+        const float *xr[L], *wr[L];                                                                                \
+        UNROLL for (int t = 0; t < (L); t++) xr[t] = xp[t], wr[t] = wq[(W1) ? 0 : t];                              \
+        int i = 0;                                                                                                 \
+        for (; i + (U) * (L) <= K; i += (U) * (L))                                                                 \
+            UNROLL for (int u = 0; u < (U); u++) {                                                                 \
+                V wv_;                                                                                             \
+                if (W1) LDV(wv_, wr[0] + i + u * (L));                                                             \
+                UNROLL for (int t = 0; t < (L); t++) {                                                             \
+                    V xv_, wt_;                                                                                    \
+                    LDV(xv_, xr[t] + i + u * (L));                                                                 \
+                    if (W1) wt_ = wv_;                                                                             \
+                    else LDV(wt_, wr[t] + i + u * (L));                                                            \
+                    acc[u][t] += xv_ * wt_;                                                                        \
+                }                                                                                                  \
+            }                                                                                                      \
+        for (; i + (L) <= K; i += (L))                                                                             \
+            UNROLL for (int t = 0; t < (L); t++) {                                                                 \
+                V xv_, wt_;                                                                                        \
+                LDV(xv_, xr[t] + i);                                                                               \
+                LDV(wt_, wr[t] + i);                                                                               \
+                acc[0][t] += xv_ * wt_;                                                                            \
+            }                                                                                                      \
+        UNROLL for (int u = 1; u < (U); u++) UNROLL for (int t = 0; t < (L); t++) acc[0][t] += acc[u][t];         \
+        V r = HSUM(L, acc[0]), b_;                                                                                 \
+        for (; i < K; i++) UNROLL for (int t = 0; t < (L); t++) r[t] += xr[t][i] * wr[t][i];                       \
+        LDV(b_, bias);                                                                                             \
+        r += b_;                                                                                                   \
+        FUSED_ACT(V, VI, r, act, alpha);                                                                           \
+        STV(y, r);                                                                                                 \
+    }
+
+/* One dot product of the same kind: *y = act(bias + sum_{i < K} x[i] w[i]), 4 vectors of partial sums. */
+#define NARROW1_KERNEL(NAME, ATTR, V, VI, L)                                                                       \
+    ATTR static void NAME(const float *x, const float *w, int K, float bias, float *y, int act, float alpha) {    \
+        V acc[4] = {{0}};                                                                                          \
+        int i = 0;                                                                                                 \
+        for (; i + 4 * (L) <= K; i += 4 * (L))                                                                     \
+            UNROLL for (int u = 0; u < 4; u++) {                                                                   \
+                V xv_, wv_;                                                                                        \
+                LDV(xv_, x + i + u * (L));                                                                         \
+                LDV(wv_, w + i + u * (L));                                                                         \
+                acc[u] += xv_ * wv_;                                                                               \
+            }                                                                                                      \
+        for (; i + (L) <= K; i += (L)) {                                                                           \
+            V xv_, wv_;                                                                                            \
+            LDV(xv_, x + i);                                                                                       \
+            LDV(wv_, w + i);                                                                                       \
+            acc[0] += xv_ * wv_;                                                                                   \
+        }                                                                                                          \
+        V v = (acc[0] + acc[1]) + (acc[2] + acc[3]);                                                               \
+        float r = HFOLD(L, v);                                                                                     \
+        for (; i < K; i++) r += x[i] * w[i];                                                                       \
+        r += bias;                                                                                                 \
+        if (act == KACT_RELU) r = r > 0 ? r : 0;                                                                   \
+        else if (act == KACT_LEAKY) r = r > 0 ? r : r * alpha;                                                     \
+        *y = r;                                                                                                    \
     }
 
 typedef void (*dense_fn)(const float *x, size_t xs, int K, const float *w, size_t ws, const float *bias, float *y,
                          size_t ys, int act, float alpha);
-typedef void (*sparse_fn)(const float *x, const int *idx, int nnz, const float *w, size_t ws, const float *bias,
-                          float *y, int act, float alpha);
+typedef void (*sparse_fn)(const float *x, size_t xs, const int *idx, size_t is, const int *nnz, int n,
+                          const float *w, size_t ws, const float *bias, float *y, size_t ys, int act, float alpha);
+typedef void (*narrow_fn)(const float *const *xp, const float *const *wq, int K, const float *bias, float *y,
+                          int act, float alpha);
+typedef void (*narrow1_fn)(const float *x, const float *w, int K, float bias, float *y, int act, float alpha);
 /* Writes the indices of the non-zero x[0 .. in) (NaN counts as non-zero) in increasing order to idx and returns
  * how many; may write up to NZ_SLACK ints past the last one written. */
 typedef int (*nzlist_fn)(const float *x, int in, int *idx);
@@ -206,6 +328,8 @@ typedef struct {
     sparse_fn sparse[4];
     nzlist_fn nzlist;
     count_fn count;
+    narrow_fn narrow[2];  /* L dot products: any tasks, one weight row for all (one column, L samples) */
+    narrow1_fn narrow1;   /* one dot product */
     void (*softmax_rows)(float *y, int n, int w, size_t ws); /* a head's final activation on scratch rows */
     void (*sigmoid_rows)(float *y, int n, int w, size_t ws);
     float density[3][3]; /* DENSITY_* */
@@ -282,7 +406,8 @@ typedef struct {
             }                                                                                                      \
     }
 
-/* The blocks every set has: S x C = 8x1, 4x1, 4x2, 2x1, 2x2, 2x4, 1x1, 1x2, 1x4, 1x8, and sparse 1, 2, 4, 8. */
+/* The blocks every set has: S x C = 8x1, 4x1, 4x2, 2x1, 2x2, 2x4, 1x1, 1x2, 1x4, 1x8, sparse 1, 2, 4, 8, and the
+ * narrow-output dot products. */
 #define KERNELS_COMMON(P, ATTR, V, VI, L)                                                                          \
     DENSE_KERNEL(P##_d8x1, ATTR, V, VI, L, 8, 1, 1)                                                                \
     DENSE_KERNEL(P##_d4x1, ATTR, V, VI, L, 4, 1, 2)                                                                \
@@ -299,6 +424,9 @@ typedef struct {
     SPARSE_KERNEL(P##_s4, ATTR, V, VI, L, 4, 2)                                                                    \
     SPARSE_KERNEL(P##_s8, ATTR, V, VI, L, 8, 1)                                                                    \
     COUNT_KERNEL(P##_count, ATTR, V, VI, L)                                                                        \
+    NARROW_KERNEL(P##_narrow, ATTR, V, VI, L, (L) >= 8 ? 1 : 2, 0)                                                 \
+    NARROW_KERNEL(P##_narrow_w1, ATTR, V, VI, L, (L) >= 8 ? 1 : 2, 1)                                              \
+    NARROW1_KERNEL(P##_narrow1, ATTR, V, VI, L)                                                                    \
     HEAD_ACT_KERNELS(P, ATTR, V, VI, L)
 
 /* The table of one set; D8X2 and D4X4 are the wider blocks of a 32-register set, or NULL; TOP is the tallest
@@ -315,6 +443,8 @@ typedef struct {
         .sparse = {P##_s1, P##_s2, P##_s4, P##_s8},                                                                \
         .nzlist = P##_nzlist,                                                                                      \
         .count = P##_count,                                                                                        \
+        .narrow = {P##_narrow, P##_narrow_w1},                                                                     \
+        .narrow1 = P##_narrow1,                                                                                    \
         .softmax_rows = P##_softmax_rows,                                                                          \
         .sigmoid_rows = P##_sigmoid_rows,                                                                          \
         .density = DENSITY,                                                                                        \
@@ -322,7 +452,8 @@ typedef struct {
 
 /* ---- non-zero lists (measured, 81 inputs a third non-zero, best of 20 x 20k samples in one run: 44 ns per sample
  * for a branch-free scalar loop, 20 ns for SSE2 movemask + bit scan, 14 ns with the lookup table below (SSE2),
- * 13 ns with BMI2 pext (AVX2), 9 ns with AVX-512 compress-store) ---- */
+ * 13 ns with BMI2 pext (AVX2; on the Zen 3 machine 18-19 ns against 14-15 ns for the 8-input table below, in a
+ * standalone loop over 1024 game positions), 9 ns with AVX-512 compress-store) ---- */
 
 /* The scalar loop (the tails, and the portable set off x86). */
 static int nzlist_scalar(const float *x, int in, int *idx, int i, int k) {
@@ -349,16 +480,32 @@ static int kb_nzlist(const float *x, int in, int *idx) {
     return nzlist_scalar(x, in, idx, i, k);
 }
 
-/* AVX2 + BMI2: pext packs the byte indices of the set lanes of an 8-input mask. */
+/* For each 8-input mask m, the positions of its set bits packed in bytes (lowest first): a compile-time table
+ * (2 KB; bit b of m lands in byte popcount(m & (2^b - 1))). */
+#define NZ_POP8(v) (((v) & 1) + ((v) >> 1 & 1) + ((v) >> 2 & 1) + ((v) >> 3 & 1) + ((v) >> 4 & 1) + ((v) >> 5 & 1) + \
+                    ((v) >> 6 & 1) + ((v) >> 7 & 1))
+#define NZ_BIT(m, b) (((m) >> (b) & 1ull) * ((uint64_t)(b) << (8 * NZ_POP8((m) & ((1u << (b)) - 1)))))
+#define NZ_ENT(m) (NZ_BIT(m, 0) | NZ_BIT(m, 1) | NZ_BIT(m, 2) | NZ_BIT(m, 3) | NZ_BIT(m, 4) | NZ_BIT(m, 5) |       \
+                   NZ_BIT(m, 6) | NZ_BIT(m, 7))
+#define NZ_R4(m) NZ_ENT(m), NZ_ENT((m) + 1), NZ_ENT((m) + 2), NZ_ENT((m) + 3)
+#define NZ_R16(m) NZ_R4(m), NZ_R4((m) + 4), NZ_R4((m) + 8), NZ_R4((m) + 12)
+#define NZ_R64(m) NZ_R16(m), NZ_R16((m) + 16), NZ_R16((m) + 32), NZ_R16((m) + 48)
+static const uint64_t nz_lut8[256] = {NZ_R64(0u), NZ_R64(64u), NZ_R64(128u), NZ_R64(192u)};
+
+/* AVX2: the 8-input mask's byte indices from the table, widened to ints and offset (measured 81 inputs a third
+ * non-zero: 14-15 ns per sample, 18-19 with BMI2 pdep/pext packing the same bytes: the table has no chain of
+ * 3-cycle steps). */
 K_ATTR_V3 static int k3_nzlist(const float *x, int in, int *idx) {
     int i = 0, k = 0;
+    __m256i base = _mm256_setzero_si256();
+    const __m256i eight = _mm256_set1_epi32(8);
     for (; i + 8 <= in; i += 8) {
         __m256 ne = _mm256_cmp_ps(_mm256_loadu_ps(x + i), _mm256_setzero_ps(), _CMP_NEQ_UQ);
         unsigned m = (unsigned)_mm256_movemask_ps(ne);
-        uint64_t bytes = _pext_u64(0x0706050403020100ULL, _pdep_u64(m, 0x0101010101010101ULL) * 0xffu);
-        __m256i v = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bytes)), _mm256_set1_epi32(i));
+        __m256i v = _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)&nz_lut8[m])), base);
         _mm256_storeu_si256((__m256i *)(idx + k), v);
         k += __builtin_popcount(m);
+        base = _mm256_add_epi32(base, eight);
     }
     return nzlist_scalar(x, in, idx, i, k);
 }
@@ -469,8 +616,11 @@ typedef struct {
     int post;           /* 1: hidden TANH/SIGMOID, applied with nn_act_elem after the kernels */
     int head_end;       /* last layer of a head: its activation goes on the caller's rows (nn_act_rows) */
     int sparse;         /* reads the network input and may run sparse */
+    int nvec, rem;      /* run dense: vectors 0 .. nvec-1 by the vector kernels, the last rem columns (out - nvec L,
+                           fewer than L) by the narrow-output dot products */
     float *wt, *b;      /* [in][outp], [outp] */
-    float *wp;          /* the same weights in panels of PANEL_C vectors: panel q = [in][its width], in order */
+    float *wp;          /* columns 0 .. nvec L of wt in panels of PANEL_C vectors: panel q = [in][its width] */
+    float *wn;          /* the last rem columns as rows: [rem][in] (W's own layout) */
 } cpu_layer;
 
 /* What one thread of a run writes: activations and non-zero lists of its current chunk, its chunk counters. */
@@ -485,6 +635,7 @@ struct cpu_plan {
     int max_batch, chunk;
     const kernel_set *k;
     int sparse_mode;    /* SPARSE_NEVER, SPARSE_ALWAYS or SPARSE_AUTO */
+    int narrow_mode;    /* NARROW_NEVER, NARROW_ALWAYS or NARROW_AUTO */
     cpu_layer layer[NN_MAX_LAYERS];
     int nzs;            /* in + NZ_SLACK */
     void *mem;          /* one allocation holding weights, scratch and lists */
@@ -501,6 +652,7 @@ struct cpu_plan {
 };
 
 enum { SPARSE_NEVER = 0, SPARSE_ALWAYS = 1, SPARSE_AUTO = 2 };
+enum { NARROW_NEVER = 0, NARROW_ALWAYS = 1, NARROW_AUTO = 2 };
 
 static int env_set(const char *name) {
     const char *v = getenv(name);
@@ -532,14 +684,15 @@ static nrps_status pick_kernels(const kernel_set **out) {
     return NRPS_OK;
 }
 
-static nrps_status pick_sparse_mode(int *mode) {
-    const char *v = getenv("NRPS_CPU_SPARSE");
+/* NRPS_CPU_SPARSE / NRPS_CPU_NARROW: 0 never, 1 always, unset by the rule (mode values as SPARSE_* / NARROW_*). */
+static nrps_status pick_mode(const char *name, const char *rule, int *mode) {
+    const char *v = getenv(name);
     *mode = SPARSE_AUTO;
     if (!v || !*v) return NRPS_OK;
     if (!strcmp(v, "0")) *mode = SPARSE_NEVER;
     else if (!strcmp(v, "1")) *mode = SPARSE_ALWAYS;
     else {
-        nrps_set_error("NRPS_CPU_SPARSE='%s': expected 0 (never) or 1 (always); unset chooses by density", v);
+        nrps_set_error("%s='%s': expected 0 (never) or 1 (always); unset chooses %s", name, v, rule);
         return NRPS_ERR_ARG;
     }
     return NRPS_OK;
@@ -564,6 +717,11 @@ static int all_finite(const float *v, size_t n) {
     return 1;
 }
 
+/* Floats of one layer's packed weights and biases (wt, wp, b, wn), rounded to 64 bytes. */
+static size_t layer_floats(const cpu_layer *ly) {
+    return (2 * (size_t)ly->in * ly->outp + ly->outp + (size_t)ly->rem * ly->in + 15) / 16 * 16;
+}
+
 /* Layer specs (no memory yet); returns the floats of packed weights + biases, each layer 64-byte aligned. */
 static size_t plan_layers(cpu_plan *p, const nn_net *n) {
     const nn_arch *a = &p->arch;
@@ -585,18 +743,23 @@ static size_t plan_layers(cpu_plan *p, const nn_net *n) {
         ly->post = !ly->head_end && (s->act == NN_ACT_TANH || s->act == NN_ACT_SIGMOID);
         ly->sparse = reads_input(a, l) && ly->in <= SPARSE_MAX_IN && p->sparse_mode != SPARSE_NEVER &&
                      all_finite(n->w[l], (size_t)ly->out * ly->in);
-        floats += (2 * (size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
+        /* The columns past the last full vector as dot products when they fill less than half a vector: one such
+         * column costs about in / L FMAs (2 loads each) per sample, a vector of them about in (1 load each). */
+        const int rem = ly->out % L;
+        ly->rem = p->narrow_mode == NARROW_NEVER ? 0 : p->narrow_mode == NARROW_ALWAYS || 2 * rem < L ? rem : 0;
+        ly->nvec = ly->outp / L - (ly->rem > 0);
+        floats += layer_floats(ly);
     }
     return floats;
 }
 
-/* Copies the row layout wt [in][outp] into panels of PANEL_C vectors (the last one narrower when the layer's
- * vectors do not divide): panel q holds columns [q P, q P + width) as [in][width], P = PANEL_C * lanes. */
+/* Copies columns 0 .. nvec L of the row layout wt [in][outp] into panels of PANEL_C vectors (the last one
+ * narrower when nvec does not divide): panel q holds columns [q P, q P + width) as [in][width], P = PANEL_C L. */
 static void pack_panels(cpu_layer *ly, int lanes) {
-    const int P = PANEL_C * lanes;
+    const int P = PANEL_C * lanes, cols = ly->nvec * lanes;
     float *dst = ly->wp;
-    for (int c0 = 0; c0 < ly->outp; c0 += P) {
-        const int w = ly->outp - c0 < P ? ly->outp - c0 : P;
+    for (int c0 = 0; c0 < cols; c0 += P) {
+        const int w = cols - c0 < P ? cols - c0 : P;
         for (int i = 0; i < ly->in; i++, dst += w) memcpy(dst, ly->wt + (size_t)i * ly->outp + c0, sizeof(float) * w);
     }
 }
@@ -608,12 +771,14 @@ static float *pack_layers(cpu_plan *p, const nn_net *n, float *mem) {
         ly->wt = mem;
         ly->wp = mem + (size_t)ly->in * ly->outp;
         ly->b = ly->wp + (size_t)ly->in * ly->outp;
-        mem += (2 * (size_t)ly->in * ly->outp + ly->outp + 15) / 16 * 16;
+        ly->wn = ly->b + ly->outp;
+        mem += layer_floats(ly);
         const float *w = n->w[l];
         for (int j = 0; j < ly->out; j++) {
             for (int i = 0; i < ly->in; i++) ly->wt[(size_t)i * ly->outp + j] = w[(size_t)j * ly->in + i];
             ly->b[j] = n->b[l][j];
         }
+        memcpy(ly->wn, w + (size_t)(ly->out - ly->rem) * ly->in, sizeof(float) * ly->rem * ly->in);
         pack_panels(ly, p->k->lanes);
     }
     return mem;
@@ -646,7 +811,7 @@ double cpu_plan_sparse_below(const cpu_plan *p, int n) {
 
 static void plan_describe(cpu_plan *p) {
     const nn_arch *a = &p->arch;
-    char widths[160], acts[64] = "", fin[48] = "", mode[64];
+    char widths[160], acts[64] = "", fin[48] = "", mode[112];
     nn_arch_describe(a, widths, sizeof widths);
     for (int l = 0; l < a->n_layers; l++) {
         char *dst = p->layer[l].head_end ? fin : acts;
@@ -662,6 +827,10 @@ static void plan_describe(cpu_plan *p) {
     else if (p->sparse_mode == SPARSE_ALWAYS) snprintf(mode, sizeof mode, "sparse first layer (always)");
     else snprintf(mode, sizeof mode, "sparse first layer below %.0f%% input density (%.0f%% at batch 1)",
                   cpu_plan_sparse_below(p, 4) * 100, cpu_plan_sparse_below(p, 1) * 100);
+    int cols = 0;
+    for (int l = 0; l < a->n_layers; l++) cols += p->layer[l].rem;
+    if (cols) snprintf(mode + strlen(mode), sizeof mode - strlen(mode), ", %d narrow column%s as dot products", cols,
+                       cols > 1 ? "s" : "");
     char thr[80] = "1 thread";
     if (p->threads > 1 && p->pool) snprintf(thr, sizeof thr, "%d threads from batch %d", p->threads, p->split_from);
     else if (p->threads > 1)
@@ -746,7 +915,9 @@ nrps_status cpu_plan_create_threads(const nn_net *n, int max_batch, int threads,
     p->max_batch = max_batch;
     p->chunk = max_batch < CPU_PLAN_CHUNK ? max_batch : CPU_PLAN_CHUNK;
     p->threads = threads;
-    if ((st = pick_kernels(&p->k)) != NRPS_OK || (st = pick_sparse_mode(&p->sparse_mode)) != NRPS_OK) {
+    if ((st = pick_kernels(&p->k)) != NRPS_OK ||
+        (st = pick_mode("NRPS_CPU_SPARSE", "by density", &p->sparse_mode)) != NRPS_OK ||
+        (st = pick_mode("NRPS_CPU_NARROW", "by width", &p->narrow_mode)) != NRPS_OK) {
         free(p);
         return st;
     }
@@ -821,48 +992,91 @@ void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width) {
 
 /* ---- running ---- */
 
-/* The layer for one tile of 1 << si samples across its outp / L vectors, in blocks of the widest C the set has. */
-static void tile_dense(const kernel_set *k, int si, const cpu_layer *ly, const float *x, size_t xs, float *y) {
-    const int L = k->lanes, nb = ly->outp / L;
+/* The layer for one tile of 1 << si samples across its nvec vectors, in blocks of the widest C the set has (output
+ * row stride ys). */
+static void tile_dense(const kernel_set *k, int si, const cpu_layer *ly, const float *x, size_t xs, float *y,
+                       size_t ys) {
+    const int L = k->lanes, nb = ly->nvec;
     int cb = 0;
     for (int ci = 3; ci >= 0; ci--) {
         dense_fn f = k->dense[si][ci];
         if (!f) continue;
         for (; nb - cb >= (1 << ci); cb += 1 << ci)
-            f(x, xs, ly->in, ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L, y + (size_t)cb * L, ly->outp,
+            f(x, xs, ly->in, ly->wt + (size_t)cb * L, ly->outp, ly->b + (size_t)cb * L, y + (size_t)cb * L, ys,
               ly->kact, ly->alpha);
     }
 }
 
-/* The layer over n samples on the row layout, in tiles of 8, 4, 2, 1 samples (up to 8 vectors wide). */
-static void layer_rows(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
+/* The layer's vectors over n samples on the row layout, in tiles of 8, 4, 2, 1 samples (up to 8 vectors wide). */
+static void layer_rows(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y,
+                       size_t ys) {
     int s = 0;
     for (int si = 3; si >= 0; si--)
-        for (; n - s >= (1 << si); s += 1 << si)
-            tile_dense(k, si, ly, x + (size_t)s * xs, xs, y + (size_t)s * ly->outp);
+        for (; n - s >= (1 << si); s += 1 << si) tile_dense(k, si, ly, x + (size_t)s * xs, xs, y + (size_t)s * ys, ys);
 }
 
-/* The layer over n samples on the panels: tiles of the set's tallest height (6 or 12 samples), then 8, 4, 2, 1,
- * each across every panel (its weights read contiguously). */
-static void layer_panels(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
-    const int L = k->lanes, nb = ly->outp / L;
+/* The layer's vectors over n samples on the panels: tiles of the set's tallest height (6 or 12 samples), then 8,
+ * 4, 2, 1, each across every panel (its weights read contiguously). */
+static void layer_panels(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y,
+                         size_t ys) {
+    const int L = k->lanes, nb = ly->nvec;
     int s = 0;
     for (const panel_tile *t = k->tile; s < n; t++)
         for (; n - s >= t->S; s += t->S)
             for (int cb = 0; cb < nb; cb += PANEL_C) {
                 const int c = nb - cb < PANEL_C ? nb - cb : PANEL_C;
                 t->f[c - 1](x + (size_t)s * xs, xs, ly->in, ly->wp + (size_t)cb * L * ly->in, (size_t)c * L,
-                            ly->b + (size_t)cb * L, y + (size_t)s * ly->outp + (size_t)cb * L, ly->outp, ly->kact,
-                            ly->alpha);
+                            ly->b + (size_t)cb * L, y + (size_t)s * ys + (size_t)cb * L, ys, ly->kact, ly->alpha);
             }
 }
 
-/* The layer over n samples x (row stride xs) -> y (row stride outp), dense: the panels from one full tile of the
- * tallest height on (measured on AVX2, 81x128 weights, 4096 samples: 6x2 tiles on panels 85 GFLOP/s, 6x2 on the
- * row layout 70, 8x1 on either 45), the row layout's wider blocks below it (one sample: 1x8 blocks). */
-static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y) {
-    if (n >= k->tile[0].S) layer_panels(k, ly, x, xs, n, y);
-    else layer_rows(k, ly, x, xs, n, y);
+/* Tasks q0 .. q0 + L - 1 of layer_narrow (q = s rem + j; past the task count m, the last task again) in one call
+ * of the L-wide kernel. */
+static void narrow_group(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int q0, int m, float *y,
+                         size_t ys) {
+    enum { MAXL = 16 };
+    const int L = k->lanes, r = ly->rem, c0 = ly->nvec * L;
+    const float *xp[MAXL], *wq[MAXL];
+    float bias[MAXL], tmp[MAXL];
+    for (int t = 0; t < L; t++) {
+        const int q = q0 + (t < m ? t : m - 1), s = r == 1 ? q : q / r, j = r == 1 ? 0 : q % r;
+        xp[t] = x + (size_t)s * xs;
+        wq[t] = ly->wn + (size_t)j * ly->in;
+        bias[t] = ly->b[c0 + j];
+    }
+    float *dst = ys == (size_t)r && m == L ? y + q0 : tmp;
+    k->narrow[r == 1](xp, wq, ly->in, bias, dst, ly->kact, ly->alpha);
+    if (dst == tmp)
+        for (int t = 0; t < m; t++) {
+            const int q = q0 + t;
+            y[(size_t)(q / r) * ys + c0 + q % r] = tmp[t];
+        }
+}
+
+/* The layer's last rem columns over n samples: the n x rem dot products (tasks q = s rem + j) L at a time, the
+ * last ones (at most L / 2) one by one; written to y[s ys + nvec L + j], or with ys == rem (then nvec is 0: a
+ * narrow head's compact rows) L consecutive outputs in one store. */
+static void layer_narrow(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y,
+                         size_t ys) {
+    const int L = k->lanes, r = ly->rem, c0 = ly->nvec * L, total = n * r;
+    int q0 = 0;
+    for (; total - q0 > L / 2; q0 += L) narrow_group(k, ly, x, xs, q0, total - q0 < L ? total - q0 : L, y, ys);
+    for (; q0 < total; q0++) {
+        const int s = r == 1 ? q0 : q0 / r, j = r == 1 ? 0 : q0 % r;
+        k->narrow1(x + (size_t)s * xs, ly->wn + (size_t)j * ly->in, ly->in, ly->b[c0 + j],
+                   y + (size_t)s * ys + c0 + j, ly->kact, ly->alpha);
+    }
+}
+
+/* The layer over n samples x (row stride xs) -> y (row stride ys), dense: the vectors on the panels from one full
+ * tile of the tallest height on (measured on AVX2, 81x128 weights, 4096 samples: 6x2 tiles on panels 85 GFLOP/s,
+ * 6x2 on the row layout 70, 8x1 on either 45), on the row layout's wider blocks below it (one sample: 1x8 blocks);
+ * the narrow columns as dot products. */
+static void layer_dense(const kernel_set *k, const cpu_layer *ly, const float *x, size_t xs, int n, float *y,
+                        size_t ys) {
+    if (ly->nvec > 0 && n >= k->tile[0].S) layer_panels(k, ly, x, xs, n, y, ys);
+    else if (ly->nvec > 0) layer_rows(k, ly, x, xs, n, y, ys);
+    if (ly->rem > 0) layer_narrow(k, ly, x, xs, n, y, ys);
 }
 
 /* The layer over n samples of the network input x (row stride in), each from its non-zero list, across the whole
@@ -876,43 +1090,53 @@ static void layer_sparse(const cpu_plan *p, const cpu_scratch *w, const cpu_laye
     int cb = 0;
     for (int ci = 3; ci >= 0; ci--)
         for (; nb - cb >= (1 << ci); cb += 1 << ci)
-            for (int s = 0; s < n; s++)
-                k->sparse[ci](x + (size_t)s * ly->in, w->nz + (size_t)s * p->nzs, w->nnz[s], ly->wt + (size_t)cb * L,
-                              ly->outp, ly->b + (size_t)cb * L, y + (size_t)s * ly->outp + (size_t)cb * L, ly->kact,
-                              ly->alpha);
+            k->sparse[ci](x, (size_t)ly->in, w->nz, (size_t)p->nzs, w->nnz, n, ly->wt + (size_t)cb * L, ly->outp,
+                          ly->b + (size_t)cb * L, y + (size_t)cb * L, ly->outp, ly->kact, ly->alpha);
 }
 
+/* The layer over n samples -> y (row stride ys: outp, or out for a narrow head's compact rows when dense). */
 static void layer_run(const cpu_plan *p, const cpu_scratch *w, const cpu_layer *ly, const float *x, size_t xs, int n,
-                      float *y, int sparse) {
+                      float *y, size_t ys, int sparse) {
     if (sparse && ly->sparse) layer_sparse(p, w, ly, x, n, y);
-    else layer_dense(p->k, ly, x, xs, n, y);
+    else layer_dense(p->k, ly, x, xs, n, y, ys);
     if (ly->post)
         for (int s = 0; s < n; s++) {
-            float *r = y + (size_t)s * ly->outp;
+            float *r = y + (size_t)s * ys;
             for (int j = 0; j < ly->out; j++) r[j] = (float)nn_act_elem(ly->act, ly->alpha, r[j]);
         }
 }
 
-/* Decides dense or sparse for a chunk of n samples and, for sparse, builds their non-zero lists. */
+/* Decides dense or sparse for a chunk of n samples and, for sparse, builds their non-zero lists: sparse when the
+ * chunk's non-zero count is below the threshold's share of its n x in inputs. The lists are the count: they are
+ * built sample by sample until the count reaches the threshold (dense); when the first sample alone is that dense,
+ * the rest is counted first (cheaper than listing it) and listed only if the chunk stays sparse. */
 static int chunk_sparse(const cpu_plan *p, cpu_scratch *w, const float *x, int n) {
     const int in = p->arch.in;
     if (!p->layer[0].sparse && !(p->arch.trunk == 0 && p->arch.n_heads > 1 && p->layer[p->arch.head[1].first].sparse))
         return 0;
-    if (p->sparse_mode == SPARSE_AUTO && (double)p->k->count(x, (size_t)n * in) >= cpu_plan_sparse_below(p, n) * n * in)
-        return 0;
-    for (int s = 0; s < n; s++) w->nnz[s] = p->k->nzlist(x + (size_t)s * in, in, w->nz + (size_t)s * p->nzs);
+    const int all = p->sparse_mode != SPARSE_AUTO;
+    const double below = all ? 0 : cpu_plan_sparse_below(p, n) * n * in;
+    size_t nz = 0;
+    for (int s = 0; s < n; s++) {
+        nz += (size_t)(w->nnz[s] = p->k->nzlist(x + (size_t)s * in, in, w->nz + (size_t)s * p->nzs));
+        if (all) continue;
+        if ((double)nz >= below) return 0;
+        if (s == 0 && n > 1 && (double)nz * n >= below && (double)(nz + p->k->count(x + in, (size_t)(n - 1) * in)) >= below)
+            return 0;
+    }
     return 1;
 }
 
-/* Layers first .. first+count-1 on x (row stride xs): each writes bufs[(l - first) & 1]; returns the last one's
- * output (row stride outp of that layer). */
+/* Layers first .. first+count-1 on x (row stride xs): each writes bufs[(l - first) & 1] with row stride outp,
+ * the last one with row stride last_ys; returns the last one's output. */
 static const float *layers_run(const cpu_plan *p, const cpu_scratch *w, int first, int count, const float *x,
-                               size_t xs, int n, float *const bufs[2], int sparse) {
+                               size_t xs, int n, float *const bufs[2], int sparse, size_t last_ys) {
     for (int l = first; l < first + count; l++) {
         float *y = bufs[(l - first) & 1];
-        layer_run(p, w, &p->layer[l], x, xs, n, y, sparse);
+        const size_t ys = l == first + count - 1 ? last_ys : (size_t)p->layer[l].outp;
+        layer_run(p, w, &p->layer[l], x, xs, n, y, ys, sparse);
         x = y;
-        xs = (size_t)p->layer[l].outp;
+        xs = ys;
     }
     return x;
 }
@@ -926,21 +1150,27 @@ static void chunk_run(const cpu_plan *p, cpu_scratch *w, const float *x, int n, 
     const float *t = x;
     size_t ts = (size_t)a->in;
     if (a->trunk > 0) {
-        t = layers_run(p, w, 0, a->trunk, x, ts, n, w->buf, sparse);
         ts = (size_t)p->layer[a->trunk - 1].outp;
+        t = layers_run(p, w, 0, a->trunk, x, a->in, n, w->buf, sparse, ts);
     }
     float *const hb[2] = {t == w->buf[0] ? w->buf[1] : w->buf[0], w->buf[2]};
     for (int h = 0; h < a->n_heads; h++) {
         const nn_head *hd = &a->head[h];
         const cpu_layer *last = &p->layer[hd->first + hd->count - 1];
-        float *o = (float *)layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse); /* w's scratch */
+        /* A head narrower than a vector, run dense, writes compact rows (the softmax needs its padded ones). */
+        const int compact = last->nvec == 0 && last->rem > 0 && last->act != NN_ACT_SOFTMAX && !(sparse && last->sparse);
+        const size_t os = compact ? (size_t)last->out : (size_t)last->outp;
+        float *o = (float *)layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse, os); /* w's scratch */
         float *yh = y[h] + (size_t)s0 * last->out;
         int done = 1;
-        if (last->act == NN_ACT_SOFTMAX) p->k->softmax_rows(o, n, last->out, (size_t)last->outp);
-        else if (last->act == NN_ACT_SIGMOID) p->k->sigmoid_rows(o, n, last->out, (size_t)last->outp);
+        if (last->act == NN_ACT_SOFTMAX) p->k->softmax_rows(o, n, last->out, os);
+        else if (last->act == NN_ACT_SIGMOID && compact) p->k->sigmoid_rows(o, 1, n * last->out, 0);
+        else if (last->act == NN_ACT_SIGMOID) p->k->sigmoid_rows(o, n, last->out, os);
         else done = 0;
-        for (int s = 0; s < n; s++)
-            memcpy(yh + (size_t)s * last->out, o + (size_t)s * last->outp, sizeof(float) * last->out);
+        if (compact) memcpy(yh, o, sizeof(float) * n * last->out);
+        else
+            for (int s = 0; s < n; s++)
+                memcpy(yh + (size_t)s * last->out, o + (size_t)s * os, sizeof(float) * last->out);
         if (!done) nn_act_rows(last->act, last->alpha, yh, n, last->out);
     }
 }

@@ -7,8 +7,10 @@
  * Running it pushes the batch through the trunk and then each head in chunks of samples: from one full tile on,
  * register tiles of 6 (12 with AVX-512) samples x 2 vectors on the panels, below that the row layout's blocks of
  * 1..8 vectors (bias and ReLU / LeakyReLU fused; a head's final softmax / sigmoid vectorised; hidden Tanh / Sigmoid
- * and other final activations applied with src/nn/nn_ops.h). A layer that reads the network input skips the zero
- * inputs of each sample when the chunk's input density is low (game positions: about a third non-zero).
+ * and other final activations applied with src/nn/nn_ops.h). A layer's columns past its last full vector, when they
+ * fill less than half a vector (a value head's single output), are dot products instead, one vector of them at a
+ * time (no padded lanes). A layer that reads the network input skips the zero inputs of each sample when the
+ * chunk's input density is low (game positions: about a third non-zero).
  *
  * Results agree with nn_forward, the numerical reference, to float rounding (the kernels sum in float, in another
  * order, with FMA contraction): tests/test_cpu_kernels.c checks abs 1e-5 + rel 1e-4.
@@ -17,6 +19,8 @@
  *   NRPS_NO_AVX512=1           never the AVX-512 kernels (as the old native-cpu backend)
  *   NRPS_CPU_ISA=avx512|avx2|baseline   use at most that kernel set (what the CPU lacks is never used)
  *   NRPS_CPU_SPARSE=0|1        never / always (where possible) the sparse first layer; unset: by density
+ *   NRPS_CPU_NARROW=0|1        never / always the dot products for the columns past a layer's last full vector;
+ *                              unset: when they fill less than half a vector
  *
  * Threads: a plan made with T > 1 threads owns a pool (src/util/threadpool.h) and splits a batch into up to T equal
  * parts (whole tiles of 12 samples) when the batch carries enough work to pay for the hand-off (cpu_plan_split_from);
@@ -55,8 +59,9 @@ nrps_status cpu_plan_create_threads(const nn_net *n, int max_batch, int threads,
  * allocation, no lock. Returns NRPS_OK, or NRPS_ERR_ARG (batch out of range, NULL pointers) with the error set. */
 nrps_status cpu_plan_run(cpu_plan *p, const float *x, int batch, float *const *y);
 
-/* One line for reports, owned by the plan: widths, activations, kernel set and first-layer mode, e.g.
- * "81-128-9 relu/softmax, AVX-512 (x86-64-v4), sparse first layer below 40% input density (85% at batch 1)". */
+/* One line for reports, owned by the plan: widths, activations, kernel set, first-layer mode, the narrow columns and
+ * threads, e.g. "81-64-1 relu/sigmoid, AVX2+FMA (x86-64-v3), sparse first layer below 50% input density (85% at
+ * batch 1), 1 narrow column as dot products, 1 thread". */
 const char *cpu_plan_describe(const cpu_plan *p);
 
 /* Vector width of the kernel set in use: 16 (AVX-512), 8 (AVX2) or 4 (portable). */
