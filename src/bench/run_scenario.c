@@ -15,7 +15,9 @@
 
 /* SCEN_SERVER_SPIN_US: the server thread spins this long between queries before it sleeps; a sleeping virtual CPU
  * can take a millisecond to wake, which a p99 bound of 100 us cannot absorb. */
-enum { SCEN_POSITIONS = 4096, SCEN_MAX_GAME_THREADS = 64, SCEN_SERVER_SPIN_US = 20000 };
+/* SCEN_MAX_SAMPLES: latency samples kept per game thread (128 MB); a longer run keeps playing and its latency
+ * statistics are those of its first SCEN_MAX_SAMPLES queries. */
+enum { SCEN_POSITIONS = 4096, SCEN_MAX_GAME_THREADS = 64, SCEN_SERVER_SPIN_US = 20000, SCEN_MAX_SAMPLES = 16000000 };
 
 /* One thread playing self-play games: its own search and evaluator; latencies per evaluator call (per_call) or per
  * move, until the end time (and, for streams, the minimum query count). */
@@ -67,7 +69,7 @@ static nrps_status scen_game(scen_worker *w, const mcts_evaluator *ev, long g) {
 static void *scen_worker_main(void *arg) {
     scen_worker *w = arg;
     mcts_evaluator ev = {.ctx = w, .evaluate = timed_call, .max_batch = w->inner->max_batch, .name = "timed"};
-    while (w->st == NRPS_OK && (nrps_now_s() < w->end_s || w->calls < w->min_calls) && w->n_lat < w->cap) {
+    while (w->st == NRPS_OK && (nrps_now_s() < w->end_s || w->calls < w->min_calls)) {
         long g = __atomic_fetch_add(w->next_game, 1, __ATOMIC_RELAXED);
         w->st = scen_game(w, &ev, g);
     }
@@ -119,7 +121,9 @@ static nrps_status scen_search(run_ctx *c, int pm, int vm, int i, bench_scenario
     scen_worker w[SCEN_MAX_GAME_THREADS];
     pthread_t th[SCEN_MAX_GAME_THREADS];
     memset(w, 0, sizeof w);
-    long next_game = 0, cap = p->min_queries + (long)(p->scenario_duration_s * 4e6) + 1000;
+    /* latency samples kept per thread: enough for the run at a few million queries/s, at most SCEN_MAX_SAMPLES */
+    double want = p->min_queries + p->scenario_duration_s * 4e6 + 1000;
+    long next_game = 0, cap = want < SCEN_MAX_SAMPLES ? (long)want : SCEN_MAX_SAMPLES;
     mcts_config mc = mcts_config_default();
     mc.playouts = p->search_playouts, mc.batch = batch;
     nrps_status st = bench_backend_handles(c, pm, i, hp, threads);
@@ -135,11 +139,14 @@ static nrps_status scen_search(run_ctx *c, int pm, int vm, int i, bench_scenario
     int started = 0;
     double t0 = nrps_now_s();
     for (int t = 0; t < threads; t++) w[t].end_s = t0 + p->scenario_duration_s;
-    for (; st == NRPS_OK && started < threads; started++)
+    while (st == NRPS_OK && started < threads) {
         if (pthread_create(&th[started], NULL, scen_worker_main, &w[started])) {
             nrps_set_error("cannot start %d game threads", threads);
             st = NRPS_ERR_NOMEM;
+            break;
         }
+        started++;
+    }
     for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
     double dt = nrps_now_s() - t0;
     for (int t = 0; t < started && st == NRPS_OK; t++)
