@@ -28,6 +28,12 @@ void bench_report_recommend_text(FILE *f, const bench_recommendation *recs, int 
     for (int i = 0; i < n; i++) {
         const bench_recommendation *r = &recs[i];
         const bench_rec_check *k = &r->chosen, *b = &r->baseline;
+        const char *label = strcmp(r->eval, "incremental") ? r->backend : "native-incr";
+        if (r->failed[0]) {
+            nrps_wrapf(f, width, 6, "recommended: %s, %s: none: the strength checks failed: %s", label, r->nets,
+                       r->failed);
+            continue;
+        }
         char what[96], speed[96] = "", arena[160] = "";
         describe(k, what, sizeof what);
         if (b->playouts_per_s > 0 && k->playouts_per_s > 0 && (k->threads != 1 || k->batch != 1))
@@ -40,7 +46,7 @@ void bench_report_recommend_text(FILE *f, const bench_recommendation *recs, int 
             note = r->n_rejected ? " (no faster configuration kept the strength)" : " (the fastest measured)";
         nrps_wrapf(f, width, 6, "recommended: %s, %s, %d playouts: %s%s; solver agreement %.1f%% (threads=1 batch=1: "
                                 "%.1f%%) on %d positions%s%s",
-                   strcmp(r->eval, "incremental") ? r->backend : "native-incr", r->nets, r->playouts, what, speed,
+                   label, r->nets, r->playouts, what, speed,
                    100 * k->agreement, 100 * b->agreement, r->positions, arena, note);
         for (int j = 0; j < r->n_rejected; j++) {
             char rw[96];
@@ -81,6 +87,8 @@ void bench_recommend_json(void *root, const bench_recommendation *recs, int n) {
         cJSON_AddStringToObject(o, "nets", r->nets);
         cJSON_AddNumberToObject(o, "playouts", r->playouts);
         cJSON_AddNumberToObject(o, "positions", r->positions);
+        if (r->failed[0]) cJSON_AddStringToObject(o, "failed", r->failed);
+        else cJSON_AddNullToObject(o, "failed");
         cJSON_AddItemToObject(o, "recommended", check_json(&r->chosen));
         cJSON_AddItemToObject(o, "baseline", check_json(&r->baseline));
         cJSON *rej = cJSON_AddArrayToObject(o, "rejected");

@@ -33,6 +33,7 @@ typedef struct {
     bench_rec_check rejected[BENCH_REC_MAX_REJECTED]; /* faster candidates that lost strength, fastest first */
     int n_rejected;
     int positions;                        /* solver-agreement positions */
+    char failed[300];                     /* why no recommendation could be measured ("" when it was) */
 } bench_recommendation;
 
 /* One line per recommendation, starting "recommended:", with the speed-up over the baseline and the evidence. */

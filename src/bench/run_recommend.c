@@ -60,7 +60,7 @@ static nrps_status rec_make_positions(const agent_spec *base, uint64_t seed, rec
     sp.mcts.temperature = 1.0, sp.mcts.temperature_plies = -1;
     agent *a = agent_create(&sp, seed);
     rps_solver *sv = rps_solver_create(0);
-    nrps_status st = a && sv ? NRPS_OK : NRPS_ERR_NOMEM;
+    nrps_status st = !a ? NRPS_ERR_ARG : !sv ? NRPS_ERR_NOMEM : NRPS_OK; /* agent_create set its error */
     rps_config cfg = rps_config_standard();
     out->n = 0;
     for (uint64_t g = 0; st == NRPS_OK && out->n < REC_POSITIONS; g++) {
@@ -202,11 +202,16 @@ nrps_status bench_run_recommend(run_ctx *c) {
         for (int k = 0; k < c->r->n_recs && !seen; k++)
             seen = !strcmp(c->r->recs[k].backend, r->backend) && !strcmp(c->r->recs[k].eval, r->eval);
         if (seen) continue;
-        st = rec_series(c, r, c->rec_pm, c->rec_vm, ps, &c->r->recs[c->r->n_recs]);
-        if (st == NRPS_OK) c->r->n_recs++;
+        bench_recommendation *rec = &c->r->recs[c->r->n_recs++];
+        st = rec_series(c, r, c->rec_pm, c->rec_vm, ps, rec);
+        if (st != NRPS_OK && st != NRPS_ERR_INTERRUPTED && st != NRPS_ERR_NOMEM) {
+            /* an agent the checks could not build or run (e.g. a backend the agent cannot open): said, not fatal */
+            snprintf(rec->failed, sizeof rec->failed, "%s", nrps_last_error());
+            st = NRPS_OK;
+        }
     }
     free(ps);
-    if (st != NRPS_OK) {
+    if (st == NRPS_ERR_NOMEM) {
         char msg[900];
         snprintf(msg, sizeof msg, "%s", nrps_last_error());
         nrps_set_error("recommendation: %s", msg);
