@@ -39,11 +39,13 @@ json_check "server JSON: INVALID row has why" "$T/inv.json" '
 
 # --find-peak: every run kept, at most one peak, the peak the highest VALID rate
 run_cmd benchmark "${M[@]}" "${Q[@]}" --scenario-duration 0.1 --min-queries 1000 --scenario server --find-peak \
-  --latency-bound-us 2000 --json "$T/peak.json"
+  --latency-bound-us 20000 --json "$T/peak.json"
+# (a run INVALID at the low rate, on a machine stalled for 20 ms, ends the search there: then no peak and one run)
 [ "$RC" -eq 0 ] && json_check "--find-peak: runs, one peak at the highest VALID rate" "$T/peak.json" '
-  len(r["scenarios"]) >= 2 and sum(x["peak"] for x in r["scenarios"]) <= 1 and
-  all(x["peak"] == (x["valid"] and x["target_rate"] == max(y["target_rate"] for y in r["scenarios"] if y["valid"]))
-      for x in r["scenarios"])' || bad "--find-peak run (rc=$RC, $(head -c 300 "$T/err"))"
+  [sum(x["peak"] for x in r["scenarios"]) == min(1, len(v)) and
+   all(x["peak"] == (x["valid"] and x["target_rate"] == max(v)) for x in r["scenarios"]) and
+   (len(r["scenarios"]) >= 2 or not v)
+   for v in [[y["target_rate"] for y in r["scenarios"] if y["valid"]]]][0]' || bad "--find-peak run (rc=$RC, $(head -c 300 "$T/err"))"
 
 # NN cache on: the hit rate is reported (the queries cycle over a fixed set of positions)
 run_cmd benchmark "${M[@]}" "${Q[@]}" "${S[@]}" --scenario server --target-rate 20000 --latency-bound-us 1000000 \
