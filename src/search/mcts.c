@@ -447,16 +447,19 @@ static int32_t select_child(const mcts *m, const mcts_node *node) {
         double q = w_node / n_node; /* for node->mover; children are chosen by the other side */
         fpu = 1.0 - q;
     }
-    double best = -1e300;
+    /* u = w / nc + k P / (1 + nc) as the fraction (w (1 + nc) + k P nc) / (nc (1 + nc)), or fpu + k P when nc = 0, and
+     * fractions compared by cross-multiplying (denominators > 0): no division in the loop */
+    const double k = m->cfg.c_puct * sq;
+    double best_num = -1e300, best_den = 1;
     int32_t bi = node->child;
     for (int i = 0; i < node->nchild; i++) {
         const mcts_node *c = &m->pool[node->child + i];
         uint64_t cni = load_ni(c);
-        double nc = ni_visits(cni) + vl * ni_inflight(cni);
-        double q = nc > 0 ? load_f64(&c->w) / nc : fpu;
-        double u = q + m->cfg.c_puct * c->prior * sq / (1.0 + nc);
-        if (u > best) {
-            best = u;
+        double nc = ni_visits(cni) + vl * ni_inflight(cni), kp = k * c->prior, num, den;
+        if (nc > 0) num = load_f64(&c->w) * (1.0 + nc) + kp * nc, den = nc * (1.0 + nc);
+        else num = fpu + kp, den = 1;
+        if (num * best_den > best_num * den) {
+            best_num = num, best_den = den;
             bi = node->child + i;
         }
     }
