@@ -278,7 +278,8 @@ valgrind: all
 	@fail=0; for b in native-cpu ort-cpu; do \
 	  echo "== valgrind: benchmark --backends $$b"; \
 	  ( cd build/valgrind && $(VALGRIND) --log-file=$$b.log $(abspath bin/neural_rps) benchmark --backends $$b \
-	    --iterations 50 --warmup 10 --batch-size 16 --model-path p.onnx --value-model-path v.onnx >$$b.out 2>&1 ); rc=$$?; \
+	    --iterations 50 --warmup 10 --batch-size 16 --search-games 2 --recommend-games 10 --model-path p.onnx \
+	    --value-model-path v.onnx >$$b.out 2>&1 ); rc=$$?; \
 	  grep -E "ERROR SUMMARY|definitely lost|indirectly lost" build/valgrind/$$b.log | sed 's/^==[0-9]*== /  /'; \
 	  if [ $$rc -ne 0 ]; then fail=1; echo "FAIL $$b (exit $$rc): see build/valgrind/$$b.log"; fi; \
 	done; [ $$fail -eq 0 ] && echo "valgrind: no definite leaks, no memory errors"
