@@ -188,6 +188,9 @@ void bench_env_fill(bench_env *e); /* machine facts: cpu, cores, os, ORT, provid
 void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e, int wide);
 /* The top ops of each ONNX Runtime profile (--profile). */
 void bench_report_profiles_text(FILE *f, const bench_env *e);
+/* Adds to a cJSON object (void *: cJSON stays out of headers) the latency object `key`: mean, min, p10, p50, p90,
+ * p99, p999, max, stdev of st (docs/benchmark-json.md). */
+void bench_json_latency(void *obj, const char *key, const bench_stats *st);
 /* Writes the CSV report atomically (the JSON report: bench_report_json in src/bench/run.h); NRPS_ERR_IO on failure. */
 nrps_status bench_report_csv(const char *path, const bench_row *rows, int n, const bench_env *e); /* docs/benchmark-csv.md */
 /* The inside-search rows' CSV (the JSON's `search` rows, docs/benchmark-csv.md), written atomically. */

@@ -323,8 +323,8 @@ static cJSON *add_str_or_null(cJSON *o, const char *k, const char *v) {
 }
 
 /* {"mean", "min", "p10", "p50", "p90", "p99", "p999", "max", "stdev"} in microseconds under key. */
-static void add_latency(cJSON *o, const char *key, const bench_stats *st) {
-    cJSON *l = cJSON_AddObjectToObject(o, key);
+void bench_json_latency(void *obj, const char *key, const bench_stats *st) {
+    cJSON *l = cJSON_AddObjectToObject(obj, key);
     cJSON_AddNumberToObject(l, "mean", st->mean);
     cJSON_AddNumberToObject(l, "min", st->min);
     cJSON_AddNumberToObject(l, "p10", st->p10);
@@ -498,7 +498,7 @@ nrps_status bench_report_json(const char *path, const bench_result *result) {
         cJSON_AddNumberToObject(o, "iterations", (double)r->tm.n);
         cJSON_AddNumberToObject(o, "total_s", r->tm.total_s);
         cJSON_AddNumberToObject(o, "cpu_time_per_call_us", r->tm.cpu_per_call_us);
-        add_latency(o, "latency_us", &r->tm.st);
+        bench_json_latency(o, "latency_us", &r->tm.st);
         cJSON_AddNumberToObject(o, "cv", r->tm.st.cv);
         cJSON_AddNumberToObject(o, "mad_us", r->tm.st.mad);
         cJSON_AddNumberToObject(o, "spread", stats_spread(&r->tm.st));
@@ -550,7 +550,7 @@ nrps_status bench_report_json(const char *path, const bench_result *result) {
         cJSON_AddNumberToObject(o, "games", (double)r->games);
         cJSON_AddNumberToObject(o, "moves", (double)r->moves);
         cJSON_AddNumberToObject(o, "total_s", r->total_s);
-        add_latency(o, "move_latency_us", &r->move_us);
+        bench_json_latency(o, "move_latency_us", &r->move_us);
         cJSON_AddNumberToObject(o, "playouts_per_s", r->playouts_per_s);
         cJSON_AddNumberToObject(o, "evals_per_s", r->evals_per_s);
         cJSON_AddNumberToObject(o, "eval_calls", (double)r->eval_calls);

@@ -9,6 +9,7 @@
 
 #include "bench/run_impl.h"
 #include "bench/scenario.h"
+#include "bench/search_bench.h"
 #include "search/arena.h"
 #include "search/eval_net.h"
 #include "search/mcts.h"
@@ -22,57 +23,35 @@ enum { SCEN_POSITIONS = 4096, SCEN_MAX_GAME_THREADS = 64, SCEN_SERVER_SPIN_US = 
 /* One thread playing self-play games: its own search and evaluator; latencies per evaluator call (per_call) or per
  * move, until the end time (and, for streams, the minimum query count). */
 typedef struct {
-    const mcts_evaluator *inner;
+    bench_timed_eval te;     /* the thread's evaluator, timed (per_call: te.call_us holds the samples) */
     mcts *m;
     uint64_t seed;
     long *next_game;         /* shared game counter (atomic) */
     double end_s;            /* no game starts after this ... */
     long min_calls;          /* ... once this many evaluator calls were made (streams) */
     int per_call;
-    double *lat_us;
+    double *lat_us;          /* cap samples: per call (te.call_us) or per move */
     long cap, n_lat;
-    long games, moves, playouts, calls, states;
+    long games;
+    bench_search_counts n;
     nrps_status st;
     char err[512];
 } scen_worker;
 
-static nrps_status timed_call(void *ctx, const rps_state *states, int n, float *policy, float *value) {
-    scen_worker *w = ctx;
-    uint64_t t0 = nrps_now_ns();
-    nrps_status st = w->inner->evaluate(w->inner->ctx, states, n, policy, value);
-    if (w->per_call && w->n_lat < w->cap) w->lat_us[w->n_lat++] = (double)(nrps_now_ns() - t0) * 1e-3;
-    return st;
-}
-
-/* One game (deal g): every move a fresh search. */
-static nrps_status scen_game(scen_worker *w, const mcts_evaluator *ev, long g) {
-    rps_config cfg = rps_config_standard();
-    nrps_rng rng;
-    nrps_rng_seed(&rng, arena_derive_seed(w->seed, 0x5ce7, (uint64_t)g));
-    rps_state s;
-    rps_state_deal(&s, &cfg, &rng);
-    while (!rps_state_is_over(&s)) {
-        if (nrps_interrupted) return NRPS_ERR_INTERRUPTED;
-        mcts_result res;
-        mcts_reset(w->m);
-        uint64_t t0 = nrps_now_ns();
-        nrps_status st = mcts_search_run(w->m, &s, ev, &rng, &res);
-        if (st != NRPS_OK) return st;
-        if (!w->per_call && w->n_lat < w->cap) w->lat_us[w->n_lat++] = (double)(nrps_now_ns() - t0) * 1e-3;
-        w->moves++, w->playouts += res.playouts, w->calls += res.eval_calls, w->states += res.eval_states;
-        if ((st = rps_state_apply(&s, res.move)) != NRPS_OK) return st;
-    }
-    w->games++;
-    return NRPS_OK;
-}
-
 static void *scen_worker_main(void *arg) {
     scen_worker *w = arg;
-    mcts_evaluator ev = {.ctx = w, .evaluate = timed_call, .max_batch = w->inner->max_batch, .name = "timed"};
-    while (w->st == NRPS_OK && (nrps_now_s() < w->end_s || w->calls < w->min_calls)) {
+    mcts_evaluator ev = bench_timed_evaluator(&w->te);
+    const mcts_evaluator *evs[1] = {&ev};
+    while (w->st == NRPS_OK && (nrps_now_s() < w->end_s || w->n.eval_calls < w->min_calls)) {
         long g = __atomic_fetch_add(w->next_game, 1, __ATOMIC_RELAXED);
-        w->st = scen_game(w, &ev, g);
+        /* per move: record while a whole game's moves fit, at the index bench_search_play_game writes */
+        int record = !w->per_call && w->n.moves + RPS_MAX_PLIES <= w->cap;
+        w->st = bench_search_play_game(w->m, evs, arena_derive_seed(w->seed, 0x5ce7, (uint64_t)g),
+                                       record ? w->lat_us : NULL, NULL, &w->n);
+        if (w->st == NRPS_OK) w->games++;
+        if (record) w->n_lat = w->n.moves;
     }
+    if (w->per_call) w->n_lat = w->te.n_calls;
     if (w->st != NRPS_OK && w->st != NRPS_ERR_INTERRUPTED) snprintf(w->err, sizeof w->err, "%s", nrps_last_error());
     return NULL;
 }
@@ -82,8 +61,8 @@ static nrps_status scen_search_row(const run_ctx *c, const scen_worker *w, int t
                                    bench_scenario kind, int batch, bench_scenario_row *row) {
     long n = 0, games = 0, moves = 0, playouts = 0, calls = 0, states = 0;
     for (int t = 0; t < threads; t++)
-        n += w[t].n_lat, games += w[t].games, moves += w[t].moves, playouts += w[t].playouts, calls += w[t].calls,
-            states += w[t].states;
+        n += w[t].n_lat, games += w[t].games, moves += w[t].n.moves, playouts += w[t].n.playouts,
+            calls += w[t].n.eval_calls, states += w[t].n.eval_states;
     double *all = malloc(sizeof(double) * (size_t)(n ? n : 1));
     if (!all) {
         nrps_set_error("out of memory");
@@ -134,7 +113,8 @@ static nrps_status scen_search(run_ctx *c, int pm, int vm, int i, bench_scenario
         if (!(en[t] = eval_net_create(hp[t], c->m[pm].enc, pm == vm ? hp[t] : hv[t], c->m[vm].enc, batch)) ||
             !(w[t].m = mcts_create(&mc)) || !(w[t].lat_us = malloc(sizeof(double) * (size_t)cap)))
             st = NRPS_ERR_NOMEM;
-        else w[t].inner = eval_net_evaluator(en[t]);
+        else w[t].te = (bench_timed_eval){.inner = eval_net_evaluator(en[t]), .call_us = w[t].per_call ? w[t].lat_us : NULL,
+                                          .cap_calls = cap};
     }
     int started = 0;
     double t0 = nrps_now_s();

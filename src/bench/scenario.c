@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#include "bench/bench.h"
 #include "util/textwrap.h"
 
 static const char *const NAMES[] = {"", "single-stream", "multi-stream", "server", "offline"};
@@ -67,16 +68,6 @@ void bench_report_scenarios_text(FILE *f, const bench_scenario_row *rows, int n)
     }
 }
 
-static void add_latency(cJSON *o, const bench_stats *l) {
-    cJSON *x = cJSON_AddObjectToObject(o, "latency_us");
-    cJSON_AddNumberToObject(x, "mean", l->mean);
-    cJSON_AddNumberToObject(x, "p50", l->p50);
-    cJSON_AddNumberToObject(x, "p90", l->p90);
-    cJSON_AddNumberToObject(x, "p99", l->p99);
-    cJSON_AddNumberToObject(x, "p999", l->p999);
-    cJSON_AddNumberToObject(x, "max", l->max);
-}
-
 static void add_or_null(cJSON *o, const char *key, int present, double v) {
     if (present) cJSON_AddNumberToObject(o, key, v);
     else cJSON_AddNullToObject(o, key);
@@ -96,7 +87,7 @@ void bench_scenarios_json(void *root, const bench_scenario_row *rows, int n) {
         add_or_null(o, "target_rate", server, r->lg.target_rate);
         add_or_null(o, "latency_bound_us", server, r->lg.latency_bound_us);
         cJSON_AddNumberToObject(o, "evals_per_s", r->lg.evals_per_s);
-        add_latency(o, &r->lg.latency_us);
+        bench_json_latency(o, "latency_us", &r->lg.latency_us);
         cJSON_AddNumberToObject(o, "queries", (double)r->lg.queries);
         cJSON_AddNumberToObject(o, "duration_s", r->lg.duration_s);
         cJSON_AddNumberToObject(o, "mean_batch", r->lg.mean_batch);

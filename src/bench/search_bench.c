@@ -10,11 +10,18 @@
 #include "search/eval_service.h"
 #include "search/mcts.h"
 
+/* Adds a call's wall time (from t0) to t: the sum, and the sample when t keeps them and has room. */
+static void timed_add(bench_timed_eval *t, uint64_t t0) {
+    uint64_t dt = nrps_now_ns() - t0;
+    t->ns += dt;
+    if (t->call_us && t->n_calls < t->cap_calls) t->call_us[t->n_calls++] = (double)dt * 1e-3;
+}
+
 static nrps_status timed_evaluate(void *ctx, const rps_state *states, int n, float *policy, float *value) {
     bench_timed_eval *t = ctx;
     uint64_t t0 = nrps_now_ns();
     nrps_status st = t->inner->evaluate(t->inner->ctx, states, n, policy, value);
-    t->ns += nrps_now_ns() - t0;
+    timed_add(t, t0);
     return st;
 }
 
@@ -23,7 +30,7 @@ static nrps_status timed_evaluate_from(void *ctx, const rps_state *states, const
     bench_timed_eval *t = ctx;
     uint64_t t0 = nrps_now_ns();
     nrps_status st = t->inner->evaluate_from(t->inner->ctx, states, from, ids, n, policy, value);
-    t->ns += nrps_now_ns() - t0;
+    timed_add(t, t0);
     return st;
 }
 
@@ -33,16 +40,15 @@ mcts_evaluator bench_timed_evaluator(bench_timed_eval *t) {
                             .max_batch = t->inner->max_batch, .name = "timed net"};
 }
 
-/* One game; appends per-move latencies to lat (if not NULL) and the moves to moves[RPS_MAX_PLIES]. */
-static nrps_status play_game(mcts *m, const mcts_evaluator *const *evs, uint64_t deal_seed, double *lat, long *nlat,
-                             rps_move *moves, long *calls, long *states, long *playouts) {
+nrps_status bench_search_play_game(mcts *m, const mcts_evaluator *const *evs, uint64_t deal_seed, double *move_us,
+                                   rps_move *moves, bench_search_counts *n) {
     rps_config cfg = rps_config_standard();
     nrps_rng rng;
     nrps_rng_seed(&rng, deal_seed);
     rps_state s;
     rps_state_deal(&s, &cfg, &rng);
     int ply = 0;
-    for (int i = 0; i < RPS_MAX_PLIES; i++) moves[i] = (rps_move){.card = -1, .pos = -1};
+    for (int i = 0; moves && i < RPS_MAX_PLIES; i++) moves[i] = (rps_move){.card = -1, .pos = -1};
     while (!rps_state_is_over(&s) && ply < RPS_MAX_PLIES) {
         if (nrps_interrupted) return NRPS_ERR_INTERRUPTED;
         mcts_result res;
@@ -51,11 +57,13 @@ static nrps_status play_game(mcts *m, const mcts_evaluator *const *evs, uint64_t
         nrps_status st = mcts_search_run_each(m, &s, evs, &rng, &res);
         uint64_t dt = nrps_now_ns() - t0;
         if (st != NRPS_OK) return st;
-        if (lat) lat[(*nlat)++] = (double)dt * 1e-3;
-        *calls += res.eval_calls;
-        *states += res.eval_states;
-        *playouts += res.playouts;
-        moves[ply++] = res.move;
+        if (move_us) move_us[n->moves] = (double)dt * 1e-3;
+        n->moves++;
+        n->eval_calls += res.eval_calls;
+        n->eval_states += res.eval_states;
+        n->playouts += res.playouts;
+        if (moves) moves[ply] = res.move;
+        ply++;
         if ((st = rps_state_apply(&s, res.move)) != NRPS_OK) return st;
     }
     return NRPS_OK;
@@ -71,7 +79,6 @@ static nrps_status search_games(const mcts_evaluator *const *inner, int games, u
     mc.threads = row->threads;
     mcts *m = mcts_create(&mc);
     double *lat = malloc((size_t)games * RPS_MAX_PLIES * sizeof *lat);
-    rps_move warm_moves[RPS_MAX_PLIES];
     nrps_status st = NRPS_ERR_NOMEM;
     if (!m || !lat) {
         if (m) nrps_set_error("search benchmark: out of memory");
@@ -86,22 +93,21 @@ static nrps_status search_games(const mcts_evaluator *const *inner, int games, u
         ev[t].max_batch = row->batch;
         evs[t] = &ev[t];
     }
-    long calls = 0, states = 0, pl = 0, nlat = 0;
+    bench_search_counts n = {0};
     /* warm-up: one whole game on another deal, not measured */
-    st = play_game(m, evs, seed ^ 0x5eed5eedULL, NULL, &nlat, warm_moves, &calls, &states, &pl);
+    st = bench_search_play_game(m, evs, seed ^ 0x5eed5eedULL, NULL, NULL, &n);
     if (st == NRPS_ERR_INTERRUPTED) { /* Ctrl-C before anything was measured: an empty row, marked interrupted */
         row->interrupted = 1;
         st = NRPS_OK;
         goto cleanup;
     }
     if (st != NRPS_OK) goto cleanup;
-    calls = states = pl = 0;
+    n = (bench_search_counts){0};
     for (int t = 0; t < row->threads; t++) te[t].ns = 0;
     uint64_t t0 = nrps_now_ns();
-    rps_move scratch[RPS_MAX_PLIES];
     for (int g = 0; g < games; g++) {
-        st = play_game(m, evs, seed + (uint64_t)g, lat, &nlat, moves_out ? moves_out + (size_t)g * RPS_MAX_PLIES : scratch,
-                       &calls, &states, &pl);
+        st = bench_search_play_game(m, evs, seed + (uint64_t)g, lat,
+                                    moves_out ? moves_out + (size_t)g * RPS_MAX_PLIES : NULL, &n);
         if (st == NRPS_ERR_INTERRUPTED) {
             row->interrupted = 1;
             st = NRPS_OK;
@@ -111,16 +117,16 @@ static nrps_status search_games(const mcts_evaluator *const *inner, int games, u
         row->games++;
     }
     row->total_s = (double)(nrps_now_ns() - t0) * 1e-9;
-    row->moves = nlat;
-    row->eval_calls = calls;
-    row->eval_states = states;
-    if (nlat > 0) {
+    row->moves = n.moves;
+    row->eval_calls = n.eval_calls;
+    row->eval_states = n.eval_states;
+    if (n.moves > 0) {
         double search_s = 0;
-        for (long i = 0; i < nlat; i++) search_s += lat[i] * 1e-6;
-        if ((st = stats_compute(lat, nlat, &row->move_us)) != NRPS_OK) goto cleanup;
-        row->playouts_per_s = search_s > 0 ? (double)pl / search_s : 0;
-        row->evals_per_s = search_s > 0 ? (double)states / search_s : 0;
-        row->mean_batch = calls ? (double)states / (double)calls : 0;
+        for (long i = 0; i < n.moves; i++) search_s += lat[i] * 1e-6;
+        if ((st = stats_compute(lat, n.moves, &row->move_us)) != NRPS_OK) goto cleanup;
+        row->playouts_per_s = search_s > 0 ? (double)n.playouts / search_s : 0;
+        row->evals_per_s = search_s > 0 ? (double)n.eval_states / search_s : 0;
+        row->mean_batch = n.eval_calls ? (double)n.eval_states / (double)n.eval_calls : 0;
         uint64_t eval_ns = 0;
         for (int t = 0; t < row->threads; t++) eval_ns += te[t].ns;
         row->eval_share = search_s > 0 ? (double)eval_ns * 1e-9 / (search_s * row->threads) : 0;
@@ -138,7 +144,8 @@ static nrps_status row_init(bench_search_row *row, const char *backend, const ch
     memset(row, 0, sizeof *row);
     snprintf(row->backend, sizeof row->backend, "%s", backend);
     snprintf(row->eval, sizeof row->eval, "%s", eval);
-    snprintf(row->label, sizeof row->label, "%s+svc", backend);
+    if (!strcmp(eval, "incremental")) snprintf(row->label, sizeof row->label, "native-incr");
+    else snprintf(row->label, sizeof row->label, "%s%s", backend, strcmp(eval, "service") ? "" : "+svc");
     row->threads = threads;
     row->playouts = playouts;
     row->batch = batch;
@@ -229,11 +236,7 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games) {
     return same;
 }
 
-const char *bench_search_label(const bench_search_row *row) {
-    if (!strcmp(row->eval, "incremental")) return "native-incr";
-    if (!strcmp(row->eval, "service")) return row->label;
-    return row->backend;
-}
+const char *bench_search_label(const bench_search_row *row) { return row->label; }
 
 /* The "same games" cell of row r. */
 static void same_text(const bench_search_row *r, char *buf, size_t len) {

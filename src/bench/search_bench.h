@@ -11,6 +11,7 @@
 #include "bench/stats.h"
 #include "game/game.h"
 #include "search/evaluator.h"
+#include "search/mcts.h"
 
 enum { BENCH_SEARCH_NOT_COMPARED = -2 };
 
@@ -19,7 +20,7 @@ typedef struct {
     char eval[16];        /* "full": every leaf's networks run whole on the backend; "incremental": the first layers
                            * are built from the parent node's (src/search/eval_incremental.h), the rest on
                            * native-cpu's kernels; "service": every thread submits to one batching service */
-    char label[48];       /* eval "service": "<backend>+svc" (bench_search_label) */
+    char label[48];       /* the text table's backend column (bench_search_label) */
     char nets[40];        /* the networks searched with: "policy+value" (two files) or a two-headed model's label */
     int threads;          /* search threads on one tree (mcts threads), each with its own evaluator */
     int playouts;         /* MCTS simulations per move */
@@ -69,6 +70,18 @@ nrps_status bench_search_run_incremental(const nn_net *policy, rps_encoding penc
  * "service". */
 const char *bench_search_label(const bench_search_row *row);
 
+/* What bench_search_play_game adds up over games. */
+typedef struct {
+    long moves, eval_calls, eval_states, playouts;
+} bench_search_counts;
+
+/* One standard game dealt from deal_seed (its rng then drives the searches), a fresh tree every move, searched with
+ * m (thread t evaluating with evs[t]); adds to *n, writes move j's search time in us to move_us[n->moves] (if not
+ * NULL: room for RPS_MAX_PLIES more) and the moves to moves[RPS_MAX_PLIES] (if not NULL; position -1 after the end).
+ * Polls nrps_interrupted (NRPS_ERR_INTERRUPTED). */
+nrps_status bench_search_play_game(mcts *m, const mcts_evaluator *const *evs, uint64_t deal_seed, double *move_us,
+                                   rps_move *moves, bench_search_counts *n);
+
 /* Counts the games whose move lists are identical. */
 long bench_search_same_games(const rps_move *a, const rps_move *b, int games);
 
@@ -78,10 +91,13 @@ long bench_search_same_games(const rps_move *a, const rps_move *b, int games);
 void bench_report_search_text(FILE *f, const bench_search_row *rows, int n, int wide);
 
 /* An evaluator that forwards every call to t->inner (evaluate, and evaluate_from when inner has it; same max_batch)
- * and adds its wall time to t->ns. t must outlive the evaluator. */
+ * and adds its wall time to t->ns; with call_us, also appends each call's wall time in us while n_calls < cap_calls.
+ * t must outlive the evaluator. */
 typedef struct {
     const mcts_evaluator *inner;
     uint64_t ns;
+    double *call_us;
+    long n_calls, cap_calls;
 } bench_timed_eval;
 mcts_evaluator bench_timed_evaluator(bench_timed_eval *t);
 
