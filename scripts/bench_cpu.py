@@ -17,6 +17,9 @@ import subprocess
 import sys
 
 SWEEP = "1,8,64,256,1024,4096"
+# Self-play games per inside-search row: the default 10 games are about 20 ms of search on a fast core, less than
+# one stall of a shared machine; 200 are about 0.3 s per row.
+SEARCH_GAMES = 200
 
 
 def run_bench(binary, out, threads, backends, extra, peers, search, optional=False):
@@ -25,7 +28,8 @@ def run_bench(binary, out, threads, backends, extra, peers, search, optional=Fal
     if peers:
         cmd += ["--peers", "torch"]
     if search:
-        cmd += ["--search-batch", "1", "--search-threads", "1", "--recommend-games", "0"]
+        cmd += ["--search-batch", "1", "--search-threads", "1", "--search-games", str(SEARCH_GAMES),
+                "--recommend-games", "0"]
     else:
         cmd += ["--no-search"]
     cmd += extra
@@ -55,6 +59,22 @@ def ratio(a, b):
     return b["latency_us"]["p50"] / a["latency_us"]["p50"]
 
 
+def p50_rate(r):
+    """Samples/s at the row's p50 latency (batch / p50): the throughput the ratios and targets use (the JSON's
+    samples_per_s is from the mean, which one stall of a shared machine moves)."""
+    return r["batch_size"] * 1e6 / r["latency_us"]["p50"]
+
+
+def p50_pct_peak(r, env):
+    """The row's model GFLOP/s at its p50 latency over its threads x one core's FMA peak (best kernel set), in %;
+    None when the model's FLOPs or the peak are unknown."""
+    flops = env["models"].get(r["model"], {}).get("flops_per_sample")
+    peaks = env.get("cpu_peak_gflops_per_core") or []
+    if not flops or not peaks or peaks[0]["gflops"] <= 0:
+        return None
+    return 100 * flops * p50_rate(r) * 1e-9 / (max(1, r.get("threads") or 1) * peaks[0]["gflops"])
+
+
 def fmt(x, suffix="x", digits=2):
     return "-" if x is None else f"{x:.{digits}f}{suffix}"
 
@@ -72,13 +92,14 @@ def table(one, two, models, batches):
             x1 = find_row(r1, "xnnpack-cpu", m, b)
             te, ts = find_row(r1, "torch-eager", m, b), find_row(r1, "torch-script", m, b)
             n2, o2 = find_row(r2, "native-cpu", m, b), find_row(r2, "ort-cpu", m, b)
-            scale = n2["samples_per_s"] / n1["samples_per_s"] if n2 else None
-            pk = n1.get("pct_of_cpu_peak")
+            scale = p50_rate(n2) / p50_rate(n1) if n2 else None
+            pk = p50_pct_peak(n1, one["environment"])
             print(f"{m:<7}{b:>6}{n1['latency_us']['p50']:>10.2f}{o1['latency_us']['p50'] if o1 else float('nan'):>9.2f}"
                   f"{fmt(ratio(n1, o1)):>8}{fmt(pk, '%', 0):>6}{fmt(ratio(n1, x1)):>8}{fmt(ratio(n1, te)):>11}"
                   f"{fmt(ratio(n1, ts)):>12}{fmt(ratio(n2, o2)):>12}{fmt(scale):>7}")
     print("vs_X = X's p50 / native-cpu's p50 at the same model and batch (above 1x: native-cpu is faster); "
-          "%peak = native-cpu's model GFLOP/s over one core's FMA peak; 2t = the 2-thread run.")
+          "%peak = native-cpu's model GFLOP/s at its p50 over one core's FMA peak; 2t = the 2-thread run; 2t/1t = "
+          "native-cpu's samples/s at p50, 2 threads over 1.")
 
 
 def targets(one, two, models):
@@ -96,10 +117,10 @@ def targets(one, two, models):
         for b in (256, 1024, 4096):
             n, o = find_row(r1, "native-cpu", m, b), find_row(r1, "ort-cpu", m, b)
             if n and o:
-                v = n["samples_per_s"] / o["samples_per_s"]
+                v = p50_rate(n) / p50_rate(o)
                 add(f"{m} batch {b}, 1 thread: native-cpu >= 1.25 x ort-cpu samples/s", v, v >= 1.25)
-            if n and n.get("pct_of_cpu_peak") is not None:
-                v = n["pct_of_cpu_peak"]
+            v = p50_pct_peak(n, one["environment"]) if n else None
+            if v is not None:
                 add(f"{m} batch {b}, 1 thread: native-cpu >= 80% of the FMA peak", v, v >= 80, "%")
         worst = None
         for rows, t in ((r1, 1), (r2, 2)):
@@ -113,7 +134,7 @@ def targets(one, two, models):
         for b in (1024, 4096):
             n1, n2 = find_row(r1, "native-cpu", m, b), find_row(r2, "native-cpu", m, b)
             if n1 and n2:
-                v = n2["samples_per_s"] / n1["samples_per_s"]
+                v = p50_rate(n2) / p50_rate(n1)
                 add(f"{m} batch {b}: 2 threads >= 1.8 x 1 thread", v, v >= 1.8)
         for peer, want in (("torch-eager", 10), ("torch-script", 8)):
             v = ratio(find_row(r1, "native-cpu", m, 1), find_row(r1, peer, m, 1))
