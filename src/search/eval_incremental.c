@@ -15,6 +15,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu_kernels.h"
+#include "backend/cpu_vec.h"
 #include "nn/nn_ops.h"
 
 enum { INCR_MAX_SLOTS = 1 << 16, INCR_ALIGN = 16 /* floats */ };
@@ -88,8 +89,6 @@ struct eval_incr {
 /* ---- accumulator kernels: acc[0..outp) = base + sum_c coef[c] * wc[idx[c]][0..outp) (acc may be base); when h is
  * not NULL also h[0..outp) = max(acc, 0) (the fused ReLU: callers pass it only when the width is outp) ---- */
 
-#define LDV(dst, p) memcpy(&(dst), (p), sizeof(dst))
-#define STV(p, v) memcpy((p), &(v), sizeof(v))
 /* One block of NV vectors at column j: loads, every column's FMAs, stores. */
 #define ACCUM_BLOCK(V, VI, L, NV)                                                                                  \
     do {                                                                                                           \
@@ -118,7 +117,7 @@ struct eval_incr {
     for (; j + 8 * (L) <= outp; j += 8 * (L)) ACCUM_BLOCK(V, VI, L, 8);                                            \
     if (j < outp) ACCUM_BLOCK(V, VI, L, 4);
 
-/* One dot product per output, two vector partial sums, then the lanes and the tail. */
+/* One dot product per output, two vector partial sums, then the lanes (an add tree) and the tail. */
 #define DENSE_BODY(V, L)                                                                                           \
     for (int o = 0; o < out; o++) {                                                                                \
         const float *wr = w + (size_t)o * (size_t)in;                                                              \
@@ -130,8 +129,7 @@ struct eval_incr {
         }                                                                                                          \
         for (; i + (L) <= in; i += (L)) LDV(a, x + i), LDV(b, wr + i), s0 += a * b;                                \
         s0 += s1;                                                                                                  \
-        float r = bias[o];                                                                                         \
-        for (int l = 0; l < (L); l++) r += s0[l];                                                                  \
+        float r = bias[o] + HFOLD(L, s0);                                                                          \
         for (; i < in; i++) r += x[i] * wr[i];                                                                     \
         y[o] = r;                                                                                                  \
     }
@@ -147,13 +145,7 @@ struct eval_incr {
     }                                                                                                              \
     for (; j < width; j++) h[j] = acc[j] > 0 ? acc[j] : 0;
 
-typedef float v4f __attribute__((vector_size(16)));
-typedef int v4i __attribute__((vector_size(16)));
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-typedef float v8f __attribute__((vector_size(32)));
-typedef float v16f __attribute__((vector_size(64)));
-typedef int v8i __attribute__((vector_size(32)));
-typedef int v16i __attribute__((vector_size(64)));
 __attribute__((target("arch=x86-64-v4"), optimize("fp-contract=fast"))) static void
 accum_v4(float *acc, float *h, const float *base, const float *wc, int outp, const int16_t *idx, const float *coef,
          int k) {
