@@ -60,8 +60,8 @@ def ratio(a, b):
 
 
 def p50_rate(r):
-    """Samples/s at the row's p50 latency (batch / p50): the throughput the ratios and targets use (the JSON's
-    samples_per_s is from the mean, which one stall of a shared machine moves)."""
+    """Samples/s at the row's p50 latency (batch / p50), for %peak (the JSON's samples_per_s is from the mean,
+    which one stall of a shared machine moves; at equal batch, ratio() is the same p50 comparison)."""
     return r["batch_size"] * 1e6 / r["latency_us"]["p50"]
 
 
@@ -92,7 +92,7 @@ def table(one, two, models, batches):
             x1 = find_row(r1, "xnnpack-cpu", m, b)
             te, ts = find_row(r1, "torch-eager", m, b), find_row(r1, "torch-script", m, b)
             n2, o2 = find_row(r2, "native-cpu", m, b), find_row(r2, "ort-cpu", m, b)
-            scale = p50_rate(n2) / p50_rate(n1) if n2 else None
+            scale = ratio(n2, n1)
             pk = p50_pct_peak(n1, one["environment"])
             print(f"{m:<7}{b:>6}{n1['latency_us']['p50']:>10.2f}{o1['latency_us']['p50'] if o1 else float('nan'):>9.2f}"
                   f"{fmt(ratio(n1, o1)):>8}{fmt(pk, '%', 0):>6}{fmt(ratio(n1, x1)):>8}{fmt(ratio(n1, te)):>11}"
@@ -117,7 +117,7 @@ def targets(one, two, models):
         for b in (256, 1024, 4096):
             n, o = find_row(r1, "native-cpu", m, b), find_row(r1, "ort-cpu", m, b)
             if n and o:
-                v = p50_rate(n) / p50_rate(o)
+                v = ratio(n, o)
                 add(f"{m} batch {b}, 1 thread: native-cpu >= 1.25 x ort-cpu samples/s", v, v >= 1.25)
             v = p50_pct_peak(n, one["environment"]) if n else None
             if v is not None:
@@ -134,7 +134,7 @@ def targets(one, two, models):
         for b in (1024, 4096):
             n1, n2 = find_row(r1, "native-cpu", m, b), find_row(r2, "native-cpu", m, b)
             if n1 and n2:
-                v = p50_rate(n2) / p50_rate(n1)
+                v = ratio(n2, n1)
                 add(f"{m} batch {b}: 2 threads >= 1.8 x 1 thread", v, v >= 1.8)
         for peer, want in (("torch-eager", 10), ("torch-script", 8)):
             v = ratio(find_row(r1, "native-cpu", m, 1), find_row(r1, peer, m, 1))
