@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_bench_cpu.py - scripts/bench_cpu.py's table and target lines on hand-made JSON reports: every ratio,
 %peak and 2-thread scaling is taken at the p50 latency (not at the mean a stalled call moves), missing rows and
-peers are reported as such, and the inside-search target reads the 1-thread batch-1 incremental row.
+peers are reported as such, the inside-search target reads the 1-thread batch-1 incremental row of the default
+nets (the two-headed net's is printed as info), and rounds are merged by their medians (median_rounds).
 Prints `RESULT bench_cpu: N passed, N failed, N skipped`."""
 import contextlib
 import io
@@ -50,6 +51,31 @@ def target(ls, text):
     return None
 
 
+def rounds_ok():
+    """median_rounds: each row's p50 and each search rate is the median over the rounds that have it (a row only in
+    the first round keeps its value), the per-round values are kept, the FMA peak is the best round's; the table's
+    spread line names the widest native-cpu row."""
+    env = lambda g: {"models": ENV["models"], "cpu_peak_gflops_per_core": [{"isa": "test", "gflops": g}]}
+    srch = lambda v: [{"backend": "native-cpu", "eval": "incremental", "batch_size": 1, "threads": 1,
+                       "nets": "policy+value", "playouts_per_s": v}]
+    rounds = [{"environment": env(90.0), "search": srch(1.0e6),
+               "results": [row("native-cpu", "policy", 1024, 10.0, 10.0), row("torch-eager", "policy", 1, 7.0, 7.0)]},
+              {"environment": env(100.0), "search": srch(3.0e6), "results": [row("native-cpu", "policy", 1024, 30.0, 30.0)]},
+              {"environment": env(95.0), "search": srch(2.0e6), "results": [row("native-cpu", "policy", 1024, 12.0, 99.0)]}]
+    m = bench_cpu.median_rounds(rounds)
+    nat = bench_cpu.find_row(m["results"], "native-cpu", "policy", 1024)
+    check("median of the round p50s: 12 of 10, 30, 12", nat["latency_us"]["p50"] == 12.0
+          and nat["p50_rounds"] == [10.0, 30.0, 12.0])
+    check("a first-round-only row keeps its p50", bench_cpu.find_row(m["results"], "torch-eager", "policy", 1)
+          ["latency_us"]["p50"] == 7.0)
+    check("median inside-search rate", m["search"][0]["playouts_per_s"] == 2.0e6)
+    check("best round's FMA peak", m["environment"]["cpu_peak_gflops_per_core"][0]["gflops"] == 100.0)
+    check("rounds leave the inputs unchanged", rounds[0]["results"][0]["latency_us"]["p50"] == 10.0)
+    sp = bench_cpu.spread_line(m, {"results": []})
+    check("spread line: (30 - 10) / 12 = 167%, batch 1024", "largest 167% (policy batch 1024, 1 thread)" in sp
+          and sp.startswith("3 rounds"))
+
+
 def main():
     # native-cpu: p50 10 us at batch 1024 (102.4 M samples/s -> 102.4 GFLOP/s = 102% of 100) but a mean of 40 us;
     # ort-cpu: p50 20 us (2x slower at p50) with a mean of 20 us: at the mean native would look 2x slower.
@@ -85,6 +111,12 @@ def main():
     t = lines(bench_cpu.targets, one, two, ["policy"])
     check("a missing peer is named", any("not measured in this run: torch-script" in ln for ln in t))
     check("its target is not printed", target(t, ">= 8 x torch-script") is None)
+    one["search"].append({"eval": "incremental", "batch_size": 1, "threads": 1, "nets": "net",
+                          "playouts_per_s": 1.0e6})
+    t = lines(bench_cpu.targets, one, two, ["policy"])
+    check("inside search of the two-headed net: printed as info, not judged",
+          target(t, "inside search (net") == ("info", "1") and target(t, "inside search (policy+value")[0] == "met")
+    rounds_ok()
     print(f"RESULT bench_cpu: {passed} passed, {failed} failed, 0 skipped")
     return 1 if failed else 0
 

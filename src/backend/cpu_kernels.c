@@ -9,8 +9,9 @@
  * accumulators start at the bias, and every input i adds x[s][i] * wt[i][block] (one broadcast, C loads, S*C FMAs).
  * Blocks with fewer than 8 accumulators split the inputs over U = 8 / (S*C) partial sums, so that 8 independent
  * FMA chains always cover the FMA latency; the partial sums are added at the end. ReLU and LeakyReLU are fused into
- * the store; hidden Tanh/Sigmoid are applied to the stored rows with nn_act_elem and every head's final activation
- * to the caller's rows with nn_act_rows (src/nn/nn_ops.h: the project's one softmax and sigmoid). A batch goes
+ * the store; hidden Tanh/Sigmoid are applied to the stored rows by the set's vector tanh / sigmoid, a head's final
+ * softmax to its scratch rows, its final tanh / sigmoid to the caller's rows (the same vector code), any other final
+ * activation with nn_act_rows (src/nn/nn_ops.h). A batch goes
  * through in chunks of CPU_PLAN_CHUNK samples (trunk, then each head, all in scratch that stays in L1/L2); a chunk
  * of n samples is cut into tiles of 8, 4, 2 and 1 samples, so a short tail costs its own samples only, and a
  * layer's outp/L vectors into blocks of the widest C the tile size has.
@@ -290,8 +291,9 @@ typedef struct {
     count_fn count;
     narrow_fn narrow[2];  /* L dot products: any tasks, one weight row for all (one column, L samples) */
     narrow1_fn narrow1;   /* one dot product */
-    void (*softmax_rows)(float *y, int n, int w, size_t ws); /* a head's final activation on scratch rows */
-    void (*sigmoid_rows)(float *y, int n, int w, size_t ws);
+    void (*softmax_rows)(float *y, int n, int w, size_t ws); /* a head's final softmax on scratch rows */
+    void (*elem_tanh)(float *y, size_t n);                   /* tanh / sigmoid of n floats in place */
+    void (*elem_sigmoid)(float *y, size_t n);
     float density[3][3]; /* DENSITY_* */
 } kernel_set;
 
@@ -330,8 +332,48 @@ typedef struct {
         q * (V)((((VI)t - 0x4B400000) + 127) << 23);                                                               \
     })
 
-/* A head's final softmax / sigmoid on rows of the scratch (row stride ws, a multiple of L; width w of them real).
- * Softmax rows with a non-finite value go to nn_softmax_row (the reference's rules for Inf and NaN). */
+/* tanh on each lane: Eigen's rational approximation (x times a degree-6 polynomial in x^2 over a degree-3 one, x
+ * clamped to +-7.9053, where tanh is 1 to float precision; a few ulp). NaN stays NaN, +-Inf gives +-1. */
+#define VTANH(V, VI, x_)                                                                                           \
+    ({                                                                                                             \
+        V x = (x_);                                                                                                \
+        VI lo = (VI)(x < (V){0} + -7.90531110763549805f), hi = (VI)(x > (V){0} + 7.90531110763549805f);           \
+        x = (V)(((VI)x & ~lo) | ((VI)((V){0} + -7.90531110763549805f) & lo));                                     \
+        x = (V)(((VI)x & ~hi) | ((VI)((V){0} + 7.90531110763549805f) & hi));                                      \
+        V x2 = x * x;                                                                                              \
+        V p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;                                                 \
+        p = p * x2 + -8.60467152213735e-11f;                                                                       \
+        p = p * x2 + 5.12229709037114e-08f;                                                                        \
+        p = p * x2 + 1.48572235717979e-05f;                                                                        \
+        p = p * x2 + 6.37261928875436e-04f;                                                                        \
+        p = p * x2 + 4.89352455891786e-03f;                                                                        \
+        V q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;                                                  \
+        q = q * x2 + 2.26843463243900e-03f;                                                                        \
+        q = q * x2 + 4.89352518554385e-03f;                                                                        \
+        x * p / q;                                                                                                 \
+    })
+
+/* y[i] = EXPR(v) for the n floats at y, L at a time (v: the vector of them), the tail through a zeroed vector. */
+#define ELEM_LOOP(V, L, y, n, EXPR)                                                                                \
+    do {                                                                                                           \
+        size_t i_ = 0;                                                                                             \
+        for (; i_ + (L) <= (n); i_ += (L)) {                                                                       \
+            V v;                                                                                                   \
+            LDV(v, (y) + i_);                                                                                      \
+            v = EXPR;                                                                                              \
+            STV((y) + i_, v);                                                                                      \
+        }                                                                                                          \
+        if (i_ < (n)) {                                                                                            \
+            V v = {0};                                                                                             \
+            memcpy(&v, (y) + i_, sizeof(float) * ((n) - i_));                                                      \
+            v = EXPR;                                                                                              \
+            memcpy((y) + i_, &v, sizeof(float) * ((n) - i_));                                                      \
+        }                                                                                                          \
+    } while (0)
+
+/* A head's final softmax on rows of the scratch (row stride ws, a multiple of L; width w of them real); rows with
+ * a non-finite value go to nn_softmax_row (the reference's rules for Inf and NaN). Tanh and sigmoid on the n floats
+ * y[0 .. n), in place. */
 #define HEAD_ACT_KERNELS(P, ATTR, V, VI, L)                                                                        \
     ATTR static void P##_softmax_rows(float *y, int n, int w, size_t ws) {                                         \
         for (int s = 0; s < n; s++) {                                                                              \
@@ -356,14 +398,9 @@ typedef struct {
             for (int k = 0; k < w; k++) z[k] /= sum;                                                               \
         }                                                                                                          \
     }                                                                                                              \
-    ATTR static void P##_sigmoid_rows(float *y, int n, int w, size_t ws) {                                         \
-        for (int s = 0; s < n; s++)                                                                                \
-            for (int k = 0; k < w; k += (L)) {                                                                     \
-                V v;                                                                                               \
-                LDV(v, y + (size_t)s * ws + k);                                                                    \
-                v = 1.0f / (1.0f + VEXP(V, VI, -v));                                                               \
-                STV(y + (size_t)s * ws + k, v);                                                                    \
-            }                                                                                                      \
+    ATTR static void P##_elem_tanh(float *y, size_t n) { ELEM_LOOP(V, L, y, n, VTANH(V, VI, v)); }                \
+    ATTR static void P##_elem_sigmoid(float *y, size_t n) {                                                        \
+        ELEM_LOOP(V, L, y, n, 1.0f / (1.0f + VEXP(V, VI, -v)));                                                    \
     }
 
 /* The blocks every set has: S x C = 8x1, 4x1, 4x2, 2x1, 2x2, 2x4, 1x1, 1x2, 1x4, 1x8, sparse 1, 2, 4, 8, and the
@@ -406,7 +443,8 @@ typedef struct {
         .narrow = {P##_narrow, P##_narrow_w1},                                                                     \
         .narrow1 = P##_narrow1,                                                                                    \
         .softmax_rows = P##_softmax_rows,                                                                          \
-        .sigmoid_rows = P##_sigmoid_rows,                                                                          \
+        .elem_tanh = P##_elem_tanh,                                                                                \
+        .elem_sigmoid = P##_elem_sigmoid,                                                                          \
         .density = DENSITY,                                                                                        \
     };
 
@@ -573,8 +611,8 @@ typedef struct {
     nn_act act;         /* the layer's activation */
     float alpha;
     int kact;           /* KACT_* fused into the kernels' stores */
-    int post;           /* 1: hidden TANH/SIGMOID, applied with nn_act_elem after the kernels */
-    int head_end;       /* last layer of a head: its activation goes on the caller's rows (nn_act_rows) */
+    int post;           /* 1: hidden TANH/SIGMOID, applied by the set's vector tanh / sigmoid after the kernels */
+    int head_end;       /* last layer of a head: its activation is applied by chunk_run */
     int sparse;         /* reads the network input and may run sparse */
     int nvec, rem;      /* run dense: vectors 0 .. nvec-1 by the vector kernels, the last rem columns (out - nvec L,
                            fewer than L) by the narrow-output dot products */
@@ -932,20 +970,28 @@ static void act_set_pick(void) {
     if (pick_kernels(&g_act_set) != NRPS_OK) g_act_set = &kb_set; /* a bad NRPS_CPU_ISA: plans report it */
 }
 
+/* Tanh or sigmoid of the n floats at y, in place, with set k; 0 (nothing done) for any other activation. */
+static int elem_act(const kernel_set *k, nn_act a, float *y, size_t n) {
+    if (a == NN_ACT_TANH) k->elem_tanh(y, n);
+    else if (a == NN_ACT_SIGMOID) k->elem_sigmoid(y, n);
+    else return 0;
+    return 1;
+}
+
 void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width) {
     enum { MAXW = 64 };
-    if ((a != NN_ACT_SOFTMAX && a != NN_ACT_SIGMOID) || width > MAXW) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, act_set_pick);
+    if (elem_act(g_act_set, a, y, (size_t)rows * width)) return;
+    if (a != NN_ACT_SOFTMAX || width > MAXW) {
         nn_act_rows(a, alpha, y, rows, width);
         return;
     }
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, act_set_pick);
     float tmp[MAXW + 16] __attribute__((aligned(64))); /* one row padded to whole vectors */
     for (int r = 0; r < rows; r++) {
         float *row = y + (size_t)r * width;
         memcpy(tmp, row, sizeof(float) * width);
-        if (a == NN_ACT_SOFTMAX) g_act_set->softmax_rows(tmp, 1, width, 0);
-        else g_act_set->sigmoid_rows(tmp, 1, width, 0);
+        g_act_set->softmax_rows(tmp, 1, width, 0);
         memcpy(row, tmp, sizeof(float) * width);
     }
 }
@@ -1059,11 +1105,7 @@ static void layer_run(const cpu_plan *p, const cpu_scratch *w, const cpu_layer *
                       float *y, size_t ys, int sparse) {
     if (sparse && ly->sparse) layer_sparse(p, w, ly, x, n, y);
     else layer_dense(p->k, ly, x, xs, n, y, ys);
-    if (ly->post)
-        for (int s = 0; s < n; s++) {
-            float *r = y + (size_t)s * ys;
-            for (int j = 0; j < ly->out; j++) r[j] = (float)nn_act_elem(ly->act, ly->alpha, r[j]);
-        }
+    if (ly->post) elem_act(p->k, ly->act, y, (size_t)n * ys); /* the rows and their padding */
 }
 
 /* Decides dense or sparse for a chunk of n samples and, for sparse, builds their non-zero lists: sparse when the
@@ -1122,16 +1164,13 @@ static void chunk_run(const cpu_plan *p, cpu_scratch *w, const float *x, int n, 
         const size_t os = compact ? (size_t)last->out : (size_t)last->outp;
         float *o = (float *)layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse, os); /* w's scratch */
         float *yh = y[h] + (size_t)s0 * last->out;
-        int done = 1;
         if (last->act == NN_ACT_SOFTMAX) p->k->softmax_rows(o, n, last->out, os);
-        else if (last->act == NN_ACT_SIGMOID && compact) p->k->sigmoid_rows(o, 1, n * last->out, 0);
-        else if (last->act == NN_ACT_SIGMOID) p->k->sigmoid_rows(o, n, last->out, os);
-        else done = 0;
         if (compact) memcpy(yh, o, sizeof(float) * n * last->out);
         else
             for (int s = 0; s < n; s++)
                 memcpy(yh + (size_t)s * last->out, o + (size_t)s * os, sizeof(float) * last->out);
-        if (!done) nn_act_rows(last->act, last->alpha, yh, n, last->out);
+        if (last->act != NN_ACT_SOFTMAX && !elem_act(p->k, last->act, yh, (size_t)n * last->out))
+            nn_act_rows(last->act, last->alpha, yh, n, last->out);
     }
 }
 

@@ -4,8 +4,9 @@
  * One xnn_create_fully_connected_nc_f32 operator per layer (W [out][in] and b packed by XNNPACK at creation, so
  * the model may be freed afterwards). Hidden activations: ReLU fused into the operator (output_min 0), LeakyReLU
  * and Sigmoid as XNNPACK's leaky_relu / sigmoid operators in place on the layer's output, Tanh (no f32 tanh
- * operator in this XNNPACK) with nn_act_rows. Every head's final activation is applied to the caller's rows with
- * nn_act_rows (src/nn/nn_ops.h), as native-cpu does, so the project keeps one softmax and one sigmoid for outputs.
+ * operator in this XNNPACK) with cpu_act_rows (native-cpu's vector tanh, so that a Tanh net compares XNNPACK's
+ * GEMMs, not our scalar libm). Every head's final activation is applied to the caller's rows with cpu_act_rows
+ * (src/backend/cpu_kernels.h), as native-cpu does, so the project keeps one softmax and one sigmoid for outputs.
  * Layers run in order trunk | head 0 | head 1: the trunk's output stays in one scratch buffer while each head
  * ping-pongs between the two others and writes its last layer straight into the caller's out[h].
  *
@@ -28,7 +29,7 @@
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
-#include "nn/nn_ops.h"
+#include "backend/cpu_kernels.h"
 
 #ifndef NRPS_XNNPACK_VERSION
 #define NRPS_XNNPACK_VERSION "unknown version"
@@ -40,7 +41,7 @@ enum { SLOT_IN = 0, SLOT_BUF0 = 1, SLOT_OUT0 = 4, N_SLOTS = SLOT_OUT0 + NN_MAX_H
 typedef struct {
     xnn_operator_t fc;  /* y = W x + b (ReLU fused for a hidden ReLU layer) */
     xnn_operator_t act; /* hidden LeakyReLU / Sigmoid, in place on y; NULL otherwise */
-    int tanh;           /* 1: hidden Tanh, applied with nn_act_rows */
+    int tanh;           /* 1: hidden Tanh, applied with cpu_act_rows */
     int head;           /* >= 0: last layer of head `head` (its final activation goes on out[head]) */
     int out;            /* output width */
     nn_act a;
@@ -173,7 +174,7 @@ static nrps_status layer_run(xnn_ctx *c, int l, int batch, const float *x, float
     if (st == NRPS_OK && ly->act)
         st = xs_check(xnn_run_operator(ly->act, c->pool), "xnnpack-cpu: ", "xnn_run_operator (activation)", l);
     if (st != NRPS_OK) return st;
-    if (ly->tanh || ly->head >= 0) nn_act_rows(ly->a, ly->alpha, y, batch, ly->out);
+    if (ly->tanh || ly->head >= 0) cpu_act_rows(ly->a, ly->alpha, y, batch, ly->out);
     return NRPS_OK;
 }
 

@@ -536,9 +536,10 @@ static int is_held(const eval_incr *e, uint32_t id) { return id != MCTS_EVAL_NON
 /* act(acc) into h[width] (the branch's element-wise activation). */
 static void activate(const eval_incr *e, const branch *b, const float *acc, float *h) {
     if (b->act == NN_ACT_RELU) e->relu(h, acc, b->width);
-    else if (b->act == NN_ACT_NONE) memcpy(h, acc, (size_t)b->width * sizeof *h);
-    else
-        for (int j = 0; j < b->width; j++) h[j] = (float)nn_act_elem(b->act, b->alpha, acc[j]);
+    else {
+        memcpy(h, acc, (size_t)b->width * sizeof *h);
+        cpu_act_rows(b->act, b->alpha, h, 1, b->width); /* tanh / sigmoid vectorised */
+    }
 }
 
 /* Accumulators of encoding k's networks for position i: from src's (delta) or from the biases (full); then the
@@ -596,8 +597,7 @@ static void run_loop(const eval_incr *e, const branch *b, int i, float *y) {
         e->dense(out, x, b->lw[k], b->lb[k], b->lin[k], b->lout[k]);
         if (!last) {
             if (b->lact[k] == NN_ACT_RELU) e->relu(out, out, b->lout[k]);
-            else if (b->lact[k] != NN_ACT_NONE)
-                for (int j = 0; j < b->lout[k]; j++) out[j] = (float)nn_act_elem(b->lact[k], b->lalpha[k], out[j]);
+            else cpu_act_rows(b->lact[k], b->lalpha[k], out, 1, b->lout[k]);
         }
         x = out;
     }
