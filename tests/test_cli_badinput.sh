@@ -212,6 +212,16 @@ for v in 0 -5 abc 2.5 "" 1e3 99999999999999999999; do
 done
 # more intra-op threads than this machine has cores would make ONNX Runtime spin for minutes: refused
 expect_fail "benchmark --threads 1024" 2 "^neural_rps benchmark: --threads expects an integer in \[1, [0-9]+\]" -- benchmark "${M[@]}" --threads 1024
+# the bound is the CPUs the process may use (its affinity), not the machine's: pinned to one CPU, 2 threads are refused
+if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
+  BIN_SAVED=$BIN; BIN="taskset -c 0 $BIN_SAVED"
+  run_cmd() { $BIN "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+  expect_fail "benchmark --threads 2 pinned to one CPU" 2 "^neural_rps benchmark: --threads expects an integer in \[1, 1\]" -- benchmark "${M[@]}" --threads 2
+  BIN=$BIN_SAVED
+  run_cmd() { "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+else
+  skip "benchmark --threads pinned to one CPU (no taskset here)"
+fi
 expect_fail "benchmark --warmup -1" 2 "warmup expects an integer" -- benchmark "${M[@]}" --warmup -1
 expect_fail "benchmark batch that does not fit in memory" 2 "batch size 1000000000 needs about .* GiB of buffers" -- \
   benchmark "${M[@]}" --batch-size 1000000000

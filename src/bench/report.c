@@ -38,7 +38,7 @@ void bench_env_fill(bench_env *e) {
             }
         fclose(f);
     }
-    e->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    e->cores = nrps_cpus_usable();
     struct utsname u;
     if (!uname(&u)) snprintf(e->os, sizeof e->os, "%.40s %.80s %.30s", u.sysname, u.release, u.machine);
     snprintf(e->ort_version, sizeof e->ort_version, "%s", be_ort_version());

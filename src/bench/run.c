@@ -35,8 +35,8 @@ bench_plan bench_plan_default(void) {
     p.batch_wait_us = 0, p.server_max_batch = 256;
     p.scenario_duration_s = 1.0, p.min_queries = 20000;
     p.stream_batch = 16;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    p.scenario_threads = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+    int cores = nrps_cpus_usable();
+    p.scenario_threads = cores > 64 ? 64 : cores;
     return p;
 }
 

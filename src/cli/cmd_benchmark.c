@@ -51,7 +51,7 @@ static void usage(FILE *f) {
             "                        migraphx, openvino, coreml, dml, ... or its full name); default cuda\n"
             "  --device-id N         GPU index (default 0)\n"
             "  --threads N           threads per backend: ONNX Runtime's intra-op pool, native-cpu's pool (large\n"
-            "                        batches only; default 1, at most the number of cores)\n"
+            "                        batches only; default 1, at most the CPUs this process may use)\n"
             "  --inputs KIND         for [batch, 81] float32 models: selfplay (game positions, default) or random\n"
             "                        (uniform floats); other models get seeded random data of each input's type;\n"
             "                        or FILE.npy[,FILE2.npy,...]: one file per graph input (batch on axis 0)\n"
@@ -553,8 +553,7 @@ int cmd_benchmark(int argc, char **argv) {
     int wide = 0, cpu_only = 0, gpu_only = 0, validate = 1, floor_on = 1, search_on = 1;
     long search_games = 10, search_playouts = 200, recommend_games = 200;
     const char *search_batch = "1,16", *search_threads = "1,2";
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1) ncpu = 1;
+    long ncpu = nrps_cpus_usable();
     optind = 0;
     int c;
     struct option all_opts[sizeof opts / sizeof opts[0] + N_SCEN_OPTS];

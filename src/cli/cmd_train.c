@@ -332,8 +332,8 @@ static int other_flag(const char *cmd, int c, train_flags *f) {
 static int parse_flags(const char *cmd, int argc, char **argv, train_flags *f) {
     memset(f, 0, sizeof *f);
     f->cfg = train_config_default();
-    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
-    f->cfg.threads = nproc >= 1 ? (nproc > 256 ? 256 : (int)nproc) : 1;
+    int nproc = nrps_cpus_usable();
+    f->cfg.threads = nproc > 256 ? 256 : nproc;
     train_analyse_config_default(&f->ac);
     optind = 0;
     for (int c; (c = cli_getopt(cmd, argc, argv, opts)) != -1;) {

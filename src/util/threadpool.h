@@ -4,7 +4,8 @@
  * A pool of T threads is the caller plus T - 1 workers created once. nrps_pool_run hands task t (0 <= t < n) to
  * worker t (task 0 runs on the caller) and returns when every task is done: no thread is created, no memory
  * allocated and no lock taken on the way, unless a worker fell asleep. An idle worker spins (with pause
- * instructions) for a bounded time after its last task, so that back-to-back calls reach it in well under a
+ * instructions, and a sched_yield every few microseconds, so that a pool sharing too few CPUs still makes
+ * progress) for a bounded time after its last task, so that back-to-back calls reach it in well under a
  * microsecond, then sleeps on a condition variable until the next call wakes it.
  *
  * One caller at a time: nrps_pool_run is not reentrant and must not be called from two threads at once on one

@@ -46,6 +46,10 @@ double nrps_rng_normal(nrps_rng *r);
 /* Gamma(alpha, 1) sample, alpha > 0 (Marsaglia-Tsang); used for Dirichlet noise. */
 double nrps_rng_gamma(nrps_rng *r, double alpha);
 
+/* The CPUs this process may run on (its affinity mask: taskset, a cpuset), at least 1; the online count where the
+ * mask cannot be read. Thread-count flags are bounded by it: more busy threads than CPUs only wait on each other. */
+int nrps_cpus_usable(void);
+
 /* Monotonic clock in nanoseconds / seconds. */
 uint64_t nrps_now_ns(void);
 double nrps_now_s(void);
