@@ -499,15 +499,15 @@ static void test_density_threshold(void) {
     }
 }
 
-/* cpu_act_rows against nn_act_rows: softmax and sigmoid at widths 1..65 (65: the plain path), large and tiny
- * logits, rows with Inf and NaN (the reference's rules), other activations passed through. */
+/* cpu_act_rows against nn_act_rows: softmax, log-softmax, sigmoid and tanh at widths 1..65 (65: the plain path),
+ * large and tiny logits, rows with Inf and NaN (the reference's rules). */
 static void test_act_rows(void) {
     static const int widths[6] = {1, 2, 9, 16, 64, 65};
-    static const nn_act acts[3] = {NN_ACT_SOFTMAX, NN_ACT_SIGMOID, NN_ACT_TANH};
+    static const nn_act acts[4] = {NN_ACT_SOFTMAX, NN_ACT_SIGMOID, NN_ACT_TANH, NN_ACT_LOGSOFTMAX};
     static float got[4 * 65], ref[4 * 65];
     nrps_rng r;
     nrps_rng_seed(&r, 7);
-    for (int a = 0; a < 3; a++)
+    for (int a = 0; a < 4; a++)
         for (int wi = 0; wi < 6; wi++) {
             int w = widths[wi], bad = 0;
             for (int trial = 0; trial < 50; trial++) {

@@ -10,8 +10,8 @@
  * Blocks with fewer than 8 accumulators split the inputs over U = 8 / (S*C) partial sums, so that 8 independent
  * FMA chains always cover the FMA latency; the partial sums are added at the end. ReLU and LeakyReLU are fused into
  * the store; hidden Tanh/Sigmoid are applied to the stored rows by the set's vector tanh / sigmoid, a head's final
- * softmax to its scratch rows, its final tanh / sigmoid to the caller's rows (the same vector code), any other final
- * activation with nn_act_rows (src/nn/nn_ops.h). A batch goes
+ * softmax or log-softmax to its scratch rows, its final tanh / sigmoid to the caller's rows (the same vector code);
+ * non-finite softmax rows follow nn_softmax_row / nn_logsoftmax_row (src/nn/nn_ops.h). A batch goes
  * through in chunks of CPU_PLAN_CHUNK samples (trunk, then each head, all in scratch that stays in L1/L2); a chunk
  * of n samples is cut into tiles of 8, 4, 2 and 1 samples, so a short tail costs its own samples only, and a
  * layer's outp/L vectors into blocks of the widest C the tile size has.
@@ -291,7 +291,7 @@ typedef struct {
     count_fn count;
     narrow_fn narrow[2];  /* L dot products: any tasks, one weight row for all (one column, L samples) */
     narrow1_fn narrow1;   /* one dot product */
-    void (*softmax_rows)(float *y, int n, int w, size_t ws); /* a head's final softmax on scratch rows */
+    void (*softmax_rows)(float *y, int n, int w, size_t ws, int lg); /* final (log-)softmax on scratch rows */
     void (*elem_tanh)(float *y, size_t n);                   /* tanh / sigmoid of n floats in place */
     void (*elem_sigmoid)(float *y, size_t n);
     float density[3][3]; /* DENSITY_* */
@@ -311,6 +311,9 @@ typedef struct {
         UNROLL for (int l = 0; l < (L); l++) c += (size_t)acc[l];                                                  \
         return c;                                                                                                  \
     }
+
+/* Lane numbers, for masks of the lanes below a count. */
+static const int k_iota[16] __attribute__((aligned(64))) = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 /* exp on each lane (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial for e^r, 2^n from the
  * exponent bits; relative error about 2e-7). Lanes below -87.3 give about 1e-38 (e^-87.3), above 88.3 about 2e38;
@@ -371,11 +374,14 @@ typedef struct {
         }                                                                                                          \
     } while (0)
 
-/* A head's final softmax on rows of the scratch (row stride ws, a multiple of L; width w of them real); rows with
- * a non-finite value go to nn_softmax_row (the reference's rules for Inf and NaN). Tanh and sigmoid on the n floats
+/* A head's final softmax (lg = 0) or log-softmax (lg = 1) on rows of the scratch (row stride ws, a multiple of L;
+ * width w of them real: the lanes past it are masked out of the sum); rows with a non-finite value go to
+ * nn_softmax_row / nn_logsoftmax_row (the reference's rules for Inf and NaN). Tanh and sigmoid on the n floats
  * y[0 .. n), in place. */
 #define HEAD_ACT_KERNELS(P, ATTR, V, VI, L)                                                                        \
-    ATTR static void P##_softmax_rows(float *y, int n, int w, size_t ws) {                                         \
+    ATTR static void P##_softmax_rows(float *y, int n, int w, size_t ws, int lg) {                                 \
+        VI io;                                                                                                     \
+        LDV(io, k_iota);                                                                                           \
         for (int s = 0; s < n; s++) {                                                                              \
             float *z = y + (size_t)s * ws, mx = z[0];                                                              \
             int finite = 1;                                                                                        \
@@ -384,18 +390,25 @@ typedef struct {
                 mx = z[k] > mx ? z[k] : mx;                                                                        \
             }                                                                                                      \
             if (!finite) {                                                                                         \
-                nn_softmax_row(z, w);                                                                              \
+                if (lg) nn_logsoftmax_row(z, w);                                                                   \
+                else nn_softmax_row(z, w);                                                                         \
                 continue;                                                                                          \
             }                                                                                                      \
+            V acc = {0};                                                                                           \
             for (int k = 0; k < w; k += (L)) {                                                                     \
                 V v;                                                                                               \
                 LDV(v, z + k);                                                                                     \
-                v = VEXP(V, VI, v - mx);                                                                           \
+                v = (V)((VI)VEXP(V, VI, v - mx) & (VI)(io < (VI){0} + (w - k)));                                  \
+                acc += v;                                                                                          \
+                if (!lg) STV(z + k, v);                                                                            \
+            }                                                                                                      \
+            const float sum = HFOLD(L, acc), shift = mx + logf(sum), inv = 1.0f / sum;                             \
+            for (int k = 0; k < w; k += (L)) {                                                                     \
+                V v;                                                                                               \
+                LDV(v, z + k);                                                                                     \
+                v = lg ? v - shift : v * inv;                                                                      \
                 STV(z + k, v);                                                                                     \
             }                                                                                                      \
-            float sum = 0;                                                                                         \
-            for (int k = 0; k < w; k++) sum += z[k];                                                               \
-            for (int k = 0; k < w; k++) z[k] /= sum;                                                               \
         }                                                                                                          \
     }                                                                                                              \
     ATTR static void P##_elem_tanh(float *y, size_t n) { ELEM_LOOP(V, L, y, n, VTANH(V, VI, v)); }                \
@@ -983,7 +996,7 @@ void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, act_set_pick);
     if (elem_act(g_act_set, a, y, (size_t)rows * width)) return;
-    if (a != NN_ACT_SOFTMAX || width > MAXW) {
+    if ((a != NN_ACT_SOFTMAX && a != NN_ACT_LOGSOFTMAX) || width > MAXW) {
         nn_act_rows(a, alpha, y, rows, width);
         return;
     }
@@ -991,7 +1004,7 @@ void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width) {
     for (int r = 0; r < rows; r++) {
         float *row = y + (size_t)r * width;
         memcpy(tmp, row, sizeof(float) * width);
-        g_act_set->softmax_rows(tmp, 1, width, 0);
+        g_act_set->softmax_rows(tmp, 1, width, 0, a == NN_ACT_LOGSOFTMAX);
         memcpy(row, tmp, sizeof(float) * width);
     }
 }
@@ -1159,17 +1172,18 @@ static void chunk_run(const cpu_plan *p, cpu_scratch *w, const float *x, int n, 
     for (int h = 0; h < a->n_heads; h++) {
         const nn_head *hd = &a->head[h];
         const cpu_layer *last = &p->layer[hd->first + hd->count - 1];
-        /* A head narrower than a vector, run dense, writes compact rows (the softmax needs its padded ones). */
-        const int compact = last->nvec == 0 && last->rem > 0 && last->act != NN_ACT_SOFTMAX && !(sparse && last->sparse);
+        /* A head narrower than a vector, run dense, writes compact rows (a (log-)softmax needs its padded ones). */
+        const int rows_act = last->act == NN_ACT_SOFTMAX || last->act == NN_ACT_LOGSOFTMAX;
+        const int compact = last->nvec == 0 && last->rem > 0 && !rows_act && !(sparse && last->sparse);
         const size_t os = compact ? (size_t)last->out : (size_t)last->outp;
         float *o = (float *)layers_run(p, w, hd->first, hd->count, t, ts, n, hb, sparse, os); /* w's scratch */
         float *yh = y[h] + (size_t)s0 * last->out;
-        if (last->act == NN_ACT_SOFTMAX) p->k->softmax_rows(o, n, last->out, os);
+        if (rows_act) p->k->softmax_rows(o, n, last->out, os, last->act == NN_ACT_LOGSOFTMAX);
         if (compact) memcpy(yh, o, sizeof(float) * n * last->out);
         else
             for (int s = 0; s < n; s++)
                 memcpy(yh + (size_t)s * last->out, o + (size_t)s * os, sizeof(float) * last->out);
-        if (last->act != NN_ACT_SOFTMAX && !elem_act(p->k, last->act, yh, (size_t)n * last->out))
+        if (!rows_act && !elem_act(p->k, last->act, yh, (size_t)n * last->out))
             nn_act_rows(last->act, last->alpha, yh, n, last->out);
     }
 }

@@ -6,8 +6,8 @@
  * for the CPU (AVX-512 = x86-64-v4 with 16 lanes, AVX2+FMA = x86-64-v3 with 8 lanes, or portable 4-lane vectors).
  * Running it pushes the batch through the trunk and then each head in chunks of samples: from one full tile on,
  * register tiles of 6 (12 with AVX-512) samples x 2 vectors on the panels, below that the row layout's blocks of
- * 1..8 vectors (bias and ReLU / LeakyReLU fused; Tanh and Sigmoid, hidden or final, and a head's final softmax
- * vectorised; a final LogSoftmax applied with src/nn/nn_ops.h). A layer's columns past its last full vector, when they
+ * 1..8 vectors (bias and ReLU / LeakyReLU fused; Tanh and Sigmoid, hidden or final, and a head's final softmax or
+ * log-softmax vectorised). A layer's columns past its last full vector, when they
  * fill less than half a vector (a value head's single output), are dot products instead, one vector of them at a
  * time (no padded lanes). A layer that reads the network input skips the zero inputs of each sample when the
  * chunk's input density is low (game positions: about a third non-zero).
@@ -80,9 +80,9 @@ double cpu_plan_sparse_below(const cpu_plan *p, int n);
 
 void cpu_plan_destroy(cpu_plan *p); /* accepts NULL */
 
-/* nn_act_rows (src/nn/nn_ops.h) on y[rows][width] with tanh, sigmoid and softmax (rows up to 64 wide) vectorised by
- * the kernel set a plan would pick (results agree with nn_act_rows to float rounding; non-finite softmax rows follow
- * it exactly). Thread-safe; no allocation. */
+/* nn_act_rows (src/nn/nn_ops.h) on y[rows][width] with tanh, sigmoid, softmax and log-softmax (rows up to 64 wide)
+ * vectorised by the kernel set a plan would pick (results agree with nn_act_rows to float rounding; non-finite
+ * softmax rows follow it exactly). Thread-safe; no allocation. */
 void cpu_act_rows(nn_act a, float alpha, float *y, int rows, int width);
 
 /* One core's floating-point throughput with one kernel set: 12 independent chains of vector multiply-adds (FMA where
