@@ -315,15 +315,20 @@ typedef struct {
 /* Lane numbers, for masks of the lanes below a count. */
 static const int k_iota[16] __attribute__((aligned(64))) = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
+/* x with the lanes below lo set to lo and those above hi to hi (NaN lanes unchanged: both compares are false). */
+#define VCLAMP(V, VI, x, lo, hi)                                                                                   \
+    ({                                                                                                             \
+        VI lm_ = (VI)((x) < (V){0} + (lo)), hm_ = (VI)((x) > (V){0} + (hi));                                      \
+        V c_ = (V)(((VI)(x) & ~lm_) | ((VI)((V){0} + (lo)) & lm_));                                                \
+        (V)(((VI)c_ & ~hm_) | ((VI)((V){0} + (hi)) & hm_));                                                        \
+    })
+
 /* exp on each lane (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-6 polynomial for e^r, 2^n from the
  * exponent bits; relative error about 2e-7). Lanes below -87.3 give about 1e-38 (e^-87.3), above 88.3 about 2e38;
  * NaN stays NaN. */
 #define VEXP(V, VI, x_)                                                                                            \
     ({                                                                                                             \
-        V x = (x_);                                                                                                \
-        VI lo = (VI)(x < (V){0} + -87.3f), hi = (VI)(x > (V){0} + 88.3f);                                         \
-        x = (V)(((VI)x & ~lo) | ((VI)((V){0} + -87.3f) & lo));                                                     \
-        x = (V)(((VI)x & ~hi) | ((VI)((V){0} + 88.3f) & hi));                                                      \
+        V x = VCLAMP(V, VI, (x_), -87.3f, 88.3f);                                                                  \
         V t = x * 1.44269504088896341f + 12582912.0f, n = t - 12582912.0f;                                        \
         V r = x - n * 0.693359375f - n * -2.12194440e-4f;                                                          \
         V q = r * 1.9875691500e-4f + 1.3981999507e-3f;                                                             \
@@ -339,10 +344,7 @@ static const int k_iota[16] __attribute__((aligned(64))) = {0, 1, 2, 3, 4, 5, 6,
  * clamped to +-7.9053, where tanh is 1 to float precision; a few ulp). NaN stays NaN, +-Inf gives +-1. */
 #define VTANH(V, VI, x_)                                                                                           \
     ({                                                                                                             \
-        V x = (x_);                                                                                                \
-        VI lo = (VI)(x < (V){0} + -7.90531110763549805f), hi = (VI)(x > (V){0} + 7.90531110763549805f);           \
-        x = (V)(((VI)x & ~lo) | ((VI)((V){0} + -7.90531110763549805f) & lo));                                     \
-        x = (V)(((VI)x & ~hi) | ((VI)((V){0} + 7.90531110763549805f) & hi));                                      \
+        V x = VCLAMP(V, VI, (x_), -7.90531110763549805f, 7.90531110763549805f);                                    \
         V x2 = x * x;                                                                                              \
         V p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;                                                 \
         p = p * x2 + -8.60467152213735e-11f;                                                                       \
