@@ -253,9 +253,12 @@ nrps_status bench_collect_profiles(run_ctx *c) {
             if (!b || be_is_native(p->backends[i]) || e->n_profiles == BENCH_MAX_MODELS * BENCH_MAX_BACKENDS) continue;
             if (be_end_profiling(b, file, sizeof file) != NRPS_OK) continue;
             bench_profile *pr = &e->profiles[e->n_profiles];
-            snprintf(pr->backend, sizeof pr->backend, "%s/%s", p->backends[i], e->models[m].label);
-            profile_target(p->profile_path, e->n_profiles, e->models[m].label, p->backends[i], pr->file,
-                           sizeof pr->file);
+            /* built in locals: pr and the model labels both live in *e, which gcc's -Wrestrict cannot tell apart */
+            char who[sizeof pr->backend], target[sizeof pr->file];
+            snprintf(who, sizeof who, "%s/%s", p->backends[i], e->models[m].label);
+            profile_target(p->profile_path, e->n_profiles, e->models[m].label, p->backends[i], target, sizeof target);
+            memcpy(pr->backend, who, sizeof who);
+            memcpy(pr->file, target, sizeof target);
             if (rename(file, pr->file) != 0) {
                 nrps_set_error("--profile: cannot move ONNX Runtime's profile %s to %s", file, pr->file);
                 return NRPS_ERR_IO;

@@ -232,7 +232,7 @@ void agent_spec_set_nets(agent_spec *spec, const char *dir, const char *backend)
     snprintf(net, sizeof net, "%s/rps_net.onnx", dir);
     spec->net_path[0] = 0;
     if (access(spec->policy_path, F_OK) != 0 && access(net, F_OK) == 0 && strlen(net) < sizeof spec->net_path)
-        snprintf(spec->net_path, sizeof spec->net_path, "%s", net);
+        memcpy(spec->net_path, net, strlen(net) + 1);
     if (backend && *backend) snprintf(spec->backend, sizeof spec->backend, "%s", backend);
 }
 
