@@ -70,6 +70,10 @@ def rounds_ok():
           ["latency_us"]["p50"] == 7.0)
     check("median inside-search rate", m["search"][0]["playouts_per_s"] == 2.0e6)
     check("best round's FMA peak", m["environment"]["cpu_peak_gflops_per_core"][0]["gflops"] == 100.0)
+    for k, g in enumerate((120.0, 190.0, 180.0)):
+        rounds[k]["environment"]["cpu_peak_gflops_all_threads"] = {"threads": 2, "gflops": g}
+    m = bench_cpu.median_rounds(rounds)
+    check("median round's all-threads FMA total", m["environment"]["cpu_peak_gflops_all_threads"]["gflops"] == 180.0)
     check("rounds leave the inputs unchanged", rounds[0]["results"][0]["latency_us"]["p50"] == 10.0)
     sp = bench_cpu.spread_line(m, {"results": []})
     check("spread line: (30 - 10) / 12 = 167%, batch 1024", "largest 167% (policy batch 1024, 1 thread)" in sp
@@ -116,6 +120,10 @@ def main():
     t = lines(bench_cpu.targets, one, two, ["policy"])
     check("inside search of the two-headed net: printed as info, not judged",
           target(t, "inside search (net") == ("info", "1") and target(t, "inside search (policy+value")[0] == "met")
+    two["environment"] = dict(ENV, cpu_peak_gflops_all_threads={"threads": 2, "gflops": 150.0})
+    t = lines(bench_cpu.targets, one, two, ["policy"])
+    check("2-thread targets name the all-threads FMA ceiling of the same run (150 / 100)",
+          any("batch 1024: 2 threads" in ln and "2 threads at once: 1.50x one core" in ln for ln in t))
     rounds_ok()
     print(f"RESULT bench_cpu: {passed} passed, {failed} failed, 0 skipped")
     return 1 if failed else 0

@@ -554,7 +554,7 @@ static void test_act_accuracy(void) {
 }
 
 /* The probe measures every set this CPU runs, widest first, each at a plausible rate (above 0.5 GFLOP/s, below
- * 2 flops x lanes x 2 pipes x 6 GHz). */
+ * 2 flops x lanes x 2 pipes x 6 GHz); the all-threads probe too, and refuses thread counts outside 1..256. */
 static void test_fma_probe(void) {
     cpu_peak pk[4];
     int n = cpu_fma_peaks(pk, 4, 2);
@@ -566,6 +566,15 @@ static void test_fma_probe(void) {
         CHECK(i == 0 ? pk[i].lanes == best : pk[i].lanes < pk[i - 1].lanes);
     }
     CHECK(cpu_fma_peaks(pk, 1, 1) == 1 && pk[0].lanes == best);
+    /* 3 threads at once: more than nothing, and no more than the CPUs they share can do (min(3, CPUs) x one
+     * thread's rate measured right after, with 25% for the host's noise): a thread that waited for a CPU counts
+     * its wait */
+    double all3 = cpu_fma_peak_threads(3, 2), one = cpu_fma_peak_threads(1, 2);
+    int cpus = nrps_cpus_usable() < 3 ? nrps_cpus_usable() : 3;
+    printf("  FMA probe, 3 threads at once on %d CPU%s: %.1f GFLOP/s (one thread %.1f)\n", cpus, cpus > 1 ? "s" : "",
+           all3, one);
+    CHECK(one > 0.5 && all3 > 0.5 && all3 <= 1.25 * cpus * one);
+    CHECK(cpu_fma_peak_threads(0, 1) == 0 && cpu_fma_peak_threads(257, 1) == 0);
 }
 
 static void test_bad_arguments(void) {

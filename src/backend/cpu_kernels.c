@@ -63,6 +63,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,6 +618,75 @@ int cpu_fma_peaks(cpu_peak *out, int max, double ms_each) {
         out[k].gflops = probe_gflops(probes[i], sets[i]->lanes, ms_each);
     }
     return k;
+}
+
+/* The threads of cpu_fma_peak_threads: 5 runs of the probe each, run r started when go passes r (the caller raises
+ * it once every thread has checked in for that run) and timed from that moment to each thread's end, so that a
+ * thread which only got a CPU after another finished counts its wait. */
+typedef struct {
+    float (*probe)(long);
+    long steps;
+    atomic_int *ready, *go;
+    uint64_t *t_go;
+    double s[5];
+} peak_job;
+
+static void *peak_thread(void *arg) {
+    peak_job *j = arg;
+    volatile float sink = 0;
+    for (int r = 0; r < 5; r++) {
+        atomic_fetch_add(j->ready, 1);
+        while (atomic_load(j->go) <= r) nrps_cpu_relax();
+        sink += j->probe(j->steps);
+        j->s[r] = (double)(nrps_now_ns() - j->t_go[r]) * 1e-9;
+    }
+    (void)sink;
+    return NULL;
+}
+
+/* Runs jobs[0 .. n) (jobs[0] on the caller, the others on the threads already started) through their 5 runs. */
+static void peak_runs(peak_job *jobs, int n, atomic_int *ready, atomic_int *go) {
+    for (int r = 0; r < 5; r++) {
+        while (atomic_load(ready) < (r + 1) * (n - 1)) nrps_cpu_relax();
+        jobs[0].t_go[r] = nrps_now_ns(); /* before the release: the threads read it after they see go */
+        atomic_store(go, r + 1);
+        volatile float sink = jobs[0].probe(jobs[0].steps);
+        (void)sink;
+        jobs[0].s[r] = (double)(nrps_now_ns() - jobs[0].t_go[r]) * 1e-9;
+    }
+}
+
+double cpu_fma_peak_threads(int threads, double ms) {
+    enum { MAXT = 256 };
+    cpu_peak best;
+    if (threads < 1 || threads > MAXT || cpu_fma_peaks(&best, 1, ms) != 1) return 0;
+    if (threads == 1) return best.gflops;
+    float (*probe)(long) = kb_probe;
+#ifdef K_X86
+    if (best.lanes == 16) probe = k4_probe;
+    if (best.lanes == 8) probe = k3_probe;
+#endif
+    const long steps = (long)(best.gflops * 1e9 * ms * 1e-3 / (12.0 * best.lanes * 2)) + 1; /* ms at one core's peak */
+    peak_job *jobs = calloc((size_t)threads, sizeof *jobs);
+    pthread_t *tid = calloc((size_t)threads, sizeof *tid);
+    atomic_int ready = 0, go = 0;
+    uint64_t t_go[5] = {0};
+    int started = 1;
+    for (int t = 0; jobs && tid && t < threads; t++) jobs[t] = (peak_job){probe, steps, &ready, &go, t_go, {0}};
+    for (; jobs && tid && started < threads; started++)
+        if (pthread_create(&tid[started], NULL, peak_thread, &jobs[started]) != 0) break;
+    double agg = 0;
+    if (jobs && tid) peak_runs(jobs, started, &ready, &go); /* with fewer threads if one could not start */
+    for (int t = 1; t < started; t++) pthread_join(tid[t], NULL);
+    for (int r = 0; started == threads && r < 5; r++) { /* a run: every thread's flops over the time to the last end */
+        double slowest = 0;
+        for (int t = 0; t < threads; t++) slowest = jobs[t].s[r] > slowest ? jobs[t].s[r] : slowest;
+        double g = slowest > 0 ? threads * 12.0 * best.lanes * 2 * steps / slowest * 1e-9 : 0;
+        agg = g > agg ? g : agg;
+    }
+    free(jobs);
+    free(tid);
+    return agg;
 }
 
 /* ---- the plan ---- */

@@ -97,4 +97,9 @@ typedef struct {
  * regardless of NRPS_CPU_ISA; returns how many. */
 int cpu_fma_peaks(cpu_peak *out, int max, double ms_each);
 
+/* The best kernel set's probe on `threads` threads at once (each about ms milliseconds per run, best of 5 runs that
+ * start together): their total GFLOP/s, the ceiling of a `threads`-thread row (on a shared host, or with SMT
+ * siblings, below threads x one core). 0 if a thread cannot be started or threads is outside 1..256. */
+double cpu_fma_peak_threads(int threads, double ms);
+
 #endif

@@ -176,6 +176,8 @@ typedef struct {
     char gpu_note[600];   /* why GPU results are absent, "" when present */
     int n_peaks;          /* one core's FMA throughput per kernel set (cpu_fma_peaks), best first; 0: not probed */
     cpu_peak peak[3];
+    int peak_threads;     /* > 1: the run's --threads, whose FMA probe on that many threads at once gave */
+    double peak_threads_gflops; /* this total (cpu_fma_peak_threads; 0: not measured) */
     char peers[16];       /* the peers asked for (--peers: "torch"), "" when none */
     char peers_note[400]; /* why they were not measured ("" when they were or were not asked) */
 } bench_env;

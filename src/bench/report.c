@@ -442,6 +442,13 @@ nrps_status bench_report_json(const char *path, const bench_result *result) {
         cJSON_AddNumberToObject(pk, "gflops", e->peak[i].gflops);
         cJSON_AddItemToArray(peaks, pk);
     }
+    if (e->peak_threads > 1 && e->peak_threads_gflops > 0) {
+        cJSON *pt = cJSON_AddObjectToObject(env, "cpu_peak_gflops_all_threads");
+        cJSON_AddNumberToObject(pt, "threads", e->peak_threads);
+        cJSON_AddNumberToObject(pt, "gflops", e->peak_threads_gflops);
+    } else {
+        cJSON_AddNullToObject(env, "cpu_peak_gflops_all_threads");
+    }
     cJSON *models = cJSON_AddObjectToObject(env, "models");
     for (int m = 0; m < e->n_models; m++) {
         cJSON *p = cJSON_AddObjectToObject(models, e->models[m].label);

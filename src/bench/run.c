@@ -359,6 +359,8 @@ static void env_settings(const bench_plan *p, bench_env *e) {
     int cpu_rows = 0;
     for (int i = 0; i < p->n_backends; i++) cpu_rows |= !be_is_gpu(p->backends[i]);
     if (cpu_rows) e->n_peaks = cpu_fma_peaks(e->peak, 3, 10); /* the limit CPU rows are set against */
+    if (cpu_rows && p->opt.threads > 1) /* and what that many threads reach together on this host now */
+        e->peak_threads = p->opt.threads, e->peak_threads_gflops = cpu_fma_peak_threads(p->opt.threads, 10);
     e->threads = p->opt.threads;
     e->seed = (unsigned long long)p->seed;
     if (p->loop.warmup >= 0)

@@ -278,8 +278,13 @@ static void print_header(const bench_result *r, void *ctx) {
         for (int i = 0, pos = 0; i < e->n_peaks && pos < (int)sizeof peaks; i++)
             pos += snprintf(peaks + pos, sizeof peaks - (size_t)pos, "%s%s %.1f", i ? ", " : "", e->peak[i].isa,
                             e->peak[i].gflops);
+        char all[160] = "";
+        if (e->peak_threads > 1 && e->peak_threads_gflops > 0 && e->peak[0].gflops > 0)
+            snprintf(all, sizeof all, "; %d threads at once: %.1f (%.2fx one core: the ceiling of %d-thread rows here)",
+                     e->peak_threads, e->peak_threads_gflops, e->peak_threads_gflops / e->peak[0].gflops,
+                     e->peak_threads);
         nrps_wrapf(stdout, 0, 12, "  cpu peak  GFLOP/s per core (FMA probe): %s; %%peak = a row's model GFLOP/s over "
-                                  "its threads x the first", peaks);
+                                  "its threads x the first%s", peaks, all);
     }
     for (int m = 0; m < e->n_models; m++) print_model(&e->models[m]);
     nrps_wrapf(stdout, 0, 12, "  inputs    %s", e->inputs);
