@@ -292,7 +292,8 @@ def main():
           f"FMA peak per core, GFLOP/s: {peaks}")
     table(one, two, models, [1, 8, 64, 256, 1024, 4096])
     checks = targets(one, two, [m for m in models if m in ("policy", "value")])  # the two nets
-    summary = {"rounds": a.rounds, "environment": one["environment"], "results_1t": one["results"],
+    summary = {"rounds": a.rounds, "environment": one["environment"],
+               "environment_2t": two.get("environment"), "results_1t": one["results"],
                "results_2t": two["results"], "search": one.get("search", []),
                "targets": [{"target": n, "value": v, "unit": u.strip(), "met": ok} for n, v, ok, u in checks]}
     with open(os.path.join(a.out, "bench-cpu.json"), "w") as f:
