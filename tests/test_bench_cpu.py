@@ -60,8 +60,10 @@ def rounds_ok():
                        "nets": "policy+value", "playouts_per_s": v}]
     rounds = [{"environment": env(90.0), "search": srch(1.0e6),
                "results": [row("native-cpu", "policy", 1024, 10.0, 10.0), row("torch-eager", "policy", 1, 7.0, 7.0)]},
-              {"environment": env(100.0), "search": srch(3.0e6), "results": [row("native-cpu", "policy", 1024, 30.0, 30.0)]},
-              {"environment": env(95.0), "search": srch(2.0e6), "results": [row("native-cpu", "policy", 1024, 12.0, 99.0)]}]
+              {"environment": env(100.0), "search": srch(3.0e6),
+               "results": [row("native-cpu", "policy", 1024, 30.0, 30.0)]},
+              {"environment": env(95.0), "search": srch(2.0e6),
+               "results": [row("native-cpu", "policy", 1024, 12.0, 99.0)]}]
     m = bench_cpu.median_rounds(rounds)
     nat = bench_cpu.find_row(m["results"], "native-cpu", "policy", 1024)
     check("median of the round p50s: 12 of 10, 30, 12", nat["latency_us"]["p50"] == 12.0

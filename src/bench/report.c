@@ -238,7 +238,8 @@ void bench_report_text(FILE *f, const bench_row *rows, int n, const bench_env *e
                    "spread = (p99 - p50) / p50; vs_ort = ort-cpu's p50 / this row's p50 at the same model and batch "
                    "(above 1x: faster than ONNX Runtime on the CPU); %%peak = the model's GFLOP/s (2 per weight per "
                    "sample) over the row's threads x one core's FMA peak (header; a backend that skips zero inputs "
-                   "can pass 100%%); valid = max abs error vs the model's reference. --wide: every column; --json: every number, MAD included.");
+                   "can pass 100%%); valid = max abs error vs the model's reference. --wide: every column; --json: "
+                   "every number, MAD included.");
     report_concurrent(f, rows, n);
     for (int i = 0; i < n; i++) {
         int seen = 0;
