@@ -583,18 +583,24 @@ FMA_PROBE(k4_probe, K_ATTR_V4, v16f)
 #endif
 
 /* Best of 5 runs of about ms milliseconds each (the first sizes the step count), in GFLOP/s. */
+/* Steps of probe that take about ms milliseconds, from one untimed sizing run of 10000 steps. */
+static long probe_steps(float (*probe)(long), double ms) {
+    volatile float sink = 0;
+    uint64_t t0 = nrps_now_ns();
+    sink += probe(10000);
+    double s = (double)(nrps_now_ns() - t0) * 1e-9;
+    (void)sink;
+    return s > 0 ? (long)(10000 * ms * 1e-3 / s) + 1 : 100000;
+}
+
 static double probe_gflops(float (*probe)(long), int lanes, double ms) {
-    long steps = 10000;
+    const long steps = probe_steps(probe, ms);
     double best = 0;
     volatile float sink = 0;
-    for (int r = 0; r < 6; r++) {
+    for (int r = 0; r < 5; r++) {
         uint64_t t0 = nrps_now_ns();
         sink += probe(steps);
         double s = (double)(nrps_now_ns() - t0) * 1e-9;
-        if (r == 0) { /* sizing run */
-            steps = s > 0 ? (long)(steps * ms * 1e-3 / s) + 1 : steps * 10;
-            continue;
-        }
         double g = s > 0 ? 12.0 * lanes * 2 * steps / s * 1e-9 : 0;
         if (g > best) best = g;
     }
@@ -602,15 +608,22 @@ static double probe_gflops(float (*probe)(long), int lanes, double ms) {
     return best;
 }
 
-int cpu_fma_peaks(cpu_peak *out, int max, double ms_each) {
-    const kernel_set *sets[3] = {&kb_set, NULL, NULL};
-    float (*probes[3])(long) = {kb_probe, NULL, NULL};
+/* The kernel sets this CPU runs and their probes, narrowest first; returns how many (1 to 3). */
+static int cpu_probes(const kernel_set *sets[3], float (*probes[3])(long)) {
     int n = 1;
+    sets[0] = &kb_set, probes[0] = kb_probe;
 #ifdef K_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v3")) sets[n] = &k3_set, probes[n++] = k3_probe;
     if (__builtin_cpu_supports("x86-64-v4")) sets[n] = &k4_set, probes[n++] = k4_probe;
 #endif
+    return n;
+}
+
+int cpu_fma_peaks(cpu_peak *out, int max, double ms_each) {
+    const kernel_set *sets[3];
+    float (*probes[3])(long);
+    const int n = cpu_probes(sets, probes);
     int k = 0;
     for (int i = n - 1; i >= 0 && k < max; i--, k++) {
         snprintf(out[k].isa, sizeof out[k].isa, "%s", sets[i]->name);
@@ -658,15 +671,13 @@ static void peak_runs(peak_job *jobs, int n, atomic_int *ready, atomic_int *go) 
 
 double cpu_fma_peak_threads(int threads, double ms) {
     enum { MAXT = 256 };
-    cpu_peak best;
-    if (threads < 1 || threads > MAXT || cpu_fma_peaks(&best, 1, ms) != 1) return 0;
-    if (threads == 1) return best.gflops;
-    float (*probe)(long) = kb_probe;
-#ifdef K_X86
-    if (best.lanes == 16) probe = k4_probe;
-    if (best.lanes == 8) probe = k3_probe;
-#endif
-    const long steps = (long)(best.gflops * 1e9 * ms * 1e-3 / (12.0 * best.lanes * 2)) + 1; /* ms at one core's peak */
+    const kernel_set *sets[3];
+    float (*probes[3])(long);
+    const int best = cpu_probes(sets, probes) - 1, lanes = sets[best]->lanes;
+    float (*probe)(long) = probes[best];
+    if (threads < 1 || threads > MAXT) return 0;
+    if (threads == 1) return probe_gflops(probe, lanes, ms);
+    const long steps = probe_steps(probe, ms);
     peak_job *jobs = calloc((size_t)threads, sizeof *jobs);
     pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     atomic_int ready = 0, go = 0;
@@ -681,7 +692,7 @@ double cpu_fma_peak_threads(int threads, double ms) {
     for (int r = 0; started == threads && r < 5; r++) { /* a run: every thread's flops over the time to the last end */
         double slowest = 0;
         for (int t = 0; t < threads; t++) slowest = jobs[t].s[r] > slowest ? jobs[t].s[r] : slowest;
-        double g = slowest > 0 ? threads * 12.0 * best.lanes * 2 * steps / slowest * 1e-9 : 0;
+        double g = slowest > 0 ? threads * 12.0 * lanes * 2 * steps / slowest * 1e-9 : 0;
         agg = g > agg ? g : agg;
     }
     free(jobs);
