@@ -69,27 +69,21 @@ def search_key(s):
     return (s.get("backend"), s.get("eval"), s.get("nets"), s.get("threads"), s.get("batch_size"))
 
 
+def per_key(rounds, section, key, value):
+    """For each key(item) of the rounds' section (in first-seen order): the first round's item and value(item) of
+    every round that has it."""
+    seen = {}
+    for rnd in rounds:
+        for r in rnd.get(section, []):
+            seen.setdefault(key(r), (r, []))[1].append(value(r))
+    return list(seen.values())
+
+
 def median_rounds(rounds):
     """One report from several rounds of the same runs: each row (and inside-search row) as in the first round that
     has it, its p50 latency (playouts/s) replaced by the median over the rounds that measured it, the per-round
     values kept in p50_rounds (playouts_per_s_rounds); the FMA peaks per core are the highest any round measured,
     the all-threads FMA total (the ceiling of multi-thread rows) the median round's."""
-    rows, order = {}, []
-    for rnd in rounds:
-        for r in rnd.get("results", []):
-            k = row_key(r)
-            if k not in rows:
-                rows[k] = (dict(r, latency_us=dict(r["latency_us"])), [])
-                order.append(k)
-            rows[k][1].append(r["latency_us"]["p50"])
-    searches, s_order = {}, []
-    for rnd in rounds:
-        for r in rnd.get("search", []):
-            k = search_key(r)
-            if k not in searches:
-                searches[k] = (dict(r), [])
-                s_order.append(k)
-            searches[k][1].append(r["playouts_per_s"])
     out = dict(rounds[0])
     out["results"], out["search"] = [], []
     peaks = {}  # the FMA peak of each kernel set: the best round's (the probe's own rule is best of 5)
@@ -104,16 +98,10 @@ def median_rounds(rounds):
     if alls:  # what all threads reached at once: the median round's, like the rows
         out["environment"]["cpu_peak_gflops_all_threads"] = dict(alls[0],
                                                                   gflops=statistics.median(a["gflops"] for a in alls))
-    for k in order:
-        r, vals = rows[k]
-        r["latency_us"]["p50"] = statistics.median(vals)
-        r["p50_rounds"] = vals
-        out["results"].append(r)
-    for k in s_order:
-        r, vals = searches[k]
-        r["playouts_per_s"] = statistics.median(vals)
-        r["playouts_per_s_rounds"] = vals
-        out["search"].append(r)
+    for r, vals in per_key(rounds, "results", row_key, lambda r: r["latency_us"]["p50"]):
+        out["results"].append(dict(r, latency_us=dict(r["latency_us"], p50=statistics.median(vals)), p50_rounds=vals))
+    for r, vals in per_key(rounds, "search", search_key, lambda r: r["playouts_per_s"]):
+        out["search"].append(dict(r, playouts_per_s=statistics.median(vals), playouts_per_s_rounds=vals))
     return out
 
 
