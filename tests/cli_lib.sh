@@ -12,8 +12,9 @@ _p=0 _f=0 _s=0
 ok()   { echo "  ok $1"; _p=$((_p + 1)); }
 bad()  { echo "  not ok $1"; _f=$((_f + 1)); }
 skip() { echo "  SKIP $1"; _s=$((_s + 1)); }
-# run_cmd: runs the binary, capturing stdout in $T/out, stderr in $T/err and the status in $RC.
-run_cmd() { "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+# run_cmd: runs the binary (behind $RUN_PREFIX when set, e.g. RUN_PREFIX="taskset -c 0"), capturing stdout in
+# $T/out, stderr in $T/err and the status in $RC.
+run_cmd() { ${RUN_PREFIX:-} "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
 # expect_fail NAME EXPECTED_RC PATTERN -- ARGS...: the command must exit EXPECTED_RC, print exactly one
 # line on stderr matching PATTERN (grep -E), and nothing on stdout.
 expect_fail() {

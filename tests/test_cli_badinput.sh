@@ -214,11 +214,9 @@ done
 expect_fail "benchmark --threads 1024" 2 "^neural_rps benchmark: --threads expects an integer in \[1, [0-9]+\]" -- benchmark "${M[@]}" --threads 1024
 # the bound is the CPUs the process may use (its affinity), not the machine's: pinned to one CPU, 2 threads are refused
 if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
-  BIN_SAVED=$BIN; BIN="taskset -c 0 $BIN_SAVED"
-  run_cmd() { $BIN "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+  RUN_PREFIX="taskset -c 0"
   expect_fail "benchmark --threads 2 pinned to one CPU" 2 "^neural_rps benchmark: --threads expects an integer in \[1, 1\]" -- benchmark "${M[@]}" --threads 2
-  BIN=$BIN_SAVED
-  run_cmd() { "$BIN" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
+  unset RUN_PREFIX
 else
   skip "benchmark --threads pinned to one CPU (no taskset here)"
 fi
